@@ -1,0 +1,73 @@
+# Helpers shared by the testbed's parts. Sourced by scripts/testbed.
+
+say() { echo "testbed: $*" >&2; }
+die() { echo "testbed: $*" >&2; exit 1; }
+require_root() { [ "$(id -u)" = 0 ] || die "must run as root (it starts slurmd, sshd and munged)"; }
+
+# A killed daemon lingers as a zombie until PID 1 reaps it, so read its state, not `kill -0`.
+pid_alive() {
+  local f=$1 pid state
+  [ -f "$f" ] || return 1
+  pid=$(cat "$f" 2>/dev/null) || return 1
+  [ -n "$pid" ] && [ -r "/proc/$pid/stat" ] || return 1
+  state=$(sed 's/^.*) //' "/proc/$pid/stat" | cut -d' ' -f1)
+  [ "$state" != Z ] && [ "$state" != X ]
+}
+
+# Stop the process named by a pid file: TERM, then KILL after 10 s; remove the stale file.
+stop_pidfile() {
+  local f=$1 i
+  if pid_alive "$f"; then
+    kill -TERM "$(cat "$f")" 2>/dev/null || true
+    for i in $(seq 1 100); do pid_alive "$f" || break; sleep 0.1; done
+    pid_alive "$f" && kill -KILL "$(cat "$f")" 2>/dev/null || true
+    for i in $(seq 1 50); do pid_alive "$f" || break; sleep 0.1; done
+  fi
+  rm -f "$f"
+}
+
+PACKAGES=(munge slurmctld slurmd slurm-client openssh-server openssh-client iproute2 procps
+  util-linux python3 python3-ipykernel python3-jupyter-client)
+
+install_packages() {
+  local missing=() p
+  for p in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  say "installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -o DPkg::Lock::Timeout=600 >/dev/null
+  apt-get install -y -o DPkg::Lock::Timeout=600 --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# The test user: a normal account that can log in with a key only.
+ensure_user() {
+  if ! id "$TB_USER" >/dev/null 2>&1; then
+    useradd -m -s /bin/bash "$TB_USER"
+  fi
+  # useradd leaves the account locked ('!'), and sshd without PAM refuses locked accounts.
+  usermod -p '*' "$TB_USER"
+}
+
+munge_works() { munge -n 2>/dev/null | unmunge >/dev/null 2>&1; }
+
+start_munge() {
+  munge_works && return 0
+  mkdir -p /run/munge /var/log/munge /var/lib/munge
+  chown munge:munge /run/munge /var/log/munge /var/lib/munge
+  chmod 0755 /run/munge
+  [ -f /etc/munge/munge.key ] || { /usr/sbin/mungekey -c -f -k /etc/munge/munge.key; chown munge:munge /etc/munge/munge.key; }
+  runuser -u munge -- /usr/sbin/munged --pid-file=/run/munge/munged.pid
+  cp /run/munge/munged.pid "$DIR/run/munged.pid"
+  local i
+  for i in $(seq 1 50); do munge_works && return 0; sleep 0.1; done
+  die "munged did not start (see /var/log/munge/munged.log)"
+}
+
+# Only stop munged if this script started it: a machine's own munge stays.
+stop_munge() {
+  [ -f "$DIR/run/munged.pid" ] || return 0
+  stop_pidfile "$DIR/run/munged.pid"
+  rm -f /run/munge/munged.pid
+}

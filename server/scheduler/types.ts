@@ -1,0 +1,118 @@
+/** GPUs of one type on a partition. `type` is '' when Slurm names no type (`gpu:2`). */
+export interface GpuSummary {
+  type: string;
+  total: number;
+  used: number;
+}
+
+export interface NodeCounts {
+  idle: number;
+  mixed: number;
+  allocated: number;
+  /** down, drained, draining, failed, not responding, powered down… */
+  down: number;
+  /** reserved, maint, completing, planned and anything else */
+  other: number;
+  total: number;
+}
+
+export interface PartitionSummary {
+  name: string;
+  isDefault: boolean;
+  /** Partition availability as Slurm says it: up, down, drain, inact. */
+  available: string;
+  /** Partition time limit in seconds, null when unlimited. */
+  timeLimit: number | null;
+  nodes: NodeCounts;
+  cpus: { total: number; allocated: number; idle: number };
+  gpus: GpuSummary[];
+}
+
+export type JobState =
+  | 'PENDING'
+  | 'RUNNING'
+  | 'SUSPENDED'
+  | 'COMPLETING'
+  | 'COMPLETED'
+  | 'CANCELLED'
+  | 'FAILED'
+  | 'TIMEOUT'
+  | 'NODE_FAIL'
+  | 'PREEMPTED'
+  | 'OUT_OF_MEMORY'
+  | 'BOOT_FAIL'
+  | 'DEADLINE'
+  | string;
+
+export interface Job {
+  /** The id to act on: `123`, or `123_4` for one array task. */
+  id: string;
+  /** For array tasks, the array's master id; else null. */
+  arrayJobId: string | null;
+  /** `4`, or a pending range such as `[5-8%2]`; null when not an array. */
+  arrayTaskId: string | null;
+  name: string;
+  user: string;
+  state: JobState;
+  /** Pending reason or `None`; null when Slurm gave none. */
+  reason: string | null;
+  partition: string;
+  /** Nodes allocated (running) or requested list; null when none yet. */
+  nodes: string | null;
+  numNodes: number;
+  numCpus: number;
+  /** Seconds. */
+  timeUsed: number;
+  /** Seconds, null when unlimited. */
+  timeLimit: number | null;
+  /** Seconds, null when unlimited or not running. */
+  timeLeft: number | null;
+  submitTime: Date | null;
+  /** Actual start (running) or Slurm's estimate (pending); null when unknown. */
+  startTime: Date | null;
+  /** Requested generic resources as Slurm prints them (`gpu:1`, `gres/gpu:fake:1`), null when none. */
+  gres: string | null;
+  comment: string | null;
+  workDir: string | null;
+}
+
+/** Options for sbatch; each field is validated against Slurm's grammar before use. */
+export interface SubmitOptions {
+  jobName?: string;
+  partition?: string;
+  time?: string;
+  cpusPerTask?: number;
+  mem?: string;
+  gres?: string;
+  account?: string;
+  qos?: string;
+  constraint?: string;
+  nodelist?: string;
+  nodes?: number;
+  array?: string;
+  comment?: string;
+  output?: string;
+  error?: string;
+  chdir?: string;
+  mailType?: string;
+  mailUser?: string;
+  hold?: boolean;
+}
+
+export interface SubmitRequest {
+  /** The whole batch script; sent on stdin, never through a shell. */
+  script: string;
+  options: SubmitOptions;
+}
+
+export interface Scheduler {
+  partitions(): Promise<PartitionSummary[]>;
+  /** The current user's jobs, from ONE squeue call. */
+  myJobs(): Promise<Job[]>;
+  submit(request: SubmitRequest): Promise<string>;
+  cancel(jobId: string): Promise<void>;
+  hold(jobId: string): Promise<void>;
+  release(jobId: string): Promise<void>;
+  /** `scontrol show job -o ID` as key/value pairs. */
+  jobDetail(jobId: string): Promise<Record<string, string>>;
+}

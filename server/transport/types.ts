@@ -1,0 +1,47 @@
+import type { Duplex } from 'node:stream';
+
+/** What a command printed and how it ended. A non-zero exit is not an error here: callers decide. */
+export interface ExecResult {
+  code: number | null;
+  signal: string | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface ExecOptions {
+  /** Bytes written to the command's standard input, then closed. */
+  stdin?: string | Buffer;
+  /** Kill the command after this long (default 60 s). */
+  timeoutMs?: number;
+  /** Cap on stdout+stderr kept; past it the command is killed (default 16 MiB). */
+  maxOutputBytes?: number;
+}
+
+/** Where a stream goes: a TCP port or a unix socket, as seen from the cluster side. */
+export type StreamTarget = { host: string; port: number } | { socketPath: string };
+
+/** One question from the remote side (keyboard-interactive, key passphrase). */
+export interface PromptRequest {
+  cluster: string;
+  kind: 'keyboard-interactive' | 'passphrase';
+  name: string;
+  instructions: string;
+  prompts: { prompt: string; echo: boolean }[];
+}
+
+/** Answers prompts: the CLI asks on the TTY, the companion hands them to the UI. */
+export type Prompter = (request: PromptRequest) => Promise<string[]>;
+
+/**
+ * How everything above reaches a cluster. Commands are argv arrays, never shell strings;
+ * the one place that renders argv for a remote shell is `quote.ts`.
+ */
+export interface Transport {
+  readonly cluster: string;
+  exec(argv: readonly string[], options?: ExecOptions): Promise<ExecResult>;
+  openStream(target: StreamTarget): Promise<Duplex>;
+  readFile(path: string, options?: { maxBytes?: number }): Promise<Buffer>;
+  /** Writes atomically enough for small files; `mode` defaults to 0600. */
+  writeFile(path: string, data: string | Buffer, options?: { mode?: number }): Promise<void>;
+  close(): Promise<void>;
+}
