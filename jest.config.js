@@ -3,16 +3,20 @@
 const tsJest = ['ts-jest', { tsconfig: 'test/tsconfig.json' }];
 
 module.exports = {
+  // Build output holds copies of package.json and compiled tests; jest must not see them.
+  modulePathIgnorePatterns: ['<rootDir>/hpclab/', '<rootDir>/build/', '<rootDir>/dist/', '<rootDir>/lib/'],
   projects: [
     {
       displayName: 'unit',
       testEnvironment: 'node',
+      modulePathIgnorePatterns: ['<rootDir>/hpclab/', '<rootDir>/build/', '<rootDir>/dist/', '<rootDir>/lib/'],
       transform: { '^.+\\.ts$': tsJest },
       testMatch: ['<rootDir>/test/unit/**/*.test.ts']
     },
     {
       displayName: 'integration',
       testEnvironment: 'node',
+      modulePathIgnorePatterns: ['<rootDir>/hpclab/', '<rootDir>/build/', '<rootDir>/dist/', '<rootDir>/lib/'],
       transform: { '^.+\\.ts$': tsJest },
       testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
       testTimeout: 120000

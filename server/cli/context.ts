@@ -1,0 +1,38 @@
+import * as os from 'node:os';
+import { ClusterRegistry } from '../app';
+import { loadConfig } from '../config/load';
+import type { HpclabConfig } from '../config/schema';
+import { Progress } from './progress';
+import { ttyPrompter } from './tty-prompter';
+
+/** What every command gets: the loaded config, the clusters, and a progress line. */
+export interface CliContext {
+  config: HpclabConfig;
+  configPath: string;
+  clusters: ClusterRegistry;
+  progress: Progress;
+}
+
+export async function openContext(configFlag: string | undefined): Promise<CliContext> {
+  const { config, path } = await loadConfig({ flag: configFlag, env: process.env, homeDir: os.homedir() });
+  return {
+    config,
+    configPath: path,
+    clusters: new ClusterRegistry(config, { prompter: ttyPrompter }),
+    progress: new Progress()
+  };
+}
+
+/** `--cluster`, else the configured default, else the only cluster; otherwise say which exist. */
+export function pickCluster(ctx: CliContext, flag: string | undefined): string {
+  if (flag) return flag;
+  const names = ctx.clusters.names();
+  if (ctx.config.defaults?.cluster) return ctx.config.defaults.cluster;
+  if (names.length === 1) return names[0];
+  throw new UsageError(`--cluster: pick one of ${names.join(', ')} (or set defaults.cluster in ${ctx.configPath})`);
+}
+
+/** A mistake in how the command was called: exit code 2. */
+export class UsageError extends Error {
+  name = 'UsageError';
+}

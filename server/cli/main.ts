@@ -1,0 +1,64 @@
+#!/usr/bin/env node
+import { ConfigError } from '../config/load';
+import { SchedulerError } from '../scheduler/errors';
+import { TransportError } from '../transport/errors';
+import { HelpRequested, type Command } from './args';
+import { jobsCommand } from './commands/jobs';
+import { statusCommand } from './commands/status';
+import { UsageError } from './context';
+
+const commands: Command[] = [statusCommand, jobsCommand];
+
+function help(): string {
+  const width = Math.max(...commands.map(c => c.name.length));
+  return [
+    'hpclab: Jupyter on HPC compute nodes.',
+    '',
+    'usage: hpclab <command> [options]   (hpclab <command> --help for more)',
+    '',
+    ...commands.map(c => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    '',
+    'Every command takes --config FILE (else $HPCLAB_CONFIG, else ~/.config/hpclab/config.json).'
+  ].join('\n');
+}
+
+/** Runs one command line; returns the exit code. Failures print one line, never a stack. */
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(help() + '\n');
+    return name ? 0 : 2;
+  }
+  if (name === '--version') {
+    process.stdout.write(require('../../../package.json').version + '\n');
+    return 0;
+  }
+  const command = commands.find(c => c.name === name);
+  if (!command) {
+    process.stderr.write(`hpclab: unknown command "${name}"\n\n${help()}\n`);
+    return 2;
+  }
+  try {
+    return await command.run(rest);
+  } catch (err) {
+    if (err instanceof HelpRequested) {
+      process.stdout.write(err.message + '\n');
+      return 0;
+    }
+    process.stderr.write(`hpclab ${name}: ${describe(err)}\n`);
+    return err instanceof UsageError ? 2 : 1;
+  }
+}
+
+function describe(err: unknown): string {
+  if (err instanceof ConfigError || err instanceof UsageError) return err.message;
+  if (err instanceof TransportError) return `${err.cluster ? `cluster ${err.cluster}: ` : ''}${err.message}`;
+  if (err instanceof SchedulerError) return `Slurm: ${err.message}`;
+  return err instanceof Error ? err.message : String(err);
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(code => {
+    process.exitCode = code;
+  });
+}

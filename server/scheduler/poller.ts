@@ -1,0 +1,132 @@
+import { EventEmitter } from 'node:events';
+import type { Job, PartitionSummary, Scheduler } from './types';
+
+export interface Snapshot<T> {
+  data: T;
+  fetchedAt: Date;
+  /** The last refresh failed; `data` is the last good answer. */
+  error?: string;
+}
+
+export interface PollerOptions {
+  /** How often jobs are refreshed while someone watches (default 15 s). */
+  intervalMs?: number;
+  /** Partitions change slowly (default 60 s). */
+  partitionsIntervalMs?: number;
+  /** No squeue/sinfo more often than this, whoever asks (default and minimum 5 s). */
+  floorMs?: number;
+  /** Backoff cap after errors (default 5 min). */
+  maxBackoffMs?: number;
+}
+
+/**
+ * Keeps one cluster's view (my jobs, partitions) fresh with as few Slurm calls as possible:
+ * every reader reads the cache; readers that find it stale share one refresh; nothing calls
+ * Slurm more often than the floor. Slurm admins ban tools that hammer slurmctld.
+ */
+export class ClusterPoller extends EventEmitter {
+  readonly jobs: CachedQuery<Job[]>;
+  readonly partitions: CachedQuery<PartitionSummary[]>;
+  private timers: NodeJS.Timeout[] = [];
+
+  constructor(scheduler: Scheduler, options: PollerOptions = {}) {
+    super();
+    const floorMs = Math.max(5_000, options.floorMs ?? 5_000);
+    const maxBackoffMs = options.maxBackoffMs ?? 300_000;
+    this.jobs = new CachedQuery(() => scheduler.myJobs(), Math.max(floorMs, options.intervalMs ?? 15_000), floorMs, maxBackoffMs);
+    this.partitions = new CachedQuery(() => scheduler.partitions(), Math.max(floorMs, options.partitionsIntervalMs ?? 60_000), floorMs, maxBackoffMs);
+    this.jobs.onChange = s => this.emit('jobs', s);
+    this.partitions.onChange = s => this.emit('partitions', s);
+  }
+
+  /** Refresh in the background while someone watches (the companion); the CLI reads on demand. */
+  start(): void {
+    if (this.timers.length) return;
+    const loop = (query: CachedQuery<unknown>, index: number) => {
+      const tick = () => {
+        query.get().catch(() => undefined);
+        this.timers[index] = setTimeout(tick, jittered(query.currentIntervalMs()));
+        this.timers[index].unref();
+      };
+      tick();
+    };
+    loop(this.jobs as CachedQuery<unknown>, 0);
+    loop(this.partitions as CachedQuery<unknown>, 1);
+  }
+
+  stop(): void {
+    this.timers.forEach(clearTimeout);
+    this.timers = [];
+  }
+}
+
+/** ±10 % so many companions started together do not poll in step. */
+function jittered(ms: number): number {
+  return Math.round(ms * (0.9 + Math.random() * 0.2));
+}
+
+/** One Slurm query behind a cache with a freshness interval, a hard floor and error backoff. */
+export class CachedQuery<T> {
+  private snapshot: Snapshot<T> | undefined;
+  private inflight: Promise<Snapshot<T>> | undefined;
+  private lastCallAt = 0;
+  private failures = 0;
+  private invalid = false;
+  /** Calls made to Slurm, for tests and benchmarks. */
+  calls = 0;
+  onChange?: (snapshot: Snapshot<T>) => void;
+
+  constructor(
+    private readonly fetch: () => Promise<T>,
+    private readonly intervalMs: number,
+    private readonly floorMs: number,
+    private readonly maxBackoffMs: number
+  ) {}
+
+  /** Interval now: longer after consecutive errors. */
+  currentIntervalMs(): number {
+    return Math.min(this.maxBackoffMs, this.intervalMs * 2 ** this.failures);
+  }
+
+  peek(): Snapshot<T> | undefined {
+    return this.snapshot;
+  }
+
+  /** Next read refreshes (after our own submit/cancel), still no sooner than the floor. */
+  invalidate(): void {
+    this.invalid = true;
+  }
+
+  /** The cached answer if fresh, else the shared refresh. Rejects only if there never was an answer. */
+  async get(maxAgeMs = this.currentIntervalMs()): Promise<Snapshot<T>> {
+    const s = this.snapshot;
+    if (s && !this.invalid && Date.now() - s.fetchedAt.getTime() < maxAgeMs) return s;
+    if (!this.inflight) {
+      this.inflight = this.refresh().finally(() => {
+        this.inflight = undefined;
+      });
+    }
+    return this.inflight;
+  }
+
+  private async refresh(): Promise<Snapshot<T>> {
+    const wait = this.lastCallAt + this.floorMs - Date.now();
+    if (wait > 0) await new Promise(r => setTimeout(r, wait));
+    this.lastCallAt = Date.now();
+    this.calls++;
+    this.invalid = false;
+    try {
+      const data = await this.fetch();
+      this.failures = 0;
+      this.snapshot = { data, fetchedAt: new Date() };
+      this.onChange?.(this.snapshot);
+      return this.snapshot;
+    } catch (err) {
+      this.failures++;
+      if (!this.snapshot) throw err;
+      this.snapshot = { ...this.snapshot, error: (err as Error).message };
+      this.onChange?.(this.snapshot);
+      return this.snapshot;
+    }
+  }
+}

@@ -1,0 +1,67 @@
+import type { Transport, ExecOptions } from '../../transport/types';
+import { SchedulerError } from '../errors';
+import type { Job, PartitionSummary, Scheduler, SubmitRequest } from '../types';
+import { checkJobId, checkSubmitOptions } from '../validate';
+import { cancelArgv, holdArgv, jobDetailArgv, myJobsArgv, partitionsArgv, releaseArgv, submitArgv } from './argv';
+import { slurmError } from './errors';
+import { parsePartitions } from './parse-sinfo';
+import { parseJobs } from './parse-squeue';
+import { parseJobDetail } from './parse-scontrol';
+
+/**
+ * Slurm through a transport: argv builders in, parsers out. Every user-facing value is checked
+ * against Slurm's grammar before anything runs; Slurm's complaints become SchedulerErrors.
+ */
+export class SlurmScheduler implements Scheduler {
+  constructor(private readonly transport: Transport) {}
+
+  async partitions(): Promise<PartitionSummary[]> {
+    return parsePartitions(await this.run(partitionsArgv()));
+  }
+
+  async myJobs(): Promise<Job[]> {
+    return parseJobs(await this.run(myJobsArgv()));
+  }
+
+  async submit(request: SubmitRequest): Promise<string> {
+    const options = checkSubmitOptions(request.options);
+    checkScript(request.script);
+    const out = await this.run(submitArgv(options), { stdin: request.script });
+    // --parsable prints "jobid" or "jobid;cluster".
+    const id = out.trim().split(';')[0];
+    if (!/^\d+$/.test(id)) throw new SchedulerError('parse', `sbatch answered "${out.trim()}" instead of a job id`);
+    return id;
+  }
+
+  async cancel(jobId: string): Promise<void> {
+    await this.run(cancelArgv(checkJobId(jobId)));
+  }
+
+  async hold(jobId: string): Promise<void> {
+    await this.run(holdArgv(checkJobId(jobId)));
+  }
+
+  async release(jobId: string): Promise<void> {
+    await this.run(releaseArgv(checkJobId(jobId)));
+  }
+
+  async jobDetail(jobId: string): Promise<Record<string, string>> {
+    const out = await this.run(jobDetailArgv(checkJobId(jobId)));
+    const line = out.split('\n').find(l => l.trim());
+    if (!line) throw new SchedulerError('not-found', `Slurm has no job ${jobId}`);
+    return parseJobDetail(line);
+  }
+
+  private async run(argv: string[], options?: ExecOptions): Promise<string> {
+    const r = await this.transport.exec(argv, options);
+    if (r.code !== 0) throw slurmError(argv[0], r.code, r.stderr);
+    return r.stdout;
+  }
+}
+
+/** sbatch wants `#!` on the first line; CRLF scripts fail on the node in confusing ways. */
+function checkScript(script: string): void {
+  if (!script.startsWith('#!')) throw new SchedulerError('invalid-request', 'script: the first line must start with #! and an interpreter, e.g. #!/bin/bash');
+  if (script.includes('\0')) throw new SchedulerError('invalid-request', 'script: contains a NUL byte');
+  if (script.includes('\r\n')) throw new SchedulerError('invalid-request', 'script: has Windows (CRLF) line endings; save it with LF endings');
+}

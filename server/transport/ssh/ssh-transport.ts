@@ -1,0 +1,200 @@
+import { EventEmitter } from 'node:events';
+import type { Duplex } from 'node:stream';
+import type { Client, ClientChannel } from 'ssh2';
+import { TransportError } from '../errors';
+import { DEFAULT_EXEC_TIMEOUT_MS, DEFAULT_MAX_OUTPUT_BYTES, OutputCollector, describeArgv } from '../output';
+import { renderRemoteCommand } from '../quote';
+import type { ExecOptions, ExecResult, StreamTarget, Transport } from '../types';
+import { ChannelLimiter } from './channel-limiter';
+
+export type ConnectionState = 'idle' | 'connecting' | 'connected' | 'disconnected' | 'closed';
+
+export interface SshTransportOptions {
+  cluster: string;
+  /** Makes one new connection (through any jump hosts); the transport owns and reuses it. */
+  connect: () => Promise<Client>;
+  maxChannels: number;
+  /** Reconnect backoff: first delay and cap, in ms. */
+  backoffMs?: { first: number; max: number };
+  /** How long a call waits for a connection, across retries, before it fails. */
+  connectBudgetMs?: number;
+}
+
+interface RawResult {
+  code: number | null;
+  signal: string | null;
+  stdout: Buffer;
+  stderr: Buffer;
+}
+
+/**
+ * One pooled SSH connection per cluster, shared by every caller. After a drop the next call
+ * reconnects, retrying with backoff within a budget; commands are never re-run by us, because
+ * `sbatch` twice is two jobs. Emits 'state' (ConnectionState) for the UI.
+ */
+export class SshTransport extends EventEmitter implements Transport {
+  readonly cluster: string;
+  private client: Client | undefined;
+  private connecting: Promise<Client> | undefined;
+  private state: ConnectionState = 'idle';
+  private failures = 0;
+  private readonly limiter: ChannelLimiter;
+  private readonly backoff: { first: number; max: number };
+  private readonly budgetMs: number;
+  /** Connections made, for tests and status. */
+  connections = 0;
+
+  constructor(private readonly options: SshTransportOptions) {
+    super();
+    this.cluster = options.cluster;
+    this.limiter = new ChannelLimiter(options.maxChannels);
+    this.backoff = options.backoffMs ?? { first: 500, max: 15_000 };
+    this.budgetMs = options.connectBudgetMs ?? 30_000;
+  }
+
+  get connectionState(): ConnectionState {
+    return this.state;
+  }
+
+  async exec(argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
+    const r = await this.run(argv, options);
+    return { code: r.code, signal: r.signal, stdout: r.stdout.toString('utf8'), stderr: r.stderr.toString('utf8') };
+  }
+
+  async openStream(target: StreamTarget): Promise<Duplex> {
+    const client = await this.ready();
+    return new Promise((resolve, reject) => {
+      const done = (err: Error | undefined, stream: ClientChannel) => {
+        if (err) {
+          const where = 'socketPath' in target ? target.socketPath : `${target.host}:${target.port}`;
+          reject(new TransportError('unreachable', `cannot reach ${where} from the login node: ${err.message}`, this.cluster, { cause: err }));
+        } else resolve(stream);
+      };
+      if ('socketPath' in target) client.openssh_forwardOutStreamLocal(target.socketPath, done);
+      else client.forwardOut('127.0.0.1', 0, target.host, target.port, done);
+    });
+  }
+
+  async readFile(path: string, options: { maxBytes?: number } = {}): Promise<Buffer> {
+    const max = options.maxBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
+    const r = await this.run(['head', '-c', String(max), '--', path], { maxOutputBytes: max + 64 * 1024 });
+    if (r.code !== 0) throw new TransportError('unreachable', `cannot read ${path}: ${r.stderr.toString('utf8').trim()}`, this.cluster);
+    return r.stdout;
+  }
+
+  async writeFile(path: string, data: string | Buffer, options: { mode?: number } = {}): Promise<void> {
+    const mode = (options.mode ?? 0o600).toString(8);
+    // A fixed script; the path and mode arrive as positional arguments, never spliced in.
+    const script = 'umask 077; t="$1.tmp.$$"; cat > "$t" && chmod "$2" "$t" && mv -f "$t" "$1" || { rm -f "$t"; exit 1; }';
+    const r = await this.run(['sh', '-c', script, 'sh', path, mode], { stdin: data });
+    if (r.code !== 0) throw new TransportError('unreachable', `cannot write ${path}: ${r.stderr.toString('utf8').trim()}`, this.cluster);
+  }
+
+  async close(): Promise<void> {
+    this.setState('closed');
+    this.client?.end();
+    this.client = undefined;
+  }
+
+  private run(argv: readonly string[], options: ExecOptions): Promise<RawResult> {
+    if (argv.length === 0) return Promise.reject(new TypeError('exec needs a command'));
+    const command = renderRemoteCommand(argv);
+    return this.limiter.run(async () => {
+      const client = await this.ready();
+      return this.execOn(client, command, argv, options);
+    });
+  }
+
+  private execOn(client: Client, command: string, argv: readonly string[], options: ExecOptions): Promise<RawResult> {
+    const timeoutMs = options.timeoutMs ?? DEFAULT_EXEC_TIMEOUT_MS;
+    return new Promise((resolve, reject) => {
+      client.exec(command, (err, stream) => {
+        if (err) {
+          reject(new TransportError('unreachable', `cannot start ${describeArgv(argv)}: ${err.message}`, this.cluster, { cause: err }));
+          return;
+        }
+        let failure: TransportError | undefined;
+        let code: number | null = null;
+        let signal: string | null = null;
+        let exited = false;
+        const stop = () => {
+          stream.signal('KILL');
+          stream.close();
+        };
+        const collector = new OutputCollector(options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES, () => {
+          failure = new TransportError('output-limit', `${describeArgv(argv)} printed more than the output limit`, this.cluster);
+          stop();
+        });
+        collector.attach(stream, stream.stderr);
+        const timer = setTimeout(() => {
+          failure = new TransportError('timeout', `${describeArgv(argv)} took longer than ${timeoutMs} ms`, this.cluster);
+          stop();
+        }, timeoutMs);
+        // The exit status arrives on 'exit', not 'close'.
+        stream.on('exit', (c: number | null, s?: string) => {
+          exited = true;
+          code = c;
+          signal = s ?? null;
+        });
+        stream.on('close', () => {
+          clearTimeout(timer);
+          if (failure) reject(failure);
+          else if (!exited) reject(new TransportError('unreachable', `connection lost while running ${describeArgv(argv)}`, this.cluster));
+          else resolve({ code, signal, stdout: collector.stdout(), stderr: collector.stderr() });
+        });
+        stream.end(options.stdin ?? '');
+      });
+    });
+  }
+
+  /** The live connection, making one if needed; concurrent callers share one attempt. */
+  private async ready(): Promise<Client> {
+    if (this.state === 'closed') throw new TransportError('closed', 'transport closed', this.cluster);
+    if (this.client) return this.client;
+    if (!this.connecting) {
+      this.connecting = this.connectWithRetry().finally(() => {
+        this.connecting = undefined;
+      });
+    }
+    return this.connecting;
+  }
+
+  private async connectWithRetry(): Promise<Client> {
+    const deadline = Date.now() + this.budgetMs;
+    this.setState('connecting');
+    for (;;) {
+      try {
+        const client = await this.options.connect();
+        this.adopt(client);
+        return client;
+      } catch (err) {
+        this.failures++;
+        // Only a link problem is worth retrying: a bad key or host key will not fix itself.
+        const retriable = err instanceof TransportError && (err.kind === 'unreachable' || err.kind === 'timeout');
+        const delay = Math.min(this.backoff.max, this.backoff.first * 2 ** (this.failures - 1));
+        if (!retriable || Date.now() + delay > deadline || this.state === 'closed') {
+          this.setState('disconnected');
+          throw err;
+        }
+        await new Promise(r => setTimeout(r, delay));
+      }
+    }
+  }
+
+  private adopt(client: Client): void {
+    this.client = client;
+    this.failures = 0;
+    this.connections++;
+    this.setState('connected');
+    client.once('close', () => {
+      if (this.client === client) this.client = undefined;
+      if (this.state !== 'closed') this.setState('disconnected');
+    });
+  }
+
+  private setState(state: ConnectionState): void {
+    if (this.state === state) return;
+    this.state = state;
+    this.emit('state', state);
+  }
+}

@@ -1,0 +1,74 @@
+import { execFileSync } from 'node:child_process';
+import * as path from 'node:path';
+
+/** Facts about the running testbed, as `scripts/testbed env` prints them. */
+export interface TestbedEnv {
+  mode: 'single' | 'split';
+  dir: string;
+  user: string;
+  node: string;
+  nodeAddr: string;
+  ssh: { host: string; port: number };
+  jumps: { host: string; port: number }[];
+  identityFile: string;
+  knownHostsFile: string;
+  hostKeyPub: string;
+  pidFiles: Record<'slurmctld' | 'slurmd' | 'sshdLogin' | 'sshdJump1' | 'sshdJump2', string>;
+  loginNetns: string | null;
+  computeNetns: string | null;
+  config: string;
+}
+
+export const repoRoot = path.resolve(__dirname, '..', '..');
+const script = path.join(repoRoot, 'scripts', 'testbed');
+
+let cached: TestbedEnv | undefined;
+
+/** The testbed must already be up (`npm test` brings it up); fail loudly if it is not. */
+export function testbed(): TestbedEnv {
+  if (!cached) {
+    try {
+      cached = JSON.parse(execFileSync(script, ['env'], { encoding: 'utf8' })) as TestbedEnv;
+    } catch (err) {
+      throw new Error(`the testbed is not up: run 'scripts/testbed up' (or 'npm test'), then retry\n${(err as Error).message}`);
+    }
+  }
+  return cached;
+}
+
+/** Runs a command as the testbed user on the login node, the way a user's shell would. */
+export function onLoginNode(argv: string[], input?: string): string {
+  const env = testbed();
+  const inner = ['runuser', '-u', env.user, '--', ...argv];
+  const full = env.loginNetns ? ['nsenter', `--net=/run/netns/${env.loginNetns}`, ...inner] : inner;
+  return execFileSync(full[0], full.slice(1), { encoding: 'utf8', input, cwd: '/' });
+}
+
+/** Cancels every job of the testbed user and waits until squeue lists none. */
+export async function cancelAllJobs(): Promise<void> {
+  const env = testbed();
+  execFileSync('scancel', ['-u', env.user]);
+  execFileSync('scancel', ['-u', 'root']);
+  for (let i = 0; i < 100; i++) {
+    const out = execFileSync('squeue', ['-h', '-t', 'PD,R,CG,S', '-o', '%i'], { encoding: 'utf8' }).trim();
+    if (!out) return;
+    await new Promise(r => setTimeout(r, 200));
+  }
+  throw new Error('jobs still listed 20 s after scancel');
+}
+
+/** Polls `check` until it returns a value or the time runs out; never sleeps a fixed time. */
+export async function waitFor<T>(what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000, everyMs = 200): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < end) {
+    try {
+      const v = await check();
+      if (v !== undefined && v !== null && (v as unknown) !== false) return v;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise(r => setTimeout(r, everyMs));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+}

@@ -1,0 +1,76 @@
+import { CachedQuery, ClusterPoller } from '../../../server/scheduler/poller';
+import type { Job, PartitionSummary, Scheduler } from '../../../server/scheduler/types';
+
+/** A scheduler that counts calls and answers after a short delay, like a real squeue. */
+function countingScheduler(delayMs = 30) {
+  const calls = { jobs: 0, partitions: 0 };
+  let fail = false;
+  const scheduler = {
+    async myJobs(): Promise<Job[]> {
+      calls.jobs++;
+      await new Promise(r => setTimeout(r, delayMs));
+      if (fail) throw new Error('slurm_load_jobs error: Unable to contact slurm controller');
+      return [];
+    },
+    async partitions(): Promise<PartitionSummary[]> {
+      calls.partitions++;
+      await new Promise(r => setTimeout(r, delayMs));
+      return [];
+    }
+  } as unknown as Scheduler;
+  return { scheduler, calls, setFail: (v: boolean) => (fail = v) };
+}
+
+describe('ClusterPoller', () => {
+  it('answers 50 concurrent readers with one squeue', async () => {
+    const { scheduler, calls } = countingScheduler();
+    const poller = new ClusterPoller(scheduler);
+    const results = await Promise.all(Array.from({ length: 50 }, () => poller.jobs.get()));
+    expect(calls.jobs).toBe(1);
+    expect(new Set(results).size).toBe(1);
+    // Readers within the interval read the cache.
+    await Promise.all(Array.from({ length: 50 }, () => poller.jobs.get()));
+    expect(calls.jobs).toBe(1);
+  });
+
+  it('never calls Slurm more often than the floor, even when forced', async () => {
+    const { scheduler, calls } = countingScheduler(1);
+    // CachedQuery takes any floor; ClusterPoller is what clamps it to 5 s (next test).
+    const query = new CachedQuery(() => scheduler.myJobs(), 15_000, 300, 60_000);
+    const t0 = Date.now();
+    await query.get();
+    query.invalidate();
+    await query.get();
+    expect(calls.jobs).toBe(2);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(295);
+  });
+
+  it('clamps a configured interval below 5 s up to the floor', () => {
+    const { scheduler } = countingScheduler();
+    const poller = new ClusterPoller(scheduler, { intervalMs: 100, floorMs: 1 });
+    expect(poller.jobs.currentIntervalMs()).toBe(5_000);
+  });
+
+  it('keeps the last good answer and backs off after errors', async () => {
+    const { scheduler, setFail } = countingScheduler(1);
+    const query = new CachedQuery(() => scheduler.myJobs(), 10_000, 0, 300_000);
+    const good = await query.get();
+    setFail(true);
+    const after = await query.get(0);
+    expect(after.data).toBe(good.data);
+    expect(after.error).toMatch(/Unable to contact/);
+    expect(query.currentIntervalMs()).toBe(20_000);
+    await query.get(0);
+    expect(query.currentIntervalMs()).toBe(40_000);
+    setFail(false);
+    const healed = await query.get(0);
+    expect(healed.error).toBeUndefined();
+    expect(query.currentIntervalMs()).toBe(10_000);
+  });
+
+  it('rejects when Slurm never answered', async () => {
+    const { scheduler, setFail } = countingScheduler(1);
+    setFail(true);
+    await expect(new ClusterPoller(scheduler).jobs.get()).rejects.toThrow(/Unable to contact/);
+  });
+});
