@@ -1,0 +1,306 @@
+import { z } from 'zod';
+
+/*
+ * The schema of config.json (see DESIGN.md, "Contracts users and tests rely on").
+ *
+ * Every object is strict: a misspelt key is an error, never silently ignored, because a
+ * dropped `partition` or `time` would submit a job the user did not ask for. Every schema
+ * carries its own message ("expected …, got …") so the loader can print one line per
+ * problem naming the field; unknown-key messages end in "(allowed: …)", which the loader
+ * reuses for each key it reports.
+ *
+ * Defaults are not filled in here (the parsed config is what the user wrote); consumers
+ * apply CONFIG_DEFAULTS.
+ */
+
+export const CONFIG_DEFAULTS = {
+  /** Concurrent SSH channels per cluster: below sshd's MaxSessions default of 10. */
+  maxChannels: 8,
+  /** Use the agent at $SSH_AUTH_SOCK. */
+  agent: true,
+  /** squeue every 15 s by default, never more often than every 5 s: Slurm admins ban tools that hammer slurmctld. */
+  pollIntervalSec: 15,
+  pollPartitionsIntervalSec: 60,
+  minPollIntervalSec: 5,
+  /** The server a profile starts, and the python modules/conda envs fall back to. */
+  command: ['jupyter', 'lab'] as readonly string[],
+  python: 'python3'
+} as const;
+
+/** How a bad value is shown in a message: strings quoted and shortened, containers by kind. */
+export function describeValue(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (value === null) return 'null';
+  if (typeof value === 'string') return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  if (Array.isArray(value)) return value.length === 0 ? 'an empty array' : `an array of ${value.length} item${value.length === 1 ? '' : 's'}`;
+  return typeof value === 'object' ? 'an object' : typeof value;
+}
+
+/** Error map for one field: a missing required key and a wrong value read differently. */
+function expecting(what: string) {
+  return (issue: { input?: unknown }): string =>
+    issue.input === undefined ? `missing: expected ${what}` : `expected ${what}, got ${describeValue(issue.input)}`;
+}
+
+// Character classes shared by the string fields below. Control characters (NUL, CR, LF, …)
+// never belong in a config value; a leading '-' could be read as an option by ssh or Slurm.
+const WORD = /^[^\s\x00-\x1f\x7f-][^\s\x00-\x1f\x7f]*$/; // no whitespace
+const TEXT = /^[^\x00-\x1f\x7f-][^\x00-\x1f\x7f]*$/; // spaces allowed (paths on Windows laptops)
+const LINE = /^[^\x00\r\n]*$/; // one line of the job script
+
+function text(what: string, pattern: RegExp, flags?: { max?: number }) {
+  const error = expecting(what);
+  return z
+    .string({ error })
+    .max(flags?.max ?? 4096, { error })
+    .regex(pattern, { error });
+}
+
+function intIn(min: number, max: number, what = `an integer from ${min} to ${max}`) {
+  const error = expecting(what);
+  return z.int({ error }).min(min, { error }).max(max, { error });
+}
+
+function numberAtLeast(min: number, what: string) {
+  const error = expecting(what);
+  return z.number({ error }).min(min, { error });
+}
+
+function stringArray(what: string, item: z.ZodType<string>, min = 0) {
+  const error = expecting(what);
+  return z.array(item, { error }).min(min, { error });
+}
+
+/** A strict object whose unknown-key message lists the keys it allows. */
+function strict<S extends z.ZodRawShape>(shape: S, what = 'an object') {
+  const allowed = Object.keys(shape).join(', ');
+  const wrongType = expecting(what);
+  return z.strictObject(shape, {
+    error: issue =>
+      issue.code === 'unrecognized_keys'
+        ? `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map(k => JSON.stringify(k)).join(', ')} (allowed: ${allowed})`
+        : wrongType(issue)
+  });
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * An object that takes exactly one of several shapes, told apart by which key is present
+ * (`{local: true}` vs `{ssh: …}`; `{conda: …}` vs `{venv: …}`). A key may also appear as an
+ * optional field of another shape (`python` next to `conda`); then that shape wins. Unlike
+ * z.union, which reports every branch's failures, this validates the one shape the user
+ * meant, so the messages name that shape's fields.
+ */
+function exactlyOneOf<V extends Record<string, z.ZodObject>>(variants: V, what: string) {
+  const keys = Object.keys(variants);
+  const list = keys.join(', ');
+  return z.unknown().transform((value, ctx): z.output<V[keyof V]> => {
+    if (!isPlainObject(value)) {
+      ctx.addIssue({ code: 'custom', message: expecting(`${what} with one of: ${list}`)({ input: value }) });
+      return z.NEVER;
+    }
+    const present = keys.filter(k => Object.hasOwn(value, k));
+    // A shape that accepts every other present key is the one meant (conda + python).
+    const chosen = present.filter(k => present.every(other => Object.hasOwn(variants[k].shape, other)));
+    if (chosen.length !== 1) {
+      const found = present.length === 0 ? `found ${Object.keys(value).map(k => JSON.stringify(k)).join(', ') || 'no keys'}` : `found ${present.join(' and ')}`;
+      ctx.addIssue({ code: 'custom', message: `pick one of ${list} (${found})` });
+      return z.NEVER;
+    }
+    const result = variants[chosen[0]].safeParse(value);
+    if (result.success) return result.data as z.output<V[keyof V]>;
+    for (const issue of result.error.issues) ctx.addIssue({ ...issue } as z.core.$ZodRawIssue);
+    return z.NEVER;
+  });
+}
+
+// ---- names ----------------------------------------------------------------------------
+
+export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+const nameSchema = text('a name of letters, digits, "_", "." and "-" (starting with a letter or digit, at most 64 characters)', NAME_PATTERN);
+
+// ---- clusters -------------------------------------------------------------------------
+
+const PROXY_HOP = /^(?:[a-z_][a-z0-9_.-]*\$?@)?(?:[A-Za-z0-9_][A-Za-z0-9_.-]*|\[[0-9A-Fa-f:.]+\])(?::(\d{1,5}))?$/i;
+
+function isProxyJump(value: string): boolean {
+  if (value === 'none') return true;
+  return value.split(',').every(hop => {
+    const m = PROXY_HOP.exec(hop);
+    return m !== null && (m[1] === undefined || (Number(m[1]) >= 1 && Number(m[1]) <= 65535));
+  });
+}
+
+const proxyJumpError = expecting('"none" or a comma-separated list of [user@]host[:port]');
+const pollSchema = strict(
+  {
+    intervalSec: numberAtLeast(CONFIG_DEFAULTS.minPollIntervalSec, 'a number of seconds, at least 5 (Slurm admins ban tools that poll slurmctld faster)').optional(),
+    partitionsIntervalSec: numberAtLeast(CONFIG_DEFAULTS.minPollIntervalSec, 'a number of seconds, at least 5').optional()
+  },
+  'an object like {"intervalSec": 15}'
+);
+
+const sshSchema = strict(
+  {
+    host: text('a host name, IP address or ~/.ssh/config alias (no spaces, not starting with "-")', WORD, { max: 255 }),
+    port: intIn(1, 65535).optional(),
+    user: text('a user name (letters, digits, "_", ".", "-")', /^[a-z_][a-z0-9_.-]*\$?$/i, { max: 64 }).optional(),
+    identityFile: text('a path to a private key file', TEXT).optional(),
+    knownHostsFile: text('a path to a known_hosts file', TEXT).optional(),
+    proxyJump: z.string({ error: proxyJumpError }).refine(isProxyJump, { error: proxyJumpError }).optional(),
+    maxChannels: intIn(1, 100, 'an integer from 1 to 100 (default 8, below sshd\'s MaxSessions of 10)').optional(),
+    keepaliveSec: intIn(0, 3600, 'a number of seconds from 0 (off) to 3600').optional(),
+    agent: z.boolean({ error: expecting('true or false (use the agent at $SSH_AUTH_SOCK; default true)') }).optional()
+  },
+  'an object like {"host": "login.example.org", "user": "me"}'
+);
+
+const localClusterSchema = strict({
+  local: z.literal(true, { error: expecting('true (run Slurm commands on this machine)') }),
+  poll: pollSchema.optional()
+});
+
+const sshClusterSchema = strict({ ssh: sshSchema, poll: pollSchema.optional() });
+
+export const clusterSchema = exactlyOneOf({ local: localClusterSchema, ssh: sshClusterSchema }, 'a cluster');
+
+// ---- environments ---------------------------------------------------------------------
+
+const ABSOLUTE = /^\/[^\x00-\x1f\x7f]*$/;
+const pythonSchema = text('an absolute path or a command name such as python3', /^(?:\/[^\x00-\x1f\x7f]*|[A-Za-z0-9_.+][A-Za-z0-9_.+-]*)$/);
+const setupSchema = stringArray(
+  'an array of shell lines to run before the server starts',
+  text('one line of shell (no NUL, CR or newline)', LINE)
+).optional();
+
+export const envSchema = exactlyOneOf(
+  {
+    python: strict({ python: pythonSchema, setup: setupSchema }),
+    conda: strict({
+      conda: text('a conda env name or an absolute prefix path', /^(?:\/[^\x00-\x1f\x7f]*|[A-Za-z0-9_.+][A-Za-z0-9_.+-]*)$/),
+      python: pythonSchema.optional(),
+      setup: setupSchema
+    }),
+    venv: strict({
+      venv: text('an absolute path on the cluster (starting with "/"; "~" is not expanded)', ABSOLUTE),
+      setup: setupSchema
+    }),
+    modules: strict({
+      modules: stringArray('a non-empty array of module names such as "cuda/12.2"', text('a module name such as "python/3.11"', /^[A-Za-z0-9_.+/@:][A-Za-z0-9_.+/@:-]*$/), 1),
+      python: pythonSchema.optional(),
+      setup: setupSchema
+    }),
+    container: strict({
+      container: strict(
+        {
+          runtime: z.enum(['apptainer', 'singularity', 'charliecloud'], { error: expecting('one of apptainer, singularity, charliecloud') }),
+          image: text('an image path or URI such as docker://python:3.12', TEXT),
+          python: pythonSchema.optional(),
+          bind: stringArray('an array of bind specs src[:dest[:opts]]', text('a bind spec src[:dest[:opts]]', TEXT)).optional()
+        },
+        'an object like {"runtime": "apptainer", "image": "/path/image.sif"}'
+      ),
+      setup: setupSchema
+    })
+  },
+  'an environment'
+);
+
+// ---- profiles -------------------------------------------------------------------------
+
+// These checks mirror Slurm's own grammar for each option (sbatch(1)), so a typo is caught
+// when the config is read rather than when a job is submitted.
+const SLURM_TIME = /^(?:\d+|\d+:\d{1,2}|\d+:\d{1,2}:\d{1,2}|\d+-\d{1,2}|\d+-\d{1,2}:\d{1,2}|\d+-\d{1,2}:\d{1,2}:\d{1,2}|UNLIMITED|INFINITE)$/i;
+const GRES_ITEM = '[A-Za-z][A-Za-z0-9_-]*(?::[A-Za-z0-9_.-]+)?(?::\\d+)?';
+const SLURM_GRES = new RegExp(`^${GRES_ITEM}(?:,${GRES_ITEM})*$`);
+
+/** sbatch options hpclab sets itself (the job name and comment carry the session id) or that have a profile field. */
+const SBATCH_OWNED: Record<string, string> = {
+  'job-name': 'hpclab names the job after the session',
+  comment: 'hpclab stores the session id there',
+  wrap: 'hpclab renders the job script',
+  'cpus-per-task': 'use the profile\'s "cpus"',
+  ...Object.fromEntries(['partition', 'time', 'gres', 'mem', 'account', 'qos', 'constraint', 'nodelist'].map(k => [k, `use the profile's "${k}"`]))
+};
+
+const sbatchKeySchema = text('an sbatch long option name such as "mail-type" (lower case, without "--")', /^[a-z][a-z-]*$/, { max: 64 }).refine(
+  key => !Object.hasOwn(SBATCH_OWNED, key),
+  { error: issue => `"--${String(issue.input)}" cannot be set here: ${SBATCH_OWNED[String(issue.input)]}` }
+);
+
+export const profileSchema = strict(
+  {
+    cluster: nameSchema,
+    partition: text('a Slurm partition name (or a comma-separated list)', /^[A-Za-z0-9_.,-]+$/).optional(),
+    gres: text('a Slurm GRES list name[:type][:count], e.g. "gpu:1" or "gpu:a100:2"', SLURM_GRES).optional(),
+    time: text('a Slurm time limit (MM, MM:SS, HH:MM:SS, D-HH, D-HH:MM, D-HH:MM:SS or UNLIMITED)', SLURM_TIME).optional(),
+    cpus: intIn(1, 1_000_000, 'a whole number of CPUs, at least 1').optional(),
+    mem: text('a memory size such as "4G" (a number with an optional K, M, G or T)', /^\d+[KMGT]?$/).optional(),
+    account: text('a Slurm account name', /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/).optional(),
+    qos: text('a Slurm QOS name', /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/).optional(),
+    constraint: text('a Slurm constraint expression such as "a100&ib"', /^[A-Za-z0-9_.[][A-Za-z0-9_.,&|[\]*():!-]*$/).optional(),
+    nodelist: text('a Slurm node list such as "node[01-04],gpu7"', /^[A-Za-z0-9_.[][A-Za-z0-9_.,[\]-]*$/).optional(),
+    sbatch: z
+      .record(sbatchKeySchema, text('an option value on one line (no control characters)', /^[^\x00-\x1f\x7f]*$/), {
+        error: expecting('an object of extra sbatch options like {"mail-type": "END"}')
+      })
+      .optional(),
+    env: envSchema.optional(),
+    command: stringArray(
+      'the argv of the server to start, such as ["jupyter", "lab"]',
+      text('one argument (no NUL, CR or newline)', /^[^\x00\r\n]+$/),
+      1
+    ).optional()
+  },
+  'an object like {"cluster": "mycluster", "partition": "gpu"}'
+);
+
+// ---- the whole file -------------------------------------------------------------------
+
+function known(names: string[]): string {
+  return names.length === 0 ? 'none defined' : names.join(', ');
+}
+
+export const configSchema = strict(
+  {
+    clusters: z.record(nameSchema, clusterSchema, { error: expecting('an object of clusters by name') }),
+    profiles: z.record(nameSchema, profileSchema, { error: expecting('an object of profiles by name') }).optional(),
+    defaults: strict(
+      { cluster: nameSchema.optional(), profile: nameSchema.optional() },
+      'an object like {"cluster": "mycluster"}'
+    ).optional()
+  },
+  'a JSON object like {"clusters": {…}, "profiles": {…}}'
+).superRefine(
+  (config, ctx) => {
+    // Runs even when other fields failed, so a bad port and a dangling reference are both reported.
+    const clusters = isPlainObject(config.clusters) ? Object.keys(config.clusters) : undefined;
+    const profiles = isPlainObject(config.profiles) ? Object.keys(config.profiles) : [];
+    const refersTo = (value: unknown, names: string[] | undefined, path: (string | number)[], what: string) => {
+      if (names && typeof value === 'string' && !names.includes(value))
+        ctx.addIssue({ code: 'custom', path, message: `unknown ${what} ${JSON.stringify(value)} (known ${what}s: ${known(names)})` });
+    };
+    for (const name of profiles) {
+      const profile = (config.profiles as Record<string, unknown>)[name];
+      if (isPlainObject(profile)) refersTo(profile.cluster, clusters, ['profiles', name, 'cluster'], 'cluster');
+    }
+    if (isPlainObject(config.defaults)) {
+      refersTo(config.defaults.cluster, clusters, ['defaults', 'cluster'], 'cluster');
+      refersTo(config.defaults.profile, profiles, ['defaults', 'profile'], 'profile');
+    }
+  },
+  { when: payload => isPlainObject(payload.value) }
+);
+
+export type HpclabConfig = z.output<typeof configSchema>;
+export type ClusterConfig = z.output<typeof clusterSchema>;
+export type SshClusterConfig = Extract<ClusterConfig, { ssh: unknown }>;
+export type LocalClusterConfig = Extract<ClusterConfig, { local: true }>;
+export type SshConfig = SshClusterConfig['ssh'];
+export type PollConfig = NonNullable<ClusterConfig['poll']>;
+export type ProfileConfig = z.output<typeof profileSchema>;
+export type EnvConfig = z.output<typeof envSchema>;
