@@ -54,7 +54,7 @@ export class SlurmScheduler implements Scheduler {
 
   private async run(argv: string[], options?: ExecOptions): Promise<string> {
     const r = await this.transport.exec(argv, options);
-    if (r.code !== 0) throw slurmError(argv[0], r.code, r.stderr);
+    if (r.code !== 0) throw slurmError(argv, r.code, r.stderr);
     return r.stdout;
   }
 }

@@ -1,0 +1,102 @@
+import { SchedulerError } from '../../../server/scheduler/errors';
+import { submitArgv } from '../../../server/scheduler/slurm/argv';
+import { checkJobId, checkSubmitOptions, jobIdSchema, submitOptionsSchema } from '../../../server/scheduler/validate';
+
+/** The messages zod gives for one options object, or [] when it passes. */
+function problems(options: unknown): string[] {
+  const result = submitOptionsSchema.safeParse(options);
+  return result.success ? [] : result.error.issues.map(i => i.message);
+}
+
+describe('submitOptionsSchema', () => {
+  it('accepts what Slurm accepts', () => {
+    const ok = [
+      { jobName: 'hpclab-lab', partition: 'gpu', time: '01:00:00', cpusPerTask: 2, mem: '4G', gres: 'gpu:1' },
+      { partition: 'gpu,batch', time: '30', gres: 'gpu:a100:2,mps:100', mem: '4096' },
+      { time: '5:00' }, { time: '2-12' }, { time: '2-12:30' }, { time: '1-00:00:00' }, { time: 'UNLIMITED' },
+      { array: '1-8' }, { array: '1,3,5' }, { array: '0-15:4' }, { array: '1-8%2' },
+      { constraint: 'a100&ib' }, { constraint: '(a100|v100)&ib' }, { constraint: '[rack1*2&rack2*4]' },
+      { nodelist: 'c[1-4],gpu01' }, { nodelist: 'r[1-2]n[01-04,07]' },
+      { output: '%x.%j.out', error: '/scratch/%u/%A_%a.err', chdir: '/home/a b' },
+      { mailType: 'END,FAIL,TIME_LIMIT_90', mailUser: 'alice@example.org' }, { mailUser: 'alice' },
+      { comment: 'hpclab-s1 lr=0.1', hold: true, nodes: 2, account: 'proj-1', qos: 'high.prio' }
+    ];
+    for (const options of ok) expect([options, problems(options)]).toEqual([options, []]);
+  });
+
+  it('passes a job name with quotes and $(…) verbatim, as one argv word', () => {
+    const jobName = `it's "x" $(touch /tmp/x); rm -rf ~ | cat`;
+    const options = checkSubmitOptions({ jobName });
+    expect(options.jobName).toBe(jobName);
+    expect(submitArgv(options)).toEqual(['sbatch', '--parsable', `--job-name=${jobName}`]);
+  });
+
+  it.each([
+    [{ partition: 'debug; touch /tmp/x' }, 'partition: expected a partition name (letters, digits, _ . -) or a comma list of them, got "debug; touch /tmp/x"'],
+    [{ time: '1h' }, 'time: expected D-HH:MM:SS, HH:MM:SS, MM:SS or minutes, got "1h"'],
+    [{ jobName: 'a\nb' }, 'jobName: expected 1 to 200 characters without control characters or newlines, got "a\\nb"'],
+    [{ jobName: 'x\u0000' }, /^jobName: expected/],
+    [{ jobName: 'x\x1fy' }, /^jobName: expected/],
+    [{ jobName: '' }, /^jobName: expected/],
+    [{ jobName: 'x'.repeat(201) }, /^jobName: expected .*…"$/],
+    [{ comment: 'a\r\nb' }, /^comment: expected/],
+    [{ comment: 'c'.repeat(1001) }, /^comment: expected/],
+    [{ account: 'a b' }, /^account: expected/],
+    [{ qos: '$(id)' }, /^qos: expected/],
+    [{ mem: '4GB' }, 'mem: expected a size such as 4096, 500M or 16G, got "4GB"'],
+    [{ gres: 'gpu:1 --x' }, /^gres: expected name\[:type\]\[:count\]/],
+    [{ gres: 'gpu::1' }, /^gres: expected/],
+    [{ cpusPerTask: 0 }, 'cpusPerTask: expected a whole number from 1 to 10000, got number 0'],
+    [{ cpusPerTask: 1.5 }, /^cpusPerTask: expected a whole number/],
+    [{ cpusPerTask: '2' }, 'cpusPerTask: expected a whole number from 1 to 10000, got "2"'],
+    [{ nodes: 1e9 }, /^nodes: expected a whole number from 1 to 100000/],
+    [{ array: '1-8%' }, /^array: expected/],
+    [{ array: '1..8' }, /^array: expected/],
+    [{ constraint: 'a&&b' }, /^constraint: expected/],
+    [{ constraint: '(a|b' }, /^constraint: expected/],
+    [{ constraint: 'a*' }, /^constraint: expected/],
+    [{ constraint: 'a;b' }, /^constraint: expected/],
+    [{ nodelist: 'c[1-4' }, /^nodelist: expected/],
+    [{ nodelist: 'c1 c2' }, /^nodelist: expected/],
+    [{ output: 'out\n.txt' }, /^output: expected/],
+    [{ error: '' }, /^error: expected/],
+    [{ chdir: 'relative/dir' }, /^chdir: expected an absolute directory path/],
+    [{ chdir: '~/work' }, /^chdir: expected/],
+    [{ mailType: 'END,SOMETIMES' }, /^mailType: expected a comma list of NONE, BEGIN/],
+    [{ mailUser: 'a@b.c; rm -rf /' }, /^mailUser: expected/],
+    [{ hold: 'yes' }, 'hold: expected true or false, got "yes"'],
+    [{ partitions: 'gpu' }, /^unknown option partitions: expected jobName, partition/],
+    [null, 'options: expected an object, got object null']
+  ])('rejects %j', (options, message) => {
+    const found = problems(options);
+    expect(found).toHaveLength(1);
+    expect(found[0]).toEqual(typeof message === 'string' ? message : expect.stringMatching(message));
+  });
+
+  it('lists every problem, one per line, as an invalid-request SchedulerError', () => {
+    try {
+      checkSubmitOptions({ time: '1h', mem: 'lots', extra: 1 });
+      throw new Error('expected a rejection');
+    } catch (error) {
+      expect(error).toBeInstanceOf(SchedulerError);
+      expect(error).toMatchObject({ kind: 'invalid-request' });
+      expect((error as Error).message.split('\n')).toEqual([
+        'time: expected D-HH:MM:SS, HH:MM:SS, MM:SS or minutes, got "1h"',
+        'mem: expected a size such as 4096, 500M or 16G, got "lots"',
+        expect.stringMatching(/^unknown option extra/)
+      ]);
+    }
+  });
+});
+
+describe('jobIdSchema', () => {
+  it.each(['1', '1234', '1234_5'])('accepts %s', id => {
+    expect(jobIdSchema.parse(id)).toBe(id);
+    expect(checkJobId(id)).toBe(id);
+  });
+
+  it.each(['', '12a', '1234_[1-3]', '-1', '1234 ', '1;scancel -u alice', '1234_', '1234.0'])('rejects %j', id => {
+    expect(jobIdSchema.safeParse(id).success).toBe(false);
+    expect(() => checkJobId(id)).toThrow(/^job id: expected a Slurm job id such as 1234 or 1234_5, got /);
+  });
+});
