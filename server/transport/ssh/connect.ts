@@ -88,7 +88,9 @@ async function connectHop(hop: HopSpec, sock: Duplex | undefined, options: Chain
     }
   };
   const algorithms = preferredHostKeyAlgorithms(known, hop.hostName, hop.port);
-  if (algorithms.length > 0) config.algorithms = { serverHostKey: algorithms as never };
+  // Known types first (as OpenSSH orders them), others still allowed: a server that dropped its
+  // recorded key type then fails with the clear changed-key message, not a negotiation error.
+  if (algorithms.length > 0) config.algorithms = { serverHostKey: { prepend: algorithms } as never };
   if (!sock) config.sock = await tcpConnect(hop, options.cluster);
 
   return new Promise((resolve, reject) => {

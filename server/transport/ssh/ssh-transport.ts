@@ -20,6 +20,15 @@ export interface SshTransportOptions {
   connectBudgetMs?: number;
 }
 
+const OPEN_RETRIES = 8;
+
+/** The server refused to open a channel on a live connection; carries the error to report. */
+class ChannelOpenRefused extends Error {
+  constructor(readonly wrapped: TransportError) {
+    super(wrapped.message);
+  }
+}
+
 interface RawResult {
   code: number | null;
   signal: string | null;
@@ -100,8 +109,18 @@ export class SshTransport extends EventEmitter implements Transport {
     if (argv.length === 0) return Promise.reject(new TypeError('exec needs a command'));
     const command = renderRemoteCommand(argv);
     return this.limiter.run(async () => {
-      const client = await this.ready();
-      return this.execOn(client, command, argv, options);
+      for (let attempt = 1; ; attempt++) {
+        const client = await this.ready();
+        try {
+          return await this.execOn(client, command, argv, options);
+        } catch (err) {
+          // sshd frees a session slot a moment after the channel closes, so a refused channel
+          // open is retried briefly. The command never started, so this cannot run it twice.
+          if (!(err instanceof ChannelOpenRefused)) throw err;
+          if (attempt >= OPEN_RETRIES) throw err.wrapped;
+          await new Promise(r => setTimeout(r, 25 * attempt));
+        }
+      }
     });
   }
 
@@ -110,16 +129,25 @@ export class SshTransport extends EventEmitter implements Transport {
     return new Promise((resolve, reject) => {
       client.exec(command, (err, stream) => {
         if (err) {
-          reject(new TransportError('unreachable', `cannot start ${describeArgv(argv)}: ${err.message}`, this.cluster, { cause: err }));
+          const wrapped = new TransportError('unreachable', `cannot start ${describeArgv(argv)}: ${err.message}`, this.cluster, { cause: err });
+          reject(this.client === client ? new ChannelOpenRefused(wrapped) : wrapped);
           return;
         }
         let failure: TransportError | undefined;
         let code: number | null = null;
         let signal: string | null = null;
         let exited = false;
+        let settled = false;
+        const settle = (fn: () => void) => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(timer);
+          fn();
+        };
         const stop = () => {
-          stream.signal('KILL');
-          stream.close();
+          killChannel(stream);
+          // If sshd never confirms the close, give up on the channel rather than hang the caller.
+          setTimeout(() => settle(() => reject(failure)), 2_000).unref();
         };
         const collector = new OutputCollector(options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES, () => {
           failure = new TransportError('output-limit', `${describeArgv(argv)} printed more than the output limit`, this.cluster);
@@ -136,12 +164,13 @@ export class SshTransport extends EventEmitter implements Transport {
           code = c;
           signal = s ?? null;
         });
-        stream.on('close', () => {
-          clearTimeout(timer);
-          if (failure) reject(failure);
-          else if (!exited) reject(new TransportError('unreachable', `connection lost while running ${describeArgv(argv)}`, this.cluster));
-          else resolve({ code, signal, stdout: collector.stdout(), stderr: collector.stderr() });
-        });
+        stream.on('close', () =>
+          settle(() => {
+            if (failure) reject(failure);
+            else if (!exited) reject(new TransportError('unreachable', `connection lost while running ${describeArgv(argv)}`, this.cluster));
+            else resolve({ code, signal, stdout: collector.stdout(), stderr: collector.stderr() });
+          })
+        );
         stream.end(options.stdin ?? '');
       });
     });
@@ -197,4 +226,16 @@ export class SshTransport extends EventEmitter implements Transport {
     this.state = state;
     this.emit('state', state);
   }
+}
+
+/**
+ * Kills the remote command and closes its channel. ssh2's `signal()` does nothing once stdin is
+ * ended, but SSH allows a signal request after EOF (OpenSSH ≥ 7.9 honours it), so send it
+ * through the protocol directly.
+ */
+function killChannel(stream: ClientChannel): void {
+  const channel = stream as unknown as { outgoing?: { id: number; state: string }; _client?: { _protocol?: { signal(id: number, name: string): void } } };
+  const out = channel.outgoing;
+  if (out && (out.state === 'open' || out.state === 'eof')) channel._client?._protocol?.signal(out.id, 'KILL');
+  stream.close();
 }
