@@ -19,7 +19,7 @@ module.exports = {
       modulePathIgnorePatterns: ['<rootDir>/hpclab/', '<rootDir>/build/', '<rootDir>/dist/', '<rootDir>/lib/'],
       transform: { '^.+\\.ts$': tsJest },
       testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
-      testTimeout: 120000
+      setupFilesAfterEnv: ['<rootDir>/test/integration/setup.ts']
     }
   ]
 };

@@ -72,3 +72,38 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
   }
   throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
 }
+
+/** Every descendant of a process (children, grandchildren…), from /proc. */
+export function descendants(pid: number): number[] {
+  const { readdirSync, readFileSync } = require('node:fs') as typeof import('node:fs');
+  const parent = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      parent.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const found: number[] = [];
+  const walk = (p: number) => {
+    for (const [child, pp] of parent) if (pp === p) found.push(child), walk(child);
+  };
+  walk(pid);
+  return found;
+}
+
+/** Drops every connection an sshd listener serves, the way a crashed link would, by killing its session processes. */
+export function dropSshConnections(pidFile: string): number {
+  const { readFileSync } = require('node:fs') as typeof import('node:fs');
+  const victims = descendants(Number(readFileSync(pidFile, 'utf8').trim()));
+  for (const pid of victims) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  return victims.length;
+}
