@@ -107,3 +107,12 @@ export function dropSshConnections(pidFile: string): number {
   }
   return victims.length;
 }
+
+/** slurmctld's RPC counters by message type (`sdiag`), to count what our calls cost Slurm. */
+export function slurmRpcCounts(): Record<string, number> {
+  const out = execFileSync('sdiag', { encoding: 'utf8' });
+  const section = out.split('Remote Procedure Call statistics by message type')[1]?.split('Remote Procedure Call statistics by user')[0] ?? '';
+  const counts: Record<string, number> = {};
+  for (const m of section.matchAll(/^\s*(\w+)\s+\(\s*\d+\)\s+count:(\d+)/gm)) counts[m[1]] = Number(m[2]);
+  return counts;
+}

@@ -198,8 +198,9 @@ export class SshTransport extends EventEmitter implements Transport {
         return client;
       } catch (err) {
         this.failures++;
-        // Only a link problem is worth retrying: a bad key or host key will not fix itself.
-        const retriable = err instanceof TransportError && (err.kind === 'unreachable' || err.kind === 'timeout');
+        // Only a link problem is worth retrying (a bad key or host key will not fix itself), and
+        // only after a drop: a cluster never reached should fail fast, not after 30 s.
+        const retriable = this.connections > 0 && err instanceof TransportError && (err.kind === 'unreachable' || err.kind === 'timeout');
         const delay = Math.min(this.backoff.max, this.backoff.first * 2 ** (this.failures - 1));
         if (!retriable || Date.now() + delay > deadline || this.state === 'closed') {
           this.setState('disconnected');
