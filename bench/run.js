@@ -1,0 +1,20 @@
+#!/usr/bin/env node
+// `npm run bench`: every benchmark on the testbed, one table. `--smoke` runs each briefly
+// (CI uses it to prove the benchmarks still work; its figures mean nothing).
+const { printTable } = require('./lib');
+const { sshExecBench } = require('./ssh-exec');
+const { schedulerLoadBench } = require('./scheduler-load');
+
+async function main() {
+  const smoke = process.argv.includes('--smoke');
+  const rows = [
+    ...(await sshExecBench({ n: smoke ? 10 : 300 })),
+    ...(await schedulerLoadBench({ windowMs: smoke ? 3_000 : 60_000 }))
+  ];
+  printTable(rows);
+}
+
+main().catch(err => {
+  console.error(`bench: ${err.message}`);
+  process.exitCode = 1;
+});
