@@ -51,7 +51,8 @@ export function parseJobDetail(line: string): Record<string, string> {
   starts.forEach((start, i) => {
     const end = i + 1 < starts.length ? starts[i + 1].at - 1 : text.length;
     // The first of a repeated key wins; scontrol does not repeat keys for one job.
-    if (!(start.key in pairs)) pairs[start.key] = text.slice(start.valueAt, end);
+    // scontrol pads some values (Comment) with an extra space before the next key.
+    if (!(start.key in pairs)) pairs[start.key] = text.slice(start.valueAt, end).replace(/ +$/, '');
   });
   return pairs;
 }
