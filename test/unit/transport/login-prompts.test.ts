@@ -1,4 +1,5 @@
-import { promises as fs } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { promises as fs, readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -17,12 +18,16 @@ describe('keyboard-interactive login (2FA)', () => {
   let port: number;
   let dir: string;
   const asked: PromptRequest[] = [];
+  let userKey = '';
+  const userKeyBlob = () => Buffer.from(readFileSync(`${userKey}.pub`, 'utf8').split(' ')[1], 'base64');
 
   beforeAll(async () => {
     dir = await fs.mkdtemp(path.join(os.tmpdir(), 'hpclab-kbd-'));
     server = new Server({ hostKeys: [hostKey.private] }, (client: Connection) => {
       client.on('authentication', ctx => {
-        if (ctx.method !== 'keyboard-interactive') return ctx.reject(['keyboard-interactive']);
+        // The user's key is accepted by public key; anyone else must pass the 2FA prompt.
+        if (ctx.method === 'publickey' && ctx.key.data.equals(userKeyBlob())) return ctx.accept();
+        if (ctx.method !== 'keyboard-interactive') return ctx.reject(['publickey', 'keyboard-interactive']);
         ctx.prompt([{ prompt: 'Verification code: ', echo: false }], 'Duo', 'Enter your one-time code', answers => {
           if (answers[0] === '123456') ctx.accept();
           else ctx.reject();
@@ -43,6 +48,8 @@ describe('keyboard-interactive login (2FA)', () => {
     port = (server.address() as AddressInfo).port;
     const known = `[127.0.0.1]:${port} ${hostKey.public.split(' ').slice(0, 2).join(' ')}\n`;
     await fs.writeFile(path.join(dir, 'known_hosts'), known);
+    userKey = path.join(dir, 'id_ed25519');
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', 'correct horse', '-f', userKey]);
   });
 
   afterAll(async () => {
@@ -83,6 +90,26 @@ describe('keyboard-interactive login (2FA)', () => {
     expect(asked).toHaveLength(1);
     expect(asked[0]).toMatchObject({ cluster: 'kbd', kind: 'keyboard-interactive', name: 'Duo', instructions: 'Enter your one-time code' });
     expect(asked[0].prompts).toEqual([{ prompt: 'Verification code: ', echo: false }]);
+  });
+
+  it('asks for the passphrase of an encrypted key, once, and logs in with it', async () => {
+    const prompts: PromptRequest[] = [];
+    const client = await connectChain([{ ...hop(), identityFiles: [{ path: userKey, explicit: true }] }], {
+      cluster: 'kbd',
+      prompter: async request => {
+        prompts.push(request);
+        return ['correct horse'];
+      }
+    });
+    client.end();
+    expect(prompts.map(p => p.kind)).toEqual(['passphrase']);
+    expect(prompts[0].name).toContain(userKey);
+  });
+
+  it('says which key file could not be unlocked with a wrong passphrase', async () => {
+    const err = await connectChain([{ ...hop(), identityFiles: [{ path: userKey, explicit: true }] }], { cluster: 'kbd', prompter: async () => ['wrong'] }).catch(e => e);
+    expect(err).toMatchObject({ kind: 'config' });
+    expect(err.message).toContain(userKey);
   });
 
   it('reports a wrong code as an authentication failure', async () => {
