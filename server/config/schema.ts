@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { cpusPerTask, slurmFields, type SlurmStringField } from './slurm-grammar';
 
 /*
  * The schema of config.json (see DESIGN.md, "Contracts users and tests rely on").
@@ -212,11 +213,12 @@ export const envSchema = exactlyOneOf(
 
 // ---- profiles -------------------------------------------------------------------------
 
-// These checks mirror Slurm's own grammar for each option (sbatch(1)), so a typo is caught
-// when the config is read rather than when a job is submitted.
-const SLURM_TIME = /^(?:\d+|\d+:\d{1,2}|\d+:\d{1,2}:\d{1,2}|\d+-\d{1,2}|\d+-\d{1,2}:\d{1,2}|\d+-\d{1,2}:\d{1,2}:\d{1,2}|UNLIMITED|INFINITE)$/i;
-const GRES_ITEM = '[A-Za-z][A-Za-z0-9_-]*(?::[A-Za-z0-9_.-]+)?(?::\\d+)?';
-const SLURM_GRES = new RegExp(`^${GRES_ITEM}(?:,${GRES_ITEM})*$`);
+// The Slurm fields share their grammar with scheduler/validate.ts (slurm-grammar.ts): a typo
+// is caught when the config is read, and a profile that loads is a profile that submits.
+function slurmField(grammar: SlurmStringField) {
+  const error = expecting(grammar.expected);
+  return z.string({ error }).refine(grammar.test, { error });
+}
 
 /** sbatch options hpclab sets itself (the job name and comment carry the session id) or that have a profile field. */
 const SBATCH_OWNED: Record<string, string> = {
@@ -235,15 +237,15 @@ const sbatchKeySchema = text('an sbatch long option name such as "mail-type" (lo
 export const profileSchema = strict(
   {
     cluster: nameSchema,
-    partition: text('a Slurm partition name (or a comma-separated list)', /^[A-Za-z0-9_.,-]+$/).optional(),
-    gres: text('a Slurm GRES list name[:type][:count], e.g. "gpu:1" or "gpu:a100:2"', SLURM_GRES).optional(),
-    time: text('a Slurm time limit (MM, MM:SS, HH:MM:SS, D-HH, D-HH:MM, D-HH:MM:SS or UNLIMITED)', SLURM_TIME).optional(),
-    cpus: intIn(1, 1_000_000, 'a whole number of CPUs, at least 1').optional(),
-    mem: text('a memory size such as "4G" (a number with an optional K, M, G or T)', /^\d+[KMGT]?$/).optional(),
-    account: text('a Slurm account name', /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/).optional(),
-    qos: text('a Slurm QOS name', /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/).optional(),
-    constraint: text('a Slurm constraint expression such as "a100&ib"', /^[A-Za-z0-9_.[][A-Za-z0-9_.,&|[\]*():!-]*$/).optional(),
-    nodelist: text('a Slurm node list such as "node[01-04],gpu7"', /^[A-Za-z0-9_.[][A-Za-z0-9_.,[\]-]*$/).optional(),
+    partition: slurmField(slurmFields.partition).optional(),
+    gres: slurmField(slurmFields.gres).optional(),
+    time: slurmField(slurmFields.time).optional(),
+    cpus: intIn(cpusPerTask.min, cpusPerTask.max, cpusPerTask.expected).optional(),
+    mem: slurmField(slurmFields.mem).optional(),
+    account: slurmField(slurmFields.account).optional(),
+    qos: slurmField(slurmFields.qos).optional(),
+    constraint: slurmField(slurmFields.constraint).optional(),
+    nodelist: slurmField(slurmFields.nodelist).optional(),
     sbatch: z
       .record(sbatchKeySchema, text('an option value on one line (no control characters)', /^[^\x00-\x1f\x7f]*$/), {
         error: expecting('an object of extra sbatch options like {"mail-type": "END"}')

@@ -62,7 +62,8 @@ describe('configSchema', () => {
       defaults: { cluster: 'testbed', profile: 'cpu' }
     };
     expect(parse(full)).toEqual(full);
-    for (const time of ['30', '30:00', '1-0', '1-00:30', '7-00:00:00', 'UNLIMITED']) expect(() => parse(withValue('profiles.gpu.time', time))).not.toThrow();
+    for (const time of ['30', '30:00', '1-0', '1-00:30', '7-00:00:00', 'UNLIMITED', 'infinite', '0:90:00']) expect(() => parse(withValue('profiles.gpu.time', time))).not.toThrow();
+    for (const mem of ['4g', '512m', '1T', '0']) expect(() => parse(withValue('profiles.gpu.mem', mem))).not.toThrow();
     expect(() => parse(withValue('clusters.testbed.ssh.proxyJump', 'none'))).not.toThrow();
   });
 
@@ -84,10 +85,15 @@ describe('configSchema', () => {
     ['clusters.here.local', false, 'expected true'],
     ['profiles.gpu.partition', 'gpu partition', 'Slurm partition name'],
     ['profiles.gpu.time', '1:2:3:4', 'Slurm time limit'],
-    ['profiles.gpu.time', '1h', 'Slurm time limit'],
+    ['profiles.gpu.time', '1h', 'expected a Slurm time limit (minutes, MM:SS, HH:MM:SS, D-HH, D-HH:MM, D-HH:MM:SS, UNLIMITED or INFINITE), got "1h"'],
     ['profiles.gpu.mem', '4GB', 'memory size'],
     ['profiles.gpu.gres', 'gpu:1;rm', 'GRES'],
-    ['profiles.gpu.cpus', 0, 'at least 1'],
+    ['profiles.gpu.cpus', 0, 'expected a whole number of CPUs from 1 to 10000, got 0'],
+    ['profiles.gpu.cpus', 10_001, 'from 1 to 10000'],
+    ['profiles.gpu.partition', 'gpu,,batch', 'Slurm partition name'],
+    ['profiles.gpu.constraint', '(a100|v100', 'Slurm constraint'],
+    ['profiles.gpu.constraint', '!a100', 'Slurm constraint'],
+    ['profiles.gpu.nodelist', 'c[1-4', 'Slurm node list'],
     ['profiles.gpu.account', '-A', 'account'],
     ['profiles.gpu.command', [], 'argv of the server to start'],
     ['profiles.gpu.command', 'jupyter lab', 'argv of the server to start'],

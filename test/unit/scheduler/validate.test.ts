@@ -1,3 +1,4 @@
+import { profileSchema } from '../../../server/config/schema';
 import { SchedulerError } from '../../../server/scheduler/errors';
 import { submitArgv } from '../../../server/scheduler/slurm/argv';
 import { checkJobId, checkSubmitOptions, jobIdSchema, submitOptionsSchema } from '../../../server/scheduler/validate';
@@ -14,6 +15,8 @@ describe('submitOptionsSchema', () => {
       { jobName: 'hpclab-lab', partition: 'gpu', time: '01:00:00', cpusPerTask: 2, mem: '4G', gres: 'gpu:1' },
       { partition: 'gpu,batch', time: '30', gres: 'gpu:a100:2,mps:100', mem: '4096' },
       { time: '5:00' }, { time: '2-12' }, { time: '2-12:30' }, { time: '1-00:00:00' }, { time: 'UNLIMITED' },
+      { time: 'infinite' }, { time: '0:90:00' }, { time: '90:00' }, { time: '0' },
+      { mem: '4g' }, { mem: '512m' }, { mem: '1T' }, { mem: '0' }, { gres: 'nvidia-gpu:tesla-v100:1' },
       { array: '1-8' }, { array: '1,3,5' }, { array: '0-15:4' }, { array: '1-8%2' },
       { constraint: 'a100&ib' }, { constraint: '(a100|v100)&ib' }, { constraint: '[rack1*2&rack2*4]' },
       { nodelist: 'c[1-4],gpu01' }, { nodelist: 'r[1-2]n[01-04,07]' },
@@ -32,8 +35,11 @@ describe('submitOptionsSchema', () => {
   });
 
   it.each([
-    [{ partition: 'debug; touch /tmp/x' }, 'partition: expected a partition name (letters, digits, _ . -) or a comma list of them, got "debug; touch /tmp/x"'],
-    [{ time: '1h' }, 'time: expected D-HH:MM:SS, HH:MM:SS, MM:SS or minutes, got "1h"'],
+    [{ partition: 'debug; touch /tmp/x' }, 'partition: expected a Slurm partition name (letters, digits, _ . -) or a comma-separated list of them, got "debug; touch /tmp/x"'],
+    [{ time: '1h' }, 'time: expected a Slurm time limit (minutes, MM:SS, HH:MM:SS, D-HH, D-HH:MM, D-HH:MM:SS, UNLIMITED or INFINITE), got "1h"'],
+    [{ time: '1:2:3:4' }, /^time: expected a Slurm time limit/],
+    [{ time: '1-' }, /^time: expected/],
+    [{ time: '-1' }, /^time: expected/],
     [{ jobName: 'a\nb' }, 'jobName: expected 1 to 200 characters without control characters or newlines, got "a\\nb"'],
     [{ jobName: 'x\u0000' }, /^jobName: expected/],
     [{ jobName: 'x\x1fy' }, /^jobName: expected/],
@@ -42,13 +48,17 @@ describe('submitOptionsSchema', () => {
     [{ comment: 'a\r\nb' }, /^comment: expected/],
     [{ comment: 'c'.repeat(1001) }, /^comment: expected/],
     [{ account: 'a b' }, /^account: expected/],
+    [{ account: '-A' }, /^account: expected a Slurm account name/],
+    [{ partition: 'gpu,,batch' }, /^partition: expected/],
+    [{ partition: '-p' }, /^partition: expected/],
     [{ qos: '$(id)' }, /^qos: expected/],
-    [{ mem: '4GB' }, 'mem: expected a size such as 4096, 500M or 16G, got "4GB"'],
-    [{ gres: 'gpu:1 --x' }, /^gres: expected name\[:type\]\[:count\]/],
+    [{ mem: '4GB' }, 'mem: expected a memory size such as 4096, 500M or 16G (a whole number with an optional K, M, G or T), got "4GB"'],
+    [{ mem: '1.5G' }, /^mem: expected/],
+    [{ gres: 'gpu:1 --x' }, /^gres: expected a Slurm GRES list name\[:type\]\[:count\]/],
     [{ gres: 'gpu::1' }, /^gres: expected/],
-    [{ cpusPerTask: 0 }, 'cpusPerTask: expected a whole number from 1 to 10000, got number 0'],
+    [{ cpusPerTask: 0 }, 'cpusPerTask: expected a whole number of CPUs from 1 to 10000, got number 0'],
     [{ cpusPerTask: 1.5 }, /^cpusPerTask: expected a whole number/],
-    [{ cpusPerTask: '2' }, 'cpusPerTask: expected a whole number from 1 to 10000, got "2"'],
+    [{ cpusPerTask: '2' }, 'cpusPerTask: expected a whole number of CPUs from 1 to 10000, got "2"'],
     [{ nodes: 1e9 }, /^nodes: expected a whole number from 1 to 100000/],
     [{ array: '1-8%' }, /^array: expected/],
     [{ array: '1..8' }, /^array: expected/],
@@ -56,6 +66,7 @@ describe('submitOptionsSchema', () => {
     [{ constraint: '(a|b' }, /^constraint: expected/],
     [{ constraint: 'a*' }, /^constraint: expected/],
     [{ constraint: 'a;b' }, /^constraint: expected/],
+    [{ constraint: '!a100' }, /^constraint: expected/],
     [{ nodelist: 'c[1-4' }, /^nodelist: expected/],
     [{ nodelist: 'c1 c2' }, /^nodelist: expected/],
     [{ output: 'out\n.txt' }, /^output: expected/],
@@ -81,11 +92,38 @@ describe('submitOptionsSchema', () => {
       expect(error).toBeInstanceOf(SchedulerError);
       expect(error).toMatchObject({ kind: 'invalid-request' });
       expect((error as Error).message.split('\n')).toEqual([
-        'time: expected D-HH:MM:SS, HH:MM:SS, MM:SS or minutes, got "1h"',
-        'mem: expected a size such as 4096, 500M or 16G, got "lots"',
+        expect.stringMatching(/^time: expected a Slurm time limit .*, got "1h"$/),
+        expect.stringMatching(/^mem: expected a memory size .*, got "lots"$/),
         expect.stringMatching(/^unknown option extra/)
       ]);
     }
+  });
+});
+
+describe('profiles and sbatch options share one grammar', () => {
+  // Each value is tried as a profile field (config.json) and as the submit option it becomes.
+  const samples: Record<string, unknown[]> = {
+    partition: ['gpu', 'gpu,batch', 'a.b-c_d', 'gpu,,batch', ',gpu', '-p', '.hidden', 'gpu batch', 'gpu;x', ''],
+    account: ['proj_1', 'proj-1', '-A', '.a', 'a b', ''],
+    qos: ['normal', 'high.prio', '-q', '$(id)'],
+    time: ['30', '30:00', '0:90:00', '1-0', '2-12:30', '7-00:00:00', 'UNLIMITED', 'infinite', '1h', '1:2:3:4', '1-', '-1', '1-2-3', ' 30', ''],
+    mem: ['4096', '4G', '4g', '500m', '1t', '16k', '0', '4GB', '1.5G', 'G', '-4G', ''],
+    gres: ['gpu', 'gpu:1', 'gpu:a100:2', 'gpu:a100:2,shard:1', 'nvidia-gpu:1', 'gpu::1', 'gpu:1;rm', ':1', 'gpu,', ''],
+    constraint: ['a100', 'a100&ib', '(a100|v100)&ib', '[rack1*2&rack2*4]', 'a&&b', '(a|b', 'a*', '!a100', 'knl:quad', ''],
+    nodelist: ['c1', 'c[1-4],gpu01', 'r[1-2]n[01-04,07]', 'node[01-04],gpu7', 'c[1-4', 'c1 c2', ',c1', '[1-2]', ''],
+    cpus: [1, 2, 10_000, 0, 10_001, 1.5, '2']
+  };
+  const option = (field: string) => (field === 'cpus' ? 'cpusPerTask' : field);
+
+  it.each(Object.entries(samples))('%s: config.json accepts exactly what sbatch options accept', (field, values) => {
+    const verdicts = values.map(value => [
+      value,
+      profileSchema.safeParse({ cluster: 'c', [field]: value }).success,
+      submitOptionsSchema.safeParse({ [option(field)]: value }).success
+    ]);
+    expect(verdicts).toEqual(values.map((value, i) => [value, verdicts[i][2], verdicts[i][2]]));
+    // Both verdicts occur, so the table says something about each field.
+    expect(new Set(verdicts.map(v => v[2]))).toEqual(new Set([true, false]));
   });
 });
 
