@@ -1,0 +1,55 @@
+import type { Duplex } from 'node:stream';
+
+export type SessionKind = 'lab' | 'kernel';
+
+/** pending → starting → running → ending → ended | failed (see state-machine.ts). */
+export type SessionState = 'pending' | 'starting' | 'running' | 'ending' | 'ended' | 'failed';
+
+export type EndReason = 'completed' | 'cancelled' | 'timeout' | 'node-failure' | 'preempted' | 'out-of-memory' | 'failed';
+
+/** Where the node's server listens, as the login node reaches it. Never from a request. */
+export type SessionTarget = { host: string; port: number } | { socketPath: string };
+
+/** What users and the UI see of a session. Secrets (the node server's token) are not here. */
+export interface SessionInfo {
+  id: string;
+  kind: SessionKind;
+  cluster: string;
+  profile: string;
+  state: SessionState;
+  jobId: string | null;
+  /** While pending: Slurm's reason, place in the user's queue view, estimated start (ISO). */
+  pending: { reason: string | null; position: number | null; estimatedStart: string | null } | null;
+  node: string | null;
+  createdAt: string;
+  startedAt: string | null;
+  /** Walltime end (ISO); null until running or when unlimited. */
+  endsAt: string | null;
+  endedAt: string | null;
+  endReason: EndReason | null;
+  /** Human words for the end or failure, with the log tail for failures. */
+  message: string | null;
+  /** Where the proxied server answers: `/hpclab/node/<id>/`. */
+  baseUrl: string;
+}
+
+/** What the proxy needs of a live session: a way to open a stream to it, and its token. */
+export interface ProxyTarget {
+  sessionId: string;
+  /** Opens a new byte stream to the node server (ssh forwardOut, or a direct socket). */
+  connect(): Promise<Duplex>;
+  /** The node server's own token; the proxy adds it, the user never sees it. */
+  token: string;
+}
+
+/**
+ * How the proxy finds a session. `undefined`: unknown id (404). `{ live: false }`: known but
+ * not reachable now (503, with words for the page).
+ */
+export type ProxyLookup = (sessionId: string) => ProxyTarget | { live: false; state: SessionState; message: string } | undefined;
+
+/** Events the companion publishes (SSE) for the UI and the CLI. */
+export type SessionEvent =
+  | { type: 'session'; session: SessionInfo }
+  | { type: 'walltime-warning'; sessionId: string; minutesLeft: number; endsAt: string }
+  | { type: 'cluster'; cluster: string; state: 'connected' | 'disconnected' | 'connecting'; message?: string };
