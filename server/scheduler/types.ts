@@ -115,4 +115,6 @@ export interface Scheduler {
   release(jobId: string): Promise<void>;
   /** `scontrol show job -o ID` as key/value pairs. */
   jobDetail(jobId: string): Promise<Record<string, string>>;
+  /** 1-based place of a pending job among its partition's pending jobs; null if not pending. */
+  queuePosition(jobId: string, partition: string): Promise<number | null>;
 }

@@ -1,4 +1,33 @@
 import type { Duplex } from 'node:stream';
+import type { ClusterPoller } from '../scheduler/poller';
+import type { Scheduler } from '../scheduler/types';
+import type { Transport } from '../transport/types';
+
+/** How sessions reach a cluster's shared adapters (built once, in app.ts). */
+export type ClusterAccess = (cluster: string) => { transport: Transport; scheduler: Scheduler; poller: ClusterPoller };
+
+/** Profile values a request may override for one session. */
+export interface SessionOverrides {
+  partition?: string;
+  time?: string;
+  cpus?: number;
+  mem?: string;
+  gres?: string;
+  account?: string;
+  qos?: string;
+  constraint?: string;
+  nodelist?: string;
+}
+
+export interface CreateSessionRequest {
+  kind: 'lab';
+  profile: string;
+  /** Defaults to the profile's cluster. */
+  cluster?: string;
+  overrides?: SessionOverrides;
+  /** The same key twice returns the first session instead of submitting a second job. */
+  idempotencyKey?: string;
+}
 
 export type SessionKind = 'lab' | 'kernel';
 

@@ -86,7 +86,14 @@ export function partitionsArgv(): string[] {
  */
 export function myJobsArgv(user?: string): string[] {
   const who = user === undefined ? ['--me'] : [`--user=${user}`];
-  return [...STANDARD_TIME, 'squeue', ...who, '--all', '--noheader', `--Format=${SQUEUE_FORMAT}`];
+  // --states=all: jobs that just ended stay listed (for MinJobAge, 5 min by default) with their
+  // final state, so sessions learn why they ended (TIMEOUT, NODE_FAIL…) from the same one call.
+  return [...STANDARD_TIME, 'squeue', ...who, '--all', '--states=all', '--noheader', `--Format=${SQUEUE_FORMAT}`];
+}
+
+/** Pending job ids of one partition in the order Slurm will consider them (priority, then id). */
+export function pendingQueueArgv(partition: string): string[] {
+  return ['squeue', `--partition=${partition}`, '--states=PENDING', '--noheader', '--sort=-p,i', '--format=%i'];
 }
 
 /** Option name for each SubmitOptions key, in the order they are written. */

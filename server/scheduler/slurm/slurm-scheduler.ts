@@ -1,8 +1,8 @@
 import type { Transport, ExecOptions } from '../../transport/types';
 import { SchedulerError } from '../errors';
 import type { Job, PartitionSummary, Scheduler, SubmitRequest } from '../types';
-import { checkJobId, checkSubmitOptions } from '../validate';
-import { cancelArgv, holdArgv, jobDetailArgv, myJobsArgv, partitionsArgv, releaseArgv, submitArgv } from './argv';
+import { checkJobId, checkSubmitOptions, submitOptionsSchema } from '../validate';
+import { cancelArgv, holdArgv, jobDetailArgv, myJobsArgv, partitionsArgv, pendingQueueArgv, releaseArgv, submitArgv } from './argv';
 import { slurmError } from './errors';
 import { parsePartitions } from './parse-sinfo';
 import { parseJobs } from './parse-squeue';
@@ -50,6 +50,14 @@ export class SlurmScheduler implements Scheduler {
     const line = out.split('\n').find(l => l.trim());
     if (!line) throw new SchedulerError('not-found', `Slurm has no job ${jobId}`);
     return parseJobDetail(line);
+  }
+
+  async queuePosition(jobId: string, partition: string): Promise<number | null> {
+    const checked = submitOptionsSchema.shape.partition.safeParse(partition);
+    if (!checked.success) throw new SchedulerError('invalid-request', checked.error.issues[0]?.message ?? 'partition: invalid');
+    const ids = (await this.run(pendingQueueArgv(partition))).split('\n').map(l => l.trim());
+    const at = ids.indexOf(checkJobId(jobId));
+    return at < 0 ? null : at + 1;
   }
 
   private async run(argv: string[], options?: ExecOptions): Promise<string> {
