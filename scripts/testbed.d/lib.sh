@@ -27,7 +27,7 @@ stop_pidfile() {
 }
 
 PACKAGES=(munge slurmctld slurmd slurm-client openssh-server openssh-client iproute2 procps
-  util-linux python3 python3-ipykernel python3-jupyter-client)
+  util-linux python3 python3-ipykernel python3-jupyter-client python3-jupyter-server)
 
 install_packages() {
   local missing=() p
