@@ -1,0 +1,82 @@
+import express, { type RequestHandler, type Router } from 'express';
+import type { IncomingMessage } from 'node:http';
+import { createGuard, type UpgradeVerdict } from './auth';
+import { ApiError, defaultLogger, errorHandler, type Logger } from './errors';
+import { EventHub } from './events';
+import { clusterRoutes } from './routes-clusters';
+import { sessionRoutes } from './routes-sessions';
+import type { ClusterService, SessionService } from './services';
+
+export interface ApiDeps {
+  sessions: SessionService;
+  clusters: ClusterService;
+  /** The companion's token; must not be empty. */
+  token: string;
+  /** Extra origins (http(s)://host[:port]) allowed as Origin, and their hosts as Host. */
+  allowedOrigins?: string[];
+  /** Where 500s are explained; default console.error. */
+  logger?: Logger;
+  /** SSE heartbeat period; default 15 s. */
+  heartbeatMs?: number;
+}
+
+export interface RouteInfo {
+  method: string;
+  /** As registered, relative to the mount point (`/api/sessions/:id`). */
+  path: string;
+}
+
+export interface Api {
+  /** Mount at '/hpclab'. Guards every request that reaches it, so anything under /hpclab too. */
+  router: Router;
+  /** Whether the request carries the token (header or cookie). */
+  authenticate(req: IncomingMessage): boolean;
+  /** For WebSocket upgrades (node proxy): Host, Origin, token. */
+  checkUpgrade(req: IncomingMessage): UpgradeVerdict;
+  /** The same guard as the router's, for routes the caller mounts itself (the node proxy). */
+  requireAuth: RequestHandler;
+  /** Every route of `router`, read from the router itself. */
+  routes: RouteInfo[];
+  /** Ends event streams; call before server.close() so it can drain. */
+  close(): void;
+}
+
+export function createApi(deps: ApiDeps): Api {
+  const guard = createGuard({ token: deps.token, allowedOrigins: deps.allowedOrigins });
+  const hub = new EventHub({ sessions: deps.sessions, heartbeatMs: deps.heartbeatMs });
+  const router = express.Router();
+
+  router.use(guard.middleware);
+  router.use(['/api', '/events'], (_req, res, next) => {
+    res.set({ 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' });
+    next();
+  });
+  clusterRoutes(router, deps.clusters);
+  sessionRoutes(router, deps.sessions);
+  router.get('/events', hub.handle);
+  // Only under /api: other paths below /hpclab (the node proxy) belong to the caller.
+  router.use('/api', req => {
+    throw new ApiError(404, 'not-found', `no route ${req.method} ${req.baseUrl}${req.path}`);
+  });
+  router.use(errorHandler(deps.logger ?? defaultLogger));
+
+  return {
+    router,
+    authenticate: guard.authenticate,
+    checkUpgrade: guard.checkUpgrade,
+    requireAuth: guard.middleware,
+    routes: listRoutes(router),
+    close: () => hub.close()
+  };
+}
+
+/** The method and path of each route on a router (middleware layers are not routes). */
+export function listRoutes(router: Router): RouteInfo[] {
+  const routes: RouteInfo[] = [];
+  for (const layer of router.stack) {
+    if (!layer.route) continue;
+    const methods = new Set(layer.route.stack.map(l => l.method).filter((m): m is string => Boolean(m)));
+    for (const method of methods) routes.push({ method: method.toUpperCase(), path: layer.route.path });
+  }
+  return routes;
+}

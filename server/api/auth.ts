@@ -1,0 +1,126 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { RequestHandler, Response } from 'express';
+import { ApiError, sendError } from './errors';
+import { checkHost, checkOrigin, isStateChanging, originPolicy, type Verdict } from './origin';
+
+/*
+ * The token: in `Authorization: token X` / `Bearer X`, or in the cookie that opening the
+ * tokened URL (`…?token=X`) sets. Every route and the node proxy go through `guard`.
+ */
+
+export const TOKEN_COOKIE = 'hpclab-token';
+
+export type UpgradeVerdict = { ok: true } | { ok: false; status: number; message: string };
+
+export interface Guard {
+  /** True when the request carries the token (header or cookie). Does not look at Host/Origin. */
+  authenticate(req: IncomingMessage): boolean;
+  /** Host, Origin (writes), then token; `?token=` on GET sets the cookie and redirects. */
+  middleware: RequestHandler;
+  /** Host, Origin (always: browsers send it on WebSocket handshakes), then token. */
+  checkUpgrade(req: IncomingMessage): UpgradeVerdict;
+}
+
+const sha256 = (value: string) => createHash('sha256').update(value, 'utf8').digest();
+
+/** Constant time: both sides are hashed first, so neither content nor length leaks. */
+function tokenMatcher(token: string): (candidate: string) => boolean {
+  if (typeof token !== 'string' || token.length === 0) throw new Error('createApi: the token must be a non-empty string');
+  const expected = sha256(token);
+  return candidate => timingSafeEqual(sha256(candidate), expected);
+}
+
+function decode(value: string): string {
+  try {
+    return decodeURIComponent(value.replace(/\+/g, ' '));
+  } catch {
+    return value;
+  }
+}
+
+/** Every token the request presents: the Authorization header and each `hpclab-token` cookie. */
+export function presentedTokens(req: IncomingMessage): string[] {
+  const found: string[] = [];
+  const auth = /^(?:token|bearer)[ \t]+(\S+)[ \t]*$/i.exec(req.headers.authorization ?? '');
+  if (auth) found.push(auth[1]);
+  for (const part of (req.headers.cookie ?? '').split(';')) {
+    const eq = part.indexOf('=');
+    if (eq < 0 || part.slice(0, eq).trim() !== TOKEN_COOKIE) continue;
+    const raw = part.slice(eq + 1).trim().replace(/^"(.*)"$/, '$1');
+    if (raw) found.push(decode(raw));
+  }
+  return found;
+}
+
+/** Splits a URL's query into raw `k=v` parts, keeping their encoding. */
+function splitUrl(url: string): { path: string; parts: string[] } {
+  const q = url.indexOf('?');
+  if (q < 0) return { path: url, parts: [] };
+  return { path: url.slice(0, q), parts: url.slice(q + 1).split('&').filter(Boolean) };
+}
+
+const keyOf = (part: string) => decode(part.split('=', 1)[0]);
+
+export function queryTokens(url: string): string[] {
+  return splitUrl(url)
+    .parts.filter(p => keyOf(p) === 'token')
+    .map(p => decode(p.slice(p.indexOf('=') + 1 || p.length)));
+}
+
+/** The same URL without `token` params; other params keep their order and encoding. */
+export function withoutToken(url: string): string {
+  const { path, parts } = splitUrl(url);
+  // `//evil.example/…` in a Location header is another site: keep the redirect on this one.
+  const local = path.replace(/^[/\\]+/, '/');
+  const kept = parts.filter(p => keyOf(p) !== 'token');
+  return kept.length > 0 ? `${local}?${kept.join('&')}` : local;
+}
+
+function refuse(res: Response, verdict: Extract<Verdict, { ok: false }>): void {
+  sendError(res, new ApiError(verdict.status, verdict.code, verdict.message));
+}
+
+const UNAUTHORIZED = 'a valid token is required: open the URL that `hpclab serve` printed, or send "Authorization: Bearer <token>"';
+
+function unauthorized(res: Response, message = UNAUTHORIZED): void {
+  res.set('WWW-Authenticate', 'Bearer realm="hpclab"');
+  sendError(res, new ApiError(401, 'unauthorized', message));
+}
+
+export function createGuard(options: { token: string; allowedOrigins?: readonly string[] }): Guard {
+  const matches = tokenMatcher(options.token);
+  const policy = originPolicy(options.allowedOrigins);
+  const cookie = `${TOKEN_COOKIE}=${encodeURIComponent(options.token)}; HttpOnly; SameSite=Strict; Path=/`;
+
+  const authenticate = (req: IncomingMessage) => presentedTokens(req).some(matches);
+
+  const middleware: RequestHandler = (req, res, next) => {
+    const host = checkHost(policy, req);
+    if (!host.ok) return refuse(res, host);
+    if (isStateChanging(req.method)) {
+      const origin = checkOrigin(policy, req);
+      if (!origin.ok) return refuse(res, origin);
+    }
+    if (req.method === 'GET' || req.method === 'HEAD') {
+      const inUrl = queryTokens(req.originalUrl);
+      if (inUrl.length > 0) {
+        if (!inUrl.some(matches)) return unauthorized(res, 'the token in the URL is not valid');
+        // The token leaves the address bar (and history, and Referer) at once.
+        res.append('Set-Cookie', cookie).set({ 'Cache-Control': 'no-store', 'Referrer-Policy': 'no-referrer' });
+        return res.redirect(302, withoutToken(req.originalUrl));
+      }
+    }
+    if (authenticate(req)) return next();
+    unauthorized(res);
+  };
+
+  const checkUpgrade = (req: IncomingMessage): UpgradeVerdict => {
+    for (const verdict of [checkHost(policy, req), checkOrigin(policy, req)]) {
+      if (!verdict.ok) return { ok: false, status: verdict.status, message: verdict.message };
+    }
+    return authenticate(req) ? { ok: true } : { ok: false, status: 401, message: UNAUTHORIZED };
+  };
+
+  return { authenticate, middleware, checkUpgrade };
+}

@@ -1,0 +1,124 @@
+import type { ErrorRequestHandler, Response } from 'express';
+import { z } from 'zod';
+import { ConfigError, issuesToProblems } from '../config/load';
+import { SchedulerError } from '../scheduler/errors';
+import { TransportError } from '../transport/errors';
+import { SessionNotFoundError } from './services';
+
+/*
+ * The one map from errors to HTTP statuses. Handlers throw (or reject); this decides what the
+ * client sees. Only errors whose words are meant for the user are shown; anything else is a
+ * 500 with a generic message and the detail goes to the log.
+ */
+
+export interface FieldProblem {
+  /** `profile`, `overrides.cpus`, a route param (`cluster`), a query key (`tail`) or `body`. */
+  path: string;
+  message: string;
+}
+
+export interface ErrorBody {
+  error: { code: string; message: string; fields?: FieldProblem[] };
+}
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly fields?: FieldProblem[]
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+export type Logger = (message: string, err?: unknown) => void;
+export const defaultLogger: Logger = (message, err) => console.error(`hpclab api: ${message}`, err ?? '');
+
+export const INTERNAL_MESSAGE = "internal error (the companion's log has the detail)";
+
+/** 400 `invalid` naming each field; `root` names the value itself (`body`, a param, a query key). */
+export function invalid(error: z.ZodError, root: string): ApiError {
+  const fields = issuesToProblems(error.issues).map(p => ({
+    path: p.path ? (root === 'body' ? p.path : `${root}.${p.path}`) : root,
+    // jobIdSchema's messages start with their own field name; the path already says it.
+    message: p.message.replace(/^job id: /, '')
+  }));
+  return new ApiError(400, 'invalid', fields.map(f => `${f.path}: ${f.message}`).join('; '), fields);
+}
+
+export function invalidField(path: string, message: string): ApiError {
+  return new ApiError(400, 'invalid', `${path}: ${message}`, [{ path, message }]);
+}
+
+interface HttpishError {
+  status?: unknown;
+  expose?: unknown;
+  type?: unknown;
+  message?: unknown;
+}
+
+/** Errors from express.json (http-errors with a `type`). */
+function fromBodyParser(err: HttpishError): ApiError | undefined {
+  if (err.type === 'entity.parse.failed') return invalidField('body', `malformed JSON (${String(err.message)})`);
+  if (err.type === 'entity.too.large') return new ApiError(413, 'too-large', 'body: larger than the 64 KiB limit');
+  if (typeof err.type === 'string' && err.expose === true && typeof err.status === 'number' && err.status >= 400 && err.status < 500)
+    return new ApiError(err.status, 'bad-request', `body: ${String(err.message)}`);
+  return undefined;
+}
+
+/** The status, code and words for an error, or undefined when it must be a generic 500. */
+export function toApiError(err: unknown): ApiError | undefined {
+  if (err instanceof ApiError) return err;
+  if (err instanceof z.ZodError) return invalid(err, 'body');
+  if (err instanceof SessionNotFoundError || (err instanceof Error && err.name === 'SessionNotFoundError'))
+    return new ApiError(404, 'not-found', err.message);
+  if (err instanceof ConfigError) return err.kind === 'unknown-name' ? new ApiError(404, 'not-found', err.message) : undefined;
+  if (err instanceof SchedulerError) {
+    switch (err.kind) {
+      case 'invalid-request':
+        return new ApiError(400, 'scheduler-rejected', err.message);
+      case 'not-found':
+        return new ApiError(404, 'not-found', err.message);
+      case 'permission':
+        return new ApiError(403, 'forbidden', err.message);
+      case 'unavailable':
+        return new ApiError(503, 'scheduler-unavailable', `scheduler unreachable: ${err.message}`);
+      default:
+        return undefined;
+    }
+  }
+  if (err instanceof TransportError) {
+    switch (err.kind) {
+      case 'unreachable':
+      case 'timeout':
+        return new ApiError(503, 'cluster-unreachable', err.message);
+      case 'host-key':
+      case 'auth':
+      case 'config':
+        return new ApiError(502, 'cluster-login-failed', err.message);
+      default:
+        return undefined;
+    }
+  }
+  if (typeof err === 'object' && err !== null) return fromBodyParser(err as HttpishError);
+  return undefined;
+}
+
+export function sendError(res: Response, error: ApiError): void {
+  const body: ErrorBody = { error: { code: error.code, message: error.message } };
+  if (error.fields) body.error.fields = error.fields;
+  res.status(error.status).set('Cache-Control', 'no-store').json(body);
+}
+
+/** Express error middleware built on toApiError. */
+export function errorHandler(logger: Logger): ErrorRequestHandler {
+  return (err, req, res, next) => {
+    const mapped = toApiError(err);
+    if (!mapped) logger(`${req.method} ${req.originalUrl.split('?')[0]} failed`, err);
+    // A stream already under way (events, a log) cannot change its status: let express end it.
+    if (res.headersSent) return next(err);
+    sendError(res, mapped ?? new ApiError(500, 'internal', INTERNAL_MESSAGE));
+  };
+}

@@ -1,0 +1,38 @@
+import type { Request, Router } from 'express';
+import { ApiError } from './errors';
+import { readParam } from './schemas';
+import { JOB_ACTIONS, type ClusterService } from './services';
+
+/*
+ * GET  /api/clusters                                   → string[]
+ * GET  /api/clusters/:cluster/status                   → ClusterStatus
+ * POST /api/clusters/:cluster/jobs/:jobId/cancel|hold|release → 204
+ */
+export function clusterRoutes(router: Router, clusters: ClusterService): void {
+  /** A configured cluster's name; the check is here so every implementation 404s alike. */
+  const knownCluster = (name: string): string => {
+    const names = clusters.names();
+    if (names.includes(name)) return name;
+    const known = names.length === 0 ? 'no clusters are configured' : `known clusters: ${names.join(', ')}`;
+    throw new ApiError(404, 'not-found', `unknown cluster ${JSON.stringify(name)} (${known})`);
+  };
+  const clusterOf = (req: Request) => knownCluster(readParam(req, 'cluster'));
+
+  router.get('/api/clusters', (_req, res) => {
+    res.json(clusters.names());
+  });
+
+  router.get('/api/clusters/:cluster/status', async (req, res) => {
+    res.json(await clusters.status(clusterOf(req)));
+  });
+
+  // One route per action (not `/:action`), so the route list names each of them.
+  for (const action of JOB_ACTIONS) {
+    router.post(`/api/clusters/:cluster/jobs/:jobId/${action}`, async (req, res) => {
+      const name = readParam(req, 'cluster');
+      const jobId = readParam(req, 'jobId');
+      await clusters.jobAction(knownCluster(name), jobId, action);
+      res.status(204).end();
+    });
+  }
+}

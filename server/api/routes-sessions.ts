@@ -1,0 +1,64 @@
+import express, { type Request, type Router } from 'express';
+import { invalidField, ApiError } from './errors';
+import {
+  BODY_LIMIT,
+  createSessionSchema,
+  idempotencyKeySchema,
+  parse,
+  readParam,
+  readQuery,
+  tailSchema,
+  TAIL_DEFAULT_BYTES
+} from './schemas';
+import type { SessionService } from './services';
+
+/*
+ * GET    /api/sessions               → SessionInfo[] (the CLI's `sessions list` reads this)
+ * POST   /api/sessions               → 201 SessionInfo (body: CreateSessionRequest; Idempotency-Key header)
+ * GET    /api/sessions/:id           → SessionInfo
+ * DELETE /api/sessions/:id           → SessionInfo (now ending)
+ * GET    /api/sessions/:id/log?tail=N → text/plain, the last N bytes (default 64 KiB, max 1 MiB)
+ */
+export function sessionRoutes(router: Router, sessions: SessionService): void {
+  const json = express.json({ limit: BODY_LIMIT });
+
+  /** A valid id of a known session; 404 before the service is asked to act on it. */
+  const sessionId = (req: Request): string => {
+    const id = readParam(req, 'id');
+    if (!sessions.get(id)) throw new ApiError(404, 'not-found', `no session ${id}`);
+    return id;
+  };
+
+  router.get('/api/sessions', (_req, res) => {
+    res.json(sessions.list());
+  });
+
+  router.post('/api/sessions', json, async (req, res) => {
+    if (req.body === undefined) throw invalidField('body', 'expected a JSON object (Content-Type: application/json)');
+    const request = parse(createSessionSchema, req.body, 'body');
+    const header = req.get('Idempotency-Key');
+    if (header !== undefined) {
+      const key = parse(idempotencyKeySchema, header, 'Idempotency-Key');
+      if (request.idempotencyKey !== undefined && request.idempotencyKey !== key)
+        throw invalidField('idempotencyKey', 'differs from the Idempotency-Key header (send one or make them equal)');
+      request.idempotencyKey = key;
+    }
+    const info = await sessions.create(request);
+    res.status(201).location(`${req.baseUrl}/api/sessions/${encodeURIComponent(info.id)}`).json(info);
+  });
+
+  router.get('/api/sessions/:id', (req, res) => {
+    res.json(sessions.get(sessionId(req)));
+  });
+
+  router.delete('/api/sessions/:id', async (req, res) => {
+    res.json(await sessions.stop(sessionId(req)));
+  });
+
+  router.get('/api/sessions/:id/log', async (req, res) => {
+    const id = sessionId(req);
+    const tailBytes = readQuery(req, 'tail', tailSchema, TAIL_DEFAULT_BYTES);
+    const text = await sessions.readLog(id, { tailBytes });
+    res.type('text/plain; charset=utf-8').send(text);
+  });
+}

@@ -1,0 +1,106 @@
+import type { Request } from 'express';
+import { z } from 'zod';
+import { describeValue, NAME_PATTERN } from '../config/schema';
+import { cpusPerTask, slurmFields, type SlurmStringField } from '../config/slurm-grammar';
+import { jobIdSchema } from '../scheduler/validate';
+import { invalid, invalidField } from './errors';
+import type { CreateSessionRequest, SessionOverrides } from './services';
+
+/*
+ * What requests may hold. Handlers read only the output of these schemas. Every message says
+ * what was expected and what came; errors.ts puts the field's path in front.
+ */
+
+export const SESSION_ID_PATTERN = /^[a-z0-9]{6,32}$/;
+export const TAIL_DEFAULT_BYTES = 64 * 1024;
+export const TAIL_MAX_BYTES = 1024 * 1024;
+/** Request bodies larger than this are refused with 413 before they are parsed. */
+export const BODY_LIMIT = '64kb';
+
+function expecting(what: string) {
+  return (issue: { input?: unknown }): string =>
+    issue.input === undefined ? `missing: expected ${what}` : `expected ${what}, got ${describeValue(issue.input)}`;
+}
+
+function pattern(what: string, re: RegExp) {
+  const error = expecting(what);
+  return z.string({ error }).regex(re, { error });
+}
+
+function slurm(grammar: SlurmStringField) {
+  const error = expecting(grammar.expected);
+  return z.string({ error }).refine(grammar.test, { error });
+}
+
+/** A strict object: unknown keys are refused (a dropped `time` would submit the wrong job). */
+function strict<S extends z.ZodRawShape>(shape: S, what: string) {
+  const allowed = Object.keys(shape).join(', ');
+  const wrongType = expecting(what);
+  return z.strictObject(shape, {
+    error: issue =>
+      issue.code === 'unrecognized_keys'
+        ? `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map(k => JSON.stringify(k)).join(', ')} (allowed: ${allowed})`
+        : wrongType(issue)
+  });
+}
+
+export const sessionIdSchema = pattern('a session id of 6 to 32 lower-case letters and digits', SESSION_ID_PATTERN);
+export const nameSchema = pattern('a name of letters, digits, "_", "." and "-" (starting with a letter or digit, at most 64 characters)', NAME_PATTERN);
+export const idempotencyKeySchema = pattern('1 to 200 printable ASCII characters without spaces', /^[\x21-\x7e]{1,200}$/);
+
+const cpusError = expecting(cpusPerTask.expected);
+
+export const overridesSchema = strict(
+  {
+    partition: slurm(slurmFields.partition).optional(),
+    time: slurm(slurmFields.time).optional(),
+    cpus: z.int({ error: cpusError }).min(cpusPerTask.min, { error: cpusError }).max(cpusPerTask.max, { error: cpusError }).optional(),
+    mem: slurm(slurmFields.mem).optional(),
+    gres: slurm(slurmFields.gres).optional(),
+    account: slurm(slurmFields.account).optional(),
+    qos: slurm(slurmFields.qos).optional(),
+    constraint: slurm(slurmFields.constraint).optional(),
+    nodelist: slurm(slurmFields.nodelist).optional()
+  },
+  'an object of profile values to override, like {"time": "02:00:00"}'
+) satisfies z.ZodType<SessionOverrides>;
+
+export const createSessionSchema = strict(
+  {
+    kind: z.literal('lab', { error: expecting('"lab"') }),
+    profile: nameSchema,
+    cluster: nameSchema.optional(),
+    overrides: overridesSchema.optional(),
+    idempotencyKey: idempotencyKeySchema.optional()
+  },
+  'a JSON object like {"kind": "lab", "profile": "gpu"}'
+) satisfies z.ZodType<CreateSessionRequest>;
+
+export const tailSchema = z
+  .string({ error: expecting(`a number of bytes from 0 to ${TAIL_MAX_BYTES}`) })
+  .regex(/^\d{1,8}$/, { error: expecting(`a number of bytes from 0 to ${TAIL_MAX_BYTES}`) })
+  .transform(Number)
+  .pipe(z.number().max(TAIL_MAX_BYTES, { error: issue => `expected at most ${TAIL_MAX_BYTES} bytes (1 MiB), got ${String(issue.input)}` }));
+
+/** Route params and their schemas; a route may only use params listed here. */
+export const paramSchemas = { cluster: nameSchema, jobId: jobIdSchema, id: sessionIdSchema } as const;
+export type ParamName = keyof typeof paramSchemas;
+
+/** Parses a value or throws 400 naming `root` (the body, a param or a query key). */
+export function parse<T>(schema: z.ZodType<T>, value: unknown, root: string): T {
+  const result = schema.safeParse(value);
+  if (!result.success) throw invalid(result.error, root);
+  return result.data;
+}
+
+export function readParam(req: Request, name: ParamName): string {
+  return parse<string>(paramSchemas[name], req.params[name], name);
+}
+
+/** One query value; a repeated key (`?tail=1&tail=2`) is refused, not guessed at. */
+export function readQuery<T>(req: Request, name: string, schema: z.ZodType<T>, fallback: T): T {
+  const raw = (req.query as Record<string, unknown>)[name];
+  if (raw === undefined) return fallback;
+  if (typeof raw !== 'string') throw invalidField(name, 'expected one value');
+  return parse(schema, raw, name);
+}

@@ -1,0 +1,43 @@
+import type { Job, PartitionSummary } from '../scheduler/types';
+import type { CreateSessionRequest, SessionEvent, SessionInfo } from '../sessions/types';
+
+/*
+ * What the API needs of the layers below it. The session layer implements these (structurally:
+ * it need not import this file, since arrows point down); tests pass in-memory fakes.
+ */
+
+export type { CreateSessionRequest, SessionOverrides } from '../sessions/types';
+
+export interface SessionService {
+  list(): SessionInfo[];
+  get(id: string): SessionInfo | undefined;
+  /** Submits the job; with a known idempotencyKey, returns the first session instead. */
+  create(request: CreateSessionRequest): Promise<SessionInfo>;
+  /** Cancels the job; resolves with the session as it is now (usually `ending`). */
+  stop(id: string): Promise<SessionInfo>;
+  /** The last `tailBytes` bytes of the job's output. */
+  readLog(id: string, options: { tailBytes: number }): Promise<string>;
+  /** Returns the unsubscribe function; the API calls it when an event stream closes. */
+  subscribe(listener: (event: SessionEvent) => void): () => void;
+}
+
+export interface ClusterStatus {
+  cluster: string;
+  /** When the data was read from Slurm (ISO). */
+  fetchedAt: string;
+  partitions: PartitionSummary[];
+  jobs: Job[];
+  /** Why the data is stale or empty (the last poll failed), in words for the user. */
+  error?: string;
+}
+
+export const JOB_ACTIONS = ['cancel', 'hold', 'release'] as const;
+export type JobAction = (typeof JOB_ACTIONS)[number];
+
+export interface ClusterService {
+  names(): string[];
+  status(cluster: string): Promise<ClusterStatus>;
+  jobAction(cluster: string, jobId: string, action: JobAction): Promise<void>;
+}
+
+export { SessionNotFoundError } from '../sessions/errors';

@@ -1,0 +1,168 @@
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express from 'express';
+import { createApi, type Api, type ApiDeps } from '../../../server/api/api';
+import type { ClusterService, ClusterStatus, CreateSessionRequest, JobAction, SessionService } from '../../../server/api/services';
+import { SessionNotFoundError } from '../../../server/api/services';
+import type { SessionEvent, SessionInfo } from '../../../server/sessions/types';
+
+/** Real HTTP on 127.0.0.1:0 with in-memory services; the API mounted at /hpclab as app.ts will. */
+
+export const TOKEN = 'test-token-0123456789abcdef';
+
+export function sessionInfo(id: string, over: Partial<SessionInfo> = {}): SessionInfo {
+  return {
+    id,
+    kind: 'lab',
+    cluster: 'testbed',
+    profile: 'gpu',
+    state: 'running',
+    jobId: '1234',
+    pending: null,
+    node: 'c1',
+    createdAt: '2025-01-01T00:00:00.000Z',
+    startedAt: '2025-01-01T00:00:10.000Z',
+    endsAt: '2025-01-01T01:00:10.000Z',
+    endedAt: null,
+    endReason: null,
+    message: null,
+    baseUrl: `/hpclab/node/${id}/`,
+    ...over
+  };
+}
+
+export class FakeSessions implements SessionService {
+  readonly sessions = new Map<string, SessionInfo>();
+  readonly created: CreateSessionRequest[] = [];
+  readonly listeners = new Set<(e: SessionEvent) => void>();
+  subscribeCalls = 0;
+  unsubscribeCalls = 0;
+  log = 'line 1\nline 2\n';
+  logCalls: { id: string; tailBytes: number }[] = [];
+  failWith: unknown;
+
+  list(): SessionInfo[] {
+    return [...this.sessions.values()];
+  }
+  get(id: string): SessionInfo | undefined {
+    return this.sessions.get(id);
+  }
+  async create(req: CreateSessionRequest): Promise<SessionInfo> {
+    if (this.failWith) throw this.failWith;
+    this.created.push(req);
+    const info = sessionInfo(`new${String(this.created.length).padStart(4, '0')}`, { state: 'pending', profile: req.profile });
+    this.sessions.set(info.id, info);
+    return info;
+  }
+  async stop(id: string): Promise<SessionInfo> {
+    const info = this.sessions.get(id);
+    if (!info) throw new SessionNotFoundError(id);
+    const ending = { ...info, state: 'ending' as const };
+    this.sessions.set(id, ending);
+    return ending;
+  }
+  async readLog(id: string, opts: { tailBytes: number }): Promise<string> {
+    this.logCalls.push({ id, ...opts });
+    return this.log.slice(-opts.tailBytes || this.log.length);
+  }
+  subscribe(listener: (e: SessionEvent) => void): () => void {
+    this.subscribeCalls++;
+    this.listeners.add(listener);
+    return () => {
+      this.unsubscribeCalls++;
+      this.listeners.delete(listener);
+    };
+  }
+  emit(event: SessionEvent): void {
+    for (const l of this.listeners) l(event);
+  }
+}
+
+export class FakeClusters implements ClusterService {
+  readonly actions: { cluster: string; jobId: string; action: JobAction }[] = [];
+  failWith: unknown;
+  names(): string[] {
+    return ['testbed', 'here'];
+  }
+  async status(cluster: string): Promise<ClusterStatus> {
+    if (this.failWith) throw this.failWith;
+    return { cluster, fetchedAt: '2025-01-01T00:00:00.000Z', partitions: [], jobs: [] };
+  }
+  async jobAction(cluster: string, jobId: string, action: JobAction): Promise<void> {
+    if (this.failWith) throw this.failWith;
+    this.actions.push({ cluster, jobId, action });
+  }
+}
+
+export interface Harness {
+  api: Api;
+  server: http.Server;
+  port: number;
+  sessions: FakeSessions;
+  clusters: FakeClusters;
+  logged: unknown[];
+  request(method: string, path: string, options?: RequestOptions): Promise<Reply>;
+  close(): Promise<void>;
+}
+
+export interface RequestOptions {
+  headers?: Record<string, string>;
+  body?: string | Buffer;
+  /** Defaults to the bearer token; `false` sends none. */
+  auth?: boolean;
+}
+
+export interface Reply {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  text: string;
+  /** Parsed JSON body (loosely typed for assertions), undefined when not JSON. */
+  json: any;
+}
+
+export async function startHarness(deps: Partial<ApiDeps> = {}): Promise<Harness> {
+  const sessions = new FakeSessions();
+  const clusters = new FakeClusters();
+  const logged: unknown[] = [];
+  const api = createApi({ sessions, clusters, token: TOKEN, logger: (_m, err) => logged.push(err), ...deps });
+  const app = express();
+  app.use('/hpclab', api.router);
+  // Stands in for the node proxy that app.ts mounts behind requireAuth.
+  app.use('/proxied', api.requireAuth, (req, res) => {
+    res.json({ proxied: req.method, url: req.originalUrl });
+  });
+  const server = http.createServer(app);
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+
+  const request = (method: string, path: string, options: RequestOptions = {}) =>
+    new Promise<Reply>((resolve, reject) => {
+      const headers: Record<string, string> = { Host: `127.0.0.1:${port}`, ...(options.auth === false ? {} : { Authorization: `Bearer ${TOKEN}` }) };
+      Object.assign(headers, options.headers);
+      const req = http.request({ host: '127.0.0.1', port, method, path, headers, agent: false }, res => {
+        const chunks: Buffer[] = [];
+        res.on('data', c => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let json: unknown;
+          try {
+            json = JSON.parse(text);
+          } catch {
+            json = undefined;
+          }
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
+        });
+      });
+      req.on('error', reject);
+      req.end(options.body);
+    });
+
+  const close = async () => {
+    api.close();
+    server.closeAllConnections();
+    await new Promise<void>(resolve => server.close(() => resolve()));
+  };
+  return { api, server, port, sessions, clusters, logged, request, close };
+}
+
+export const jsonHeaders = { 'Content-Type': 'application/json' };
