@@ -11,7 +11,7 @@ export function probeServer(stream: Duplex, baseUrl: string, token: string, time
       createConnection: () => stream as never,
       host: 'hpclab-node',
       path: `${baseUrl}api/status`,
-      headers: { Authorization: `token ${token}`, Connection: 'close' },
+      headers: { ...(token ? { Authorization: `token ${token}` } : {}), Connection: 'close' },
       timeout: timeoutMs
     });
     const done = (ok: boolean) => {

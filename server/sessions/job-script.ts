@@ -1,0 +1,171 @@
+import { CONFIG_DEFAULTS, type ProfileConfig } from '../config/schema';
+import type { SubmitOptions } from '../scheduler/types';
+import { quoteWord, renderRemoteCommand } from '../transport/quote';
+import { assertOneLine, renderEnvActivation } from './env-activation';
+import { RENDEZVOUS_FILE } from './rendezvous';
+import type { SessionOverrides } from './types';
+
+/*
+ * The batch script of a "Lab on a node" session, and its sbatch options.
+ *
+ * The script runs on the compute node, where other cluster users may be logged in too, so
+ * (DESIGN.md, security model) the server's token is made there from /dev/urandom and travels
+ * only through shell variables, builtins (printf, export), the 0600 rendezvous file and the
+ * server's environment (JUPYTER_TOKEN): never in this text, never in any process's argv,
+ * which every user can read with ps. Everything hpclab renders from values goes through
+ * quote.ts; the text is LF-only so nothing edited on Windows reaches the cluster as CRLF.
+ *
+ * Exit codes before the server starts: 3 environment, 4 address or port, 5 token or files.
+ */
+
+export interface LabJobScriptInput {
+  sessionId: string;
+  /** Where the companion proxies the server: `/hpclab/node/<id>/`. */
+  baseUrl: string;
+  /** Absolute path on the cluster; the companion made it 0700. */
+  sessionDir: string;
+  profile: ProfileConfig;
+  /** The job has a GPU (Apptainer/Singularity then get --nv). */
+  gpu: boolean;
+}
+
+const SESSION_ID = /^[A-Za-z0-9_-]{1,64}$/;
+const BASE_URL = /^\/(?:[A-Za-z0-9_.~-]+\/)*$/;
+
+function checkInput(input: { sessionId: string; sessionDir: string; baseUrl?: string }): string {
+  if (!SESSION_ID.test(input.sessionId)) throw new TypeError(`session id must be 1-64 letters, digits, "_" or "-": ${JSON.stringify(input.sessionId)}`);
+  if (input.baseUrl !== undefined && !BASE_URL.test(input.baseUrl)) throw new TypeError(`base URL must be a path starting and ending with "/": ${JSON.stringify(input.baseUrl)}`);
+  const dir = input.sessionDir.replace(/\/+$/, '');
+  if (!dir.startsWith('/') || /[\x00-\x1f\x7f]/.test(dir)) throw new TypeError(`session directory must be an absolute path without control characters: ${JSON.stringify(input.sessionDir)}`);
+  return dir;
+}
+
+/** Picks a free port on the node's address; the server binds it moments later with port_retries=0. */
+const PICK_PORT =
+  'import socket,sys; a=sys.argv[1]; s=socket.socket(socket.AF_INET6 if ":" in a else socket.AF_INET); s.bind((a,0)); print(s.getsockname()[1])';
+
+/** The part of the script after the environment: address, port, token, rendezvous, server. */
+function renderRendezvousAndExec(input: LabJobScriptInput, sessionDir: string, exec: string[], python: string[]): string[] {
+  const command = input.profile.command ?? CONFIG_DEFAULTS.command;
+  command.forEach((word, i) => assertOneLine(`profile.command[${i}]`, word));
+  // jupyter_server's flags, the same for `jupyter lab`, `jupyter server` and
+  // `python -m jupyter_server`, 1.x and 2.x. No token flag: JUPYTER_TOKEN carries it.
+  const server = renderRemoteCommand([
+    ...exec,
+    ...command,
+    '--no-browser',
+    '--ServerApp.port_retries=0',
+    `--ServerApp.base_url=${input.baseUrl}`,
+    '--ServerApp.allow_remote_access=True'
+  ]);
+  const fail = (code: number, message: string) => `{ builtin printf 'hpclab: %s\\n' ${quoteWord(message)} >&2; exit ${code}; }`;
+  return [
+    '',
+    '# The address the login node reaches this node at: Slurm\'s NodeAddr, else the FQDN.',
+    'hpclab_addr=',
+    'hpclab_re_nodeaddr=\'(^|[[:space:]])NodeAddr=([^[:space:]]+)\'',
+    'if [ -n "${SLURMD_NODENAME:-}" ] && hpclab_node_line=$(scontrol show node -o "$SLURMD_NODENAME" 2>/dev/null) &&',
+    '    [[ $hpclab_node_line =~ $hpclab_re_nodeaddr ]]; then',
+    '  hpclab_addr=${BASH_REMATCH[2]}',
+    'fi',
+    'if [ -z "$hpclab_addr" ]; then hpclab_addr=$(hostname -f 2>/dev/null || hostname); fi',
+    'hpclab_re_host=\'^[A-Za-z0-9_]([A-Za-z0-9_.-]{0,251}[A-Za-z0-9_])?$\'',
+    'hpclab_re_ipv6=\'^[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*$\'',
+    'if ! [[ $hpclab_addr =~ $hpclab_re_host || $hpclab_addr =~ $hpclab_re_ipv6 ]]; then',
+    '  builtin printf \'hpclab: cannot use "%s" as the address of this node\\n\' "$hpclab_addr" >&2; exit 4',
+    'fi',
+    '',
+    '# A free port, with the environment\'s own python (it is there, whatever else is not).',
+    `hpclab_port=$(${renderRemoteCommand([...python, '-c', PICK_PORT])} "$hpclab_addr")`,
+    'if ! [[ $hpclab_port =~ ^[0-9]{1,5}$ ]] || [ "$hpclab_port" -lt 1 ] || [ "$hpclab_port" -gt 65535 ]; then',
+    `  ${fail(4, 'could not pick a free port with the environment\'s python (see above)')}`,
+    'fi',
+    '',
+    '# 256 random bits as hex, made here; only builtins see it (no argv, no script text).',
+    'hpclab_token=$(od -An -vtx1 -N32 /dev/urandom | tr -d \' \\n\')',
+    `[[ $hpclab_token =~ ^[0-9a-f]{64}$ ]] || ${fail(5, 'could not read 32 random bytes from /dev/urandom')}`,
+    'hpclab_node=${SLURMD_NODENAME:-}',
+    '[[ $hpclab_node =~ ^[A-Za-z0-9_.-]*$ ]] || hpclab_node=',
+    'hpclab_job=${SLURM_JOB_ID:-}',
+    '[[ $hpclab_job =~ ^[0-9]*$ ]] || hpclab_job=',
+    '',
+    '# The rendezvous file, 0600, written whole and renamed so a reader never sees half of it.',
+    `hpclab_rendezvous="$hpclab_session_dir"/${RENDEZVOUS_FILE}`,
+    'hpclab_tmp="$hpclab_session_dir/.rendezvous.$$.tmp"',
+    'if ! { builtin printf \'{"version":1,"sessionId":"%s","host":"%s","port":%s,"token":"%s","node":"%s","jobId":"%s","pid":%s}\\n\' \\',
+    `    ${quoteWord(input.sessionId)} "$hpclab_addr" "$hpclab_port" "$hpclab_token" "$hpclab_node" "$hpclab_job" "$$" >"$hpclab_tmp" &&`,
+    '    chmod 600 "$hpclab_tmp" && mv -f "$hpclab_tmp" "$hpclab_rendezvous"; }; then',
+    `  rm -f "$hpclab_tmp"; ${fail(5, 'could not write the rendezvous file')}`,
+    'fi',
+    '',
+    '# Runtime files (kernel connection files) in the 0700 session directory, not a shared /tmp.',
+    'export JUPYTER_RUNTIME_DIR="$hpclab_session_dir/runtime"',
+    `mkdir -p -m 700 "$JUPYTER_RUNTIME_DIR" || ${fail(5, 'could not create the runtime directory')}`,
+    'export JUPYTER_TOKEN="$hpclab_token"',
+    'unset hpclab_token',
+    '',
+    '# exec: the server takes this shell\'s pid, so Slurm\'s signals reach it directly.',
+    `exec ${server} "--ip=$hpclab_addr" "--port=$hpclab_port"`
+  ];
+}
+
+/** The whole batch script, LF line endings only. */
+export function renderLabJobScript(input: LabJobScriptInput): string {
+  const sessionDir = checkInput(input);
+  const env = renderEnvActivation(input.profile.env, { gpu: input.gpu });
+  const lines = [
+    '#!/bin/bash',
+    `# hpclab session ${input.sessionId}: Jupyter on a compute node, proxied at ${input.baseUrl}`,
+    '# Rendered by hpclab. The server\'s token is made on the node and is not in this file.',
+    'umask 077',
+    `hpclab_session_dir=${quoteWord(sessionDir)}`,
+    '',
+    '# The environment (and the profile\'s setup lines).',
+    ...env.lines,
+    ...renderRendezvousAndExec(input, sessionDir, env.exec, env.python)
+  ];
+  for (const line of lines) assertOneLine('a job script line', line);
+  return `${lines.join('\n')}\n`;
+}
+
+export interface LabSubmitInput {
+  sessionId: string;
+  sessionDir: string;
+  /** The user's home on the cluster: the job's working directory, so Lab opens there. */
+  homeDir: string;
+  profile: ProfileConfig;
+  overrides?: SessionOverrides;
+}
+
+/**
+ * sbatch options for a lab session: the name and comment carry the session id (so squeue
+ * re-attaches after a companion restart), output and errors go to one log in the session
+ * directory, and the Slurm fields come from the profile with the request's overrides winning.
+ * `extra` is the profile's free-form `sbatch` options, which SubmitOptions cannot carry yet.
+ */
+export function labSubmitOptions(input: LabSubmitInput): { options: SubmitOptions; extra: Record<string, string> } {
+  const sessionDir = checkInput(input);
+  const { profile, overrides = {} } = input;
+  const options: SubmitOptions = {
+    jobName: `hpclab-${input.sessionId}`,
+    comment: `hpclab:${input.sessionId}`,
+    // sbatch expands %j etc. in --output; %% is a literal %.
+    output: `${sessionDir}/job.log`.replace(/%/g, '%%'),
+    chdir: input.homeDir
+  };
+  const fields = {
+    partition: overrides.partition ?? profile.partition,
+    time: overrides.time ?? profile.time,
+    cpusPerTask: overrides.cpus ?? profile.cpus,
+    mem: overrides.mem ?? profile.mem,
+    gres: overrides.gres ?? profile.gres,
+    account: overrides.account ?? profile.account,
+    qos: overrides.qos ?? profile.qos,
+    constraint: overrides.constraint ?? profile.constraint,
+    nodelist: overrides.nodelist ?? profile.nodelist
+  };
+  for (const [key, value] of Object.entries(fields)) {
+    if (value !== undefined) (options as Record<string, unknown>)[key] = value;
+  }
+  return { options, extra: { ...profile.sbatch } };
+}

@@ -1,0 +1,310 @@
+import { randomBytes } from 'node:crypto';
+import { getProfile } from '../config/load';
+import type { HpclabConfig } from '../config/schema';
+import { SchedulerError } from '../scheduler/errors';
+import type { Snapshot } from '../scheduler/poller';
+import type { Job } from '../scheduler/types';
+import { checkSubmitOptions } from '../scheduler/validate';
+import { SessionNotFoundError } from './errors';
+import { labSubmitOptions, renderLabJobScript } from './job-script';
+import { isFinal, observe, type Observed } from './reconcile';
+import { StartWatcher } from './start-watcher';
+import type { SessionRecord, SessionStore } from './store';
+import type { ClusterAccess, CreateSessionRequest, ProxyLookup, SessionEvent, SessionInfo } from './types';
+import { WalltimeWarnings } from './walltime';
+
+export interface SessionManagerOptions {
+  config: HpclabConfig;
+  clusters: ClusterAccess;
+  store: SessionStore;
+  /** Minutes before walltime at which to warn (default 10 and 2). */
+  warnMinutes?: number[];
+  /** How often a starting session's rendezvous file is checked (default 500 ms). */
+  startCheckMs?: number;
+}
+
+const JOB_NAME = /^hpclab-([a-z0-9]{6,32})$/;
+
+/**
+ * Sessions as Slurm jobs. Slurm is the source of truth: every state change comes from the
+ * cluster's one poller (or, for start-up, from the job's rendezvous file), and the job carries
+ * the session id in its name and comment, so a restarted companion re-attaches from squeue.
+ */
+export class SessionManager {
+  private readonly records = new Map<string, SessionRecord>();
+  private readonly listeners = new Set<(e: SessionEvent) => void>();
+  private readonly watchers = new Map<string, StartWatcher>();
+  private readonly warnings = new Map<string, WalltimeWarnings>();
+  private readonly watched = new Map<string, () => void>();
+  private readonly homes = new Map<string, Promise<string>>();
+
+  constructor(private readonly options: SessionManagerOptions) {}
+
+  /** Loads the store and resumes watching every live session's cluster. */
+  async start(): Promise<void> {
+    for (const record of await this.options.store.load()) this.records.set(record.info.id, record);
+    for (const record of this.records.values()) {
+      if (isFinal(record.info.state)) continue;
+      this.watchCluster(record.info.cluster);
+      if (record.info.state === 'running') this.scheduleWarnings(record);
+      else this.watchStart(record);
+    }
+  }
+
+  list(): SessionInfo[] {
+    return [...this.records.values()].map(r => r.info).sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+  }
+
+  get(id: string): SessionInfo | undefined {
+    return this.records.get(id)?.info;
+  }
+
+  subscribe(listener: (e: SessionEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  async create(request: CreateSessionRequest): Promise<SessionInfo> {
+    if (request.idempotencyKey) {
+      const same = [...this.records.values()].find(r => r.idempotencyKey === request.idempotencyKey);
+      if (same) return same.info;
+    }
+    const profile = getProfile(this.options.config, request.profile);
+    const cluster = request.cluster ?? profile.cluster;
+    const { transport, scheduler, poller } = this.options.clusters(cluster);
+    const id = randomBytes(8).toString('hex').slice(0, 12);
+    const home = await this.home(cluster);
+    const sessionDir = `${home}/.hpclab/sessions/${id}`;
+    const baseUrl = `/hpclab/node/${id}/`;
+    const { options } = labSubmitOptions({ sessionId: id, sessionDir, homeDir: home, profile, overrides: request.overrides });
+    // Kind and profile ride along in the comment, so a companion that lost its store re-adopts.
+    options.comment = `hpclab:${id}:${request.kind}:${request.profile}`;
+    checkSubmitOptions(options); // bad overrides fail here, before anything runs on the cluster
+    const gpu = /(^|,)gpu(:|$)/.test(options.gres ?? '');
+    const script = renderLabJobScript({ sessionId: id, baseUrl, sessionDir, profile, gpu });
+
+    const now = new Date().toISOString();
+    const record: SessionRecord = {
+      info: { id, kind: request.kind, cluster, profile: request.profile, state: 'pending', jobId: null, pending: { reason: 'Submitting', position: null, estimatedStart: null }, node: null, createdAt: now, startedAt: null, endsAt: null, endedAt: null, endReason: null, message: null, baseUrl },
+      sessionDir,
+      target: null,
+      token: null,
+      stopRequested: false,
+      idempotencyKey: request.idempotencyKey ?? null
+    };
+    this.records.set(id, record);
+    try {
+      const made = await transport.exec(['sh', '-c', 'umask 077 && mkdir -p "$1"', 'sh', sessionDir]);
+      if (made.code !== 0) throw new SchedulerError('failed', `cannot create ${sessionDir} on ${cluster}: ${made.stderr.trim()}`);
+      record.info.jobId = await scheduler.submit({ script, options });
+    } catch (err) {
+      this.records.delete(id);
+      throw err;
+    }
+    await this.commit(record);
+    poller.jobs.invalidate();
+    this.watchCluster(cluster);
+    this.watchStart(record);
+    return record.info;
+  }
+
+  async stop(id: string): Promise<SessionInfo> {
+    const record = this.require(id);
+    if (isFinal(record.info.state)) return record.info;
+    record.stopRequested = true;
+    const { scheduler, poller } = this.options.clusters(record.info.cluster);
+    if (record.info.jobId) await scheduler.cancel(record.info.jobId);
+    record.info.state = 'ending';
+    await this.commit(record);
+    poller.jobs.invalidate();
+    return record.info;
+  }
+
+  async readLog(id: string, { tailBytes }: { tailBytes: number }): Promise<string> {
+    const record = this.require(id);
+    const { transport } = this.options.clusters(record.info.cluster);
+    const r = await transport.exec(['tail', '-c', String(tailBytes), `${record.sessionDir}/job.log`]);
+    return r.code === 0 ? r.stdout : '';
+  }
+
+  /** What the proxy may reach: only running sessions this companion created or re-attached. */
+  readonly proxyLookup: ProxyLookup = id => {
+    const record = this.records.get(id);
+    if (!record) return undefined;
+    const { info, target, token } = record;
+    if (info.state !== 'running' || !target || !token) {
+      return { live: false, state: info.state, message: info.message ?? `The session is ${info.state}.` };
+    }
+    const { transport } = this.options.clusters(info.cluster);
+    return { sessionId: id, token, connect: () => transport.openStream(target) };
+  };
+
+  close(): void {
+    this.watchers.forEach(w => w.stop());
+    this.warnings.forEach(w => w.cancel());
+    this.watched.forEach(unsubscribe => unsubscribe());
+    this.watched.clear();
+  }
+
+  private require(id: string): SessionRecord {
+    const record = this.records.get(id);
+    if (!record) throw new SessionNotFoundError(id);
+    return record;
+  }
+
+  /** The user's home on a cluster: session directories must be absolute for sbatch. */
+  private home(cluster: string): Promise<string> {
+    let home = this.homes.get(cluster);
+    if (!home) {
+      home = this.options.clusters(cluster).transport.exec(['sh', '-c', 'printf %s "$HOME"']).then(r => {
+        if (r.code !== 0 || !r.stdout.startsWith('/')) throw new SchedulerError('failed', `cannot find the home directory on ${cluster}`);
+        return r.stdout;
+      });
+      home.catch(() => this.homes.delete(cluster));
+      this.homes.set(cluster, home);
+    }
+    return home;
+  }
+
+  private watchCluster(cluster: string): void {
+    if (this.watched.has(cluster)) return;
+    const { poller } = this.options.clusters(cluster);
+    const listener = (snapshot: Snapshot<Job[]>) => {
+      if (!snapshot.error) this.onJobs(cluster, snapshot.data).catch(() => undefined);
+    };
+    poller.on('jobs', listener);
+    poller.start();
+    this.watched.set(cluster, () => poller.off('jobs', listener));
+  }
+
+  /** One squeue answer: move every session of this cluster on, and adopt sessions we lost. */
+  private async onJobs(cluster: string, jobs: Job[]): Promise<void> {
+    for (const job of jobs) {
+      const id = JOB_NAME.exec(job.name)?.[1];
+      if (id && !this.records.has(id) && !isFinalJob(job)) await this.adopt(cluster, id, job);
+    }
+    for (const record of this.records.values()) {
+      if (record.info.cluster !== cluster || isFinal(record.info.state) || !record.info.jobId) continue;
+      const job = jobs.find(j => j.id === record.info.jobId || j.arrayJobId === record.info.jobId);
+      await this.apply(record, observe(record.info, job, record.stopRequested), job);
+    }
+  }
+
+  private async apply(record: SessionRecord, seen: Observed, job: Job | undefined): Promise<void> {
+    const info = record.info;
+    const before = JSON.stringify(info);
+    if (seen.state === 'pending') {
+      const position = job ? await this.options.clusters(info.cluster).scheduler.queuePosition(job.id, job.partition).catch(() => null) : null;
+      info.state = 'pending';
+      info.pending = { reason: seen.pendingReason ?? null, position, estimatedStart: seen.estimatedStart ?? null };
+    } else if (seen.state === 'starting') {
+      if (info.state !== 'running') info.state = record.stopRequested ? 'ending' : 'starting';
+      info.pending = null;
+      info.node = seen.node ?? info.node;
+      info.startedAt = seen.startedAt ?? info.startedAt;
+      if (seen.endsAt && seen.endsAt !== info.endsAt) {
+        info.endsAt = seen.endsAt;
+        if (info.state === 'running') this.scheduleWarnings(record);
+      }
+    } else if (seen.state === 'ending') {
+      info.state = 'ending';
+    } else {
+      await this.finish(record, seen);
+    }
+    if (JSON.stringify(info) !== before) await this.commit(record);
+  }
+
+  private async finish(record: SessionRecord, seen: Observed): Promise<void> {
+    const info = record.info;
+    info.state = seen.state;
+    info.endReason = seen.endReason ?? 'failed';
+    info.endedAt = new Date().toISOString();
+    info.pending = null;
+    info.message = seen.message ?? null;
+    if (seen.state === 'failed') {
+      const tail = await this.readLog(info.id, { tailBytes: 4000 }).catch(() => '');
+      if (tail.trim()) info.message = `${info.message ?? 'The session failed.'}\n--- end of the job log ---\n${tail.trimEnd()}`;
+    }
+    record.target = null;
+    record.token = null;
+    this.watchers.get(info.id)?.stop();
+    this.watchers.delete(info.id);
+    this.warnings.get(info.id)?.cancel();
+    this.warnings.delete(info.id);
+  }
+
+  /** A job named hpclab-<id> that the store does not know (lost state): track it again. */
+  private async adopt(cluster: string, id: string, job: Job): Promise<void> {
+    const [, kind = 'lab', profile = ''] = (job.comment ?? '').split(':').slice(1);
+    const home = await this.home(cluster);
+    const record: SessionRecord = {
+      info: { id, kind: kind === 'kernel' ? 'kernel' : 'lab', cluster, profile, state: 'pending', jobId: job.id, pending: null, node: null, createdAt: (job.submitTime ?? new Date()).toISOString(), startedAt: null, endsAt: null, endedAt: null, endReason: null, message: null, baseUrl: `/hpclab/node/${id}/` },
+      sessionDir: `${home}/.hpclab/sessions/${id}`,
+      target: null,
+      token: null,
+      stopRequested: false,
+      idempotencyKey: null
+    };
+    this.records.set(id, record);
+    this.watchStart(record);
+  }
+
+  private watchStart(record: SessionRecord): void {
+    const { info } = record;
+    if (this.watchers.has(info.id)) return;
+    const watcher = new StartWatcher(
+      { sessionId: info.id, sessionDir: record.sessionDir, baseUrl: info.baseUrl, transport: this.options.clusters(info.cluster).transport },
+      found => {
+        this.watchers.delete(info.id);
+        if (isFinal(info.state) || record.stopRequested) return;
+        record.target = found.target;
+        record.token = found.token;
+        info.state = 'running';
+        info.pending = null;
+        info.node = found.rendezvous.node || info.node;
+        info.message = null;
+        this.scheduleWarnings(record);
+        this.commit(record).catch(() => undefined);
+        // The poller fills in start and end times; ask it now rather than in 15 s.
+        this.options.clusters(info.cluster).poller.jobs.invalidate();
+      },
+      this.options.startCheckMs ?? 500,
+      message => {
+        // Unsafe server: stop the job rather than leave it open on the node.
+        record.stopRequested = true;
+        info.message = message;
+        if (info.jobId) this.options.clusters(info.cluster).scheduler.cancel(info.jobId).catch(() => undefined);
+        this.commit(record).catch(() => undefined);
+      }
+    );
+    this.watchers.set(info.id, watcher);
+    watcher.start();
+  }
+
+  private scheduleWarnings(record: SessionRecord): void {
+    const { info } = record;
+    if (!info.endsAt) return;
+    let warnings = this.warnings.get(info.id);
+    if (!warnings) {
+      warnings = new WalltimeWarnings(this.options.warnMinutes ?? [10, 2], minutesLeft =>
+        this.emit({ type: 'walltime-warning', sessionId: info.id, minutesLeft, endsAt: info.endsAt ?? '' })
+      );
+      this.warnings.set(info.id, warnings);
+    }
+    warnings.schedule(new Date(info.endsAt));
+  }
+
+  /** Saves every record, then tells listeners. A failed write is reported, state stays in memory. */
+  private async commit(record: SessionRecord): Promise<void> {
+    this.emit({ type: 'session', session: record.info });
+    await this.options.store.save([...this.records.values()]);
+  }
+
+  private emit(event: SessionEvent): void {
+    for (const listener of this.listeners) listener(event);
+  }
+}
+
+function isFinalJob(job: Job): boolean {
+  return !['PENDING', 'RUNNING', 'CONFIGURING', 'COMPLETING', 'SUSPENDED'].includes(job.state);
+}

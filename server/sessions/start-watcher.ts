@@ -1,0 +1,73 @@
+import type { Transport } from '../transport/types';
+import { probeServer } from './probe';
+import { parseRendezvous, type Rendezvous } from './rendezvous';
+import type { SessionTarget } from './types';
+
+export interface StartWatch {
+  sessionId: string;
+  sessionDir: string;
+  baseUrl: string;
+  transport: Transport;
+}
+
+/**
+ * Notices a session's server coming up without asking slurmctld: reads the rendezvous file the
+ * job writes into the session directory, then probes the server through the transport. Checks
+ * every `everyMs` until it answers or `stop()` is called; costs one small file read per check.
+ */
+export class StartWatcher {
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+
+  constructor(
+    private readonly watch: StartWatch,
+    private readonly onReady: (found: { target: SessionTarget; token: string; rendezvous: Rendezvous }) => void,
+    private readonly everyMs = 500,
+    private readonly onUnsafe?: (message: string) => void
+  ) {}
+
+  start(): void {
+    this.stopped = false;
+    this.tick();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+  }
+
+  private tick(): void {
+    this.check().then(found => {
+      if (this.stopped) return;
+      if (found) {
+        this.stopped = true;
+        this.onReady(found);
+      } else {
+        this.timer = setTimeout(() => this.tick(), this.everyMs);
+        this.timer.unref();
+      }
+    });
+  }
+
+  private async check(): Promise<{ target: SessionTarget; token: string; rendezvous: Rendezvous } | undefined> {
+    const { transport, sessionDir, sessionId, baseUrl } = this.watch;
+    try {
+      const text = (await transport.readFile(`${sessionDir}/rendezvous.json`, { maxBytes: 64 * 1024 })).toString('utf8');
+      if (!text.trim()) return undefined;
+      const rendezvous = parseRendezvous(text, { sessionId });
+      const target: SessionTarget = { host: rendezvous.host, port: rendezvous.port };
+      if (!(await probeServer(await transport.openStream(target), baseUrl, rendezvous.token))) return undefined;
+      // A user's own jupyter config can blank the token (c.ServerApp.token = ''), leaving the
+      // node's server open to every user of the cluster: refuse to use such a session.
+      if (await probeServer(await transport.openStream(target), baseUrl, '')) {
+        this.onUnsafe?.('The session\'s server answers without a token (is ServerApp.token set to "" in your Jupyter config?); hpclab will not use it.');
+        this.stop();
+        return undefined;
+      }
+      return { target, token: rendezvous.token, rendezvous };
+    } catch {
+      // Not there yet, half-written, or the server not listening yet: try again shortly.
+      return undefined;
+    }
+  }
+}
