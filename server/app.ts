@@ -1,4 +1,12 @@
 import * as os from 'node:os';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import express from 'express';
+import { createApi } from './api/api';
+import type { ClusterService } from './api/services';
+import { createNodeProxy } from './proxy/node-proxy';
+import type { SessionManager } from './sessions/manager';
+import { isFinal } from './sessions/reconcile';
 import type { ClusterConfig, HpclabConfig } from './config/schema';
 import { getCluster } from './config/load';
 import { ClusterPoller } from './scheduler/poller';
@@ -82,4 +90,67 @@ export class ClusterRegistry {
     }
     this.built.clear();
   }
+}
+
+/** The API's view of the clusters: every read goes through the cluster's one poller. */
+function clusterService(clusters: ClusterRegistry): ClusterService {
+  return {
+    names: () => clusters.names(),
+    async status(cluster) {
+      const { poller } = clusters.get(cluster);
+      const [partitions, jobs] = await Promise.all([poller.partitions.get(), poller.jobs.get()]);
+      const error = jobs.error ?? partitions.error;
+      return { cluster, fetchedAt: jobs.fetchedAt.toISOString(), partitions: partitions.data, jobs: jobs.data, ...(error ? { error } : {}) };
+    },
+    async jobAction(cluster, jobId, action) {
+      const { scheduler, poller } = clusters.get(cluster);
+      await scheduler[action](jobId);
+      poller.jobs.invalidate();
+    }
+  };
+}
+
+export interface AppDeps {
+  clusters: ClusterRegistry;
+  sessions: SessionManager;
+  token: string;
+  allowedOrigins?: string[];
+}
+
+/**
+ * The companion's HTTP surface, built but not listening: the API and events under /hpclab,
+ * and the node proxy under /hpclab/node/<session>/ (HTTP here, WebSocket via `onUpgrade`).
+ */
+export function createApp(deps: AppDeps) {
+  const api = createApi({ sessions: deps.sessions, clusters: clusterService(deps.clusters), token: deps.token, allowedOrigins: deps.allowedOrigins });
+  const proxy = createNodeProxy({ lookup: deps.sessions.proxyLookup });
+  const unsubscribe = deps.sessions.subscribe(event => {
+    if (event.type === 'session' && isFinal(event.session.state)) proxy.forget(event.session.id);
+  });
+  const app = express();
+  app.disable('x-powered-by');
+  app.use('/hpclab/node', api.requireAuth, (req, res) => {
+    req.url = req.originalUrl; // the node server's base_url is the full path
+    proxy.handleRequest(req, res);
+  });
+  app.use('/hpclab', api.router);
+  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const refuse = (status: number, message: string) => {
+      socket.end(`HTTP/1.1 ${status} ${message}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    };
+    if (!req.url?.startsWith('/hpclab/node/')) return refuse(404, 'Not Found');
+    // Host, Origin and token, in that order: a cross-origin upgrade is 403 even without a token.
+    const checked = api.checkUpgrade(req);
+    if (!checked.ok) return refuse(checked.status, checked.status === 401 ? 'Unauthorized' : 'Forbidden');
+    proxy.handleUpgrade(req, socket, head);
+  };
+  return {
+    app,
+    onUpgrade,
+    close() {
+      unsubscribe();
+      proxy.close();
+      api.close();
+    }
+  };
 }

@@ -4,10 +4,13 @@ import { SchedulerError } from '../scheduler/errors';
 import { TransportError } from '../transport/errors';
 import { HelpRequested, type Command } from './args';
 import { jobsCommand } from './commands/jobs';
+import { serveCommand } from './commands/serve';
+import { sessionsCommand } from './commands/sessions';
 import { statusCommand } from './commands/status';
+import { tunnelCommand } from './commands/tunnel';
 import { UsageError } from './context';
 
-const commands: Command[] = [statusCommand, jobsCommand];
+const commands: Command[] = [statusCommand, jobsCommand, sessionsCommand, serveCommand, tunnelCommand];
 
 function help(): string {
   const width = Math.max(...commands.map(c => c.name.length));

@@ -1,0 +1,107 @@
+import { spawn } from 'node:child_process';
+import { getProfile } from '../../config/load';
+import { startCompanion, type RunningCompanion } from '../../main';
+import type { SessionInfo } from '../../sessions/types';
+import { openContext, UsageError } from '../context';
+import { ttyPrompter } from '../tty-prompter';
+import { parseCommandArgs, type Command } from '../args';
+import type { Progress } from '../progress';
+
+export const tunnelCommand: Command = {
+  name: 'tunnel',
+  summary: 'JupyterLab on a compute node, served on localhost: one command from a laptop',
+  usage: 'hpclab tunnel [--cluster C] [--profile P] [--port N] [--no-browser] [--keep] [--config FILE]',
+  async run(argv) {
+    const { values } = parseCommandArgs(this, argv, {
+      cluster: { type: 'string' },
+      profile: { type: 'string' },
+      port: { type: 'string' },
+      'no-browser': { type: 'boolean' },
+      keep: { type: 'boolean' }
+    });
+    const port = values.port === undefined ? 0 : Number(values.port);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port: expected a port number from 0 to 65535, got ${JSON.stringify(values.port)}`);
+    const ctx = await openContext(values.config);
+    await ctx.clusters.close();
+    const profileName = values.profile ?? ctx.config.defaults?.profile ?? Object.keys(ctx.config.profiles ?? {})[0];
+    if (!profileName) throw new UsageError(`--profile: none given and ${ctx.configPath} defines no profiles`);
+    const profile = getProfile(ctx.config, profileName);
+    const cluster = values.cluster ?? profile.cluster;
+
+    const companion = await startCompanion({ config: ctx.config, port, prompter: ttyPrompter });
+    let session: SessionInfo | undefined;
+    const stopJob = async () => {
+      if (session && !values.keep) await companion.sessions.stop(session.id).catch(() => undefined);
+      await companion.close();
+    };
+    try {
+      session = await findOrStart(companion, cluster, profileName, ctx.progress);
+      session = await waitRunning(companion, session.id, ctx.progress);
+    } catch (err) {
+      await stopJob();
+      throw err;
+    }
+    const url = `${companion.url}hpclab/node/${session.id}/?token=${companion.token}`;
+    process.stdout.write(`Jupyter at: ${url}\n`);
+    process.stderr.write(`Session ${session.id} (job ${session.jobId} on ${session.node}). Ctrl-C to ${values.keep ? 'leave it running' : 'stop it'}.\n`);
+    if (!values['no-browser']) openBrowser(url);
+    const ended = await new Promise<SessionInfo | undefined>(resolve => {
+      process.once('SIGINT', () => resolve(undefined));
+      process.once('SIGTERM', () => resolve(undefined));
+      companion.sessions.subscribe(e => {
+        if (e.type === 'session' && e.session.id === session!.id && (e.session.state === 'ended' || e.session.state === 'failed')) resolve(e.session);
+        if (e.type === 'walltime-warning' && e.sessionId === session!.id) process.stderr.write(`hpclab: ${e.minutesLeft} min left before the job's time limit: save your work.\n`);
+      });
+    });
+    await stopJob();
+    if (ended) process.stderr.write(`Session ended: ${ended.endReason ?? ended.state}${ended.message ? ` (${ended.message.split('\n')[0]})` : ''}\n`);
+    return ended?.state === 'failed' ? 1 : 0;
+  }
+};
+
+/** This user's live Lab session for the profile (re-attached from squeue), else a new one. */
+async function findOrStart(companion: RunningCompanion, cluster: string, profile: string, progress: Progress): Promise<SessionInfo> {
+  // One squeue, so sessions the store forgot are adopted before we look.
+  await progress.during(`Looking for your sessions on ${cluster}…`, () => companion.clusters.get(cluster).poller.jobs.get(0));
+  const live = companion.sessions.list().find(s => s.cluster === cluster && s.profile === profile && s.kind === 'lab' && !['ended', 'failed', 'ending'].includes(s.state));
+  if (live) return live;
+  return progress.during(`Submitting a ${profile} session to ${cluster}…`, () => companion.sessions.create({ kind: 'lab', profile, cluster }));
+}
+
+/** Waits for the Lab to answer, showing where the job is: queue reason, place, estimate. */
+function waitRunning(companion: RunningCompanion, id: string, progress: Progress): Promise<SessionInfo> {
+  return new Promise((resolve, reject) => {
+    const check = (s: SessionInfo | undefined) => {
+      if (!s) return;
+      if (s.state === 'running') {
+        done();
+        resolve(s);
+      } else if (s.state === 'ended' || s.state === 'failed') {
+        done();
+        reject(new Error(`the session ${s.state}: ${s.message ?? s.endReason ?? ''}`));
+      } else progress.update(describeWait(s));
+    };
+    const unsubscribe = companion.sessions.subscribe(e => e.type === 'session' && e.session.id === id && check(e.session));
+    const done = () => {
+      unsubscribe();
+      progress.stop();
+    };
+    check(companion.sessions.get(id));
+  });
+}
+
+export function describeWait(s: SessionInfo): string {
+  if (s.state === 'pending') {
+    const where = s.pending?.position ? `, #${s.pending.position} in the queue` : '';
+    const when = s.pending?.estimatedStart ? `, estimated start ${new Date(s.pending.estimatedStart).toLocaleTimeString()}` : '';
+    return `Job ${s.jobId ?? ''} pending (${s.pending?.reason ?? 'waiting'}${where}${when})…`;
+  }
+  return `Job ${s.jobId} ${s.state} on ${s.node ?? 'a node'}: waiting for Jupyter to answer…`;
+}
+
+function openBrowser(url: string): void {
+  const opener = process.platform === 'darwin' ? 'open' : process.platform === 'win32' ? 'explorer' : 'xdg-open';
+  const child = spawn(opener, [url], { stdio: 'ignore', detached: true });
+  child.on('error', () => process.stderr.write(`(could not start ${opener}; open the URL above yourself)\n`));
+  child.unref();
+}

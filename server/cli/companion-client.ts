@@ -1,0 +1,31 @@
+import { promises as fs } from 'node:fs';
+import { runtimeFile } from '../main';
+
+/** A running companion, found through its runtime file, and asked over its HTTP API. */
+export interface CompanionClient {
+  url: string;
+  request<T>(method: string, path: string, body?: unknown): Promise<T>;
+}
+
+export async function findCompanion(): Promise<CompanionClient | undefined> {
+  let info: { url: string; token: string; pid: number };
+  try {
+    info = JSON.parse(await fs.readFile(runtimeFile(), 'utf8'));
+    process.kill(info.pid, 0); // still alive?
+  } catch {
+    return undefined;
+  }
+  return {
+    url: info.url,
+    async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+      const res = await fetch(new URL(path, info.url), {
+        method,
+        headers: { Authorization: `token ${info.token}`, ...(body ? { 'Content-Type': 'application/json' } : {}) },
+        body: body ? JSON.stringify(body) : undefined
+      });
+      const data = (await res.json().catch(() => ({}))) as { error?: { message?: string } };
+      if (!res.ok) throw new Error(data.error?.message ?? `the companion answered ${res.status}`);
+      return data as T;
+    }
+  };
+}
