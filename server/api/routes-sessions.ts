@@ -7,9 +7,12 @@ import {
   parse,
   readParam,
   readQuery,
+  followSchema,
   tailSchema,
   TAIL_DEFAULT_BYTES
 } from './schemas';
+
+const FOLLOW_EVERY_MS = 1_000;
 import type { SessionService } from './services';
 
 /*
@@ -17,7 +20,7 @@ import type { SessionService } from './services';
  * POST   /api/sessions               → 201 SessionInfo (body: CreateSessionRequest; Idempotency-Key header)
  * GET    /api/sessions/:id           → SessionInfo
  * DELETE /api/sessions/:id           → SessionInfo (now ending)
- * GET    /api/sessions/:id/log?tail=N → text/plain, the last N bytes (default 64 KiB, max 1 MiB)
+ * GET    /api/sessions/:id/log?tail=N[&follow=1] → text/plain, the last N bytes (default 64 KiB, max 1 MiB), then new output as it comes
  */
 export function sessionRoutes(router: Router, sessions: SessionService): void {
   const json = express.json({ limit: BODY_LIMIT });
@@ -58,7 +61,29 @@ export function sessionRoutes(router: Router, sessions: SessionService): void {
   router.get('/api/sessions/:id/log', async (req, res) => {
     const id = sessionId(req);
     const tailBytes = readQuery(req, 'tail', tailSchema, TAIL_DEFAULT_BYTES);
-    const text = await sessions.readLog(id, { tailBytes });
-    res.type('text/plain; charset=utf-8').send(text);
+    const follow = readQuery(req, 'follow', followSchema, false);
+    if (!follow) {
+      res.type('text/plain; charset=utf-8').send(await sessions.readLog(id, { tailBytes }));
+      return;
+    }
+    // Follow: the tail, then whatever the job appends, until the session is over or the
+    // client leaves. One small read a second over the pooled connection.
+    let { size } = await sessions.readLogFrom(id, Number.MAX_SAFE_INTEGER);
+    let offset = Math.max(0, size - tailBytes);
+    let open = true;
+    req.on('close', () => (open = false));
+    res.type('text/plain; charset=utf-8');
+    res.setHeader('Cache-Control', 'no-store');
+    res.flushHeaders();
+    while (open) {
+      const chunk = await sessions.readLogFrom(id, offset).catch(() => ({ text: '', size: offset }));
+      if (chunk.text) res.write(chunk.text);
+      offset += Buffer.byteLength(chunk.text);
+      size = chunk.size;
+      const state = sessions.get(id)?.state;
+      if ((state === 'ended' || state === 'failed') && offset >= size) break;
+      await new Promise(r => setTimeout(r, FOLLOW_EVERY_MS));
+    }
+    res.end();
   });
 }

@@ -82,6 +82,9 @@ export const tailSchema = z
   .transform(Number)
   .pipe(z.number().max(TAIL_MAX_BYTES, { error: issue => `expected at most ${TAIL_MAX_BYTES} bytes (1 MiB), got ${String(issue.input)}` }));
 
+/** `follow=1` (or `true`) streams new log output; `0`/`false` or absent does not. */
+export const followSchema = z.enum(['0', '1', 'true', 'false'], { error: expecting('1 or 0') }).transform(v => v === '1' || v === 'true');
+
 /** Route params and their schemas; a route may only use params listed here. */
 export const paramSchemas = { cluster: nameSchema, jobId: jobIdSchema, id: sessionIdSchema } as const;
 export type ParamName = keyof typeof paramSchemas;

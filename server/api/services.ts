@@ -17,6 +17,8 @@ export interface SessionService {
   stop(id: string): Promise<SessionInfo>;
   /** The last `tailBytes` bytes of the job's output. */
   readLog(id: string, options: { tailBytes: number }): Promise<string>;
+  /** The job's output from byte `offset` on (at most 1 MiB), and the log's size now. */
+  readLogFrom(id: string, offset: number): Promise<{ text: string; size: number }>;
   /** Returns the unsubscribe function; the API calls it when an event stream closes. */
   subscribe(listener: (event: SessionEvent) => void): () => void;
 }

@@ -127,6 +127,17 @@ export class SessionManager {
     return r.code === 0 ? r.stdout : '';
   }
 
+  async readLogFrom(id: string, offset: number): Promise<{ text: string; size: number }> {
+    const record = this.require(id);
+    const { transport } = this.options.clusters(record.info.cluster);
+    // Size first, then the bytes after `offset` (1 MiB at most per read); fixed script, values as arguments.
+    const script = 'f=$1; s=$(stat -c %s -- "$f" 2>/dev/null || echo 0); echo "$s"; [ "$2" -lt "$s" ] && tail -c +"$(($2 + 1))" -- "$f" | head -c 1048576; exit 0';
+    const from = Math.min(offset, Number.MAX_SAFE_INTEGER - 1);
+    const r = await transport.exec(['sh', '-c', script, 'sh', `${record.sessionDir}/job.log`, String(from)]);
+    const newline = r.stdout.indexOf('\n');
+    return { size: Number(r.stdout.slice(0, newline)) || 0, text: r.stdout.slice(newline + 1) };
+  }
+
   /** What the proxy may reach: only running sessions this companion created or re-attached. */
   readonly proxyLookup: ProxyLookup = id => {
     const record = this.records.get(id);

@@ -65,6 +65,11 @@ export class FakeSessions implements SessionService {
     this.logCalls.push({ id, ...opts });
     return this.log.slice(-opts.tailBytes || this.log.length);
   }
+  async readLogFrom(id: string, offset: number): Promise<{ text: string; size: number }> {
+    if (!this.sessions.has(id)) throw new SessionNotFoundError(id);
+    const bytes = Buffer.from(this.log);
+    return { text: bytes.subarray(Math.min(offset, bytes.length)).toString(), size: bytes.length };
+  }
   subscribe(listener: (e: SessionEvent) => void): () => void {
     this.subscribeCalls++;
     this.listeners.add(listener);

@@ -145,5 +145,22 @@ describe('log', () => {
 
   test('unknown session is 404', async () => {
     expect((await h.request('GET', '/hpclab/api/sessions/zzz999/log')).status).toBe(404);
+    expect((await h.request('GET', '/hpclab/api/sessions/zzz999/log?follow=1')).status).toBe(404);
+  });
+
+  test('follow=1 streams the tail, then what the job appends, and ends with the session', async () => {
+    const reply = h.request('GET', '/hpclab/api/sessions/abc123/log?tail=7&follow=1');
+    await new Promise(r => setTimeout(r, 300));
+    h.sessions.log += 'line 3\n';
+    h.sessions.sessions.set('abc123', { ...h.sessions.sessions.get('abc123')!, state: 'ended' });
+    const done = await reply;
+    expect(done.status).toBe(200);
+    expect(done.text).toBe('line 2\nline 3\n');
+  });
+
+  test('follow=maybe is 400 naming follow', async () => {
+    const reply = await h.request('GET', '/hpclab/api/sessions/abc123/log?follow=maybe');
+    expect(reply.status).toBe(400);
+    expect(reply.json.error.fields[0].path).toBe('follow');
   });
 });
