@@ -1,6 +1,6 @@
 import type { Request } from 'express';
 import { z } from 'zod';
-import { describeValue, NAME_PATTERN } from '../config/schema';
+import { expecting, NAME_PATTERN, strict } from '../config/schema';
 import { cpusPerTask, slurmFields, type SlurmStringField } from '../config/slurm-grammar';
 import { jobIdSchema } from '../scheduler/validate';
 import { invalid, invalidField } from './errors';
@@ -17,11 +17,6 @@ export const TAIL_MAX_BYTES = 1024 * 1024;
 /** Request bodies larger than this are refused with 413 before they are parsed. */
 export const BODY_LIMIT = '64kb';
 
-function expecting(what: string) {
-  return (issue: { input?: unknown }): string =>
-    issue.input === undefined ? `missing: expected ${what}` : `expected ${what}, got ${describeValue(issue.input)}`;
-}
-
 function pattern(what: string, re: RegExp) {
   const error = expecting(what);
   return z.string({ error }).regex(re, { error });
@@ -32,17 +27,6 @@ function slurm(grammar: SlurmStringField) {
   return z.string({ error }).refine(grammar.test, { error });
 }
 
-/** A strict object: unknown keys are refused (a dropped `time` would submit the wrong job). */
-function strict<S extends z.ZodRawShape>(shape: S, what: string) {
-  const allowed = Object.keys(shape).join(', ');
-  const wrongType = expecting(what);
-  return z.strictObject(shape, {
-    error: issue =>
-      issue.code === 'unrecognized_keys'
-        ? `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map(k => JSON.stringify(k)).join(', ')} (allowed: ${allowed})`
-        : wrongType(issue)
-  });
-}
 
 export const sessionIdSchema = pattern('a session id of 6 to 32 lower-case letters and digits', SESSION_ID_PATTERN);
 export const nameSchema = pattern('a name of letters, digits, "_", "." and "-" (starting with a letter or digit, at most 64 characters)', NAME_PATTERN);

@@ -39,7 +39,7 @@ export function describeValue(value: unknown): string {
 }
 
 /** Error map for one field: a missing required key and a wrong value read differently. */
-function expecting(what: string) {
+export function expecting(what: string) {
   return (issue: { input?: unknown }): string =>
     issue.input === undefined ? `missing: expected ${what}` : `expected ${what}, got ${describeValue(issue.input)}`;
 }
@@ -74,7 +74,7 @@ function stringArray(what: string, item: z.ZodType<string>, min = 0) {
 }
 
 /** A strict object whose unknown-key message lists the keys it allows. */
-function strict<S extends z.ZodRawShape>(shape: S, what = 'an object') {
+export function strict<S extends z.ZodRawShape>(shape: S, what = 'an object') {
   const allowed = Object.keys(shape).join(', ');
   const wrongType = expecting(what);
   return z.strictObject(shape, {
