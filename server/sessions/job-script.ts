@@ -44,6 +44,27 @@ function checkInput(input: { sessionId: string; sessionDir: string; baseUrl?: st
 const PICK_PORT =
   'import socket,sys; a=sys.argv[1]; s=socket.socket(socket.AF_INET6 if ":" in a else socket.AF_INET); s.bind((a,0)); print(s.getsockname()[1])';
 
+/** Sets `hpclab_addr`: the address the login node reaches this node at (Slurm's NodeAddr, else the FQDN), checked. */
+export function nodeAddressLines(): string[] {
+  return [
+    '',
+    '# The address the login node reaches this node at: Slurm\'s NodeAddr, else the FQDN.',
+    'hpclab_addr=',
+    'hpclab_re_nodeaddr=\'(^|[[:space:]])NodeAddr=([^[:space:]]+)\'',
+    'if [ -n "${SLURMD_NODENAME:-}" ] && hpclab_node_line=$(scontrol show node -o "$SLURMD_NODENAME" 2>/dev/null) &&',
+    '    [[ $hpclab_node_line =~ $hpclab_re_nodeaddr ]]; then',
+    '  hpclab_addr=${BASH_REMATCH[2]}',
+    'fi',
+    'if [ -z "$hpclab_addr" ]; then hpclab_addr=$(hostname -f 2>/dev/null || hostname); fi',
+    'hpclab_re_host=\'^[A-Za-z0-9_]([A-Za-z0-9_.-]{0,251}[A-Za-z0-9_])?$\'',
+    'hpclab_re_ipv6=\'^[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*$\'',
+    'if ! [[ $hpclab_addr =~ $hpclab_re_host || $hpclab_addr =~ $hpclab_re_ipv6 ]]; then',
+    '  builtin printf \'hpclab: cannot use "%s" as the address of this node\\n\' "$hpclab_addr" >&2; exit 4',
+    'fi',
+    '',
+  ];
+}
+
 /** The part of the script after the environment: address, port, token, rendezvous, server. */
 function renderRendezvousAndExec(input: LabJobScriptInput, sessionDir: string, exec: string[], python: string[]): string[] {
   const command = input.profile.command ?? CONFIG_DEFAULTS.command;
@@ -60,20 +81,7 @@ function renderRendezvousAndExec(input: LabJobScriptInput, sessionDir: string, e
   ]);
   const fail = (code: number, message: string) => `{ builtin printf 'hpclab: %s\\n' ${quoteWord(message)} >&2; exit ${code}; }`;
   return [
-    '',
-    '# The address the login node reaches this node at: Slurm\'s NodeAddr, else the FQDN.',
-    'hpclab_addr=',
-    'hpclab_re_nodeaddr=\'(^|[[:space:]])NodeAddr=([^[:space:]]+)\'',
-    'if [ -n "${SLURMD_NODENAME:-}" ] && hpclab_node_line=$(scontrol show node -o "$SLURMD_NODENAME" 2>/dev/null) &&',
-    '    [[ $hpclab_node_line =~ $hpclab_re_nodeaddr ]]; then',
-    '  hpclab_addr=${BASH_REMATCH[2]}',
-    'fi',
-    'if [ -z "$hpclab_addr" ]; then hpclab_addr=$(hostname -f 2>/dev/null || hostname); fi',
-    'hpclab_re_host=\'^[A-Za-z0-9_]([A-Za-z0-9_.-]{0,251}[A-Za-z0-9_])?$\'',
-    'hpclab_re_ipv6=\'^[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*$\'',
-    'if ! [[ $hpclab_addr =~ $hpclab_re_host || $hpclab_addr =~ $hpclab_re_ipv6 ]]; then',
-    '  builtin printf \'hpclab: cannot use "%s" as the address of this node\\n\' "$hpclab_addr" >&2; exit 4',
-    'fi',
+    ...nodeAddressLines(),
     '',
     '# A free port, with the environment\'s own python (it is there, whatever else is not).',
     `hpclab_port=$(${renderRemoteCommand([...python, '-c', PICK_PORT])} "$hpclab_addr")`,

@@ -1,0 +1,67 @@
+"""Drives a kernel the way Jupyter does (jupyter_client's KernelManager), printing one JSON line
+per step for the test to check: start, run code, interrupt, restart, shutdown."""
+import json, os, sys, time
+from jupyter_client.manager import KernelManager
+
+
+def say(**kw):
+    print(json.dumps(kw), flush=True)
+
+
+def run(kc, code, timeout=30):
+    msg_id = kc.execute(code)
+    out = ''
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            m = kc.get_iopub_msg(timeout=1)
+        except Exception:
+            continue
+        if m['parent_header'].get('msg_id') != msg_id:
+            continue
+        if m['msg_type'] == 'stream':
+            out += m['content']['text']
+        if m['msg_type'] == 'error':
+            out += m['content']['ename']
+        if m['msg_type'] == 'status' and m['content']['execution_state'] == 'idle':
+            return out
+    return None
+
+
+def run_retrying(kc, code, total=60):
+    # After a restart the iopub subscription reconnects through the new tunnel; the first
+    # replies can be lost, as with any remote kernel, so ask again until one arrives.
+    end = time.time() + total
+    while time.time() < end:
+        out = run(kc, code, timeout=5)
+        if out is not None:
+            return out
+    return None
+
+
+km = KernelManager(kernel_name=sys.argv[1])
+t0 = time.time()
+km.start_kernel()
+kc = km.client()
+kc.start_channels()
+kc.wait_for_ready(timeout=120)
+say(step='ready', seconds=round(time.time() - t0, 2), launcher_pid=km.provisioner.process.pid if km.provisioner else None)
+say(step='env', out=run(kc, "import os, socket, sys; print(os.environ['SLURM_JOB_ID'], os.environ.get('CUDA_VISIBLE_DEVICES'), socket.gethostname(), sys.prefix)"))
+if sys.argv[2] == 'kill':
+    say(step='waiting')
+    time.sleep(600)
+msg_id = kc.execute('import time; time.sleep(100)')
+time.sleep(2)
+t0 = time.time()
+km.interrupt_kernel()
+reply = kc.get_shell_msg(timeout=30)
+while reply['parent_header'].get('msg_id') != msg_id:  # replies to earlier cells come first
+    reply = kc.get_shell_msg(timeout=30)
+say(step='interrupt', status=reply['content']['status'], ename=reply['content'].get('ename'), seconds=round(time.time() - t0, 2))
+say(step='alive', out=run_retrying(kc, 'print(6 * 7)'))
+t0 = time.time()
+km.restart_kernel()
+out = run_retrying(kc, "import os; print(os.environ['SLURM_JOB_ID'])")
+say(step='restart', out=out, seconds=round(time.time() - t0, 2))
+km.shutdown_kernel()
+say(step='shutdown')
