@@ -44,7 +44,9 @@ export class ClusterPoller extends EventEmitter {
     if (this.timers.length) return;
     const loop = (query: CachedQuery<unknown>, index: number) => {
       const tick = () => {
-        query.get().catch(() => undefined);
+        // Refresh on every tick: asking for "fresh within the interval" here would skip
+        // every other tick (the last answer is always slightly younger than the interval).
+        query.get(0).catch(() => undefined);
         this.timers[index] = setTimeout(tick, jittered(query.currentIntervalMs()));
         this.timers[index].unref();
       };

@@ -73,4 +73,21 @@ describe('ClusterPoller', () => {
     setFail(true);
     await expect(new ClusterPoller(scheduler).jobs.get()).rejects.toThrow(/Unable to contact/);
   });
+
+  it('refreshes on every tick of the background loop, not every other one', async () => {
+    jest.useFakeTimers();
+    try {
+      const { scheduler, calls } = countingScheduler(0);
+      const poller = new ClusterPoller(scheduler, { intervalMs: 15_000, partitionsIntervalMs: 60_000 });
+      poller.start();
+      await jest.advanceTimersByTimeAsync(10);
+      expect(calls.jobs).toBe(1);
+      // Two intervals at most 16.5 s each (jitter): two more refreshes, whatever the jitter.
+      await jest.advanceTimersByTimeAsync(2 * 16_500 + 10);
+      expect(calls.jobs).toBe(3);
+      poller.stop();
+    } finally {
+      jest.useRealTimers();
+    }
+  });
 });
