@@ -24,8 +24,23 @@ def run(kc, code, timeout=30):
         if m['msg_type'] == 'error':
             out += m['content']['ename']
         if m['msg_type'] == 'status' and m['content']['execution_state'] == 'idle':
-            return out
+            return out + drain(kc, msg_id)
     return None
+
+
+def drain(kc, msg_id, seconds=0.5):
+    # Right after an interrupt, ipykernel's output thread can publish a cell's stream after
+    # its idle status: collect what still comes for this cell.
+    out = ''
+    end = time.time() + seconds
+    while time.time() < end:
+        try:
+            m = kc.get_iopub_msg(timeout=0.1)
+        except Exception:
+            continue
+        if m['parent_header'].get('msg_id') == msg_id and m['msg_type'] == 'stream':
+            out += m['content']['text']
+    return out
 
 
 def run_retrying(kc, code, total=60):
