@@ -1,23 +1,13 @@
 import type { Duplex } from 'node:stream';
 import type { ClusterPoller } from '../scheduler/poller';
-import type { Scheduler } from '../scheduler/types';
+import type { Scheduler, SubmitOptions } from '../scheduler/types';
 import type { Transport } from '../transport/types';
 
 /** How sessions reach a cluster's shared adapters (built once, in app.ts). */
 export type ClusterAccess = (cluster: string) => { transport: Transport; scheduler: Scheduler; poller: ClusterPoller };
 
-/** Profile values a request may override for one session. */
-export interface SessionOverrides {
-  partition?: string;
-  time?: string;
-  cpus?: number;
-  mem?: string;
-  gres?: string;
-  account?: string;
-  qos?: string;
-  constraint?: string;
-  nodelist?: string;
-}
+/** Profile values a request may override for one session (sbatch's, with the profile's `cpus`). */
+export type SessionOverrides = Pick<SubmitOptions, 'partition' | 'time' | 'mem' | 'gres' | 'account' | 'qos' | 'constraint' | 'nodelist'> & { cpus?: number };
 
 export interface CreateSessionRequest {
   kind: 'lab';
