@@ -3,6 +3,8 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import express from 'express';
 import { createApi } from './api/api';
+import { handleKernelChannel, isKernelChannelPath } from './api/kernel-channels';
+import type { KernelService } from './kernels/kernel-service';
 import type { ClusterService } from './api/services';
 import { createNodeProxy } from './proxy/node-proxy';
 import type { SessionManager } from './sessions/manager';
@@ -113,6 +115,7 @@ function clusterService(clusters: ClusterRegistry): ClusterService {
 export interface AppDeps {
   clusters: ClusterRegistry;
   sessions: SessionManager;
+  kernels?: KernelService;
   token: string;
   allowedOrigins?: string[];
 }
@@ -122,7 +125,7 @@ export interface AppDeps {
  * and the node proxy under /hpclab/node/<session>/ (HTTP here, WebSocket via `onUpgrade`).
  */
 export function createApp(deps: AppDeps) {
-  const api = createApi({ sessions: deps.sessions, clusters: clusterService(deps.clusters), token: deps.token, allowedOrigins: deps.allowedOrigins });
+  const api = createApi({ sessions: deps.sessions, clusters: clusterService(deps.clusters), kernels: deps.kernels, token: deps.token, allowedOrigins: deps.allowedOrigins });
   const proxy = createNodeProxy({ lookup: deps.sessions.proxyLookup });
   const unsubscribe = deps.sessions.subscribe(event => {
     if (event.type === 'session' && isFinal(event.session.state)) proxy.forget(event.session.id);
@@ -138,11 +141,13 @@ export function createApp(deps: AppDeps) {
     const refuse = (status: number, message: string) => {
       socket.end(`HTTP/1.1 ${status} ${message}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
     };
-    if (!req.url?.startsWith('/hpclab/node/')) return refuse(404, 'Not Found');
+    const kernelChannel = isKernelChannelPath(req.url) && deps.kernels;
+    if (!req.url?.startsWith('/hpclab/node/') && !kernelChannel) return refuse(404, 'Not Found');
     // Host, Origin and token, in that order: a cross-origin upgrade is 403 even without a token.
     const checked = api.checkUpgrade(req);
     if (!checked.ok) return refuse(checked.status, checked.status === 401 ? 'Unauthorized' : 'Forbidden');
-    proxy.handleUpgrade(req, socket, head);
+    if (kernelChannel) void handleKernelChannel(req, socket, head, kernelChannel);
+    else proxy.handleUpgrade(req, socket, head);
   };
   return {
     app,

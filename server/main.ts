@@ -1,12 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as http from 'node:http';
+import * as net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ClusterRegistry, createApp } from './app';
 import { ensurePrivateDir, statePaths, writePrivateFileAtomic } from './config/paths';
 import type { HpclabConfig } from './config/schema';
+import { KernelService } from './kernels/kernel-service';
 import { SessionManager } from './sessions/manager';
 import { SessionStore } from './sessions/store';
 import type { Prompter } from './transport/types';
@@ -18,8 +20,10 @@ export interface CompanionOptions {
   prompter?: Prompter;
   env?: NodeJS.ProcessEnv;
   homeDir?: string;
-  /** Write the runtime file others find us by (serve does; an in-process tunnel does not). */
+  /** Write the runtime file others find us by, and serve the local socket (serve does; an in-process tunnel does not). */
   advertise?: boolean;
+  /** The config file's path, told to launchers so they can check they share it. */
+  configPath?: string;
 }
 
 export interface RunningCompanion {
@@ -28,7 +32,21 @@ export interface RunningCompanion {
   port: number;
   sessions: SessionManager;
   clusters: ClusterRegistry;
+  kernels: KernelService;
+  /** The 0700-dir unix socket local clients (kernel launchers) use, when advertised. */
+  socketPath: string | undefined;
+  /** Open connections on both listeners plus kernels still wanted: 0 means nobody needs us. */
+  busy(): Promise<number>;
   close(): Promise<void>;
+}
+
+/** What the runtime file says (0600): how local clients reach this companion. */
+export interface RuntimeInfo {
+  url: string;
+  token: string;
+  pid: number;
+  socket?: string;
+  config?: string;
 }
 
 /** Where a running companion says where it is (0600, in the 0700 runtime dir). */
@@ -49,9 +67,11 @@ export async function startCompanion(options: CompanionOptions): Promise<Running
   const clusters = new ClusterRegistry(options.config, { prompter: options.prompter, env, homeDir });
   const sessions = new SessionManager({ config: options.config, clusters: name => clusters.get(name), store: new SessionStore(path.join(stateDir, 'sessions.json')) });
   await sessions.start();
-  const { app, onUpgrade, close: closeApp } = createApp({ clusters, sessions, token });
+  const kernels = new KernelService({ config: options.config, clusters: name => clusters.get(name), sessions });
+  const { app, onUpgrade, close: closeApp } = createApp({ clusters, sessions, kernels, token });
   const server = http.createServer(app);
   server.on('upgrade', onUpgrade);
+  const servers = [server];
   const host = options.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -60,9 +80,17 @@ export async function startCompanion(options: CompanionOptions): Promise<Running
   const port = (server.address() as AddressInfo).port;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}/`;
   const file = runtimeFile(env, homeDir);
+  let socketPath: string | undefined;
   if (options.advertise) {
     await ensurePrivateDir(path.dirname(file));
-    await writePrivateFileAtomic(file, JSON.stringify({ url, token, pid: process.pid }) + '\n');
+    // Kernel launchers talk to us here: only this user can enter the 0700 runtime dir.
+    socketPath = path.join(path.dirname(file), 'companion.sock');
+    const local = http.createServer(app);
+    local.on('upgrade', onUpgrade);
+    await listenOnSocket(local, socketPath);
+    servers.push(local);
+    const info: RuntimeInfo = { url, token, pid: process.pid, socket: socketPath, config: options.configPath };
+    await writePrivateFileAtomic(file, JSON.stringify(info) + '\n');
   }
   return {
     url,
@@ -70,14 +98,47 @@ export async function startCompanion(options: CompanionOptions): Promise<Running
     port,
     sessions,
     clusters,
+    kernels,
+    socketPath,
+    async busy() {
+      const open = await Promise.all(servers.map(s => new Promise<number>(resolve => s.getConnections((err, n) => resolve(err ? 0 : n)))));
+      return open.reduce((a, b) => a + b, 0) + kernels.count();
+    },
     async close() {
       // Drain: stop taking requests, end live connections, then the adapters.
-      server.close();
-      server.closeAllConnections();
+      for (const s of servers) {
+        s.close();
+        s.closeAllConnections();
+      }
       closeApp();
+      kernels.close();
       sessions.close();
       await clusters.close();
-      if (options.advertise) await fs.rm(file, { force: true });
+      if (options.advertise) {
+        await fs.rm(file, { force: true });
+        if (socketPath) await fs.rm(socketPath, { force: true });
+      }
     }
   };
+}
+
+/**
+ * Listens on a unix socket, replacing a stale one left by a crashed companion, but never one
+ * another live companion answers on (two would fight over the runtime file).
+ */
+async function listenOnSocket(server: http.Server, socketPath: string): Promise<void> {
+  const alive = await new Promise<boolean>(resolve => {
+    const probe = net.connect(socketPath, () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.on('error', () => resolve(false));
+  });
+  if (alive) throw new Error(`another hpclab companion already serves ${socketPath} (stop it first, or use it)`);
+  await fs.rm(socketPath, { force: true });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(socketPath, () => resolve());
+  });
+  await fs.chmod(socketPath, 0o600);
 }

@@ -4,12 +4,15 @@ import { createGuard, type UpgradeVerdict } from './auth';
 import { ApiError, defaultLogger, errorHandler, type Logger } from './errors';
 import { EventHub } from './events';
 import { clusterRoutes } from './routes-clusters';
+import { kernelRoutes } from './routes-kernels';
 import { sessionRoutes } from './routes-sessions';
-import type { ClusterService, SessionService } from './services';
+import type { ClusterService, KernelAttachService, SessionService } from './services';
 
 export interface ApiDeps {
   sessions: SessionService;
   clusters: ClusterService;
+  /** Remote kernels (the launcher's lease); without it, POST /api/kernels is a 404. */
+  kernels?: KernelAttachService;
   /** The companion's token; must not be empty. */
   token: string;
   /** Extra origins (http(s)://host[:port]) allowed as Origin, and their hosts as Host. */
@@ -53,6 +56,7 @@ export function createApi(deps: ApiDeps): Api {
   });
   clusterRoutes(router, deps.clusters);
   sessionRoutes(router, deps.sessions);
+  if (deps.kernels) kernelRoutes(router, deps.kernels);
   router.get('/events', hub.handle);
   // Only under /api: other paths below /hpclab (the node proxy) belong to the caller.
   router.use('/api', req => {

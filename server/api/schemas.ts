@@ -1,10 +1,10 @@
 import type { Request } from 'express';
 import { z } from 'zod';
-import { expecting, NAME_PATTERN, strict } from '../config/schema';
+import { envSchema, expecting, NAME_PATTERN, strict } from '../config/schema';
 import { cpusPerTask, slurmFields, type SlurmStringField } from '../config/slurm-grammar';
 import { jobIdSchema } from '../scheduler/validate';
 import { invalid, invalidField } from './errors';
-import type { CreateSessionRequest, SessionOverrides } from './services';
+import type { CreateSessionRequest, KernelAttachRequest, SessionOverrides } from './services';
 
 /*
  * What requests may hold. Handlers read only the output of these schemas. Every message says
@@ -59,6 +59,19 @@ export const createSessionSchema = strict(
   },
   'a JSON object like {"kind": "lab", "profile": "gpu"}'
 ) satisfies z.ZodType<CreateSessionRequest>;
+
+/** A launcher asking for its kernel. The key only ever travels in this body, over the 0700 socket or loopback. */
+export const attachKernelSchema = strict(
+  {
+    kernelId: sessionIdSchema,
+    profile: nameSchema,
+    cluster: nameSchema.optional(),
+    env: envSchema.optional(),
+    key: pattern('the kernel key: 1 to 512 printable ASCII characters', /^[\x21-\x7e]{1,512}$/),
+    signatureScheme: pattern('hmac-<hash>, like "hmac-sha256"', /^hmac-[a-z0-9]{1,16}$/)
+  },
+  'a JSON object like {"kernelId": "k0123456789abcdef", "profile": "gpu", "key": "…", "signatureScheme": "hmac-sha256"}'
+) satisfies z.ZodType<KernelAttachRequest>;
 
 export const tailSchema = z
   .string({ error: expecting(`a number of bytes from 0 to ${TAIL_MAX_BYTES}`) })

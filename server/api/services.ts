@@ -1,3 +1,6 @@
+import type { KernelAttachRequest, KernelLease } from '../kernels/kernel-service';
+import type { ChannelPort } from '../kernels/connection-file';
+import type { Duplex } from 'node:stream';
 import type { Job, PartitionSummary } from '../scheduler/types';
 import type { CreateSessionRequest, SessionEvent, SessionInfo } from '../sessions/types';
 
@@ -43,3 +46,12 @@ export interface ClusterService {
 }
 
 export { SessionNotFoundError } from '../sessions/errors';
+
+export type { KernelAttachRequest, KernelLease, KernelLeaseEvent } from '../kernels/kernel-service';
+
+export interface KernelAttachService {
+  /** Throws for an unknown profile or cluster; returns what to call when the launcher leaves. */
+  attach(request: KernelAttachRequest, lease: KernelLease): () => void;
+  /** A stream to a live kernel's channel on the node; undefined when the kernel has none. */
+  openChannel(kernelId: string, channel: ChannelPort): Promise<{ upstream: Duplex; fromClient?: (chunk: Buffer) => void } | undefined>;
+}

@@ -38,7 +38,7 @@ export function parseConnectionFile(text: string, where: string): ConnectionInfo
  * The connection file for the node: the same key and signature scheme, the node's address, and
  * port 0 everywhere so ipykernel binds free ports on the node and writes them back.
  */
-export function remoteConnectionFile(local: ConnectionInfo, nodeAddress: string): string {
+export function remoteConnectionFile(local: Pick<ConnectionInfo, 'key' | 'signature_scheme'>, nodeAddress: string): string {
   return JSON.stringify({
     shell_port: 0,
     iopub_port: 0,

@@ -5,28 +5,20 @@ import { CHANNELS, type ChannelPort, type ConnectionInfo } from './connection-fi
 
 /**
  * Listens on the local ports Jupyter chose (127.0.0.1 only) and carries each connection to the
- * kernel's port on the node through the cluster transport. Bytes pass untouched; only the
- * control channel is watched for a shutdown request, to tell a shutdown from a restart.
+ * kernel's channel on the node, through whatever `open` returns (the companion's channel
+ * streams). Bytes pass untouched in both directions.
  */
 export class KernelTunnels {
   private readonly servers: net.Server[] = [];
   private readonly sockets = new Set<Duplex>();
-  private controlTail = '';
 
   constructor(
     private readonly local: ConnectionInfo,
-    private readonly remote: ConnectionInfo,
-    private readonly open: (port: number) => Promise<Duplex>
+    private readonly open: (channel: ChannelPort) => Promise<Duplex>
   ) {}
 
   async start(): Promise<void> {
     for (const channel of CHANNELS) this.servers.push(await this.listen(channel));
-  }
-
-  /** The last shutdown request seen on the control channel said restart: false. */
-  shutdownRequested(): boolean {
-    const i = this.controlTail.lastIndexOf('shutdown_request');
-    return i >= 0 && /"restart":\s*false/.test(this.controlTail.slice(i));
   }
 
   close(): void {
@@ -37,17 +29,10 @@ export class KernelTunnels {
   private listen(channel: ChannelPort): Promise<net.Server> {
     const server = net.createServer(client => {
       client.setNoDelay(true);
-      this.sockets.add(client);
-      client.on('close', () => this.sockets.delete(client));
-      if (channel === 'control_port') {
-        client.on('data', (d: Buffer) => {
-          this.controlTail = (this.controlTail + d.toString('latin1')).slice(-16_384);
-        });
-      }
-      this.open(this.remote[channel]).then(
+      this.track(client);
+      this.open(channel).then(
         upstream => {
-          this.sockets.add(upstream);
-          upstream.on('close', () => this.sockets.delete(upstream));
+          this.track(upstream);
           pipeline(client, upstream, () => client.destroy());
           pipeline(upstream, client, () => upstream.destroy());
         },
@@ -59,5 +44,10 @@ export class KernelTunnels {
       // Jupyter wrote 127.0.0.1 (or localhost) into the file: never listen anywhere else.
       server.listen(this.local[channel], '127.0.0.1', () => resolve(server));
     });
+  }
+
+  private track(socket: Duplex): void {
+    this.sockets.add(socket);
+    socket.on('close', () => this.sockets.delete(socket));
   }
 }

@@ -5,6 +5,7 @@ import { SchedulerError } from '../scheduler/errors';
 import type { Snapshot } from '../scheduler/poller';
 import type { Job } from '../scheduler/types';
 import { checkSubmitOptions } from '../scheduler/validate';
+import { renderAllocationScript } from './allocation-script';
 import { SessionNotFoundError } from './errors';
 import { labSubmitOptions, renderLabJobScript } from './job-script';
 import { isFinal, observe, type Observed } from './reconcile';
@@ -24,6 +25,7 @@ export interface SessionManagerOptions {
 }
 
 const JOB_NAME = /^hpclab-([a-z0-9]{6,32})$/;
+const SESSION_ID = /^[a-z0-9]{6,32}$/;
 
 /**
  * Sessions as Slurm jobs. Slurm is the source of truth: every state change comes from the
@@ -69,10 +71,15 @@ export class SessionManager {
       const same = [...this.records.values()].find(r => r.idempotencyKey === request.idempotencyKey);
       if (same) return same.info;
     }
+    if (request.id !== undefined) {
+      if (!SESSION_ID.test(request.id)) throw new TypeError(`session id must be 6-32 lower-case letters and digits: ${JSON.stringify(request.id)}`);
+      const live = this.records.get(request.id);
+      if (live && !isFinal(live.info.state)) return live.info;
+    }
     const profile = getProfile(this.options.config, request.profile);
     const cluster = request.cluster ?? profile.cluster;
     const { transport, scheduler, poller } = this.options.clusters(cluster);
-    const id = randomBytes(8).toString('hex').slice(0, 12);
+    const id = request.id ?? randomBytes(8).toString('hex').slice(0, 12);
     const home = await this.home(cluster);
     const sessionDir = `${home}/.hpclab/sessions/${id}`;
     const baseUrl = `/hpclab/node/${id}/`;
@@ -81,7 +88,7 @@ export class SessionManager {
     options.comment = `hpclab:${id}:${request.kind}:${request.profile}`;
     checkSubmitOptions(options); // bad overrides fail here, before anything runs on the cluster
     const gpu = /(^|,)gpu(:|$)/.test(options.gres ?? '');
-    const script = renderLabJobScript({ sessionId: id, baseUrl, sessionDir, profile, gpu });
+    const script = request.kind === 'kernel' ? renderAllocationScript({ sessionId: id, sessionDir }) : renderLabJobScript({ sessionId: id, baseUrl, sessionDir, profile, gpu });
 
     const now = new Date().toISOString();
     const record: SessionRecord = {
@@ -141,7 +148,8 @@ export class SessionManager {
   /** What the proxy may reach: only running sessions this companion created or re-attached. */
   readonly proxyLookup: ProxyLookup = id => {
     const record = this.records.get(id);
-    if (!record) return undefined;
+    // Kernel allocations have no server to proxy: their kernels are reached through the kernel service.
+    if (!record || record.info.kind !== 'lab') return undefined;
     const { info, target, token } = record;
     if (info.state !== 'running' || !target || !token) {
       return { live: false, state: info.state, message: info.message ?? `The session is ${info.state}.` };
@@ -149,6 +157,18 @@ export class SessionManager {
     const { transport } = this.options.clusters(info.cluster);
     return { sessionId: id, token, connect: () => transport.openStream(target) };
   };
+
+  /** Where a running kernel allocation's node is, as the login node reaches it. */
+  allocationHost(id: string): string | undefined {
+    const record = this.records.get(id);
+    if (!record || record.info.kind !== 'kernel' || record.info.state !== 'running' || !record.target || !('host' in record.target)) return undefined;
+    return record.target.host;
+  }
+
+  /** The session directory on the cluster (absolute), for the layers that put files there. */
+  sessionDir(id: string): string {
+    return this.require(id).sessionDir;
+  }
 
   close(): void {
     this.watchers.forEach(w => w.stop());
@@ -264,7 +284,7 @@ export class SessionManager {
     const { info } = record;
     if (this.watchers.has(info.id)) return;
     const watcher = new StartWatcher(
-      { sessionId: info.id, sessionDir: record.sessionDir, baseUrl: info.baseUrl, transport: this.options.clusters(info.cluster).transport },
+      { sessionId: info.id, kind: info.kind, sessionDir: record.sessionDir, baseUrl: info.baseUrl, transport: this.options.clusters(info.cluster).transport },
       found => {
         this.watchers.delete(info.id);
         if (isFinal(info.state) || record.stopRequested) return;
@@ -272,7 +292,7 @@ export class SessionManager {
         record.token = found.token;
         info.state = 'running';
         info.pending = null;
-        info.node = found.rendezvous.node || info.node;
+        info.node = found.node || info.node;
         info.message = null;
         this.scheduleWarnings(record);
         this.commit(record).catch(() => undefined);

@@ -1,13 +1,22 @@
 import type { Transport } from '../transport/types';
+import { ALLOCATION_FILE, parseAllocation } from './allocation-script';
 import { probeServer } from './probe';
-import { parseRendezvous, type Rendezvous } from './rendezvous';
-import type { SessionTarget } from './types';
+import { parseRendezvous } from './rendezvous';
+import type { SessionKind, SessionTarget } from './types';
 
 export interface StartWatch {
   sessionId: string;
+  kind: SessionKind;
   sessionDir: string;
   baseUrl: string;
   transport: Transport;
+}
+
+/** A started session: where its server is (a kernel allocation: its node, port 0), and its token. */
+export interface StartFound {
+  target: SessionTarget;
+  token: string;
+  node: string;
 }
 
 /**
@@ -21,7 +30,7 @@ export class StartWatcher {
 
   constructor(
     private readonly watch: StartWatch,
-    private readonly onReady: (found: { target: SessionTarget; token: string; rendezvous: Rendezvous }) => void,
+    private readonly onReady: (found: StartFound) => void,
     private readonly everyMs = 500,
     private readonly onUnsafe?: (message: string) => void
   ) {}
@@ -49,9 +58,16 @@ export class StartWatcher {
     });
   }
 
-  private async check(): Promise<{ target: SessionTarget; token: string; rendezvous: Rendezvous } | undefined> {
+  private async check(): Promise<StartFound | undefined> {
     const { transport, sessionDir, sessionId, baseUrl } = this.watch;
     try {
+      if (this.watch.kind === 'kernel') {
+        // A kernel allocation has no server of its own: it is ready once it says where it runs.
+        const text = (await transport.readFile(`${sessionDir}/${ALLOCATION_FILE}`, { maxBytes: 64 * 1024 })).toString('utf8');
+        if (!text.trim()) return undefined;
+        const allocation = parseAllocation(text, { sessionId });
+        return { target: { host: allocation.host, port: 0 }, token: '', node: allocation.node };
+      }
       const text = (await transport.readFile(`${sessionDir}/rendezvous.json`, { maxBytes: 64 * 1024 })).toString('utf8');
       if (!text.trim()) return undefined;
       const rendezvous = parseRendezvous(text, { sessionId });
@@ -64,7 +80,7 @@ export class StartWatcher {
         this.stop();
         return undefined;
       }
-      return { target, token: rendezvous.token, rendezvous };
+      return { target, token: rendezvous.token, node: rendezvous.node };
     } catch {
       // Not there yet, half-written, or the server not listening yet: try again shortly.
       return undefined;

@@ -10,7 +10,10 @@ export type ClusterAccess = (cluster: string) => { transport: Transport; schedul
 export type SessionOverrides = Pick<SubmitOptions, 'partition' | 'time' | 'mem' | 'gres' | 'account' | 'qos' | 'constraint' | 'nodelist'> & { cpus?: number };
 
 export interface CreateSessionRequest {
-  kind: 'lab';
+  /** `kernel`: an allocation that holds a node for remote kernels (made by the kernel service, not the API). */
+  kind: SessionKind;
+  /** A kernel allocation's stable id (from its launcher), so a restarted kernel finds it again. */
+  id?: string;
   profile: string;
   /** Defaults to the profile's cluster. */
   cluster?: string;

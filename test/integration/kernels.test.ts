@@ -11,21 +11,32 @@ import { cancelAllJobs, repoRoot, testbed, waitFor } from '../support/testbed';
 describe('remote kernels (hpclab kernel-launch)', () => {
   const env = testbed();
   let dataDir: string;
+  let stateHome: string;
   const driver = path.join(repoRoot, 'test', 'support', 'kernel_driver.py');
   const squeueIds = () => execFileSync('squeue', ['-h', '-t', 'PD,R', '-o', '%i'], { encoding: 'utf8' }).split('\n').filter(Boolean);
 
   beforeAll(async () => {
     await cancelAllJobs();
     dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'hpclab-jupyter-'));
+    stateHome = await fs.mkdtemp(path.join(os.tmpdir(), 'hpclab-state-'));
     const spec = path.join(dataDir, 'kernels', 'hpclab-testbed-gpu');
     await fs.mkdir(spec, { recursive: true });
     const argv = [process.execPath, path.join(repoRoot, 'dist', 'server', 'cli', 'main.js'), 'kernel-launch', '--profile', 'gpu', '--config', env.config, '{connection_file}'];
     await fs.writeFile(path.join(spec, 'kernel.json'), JSON.stringify({ argv, display_name: 'Python 3 · GPU · testbed', language: 'python', interrupt_mode: 'message' }));
   });
-  afterAll(() => cancelAllJobs());
+  afterAll(async () => {
+    await stopCompanion();
+    await cancelAllJobs();
+  });
+
+  /** The companion the first launcher started in the background (it would exit when idle). */
+  async function stopCompanion() {
+    const info = JSON.parse(await fs.readFile(path.join(stateHome, 'hpclab', 'run', 'companion.json'), 'utf8').catch(() => '{}'));
+    if (info.pid) process.kill(info.pid, 'SIGTERM');
+  }
 
   function drive(mode: 'full' | 'kill') {
-    const child = spawn('/usr/bin/python3', [driver, 'hpclab-testbed-gpu', mode], { env: { ...process.env, JUPYTER_DATA_DIR: dataDir, HOME: os.tmpdir() } });
+    const child = spawn('/usr/bin/python3', [driver, 'hpclab-testbed-gpu', mode], { env: { ...process.env, JUPYTER_DATA_DIR: dataDir, HOME: os.tmpdir(), XDG_STATE_HOME: stateHome } });
     const steps: Record<string, Record<string, unknown>> = {};
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => {

@@ -45,12 +45,16 @@ def drain(kc, msg_id, seconds=0.5):
 
 def run_retrying(kc, code, total=60):
     # After a restart the iopub subscription reconnects through the new tunnel; the first
-    # replies can be lost, as with any remote kernel, so ask again until one arrives.
+    # replies can be lost, as with any remote kernel, so ask again until one arrives. Right
+    # after an interrupt, ipykernel aborts requests that arrive while it clears its queue
+    # (busy/idle with no output and an 'aborted' reply): those are asked again too. The code
+    # given here always prints, so empty output means it did not run.
     end = time.time() + total
     while time.time() < end:
-        out = run(kc, code, timeout=5)
-        if out is not None:
+        out = run(kc, code, timeout=2)
+        if out:
             return out
+        time.sleep(0.2)
     return None
 
 
@@ -76,7 +80,9 @@ say(step='interrupt', status=reply['content']['status'], ename=reply['content'].
 say(step='alive', out=run_retrying(kc, 'print(6 * 7)'))
 t0 = time.time()
 km.restart_kernel()
+kc.wait_for_ready(timeout=60)
+ready = round(time.time() - t0, 2)
 out = run_retrying(kc, "import os; print(os.environ['SLURM_JOB_ID'])")
-say(step='restart', out=out, seconds=round(time.time() - t0, 2))
+say(step='restart', out=out, seconds=round(time.time() - t0, 2), ready=ready)
 km.shutdown_kernel()
 say(step='shutdown')

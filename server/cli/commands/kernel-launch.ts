@@ -1,5 +1,11 @@
-import { getProfile } from '../../config/load';
-import { launchKernel } from '../../kernels/launcher';
+import { createHash } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { getProfile, issuesToProblems } from '../../config/load';
+import { envSchema, type EnvConfig } from '../../config/schema';
+import { parseConnectionFile } from '../../kernels/connection-file';
+import { runKernelClient } from '../kernel-client';
+import { ensureLocalCompanion } from '../local-companion';
 import { openContext, UsageError } from '../context';
 import { parseCommandArgs, type Command } from '../args';
 
@@ -7,25 +13,52 @@ import { parseCommandArgs, type Command } from '../args';
 export const kernelLaunchCommand: Command = {
   name: 'kernel-launch',
   summary: 'Run a Jupyter kernel on a compute node (what hpclab kernelspecs call)',
-  usage: 'hpclab kernel-launch --profile P [--cluster C] [--config FILE] CONNECTION_FILE',
+  usage: 'hpclab kernel-launch --profile P [--cluster C] [--env JSON] [--config FILE] CONNECTION_FILE',
   async run(argv) {
     const { values, positionals } = parseCommandArgs(this, argv, { profile: { type: 'string' }, cluster: { type: 'string' }, env: { type: 'string' } }, true);
     if (!values.profile) throw new UsageError('--profile: which profile to run the kernel with (see hpclab kernels list)');
     if (positionals.length !== 1) throw new UsageError('CONNECTION_FILE: give exactly one connection file (Jupyter passes {connection_file})');
+    const env = values.env === undefined ? undefined : parseEnvFlag(values.env);
     const ctx = await openContext(values.config);
+    await ctx.clusters.close(); // the companion holds the connections
+    getProfile(ctx.config, values.profile); // an unknown profile fails here, with the names that exist
+    const cluster = values.cluster ?? getProfile(ctx.config, values.profile).cluster;
+    const connectionFile = path.resolve(positionals[0]);
+    const local = parseConnectionFile(await fs.readFile(connectionFile, 'utf8'), connectionFile);
+    // Jupyter keeps the connection file across restarts: the same file finds the same allocation.
+    const kernelId = `k${createHash('sha256').update(`${cluster}\n${values.profile}\n${values.env ?? ''}\n${connectionFile}`).digest('hex').slice(0, 15)}`;
+    const log = (message: string) => process.stderr.write(`${message}\n`);
+    const companion = await ensureLocalCompanion(ctx.configPath, log);
+    const client = runKernelClient({
+      companion,
+      local,
+      log,
+      request: { kernelId, profile: values.profile, cluster, env, key: local.key, signatureScheme: local.signature_scheme }
+    });
+    const onSignal = () => {
+      log('hpclab: stopping the kernel and releasing its allocation');
+      client.stop();
+    };
+    process.once('SIGTERM', onSignal);
+    process.once('SIGINT', onSignal);
     try {
-      const profile = getProfile(ctx.config, values.profile);
-      const cluster = values.cluster ?? profile.cluster;
-      return await launchKernel({
-        cluster,
-        profileName: values.profile,
-        profile,
-        connectionFile: positionals[0],
-        services: ctx.clusters.get(cluster),
-        log: message => process.stderr.write(`${message}\n`)
-      });
+      return await client.done;
     } finally {
-      await ctx.clusters.close();
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
     }
   }
 };
+
+/** `--env '{"venv": "/path"}'`: the environment a kernelspec from `kernels add --env` runs in. */
+function parseEnvFlag(text: string): EnvConfig {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch {
+    throw new UsageError(`--env: expected JSON like {"venv": "/home/me/venv"}, got ${JSON.stringify(text)}`);
+  }
+  const parsed = envSchema.safeParse(data);
+  if (!parsed.success) throw new UsageError(`--env: ${issuesToProblems(parsed.error.issues).map(p => `${p.path ? `${p.path}: ` : ''}${p.message}`).join('; ')}`);
+  return parsed.data;
+}

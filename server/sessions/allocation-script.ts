@@ -1,5 +1,10 @@
+import { z } from 'zod';
 import { quoteWord } from '../transport/quote';
-import { nodeAddressLines } from '../sessions/job-script';
+import { nodeAddressLines } from './job-script';
+import { isRendezvousHost } from './rendezvous';
+
+/** The file the allocation job writes once it runs: where kernels of this allocation can bind. */
+export const ALLOCATION_FILE = 'allocation.json';
 
 /** Seconds without a launcher heartbeat after which the allocation releases itself. */
 export const HEARTBEAT_TIMEOUT_SEC = 20;
@@ -21,7 +26,7 @@ export function renderAllocationScript(input: { sessionId: string; sessionDir: s
     ...nodeAddressLines(),
     'hpclab_tmp="$hpclab_session_dir/.allocation.$$.tmp"',
     `builtin printf '{"version":1,"sessionId":"%s","host":"%s","node":"%s","jobId":"%s"}\\n' ${quoteWord(input.sessionId)} "$hpclab_addr" "\${SLURMD_NODENAME:-}" "\${SLURM_JOB_ID:-}" >"$hpclab_tmp" &&`,
-    '  mv -f "$hpclab_tmp" "$hpclab_session_dir/allocation.json" || exit 5',
+    `  mv -f "$hpclab_tmp" "$hpclab_session_dir/${ALLOCATION_FILE}" || exit 5`,
     'touch "$hpclab_session_dir/heartbeat"',
     `# Held while a launcher keeps the heartbeat fresh; released ${HEARTBEAT_TIMEOUT_SEC} s after the last beat.`,
     'while sleep 2; do',
@@ -33,4 +38,24 @@ export function renderAllocationScript(input: { sessionId: string; sessionDir: s
     'done'
   ];
   return `${lines.join('\n')}\n`;
+}
+
+const allocationSchema = z.object({
+  version: z.literal(1),
+  sessionId: z.string(),
+  host: z.string().refine(isRendezvousHost, { error: 'host: expected a host name or IP address' }),
+  node: z.string().regex(/^[A-Za-z0-9_.-]*$/, { error: 'node: expected a node name' }),
+  jobId: z.string().regex(/^[0-9_]+$/, { error: 'jobId: expected a Slurm job id' })
+});
+export type Allocation = z.output<typeof allocationSchema>;
+
+/**
+ * Parses the allocation file and checks it is this session's: the host goes to openStream, so
+ * a file written by anything else on the cluster must never steer a kernel's tunnels.
+ */
+export function parseAllocation(text: string, expected: { sessionId: string }): Allocation {
+  const parsed = allocationSchema.safeParse(JSON.parse(text));
+  if (!parsed.success) throw new Error(`bad allocation file: ${parsed.error.issues.map(i => i.message).join('; ')}`);
+  if (parsed.data.sessionId !== expected.sessionId) throw new Error(`allocation file is for ${parsed.data.sessionId}, not ${expected.sessionId}`);
+  return parsed.data;
 }

@@ -1,0 +1,102 @@
+import * as http from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { KernelAttachRequest, KernelLeaseEvent } from '../kernels/kernel-service';
+import type { ChannelPort, ConnectionInfo } from '../kernels/connection-file';
+import { KernelTunnels } from '../kernels/tunnels';
+import type { LocalCompanion } from './local-companion';
+
+const CHANNEL_NAMES: Record<ChannelPort, string> = { shell_port: 'shell', iopub_port: 'iopub', stdin_port: 'stdin', control_port: 'control', hb_port: 'hb' };
+
+/**
+ * The launcher's side of a remote kernel: holds the companion's kernel lease (an open request)
+ * for as long as Jupyter wants the kernel, prints what the companion says (queue position,
+ * walltime warnings, why the kernel ended), and once the kernel is ready carries Jupyter's
+ * five local ports to it through the companion. Resolves with the exit code for Jupyter:
+ * 0 when the kernel exited by itself (shutdown, restart), 1 when it died or never started.
+ */
+export function runKernelClient(o: { companion: LocalCompanion; request: KernelAttachRequest; local: ConnectionInfo; log: (message: string) => void }): { done: Promise<number>; stop(): void } {
+  const headers = { Host: 'localhost', Authorization: `token ${o.companion.token}` };
+  let tunnels: KernelTunnels | undefined;
+  let ended = false;
+  let stopping = false;
+  const req = http.request({ socketPath: o.companion.socket, method: 'POST', path: '/hpclab/api/kernels', headers: { ...headers, 'Content-Type': 'application/json' } });
+  const done = new Promise<number>(resolve => {
+    const finish = (code: number, message?: string) => {
+      if (ended) return;
+      ended = true;
+      if (message) o.log(message);
+      tunnels?.close();
+      req.destroy();
+      resolve(code);
+    };
+    req.on('error', err => (stopping ? finish(0) : finish(1, `hpclab: lost the companion: ${err.message}`)));
+    req.on('response', res => {
+      if (res.statusCode !== 200) {
+        let body = '';
+        res.on('data', d => (body += d));
+        res.on('end', () => finish(1, `hpclab: ${errorMessage(body, res.statusCode)}`));
+        return;
+      }
+      let buffer = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        buffer += chunk;
+        for (let nl = buffer.indexOf('\n'); nl >= 0; nl = buffer.indexOf('\n')) {
+          const line = buffer.slice(0, nl);
+          buffer = buffer.slice(nl + 1);
+          if (line.trim()) onEvent(JSON.parse(line) as KernelLeaseEvent);
+        }
+      });
+      res.on('close', () => (stopping ? finish(0) : finish(1, 'hpclab: the companion went away; the kernel is lost with it')));
+    });
+    const onEvent = (event: KernelLeaseEvent) => {
+      if (event.type === 'progress' || event.type === 'warning') o.log(`hpclab: ${event.message}`);
+      else if (event.type === 'ended') finish(event.code, event.code === 0 ? undefined : `hpclab: ${event.message}`);
+      else if (event.type === 'ready') {
+        tunnels = new KernelTunnels(o.local, channel => openChannel(o.companion, headers, o.request.kernelId, channel));
+        tunnels.start().then(
+          () => o.log(`hpclab: kernel running on ${event.node || event.host} in job ${event.jobId}`),
+          err => finish(1, `hpclab: cannot listen on the kernel's local ports: ${(err as Error).message}`)
+        );
+      }
+    };
+  });
+  req.end(JSON.stringify(o.request));
+  return {
+    done,
+    // Closing the lease is how the companion learns the launcher is gone (it releases the allocation).
+    stop: () => {
+      stopping = true;
+      req.destroy();
+    }
+  };
+}
+
+function openChannel(companion: LocalCompanion, headers: Record<string, string>, kernelId: string, channel: ChannelPort): Promise<Duplex> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({
+      socketPath: companion.socket,
+      path: `/hpclab/kernels/${kernelId}/channels/${CHANNEL_NAMES[channel]}`,
+      headers: { ...headers, Connection: 'Upgrade', Upgrade: 'hpclab-stream' }
+    });
+    req.on('upgrade', (_res, socket, head) => {
+      socket.setNoDelay(true);
+      if (head.length > 0) socket.unshift(head);
+      resolve(socket);
+    });
+    req.on('response', res => {
+      res.resume();
+      reject(new Error(`the companion refused the ${CHANNEL_NAMES[channel]} channel (${res.statusCode})`));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+function errorMessage(body: string, status: number | undefined): string {
+  try {
+    return (JSON.parse(body) as { error: { message: string } }).error.message;
+  } catch {
+    return `the companion answered ${status}`;
+  }
+}

@@ -1,0 +1,84 @@
+import { spawn } from 'node:child_process';
+import { promises as fs, openSync, closeSync } from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { ensurePrivateDir, statePaths } from '../config/paths';
+import { runtimeFile, type RuntimeInfo } from '../main';
+
+/** A companion on this machine, reachable on its private unix socket. */
+export interface LocalCompanion {
+  socket: string;
+  token: string;
+  pid: number;
+  config?: string;
+}
+
+/** How long an auto-started companion lingers with nothing to do (kernels, tabs, requests). */
+export const AUTO_IDLE_EXIT_SEC = 300;
+
+function canConnect(socket: string): Promise<boolean> {
+  return new Promise(resolve => {
+    const s = net.connect(socket, () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.on('error', () => resolve(false));
+  });
+}
+
+/** The running companion of this user, if its runtime file names a socket that answers. */
+export async function findLocalCompanion(env = process.env, homeDir = os.homedir()): Promise<LocalCompanion | undefined> {
+  let info: RuntimeInfo;
+  try {
+    info = JSON.parse(await fs.readFile(runtimeFile(env, homeDir), 'utf8'));
+  } catch {
+    return undefined;
+  }
+  if (!info.socket || !(await canConnect(info.socket))) return undefined;
+  return { socket: info.socket, token: info.token, pid: info.pid, config: info.config };
+}
+
+/**
+ * The companion every kernel of this user shares (one SSH connection per cluster, one 2FA
+ * prompt): the running one, else one started in the background with this config, which exits
+ * by itself once nothing has needed it for a while. A companion serving another config file is
+ * an error, not a silent mix-up of clusters and profiles.
+ */
+export async function ensureLocalCompanion(configPath: string, log: (message: string) => void, env = process.env, homeDir = os.homedir()): Promise<LocalCompanion> {
+  const running = await findLocalCompanion(env, homeDir);
+  if (running) return checkConfig(running, configPath);
+  const { stateDir } = statePaths(env, homeDir);
+  await ensurePrivateDir(stateDir);
+  const logFile = path.join(stateDir, 'companion.log');
+  const fd = openSync(logFile, 'a', 0o600);
+  const child = spawn(process.execPath, [path.join(__dirname, 'main.js'), 'serve', '--config', configPath, '--exit-when-idle', String(AUTO_IDLE_EXIT_SEC)], {
+    detached: true,
+    stdio: ['ignore', fd, fd],
+    env
+  });
+  closeSync(fd);
+  child.unref();
+  let exited = false;
+  child.once('exit', () => (exited = true));
+  log(`hpclab: started the companion in the background (pid ${child.pid}; log ${logFile})`);
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    // Another launcher may have started one at the same moment: whichever answers is the one.
+    const found = await findLocalCompanion(env, homeDir);
+    if (found) return checkConfig(found, configPath);
+    if (exited && !(await findLocalCompanion(env, homeDir))) {
+      const tail = (await fs.readFile(logFile, 'utf8').catch(() => '')).trim().split('\n').slice(-5).join('\n');
+      throw new Error(`the companion did not start${tail ? `:\n${tail}` : ''}`);
+    }
+    await new Promise(r => setTimeout(r, 200));
+  }
+  throw new Error(`the companion did not answer within 60 s (see ${logFile})`);
+}
+
+function checkConfig(companion: LocalCompanion, configPath: string): LocalCompanion {
+  if (companion.config && path.resolve(companion.config) !== path.resolve(configPath)) {
+    throw new Error(`the running companion (pid ${companion.pid}) uses ${companion.config}, not ${configPath}: stop it (kill ${companion.pid}) or give kernels the same --config`);
+  }
+  return companion;
+}

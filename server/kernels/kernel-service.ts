@@ -1,0 +1,247 @@
+import type { Duplex } from 'node:stream';
+import { getProfile } from '../config/load';
+import type { EnvConfig, HpclabConfig } from '../config/schema';
+import { HEARTBEAT_EVERY_SEC } from '../sessions/allocation-script';
+import type { SessionManager } from '../sessions/manager';
+import { isFinal } from '../sessions/reconcile';
+import type { ClusterAccess, SessionEvent, SessionInfo } from '../sessions/types';
+import type { ChannelPort } from './connection-file';
+import { ShutdownWatch } from './control-watch';
+import { kernelLogTail, startKernelStep, stopKernelSteps, type KernelStep } from './kernel-step';
+
+/** What a launcher asks for: a kernel for this profile, signing with this key. */
+export interface KernelAttachRequest {
+  /** Stable per connection file, so a restarted kernel finds its allocation again. */
+  kernelId: string;
+  profile: string;
+  cluster?: string;
+  /** A discovered environment to run the kernel in, instead of the profile's. */
+  env?: EnvConfig;
+  key: string;
+  signatureScheme: string;
+}
+
+/** What the companion tells a launcher while it is attached (one JSON line each). */
+export type KernelLeaseEvent =
+  | { type: 'progress'; message: string; session: SessionInfo }
+  | { type: 'ready'; jobId: string; node: string; host: string }
+  | { type: 'warning'; message: string; minutesLeft: number }
+  | { type: 'ended'; code: number; message: string };
+
+/** The launcher's open connection: while it lasts, the kernel and its allocation are wanted. */
+export interface KernelLease {
+  send(event: KernelLeaseEvent): void;
+  end(): void;
+}
+
+interface LiveKernel {
+  id: string;
+  cluster: string;
+  lease: KernelLease | undefined;
+  step: KernelStep | undefined;
+  host: string;
+  shutdown: ShutdownWatch;
+  /** Set while the allocation waits for the next launcher (a restart, or Jupyter's auto-restart). */
+  grace: NodeJS.Timeout | undefined;
+}
+
+export interface KernelServiceOptions {
+  config: HpclabConfig;
+  clusters: ClusterAccess;
+  sessions: SessionManager;
+  /** How long an allocation waits for the next launcher after a restart or a kernel death (default 60 s). */
+  graceMs?: number;
+}
+
+/**
+ * Remote kernels, run by the companion so every kernel of a cluster shares its one connection
+ * (one 2FA prompt). A kernel's allocation is a session of kind `kernel`: the sessions layer
+ * submits it, follows it in the queue (those events reach the UI) and warns before walltime.
+ * Kernels run in it as job steps; the launcher Jupyter started holds a lease (an open
+ * request) for as long as it wants the kernel, and reaches the five channels through
+ * `openChannel`. A lease that closes without a restart releases the allocation at once.
+ */
+export class KernelService {
+  private readonly kernels = new Map<string, LiveKernel>();
+  private readonly heartbeat: NodeJS.Timeout;
+  private readonly unsubscribe: () => void;
+
+  constructor(private readonly o: KernelServiceOptions) {
+    this.heartbeat = setInterval(() => void this.beat(), HEARTBEAT_EVERY_SEC * 1000);
+    this.heartbeat.unref();
+    this.unsubscribe = o.sessions.subscribe(event => this.onSessionEvent(event));
+  }
+
+  /** Kernels attached or waiting for their next launcher. */
+  count(): number {
+    return this.kernels.size;
+  }
+
+  /**
+   * Starts (or re-uses) the allocation and a kernel step, telling `lease` how it goes. Throws
+   * before anything runs for an unknown profile or cluster. Returns what to call when the
+   * launcher's connection closes.
+   */
+  attach(request: KernelAttachRequest, lease: KernelLease): () => void {
+    const profile = getProfile(this.o.config, request.profile);
+    const cluster = request.cluster ?? profile.cluster;
+    this.o.clusters(cluster); // unknown cluster: throws now, as a 404
+    let kernel = this.kernels.get(request.kernelId);
+    if (kernel) {
+      // A new launcher for the same kernel (a restart): it takes over from the old one.
+      kernel.lease?.end();
+      clearTimeout(kernel.grace);
+      kernel.grace = undefined;
+    } else {
+      kernel = { id: request.kernelId, cluster, lease: undefined, step: undefined, host: '', shutdown: new ShutdownWatch(), grace: undefined };
+      this.kernels.set(kernel.id, kernel);
+    }
+    kernel.lease = lease;
+    kernel.shutdown = new ShutdownWatch();
+    const gpu = /(^|,)gpu(:|$)/.test(profile.gres ?? '');
+    this.run(kernel, request, lease, gpu).catch(err => {
+      if (kernel.lease !== lease) return;
+      lease.send({ type: 'ended', code: 1, message: err instanceof Error ? err.message : String(err) });
+      lease.end();
+      kernel.lease = undefined;
+      this.waitForNextLauncher(kernel);
+    });
+    const owned = kernel;
+    return () => this.onLeaseClosed(owned, lease);
+  }
+
+  /** A byte stream to one of a live kernel's ports on the node; undefined if it has none. */
+  async openChannel(kernelId: string, channel: ChannelPort): Promise<{ upstream: Duplex; fromClient?: (chunk: Buffer) => void } | undefined> {
+    const kernel = this.kernels.get(kernelId);
+    const step = kernel?.step;
+    if (!kernel || !step || !kernel.lease) return undefined;
+    const upstream = await this.o.clusters(kernel.cluster).transport.openStream({ host: kernel.host, port: step.remote[channel] });
+    // Only the control channel says whether a shutdown is a restart; the bytes pass untouched.
+    return channel === 'control_port' ? { upstream, fromClient: chunk => kernel.shutdown.feed(chunk) } : { upstream };
+  }
+
+  close(): void {
+    clearInterval(this.heartbeat);
+    this.unsubscribe();
+    for (const kernel of this.kernels.values()) clearTimeout(kernel.grace);
+  }
+
+  private async run(kernel: LiveKernel, request: KernelAttachRequest, lease: KernelLease, gpu: boolean): Promise<void> {
+    const { sessions } = this.o;
+    const { transport, poller } = this.o.clusters(kernel.cluster);
+    const info = await sessions.create({ kind: 'kernel', id: kernel.id, profile: request.profile, cluster: kernel.cluster });
+    if (info.state === 'running') lease.send({ type: 'progress', message: `re-using allocation ${info.jobId} on ${info.node}`, session: info });
+    else lease.send({ type: 'progress', message: `submitted allocation ${info.jobId} for profile ${request.profile} on ${kernel.cluster}`, session: info });
+    kernel.host = await this.waitUntilRunning(kernel.id, lease);
+    const running = sessions.get(kernel.id)!;
+    const jobId = running.jobId!;
+    if (kernel.lease !== lease) return;
+    // A kernel that ignored its shutdown must not linger beside the new one.
+    await stopKernelSteps(transport, jobId).catch(() => 0);
+    const step = await startKernelStep({ transport, jobId, host: kernel.host, sessionDir: sessions.sessionDir(kernel.id), key: request.key, signatureScheme: request.signatureScheme, env: request.env ?? getProfile(this.o.config, request.profile).env, gpu });
+    if (kernel.lease !== lease) {
+      await stopKernelSteps(transport, jobId).catch(() => 0);
+      return;
+    }
+    kernel.step = step;
+    lease.send({ type: 'ready', jobId, node: running.node ?? '', host: kernel.host });
+    const result = await step.done;
+    if (kernel.step === step) kernel.step = undefined;
+    if (kernel.lease !== lease) return;
+    let message = 'the kernel exited';
+    if (result.code !== 0) {
+      poller.jobs.invalidate();
+      await new Promise(r => setTimeout(r, 1500)); // let the poller say why (walltime, node failure)
+      const now = sessions.get(kernel.id);
+      const why = now && isFinal(now.state) ? (now.message ?? now.endReason ?? '') : '';
+      const tail = await kernelLogTail(transport, sessions.sessionDir(kernel.id));
+      message = `the kernel on the node ended (${result.code ?? result.signal})${why ? `: ${why}` : ''}${tail ? `\n--- end of kernel.log ---\n${tail}` : ''}`;
+    }
+    lease.send({ type: 'ended', code: result.code === 0 ? 0 : 1, message });
+    lease.end();
+    kernel.lease = undefined;
+    if (kernel.shutdown.requested() === 'shutdown') await this.release(kernel);
+    else this.waitForNextLauncher(kernel);
+  }
+
+  /** Resolves with the allocation's host; tells the lease where the job is while it waits. */
+  private waitUntilRunning(id: string, lease: KernelLease): Promise<string> {
+    return new Promise((resolve, reject) => {
+      let said = '';
+      const check = () => {
+        const info = this.o.sessions.get(id);
+        const host = this.o.sessions.allocationHost(id);
+        if (host) return done(() => resolve(host));
+        if (!info || isFinal(info.state)) return done(() => reject(new Error(`the allocation ended before the kernel started: ${info?.message ?? info?.endReason ?? 'gone'}`)));
+        const words = describeWait(info);
+        if (words !== said) lease.send({ type: 'progress', message: (said = words), session: info });
+      };
+      const unsubscribe = this.o.sessions.subscribe(e => {
+        if (e.type === 'session' && e.session.id === id) check();
+      });
+      const timer = setInterval(check, 1000);
+      const done = (settle: () => void) => {
+        unsubscribe();
+        clearInterval(timer);
+        settle();
+      };
+      check();
+    });
+  }
+
+  private onLeaseClosed(kernel: LiveKernel, lease: KernelLease): void {
+    if (kernel.lease !== lease) return; // already ended, or taken over by a newer launcher
+    kernel.lease = undefined;
+    // The launcher went away on its own (killed, or Jupyter gave up waiting): unless the kernel
+    // was asked to restart, nobody wants this allocation any more, pending or running.
+    if (kernel.shutdown.requested() === 'restart') this.waitForNextLauncher(kernel);
+    else void this.release(kernel);
+  }
+
+  private waitForNextLauncher(kernel: LiveKernel): void {
+    clearTimeout(kernel.grace);
+    kernel.grace = setTimeout(() => {
+      if (!kernel.lease) void this.release(kernel);
+    }, this.o.graceMs ?? 60_000);
+    kernel.grace.unref();
+  }
+
+  private async release(kernel: LiveKernel): Promise<void> {
+    clearTimeout(kernel.grace);
+    if (this.kernels.get(kernel.id) === kernel && !kernel.lease) this.kernels.delete(kernel.id);
+    const info = this.o.sessions.get(kernel.id);
+    if (info && !isFinal(info.state)) await this.o.sessions.stop(kernel.id).catch(() => undefined);
+  }
+
+  /** Keeps the allocations of wanted kernels alive (they release themselves otherwise). */
+  private async beat(): Promise<void> {
+    const byCluster = new Map<string, string[]>();
+    for (const kernel of this.kernels.values()) {
+      const info = this.o.sessions.get(kernel.id);
+      if (!info || isFinal(info.state)) continue;
+      const files = byCluster.get(kernel.cluster) ?? [];
+      files.push(`${this.o.sessions.sessionDir(kernel.id)}/heartbeat`);
+      byCluster.set(kernel.cluster, files);
+    }
+    for (const [cluster, files] of byCluster) {
+      await this.o.clusters(cluster).transport.exec(['touch', '--', ...files]).catch(() => undefined);
+    }
+  }
+
+  private onSessionEvent(event: SessionEvent): void {
+    if (event.type !== 'walltime-warning') return;
+    const lease = this.kernels.get(event.sessionId)?.lease;
+    const message = `the kernel's allocation reaches its time limit in ${event.minutesLeft} min (at ${event.endsAt}): save your work`;
+    lease?.send({ type: 'warning', message, minutesLeft: event.minutesLeft });
+  }
+}
+
+function describeWait(info: SessionInfo): string {
+  if (info.state === 'pending') {
+    const p = info.pending;
+    const where = p?.position ? `, position ${p.position} in the queue` : '';
+    const when = p?.estimatedStart ? `, estimated start ${p.estimatedStart}` : '';
+    return `allocation ${info.jobId ?? ''} pending (${p?.reason ?? 'waiting'}${where}${when})`;
+  }
+  return `allocation ${info.jobId ?? ''} ${info.state}${info.node ? ` on ${info.node}` : ''}`;
+}
