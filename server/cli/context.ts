@@ -1,6 +1,7 @@
 import * as os from 'node:os';
 import { ClusterRegistry } from '../app';
 import { loadConfig } from '../config/load';
+import type { ConfigSource } from '../config/paths';
 import type { HpclabConfig } from '../config/schema';
 import { Progress } from './progress';
 import { ttyPrompter } from './tty-prompter';
@@ -9,15 +10,18 @@ import { ttyPrompter } from './tty-prompter';
 export interface CliContext {
   config: HpclabConfig;
   configPath: string;
+  /** Where the config path came from (--config, $HPCLAB_CONFIG, XDG or the default). */
+  configSource: ConfigSource;
   clusters: ClusterRegistry;
   progress: Progress;
 }
 
 export async function openContext(configFlag: string | undefined): Promise<CliContext> {
-  const { config, path } = await loadConfig({ flag: configFlag, env: process.env, homeDir: os.homedir() });
+  const { config, path, source } = await loadConfig({ flag: configFlag, env: process.env, homeDir: os.homedir() });
   return {
     config,
     configPath: path,
+    configSource: source,
     clusters: new ClusterRegistry(config, { prompter: ttyPrompter }),
     progress: new Progress()
   };

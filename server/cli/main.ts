@@ -5,13 +5,14 @@ import { TransportError } from '../transport/errors';
 import { HelpRequested, type Command } from './args';
 import { jobsCommand } from './commands/jobs';
 import { kernelLaunchCommand } from './commands/kernel-launch';
+import { kernelsCommand } from './commands/kernels';
 import { serveCommand } from './commands/serve';
 import { sessionsCommand } from './commands/sessions';
 import { statusCommand } from './commands/status';
 import { tunnelCommand } from './commands/tunnel';
 import { UsageError } from './context';
 
-const commands: Command[] = [statusCommand, jobsCommand, sessionsCommand, serveCommand, tunnelCommand, kernelLaunchCommand];
+const commands: Command[] = [statusCommand, jobsCommand, sessionsCommand, serveCommand, tunnelCommand, kernelsCommand, kernelLaunchCommand];
 
 function help(): string {
   const width = Math.max(...commands.map(c => c.name.length));

@@ -160,12 +160,19 @@ const sshSchema = strict(
   'an object like {"host": "login.example.org", "user": "me"}'
 );
 
+/** Where `hpclab kernels discover` looks for venvs (default ~/.venvs, ~/venvs, ~/.virtualenvs, ~/envs). */
+const venvRootsSchema = stringArray(
+  'a list of directories holding venvs, like ["~/venvs", "/project/me/envs"]',
+  text('an absolute path or one starting with "~/" (no tabs or control characters)', /^(?:\/|~\/)[^\x00-\x1f\x7f]*$/)
+);
+
 const localClusterSchema = strict({
   local: z.literal(true, { error: expecting('true (run Slurm commands on this machine)') }),
-  poll: pollSchema.optional()
+  poll: pollSchema.optional(),
+  venvRoots: venvRootsSchema.optional()
 });
 
-const sshClusterSchema = strict({ ssh: sshSchema, poll: pollSchema.optional() });
+const sshClusterSchema = strict({ ssh: sshSchema, poll: pollSchema.optional(), venvRoots: venvRootsSchema.optional() });
 
 export const clusterSchema = exactlyOneOf({ local: localClusterSchema, ssh: sshClusterSchema }, 'a cluster');
 

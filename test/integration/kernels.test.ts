@@ -2,7 +2,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { promises as fs, readdirSync, readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { cancelAllJobs, repoRoot, testbed, waitFor } from '../support/testbed';
+import { cancelAllJobs, onLoginNode, repoRoot, testbed, waitFor } from '../support/testbed';
 
 /**
  * Remote kernels driven by the real jupyter_client, as a Jupyter server drives them: the kernel
@@ -15,14 +15,19 @@ describe('remote kernels (hpclab kernel-launch)', () => {
   const driver = path.join(repoRoot, 'test', 'support', 'kernel_driver.py');
   const squeueIds = () => execFileSync('squeue', ['-h', '-t', 'PD,R', '-o', '%i'], { encoding: 'utf8' }).split('\n').filter(Boolean);
 
+  const bin = path.join(repoRoot, 'dist', 'server', 'cli', 'main.js');
+  const venv = path.join('/home', env.user, 'venvs', 'hpclab-itest');
+  /** The CLI as a user runs it, with this test's Jupyter data dir and state dir. */
+  const cli = (...args: string[]) => execFileSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: { ...process.env, JUPYTER_DATA_DIR: dataDir, HOME: os.tmpdir(), XDG_STATE_HOME: stateHome } });
+
   beforeAll(async () => {
     await cancelAllJobs();
     dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'hpclab-jupyter-'));
     stateHome = await fs.mkdtemp(path.join(os.tmpdir(), 'hpclab-state-'));
-    const spec = path.join(dataDir, 'kernels', 'hpclab-testbed-gpu');
-    await fs.mkdir(spec, { recursive: true });
-    const argv = [process.execPath, path.join(repoRoot, 'dist', 'server', 'cli', 'main.js'), 'kernel-launch', '--profile', 'gpu', '--config', env.config, '{connection_file}'];
-    await fs.writeFile(path.join(spec, 'kernel.json'), JSON.stringify({ argv, display_name: 'Python 3 · GPU · testbed', language: 'python', interrupt_mode: 'message' }));
+    // A researcher's own venv on the cluster (with the system's ipykernel visible), made by them.
+    onLoginNode(['rm', '-rf', venv]);
+    onLoginNode(['/usr/bin/python3', '-m', 'venv', '--without-pip', '--system-site-packages', venv]);
+    expect(cli('kernels', 'add', '--profile', 'gpu', '--config', env.config)).toContain('as hpclab-testbed-gpu');
   });
   afterAll(async () => {
     await stopCompanion();
@@ -35,8 +40,8 @@ describe('remote kernels (hpclab kernel-launch)', () => {
     if (info.pid) process.kill(info.pid, 'SIGTERM');
   }
 
-  function drive(mode: 'full' | 'kill') {
-    const child = spawn('/usr/bin/python3', [driver, 'hpclab-testbed-gpu', mode], { env: { ...process.env, JUPYTER_DATA_DIR: dataDir, HOME: os.tmpdir(), XDG_STATE_HOME: stateHome } });
+  function drive(mode: 'full' | 'kill' | 'once', kernel = 'hpclab-testbed-gpu') {
+    const child = spawn('/usr/bin/python3', [driver, kernel, mode], { env: { ...process.env, JUPYTER_DATA_DIR: dataDir, HOME: os.tmpdir(), XDG_STATE_HOME: stateHome } });
     const steps: Record<string, Record<string, unknown>> = {};
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => {
@@ -49,6 +54,19 @@ describe('remote kernels (hpclab kernel-launch)', () => {
     const done = new Promise<number | null>(resolve => child.on('exit', resolve));
     return { child, steps, done, stderr: () => stderr };
   }
+
+  it('writes a kernelspec Jupyter finds: argv to kernel-launch, message interrupts, hpclab metadata, logos', async () => {
+    const spec = path.join(dataDir, 'kernels', 'hpclab-testbed-gpu');
+    const kernel = JSON.parse(await fs.readFile(path.join(spec, 'kernel.json'), 'utf8'));
+    expect(kernel.argv).toEqual([process.execPath, bin, 'kernel-launch', '--profile', 'gpu', '--config', env.config, '{connection_file}']);
+    expect(kernel).toMatchObject({ interrupt_mode: 'message', language: 'python', metadata: { hpclab: { profile: 'gpu', cluster: 'testbed' } } });
+    expect(kernel.display_name).toMatch(/GPU.*testbed/);
+    expect((await fs.readdir(spec)).sort()).toEqual(['kernel.json', 'logo-32x32.png', 'logo-64x64.png', 'logo-svg.svg']);
+    // Jupyter's own view of the kernelspecs (what the kernel picker lists).
+    const specs = JSON.parse(execFileSync('/usr/bin/python3', ['-c', 'import json; from jupyter_client.kernelspec import KernelSpecManager as K; print(json.dumps(K().get_all_specs()))'], { encoding: 'utf8', env: { ...process.env, JUPYTER_DATA_DIR: dataDir } }));
+    expect(specs['hpclab-testbed-gpu'].spec.display_name).toBe(kernel.display_name);
+    expect(JSON.parse(cli('kernels', 'list', '--json')).map((k: { name: string }) => k.name)).toContain('hpclab-testbed-gpu');
+  });
 
   it('runs on the node with a GPU, interrupts, restarts in the same allocation, and shuts down', async () => {
     const k = drive('full');
@@ -84,6 +102,26 @@ describe('remote kernels (hpclab kernel-launch)', () => {
     await waitFor('the allocation to be released', () => !squeueIds().includes(jobId), 30_000, 500);
     process.stderr.write(`kernel: allocation released ${Date.now() - t0} ms after kill -9 of the launcher\n`);
     k.child.kill('SIGKILL');
+  });
+
+  it('discovers a venv on the cluster, registers it, and runs its kernel with that sys.prefix', async () => {
+    const envs = JSON.parse(cli('kernels', 'discover', '--cluster', 'testbed', '--refresh', '--json', '--config', env.config));
+    expect(envs).toContainEqual(expect.objectContaining({ kind: 'venv', name: 'hpclab-itest', prefix: venv, ipykernel: true, env: { venv } }));
+    // Cached: a second listing does not ask the cluster (the file says when it was saved).
+    const cache = JSON.parse(await fs.readFile(path.join(stateHome, 'hpclab', 'discovery.json'), 'utf8'));
+    expect(cache.clusters.testbed.envs.length).toBe(envs.length);
+    expect(cli('kernels', 'add', '--cluster', 'testbed', '--env', 'hpclab-itest', '--profile', 'cpu', '--config', env.config)).toMatch(/venv hpclab-itest/);
+    const added = JSON.parse(cli('kernels', 'list', '--json')).find((k: { metadata: { env?: string } }) => k.metadata.env);
+    expect(JSON.parse(added.metadata.env)).toEqual({ venv });
+    const k = drive('once', added.name);
+    expect(await k.done).toBe(0);
+    const [jobId, , host, prefix] = String(k.steps.env.out).trim().split(' ');
+    expect(jobId).toMatch(/^\d+$/);
+    expect(host).toBe(env.node);
+    expect(prefix).toBe(venv);
+    await waitFor('the allocation to be released', () => !squeueIds().includes(jobId), 15_000);
+    cli('kernels', 'remove', added.name);
+    expect(JSON.parse(cli('kernels', 'list', '--json')).map((k: { name: string }) => k.name)).not.toContain(added.name);
   });
 
   /** Keys of the remote connection files the launcher wrote (0600, in the session dirs). */

@@ -66,6 +66,10 @@ kc.start_channels()
 kc.wait_for_ready(timeout=120)
 say(step='ready', seconds=round(time.time() - t0, 2), launcher_pid=km.provisioner.process.pid if km.provisioner else None)
 say(step='env', out=run(kc, "import os, socket, sys; print(os.environ['SLURM_JOB_ID'], os.environ.get('CUDA_VISIBLE_DEVICES'), socket.gethostname(), sys.prefix)"))
+if sys.argv[2] == 'once':
+    km.shutdown_kernel()
+    say(step='shutdown')
+    sys.exit(0)
 if sys.argv[2] == 'kill':
     say(step='waiting')
     time.sleep(600)
