@@ -150,18 +150,29 @@ export class KernelService {
     if (kernel.lease !== lease) return;
     let message = 'the kernel exited';
     if (result.code !== 0) {
-      poller.jobs.invalidate();
-      await new Promise(r => setTimeout(r, 1500)); // let the poller say why (walltime, node failure)
-      const now = sessions.get(kernel.id);
-      const why = now && isFinal(now.state) ? (now.message ?? now.endReason ?? '') : '';
+      const ended = await this.endOf(kernel.id, poller);
       const tail = await kernelLogTail(transport, sessions.sessionDir(kernel.id));
-      message = `the kernel on the node ended (${result.code ?? result.signal})${why ? `: ${why}` : ''}${tail ? `\n--- end of kernel.log ---\n${tail}` : ''}`;
+      message = `the kernel on the node ended (${result.code ?? result.signal})${ended ? `: ${ended}` : ''}${tail ? `\n--- end of kernel.log ---\n${tail}` : ''}`;
     }
     lease.send({ type: 'ended', code: result.code === 0 ? 0 : 1, message });
     lease.end();
     kernel.lease = undefined;
     if (kernel.shutdown.requested() === 'shutdown') await this.release(kernel);
     else this.waitForNextLauncher(kernel);
+  }
+
+  /**
+   * Why the allocation ended, if it did: a kernel killed at walltime or by a node failure dies
+   * a moment before Slurm says so, so ask the poller for a few seconds before answering.
+   */
+  private async endOf(id: string, poller: { jobs: { invalidate(): void } }): Promise<string | undefined> {
+    for (let i = 0; i < 10; i++) {
+      const info = this.o.sessions.get(id);
+      if (info && isFinal(info.state)) return info.message ?? info.endReason ?? undefined;
+      poller.jobs.invalidate();
+      await new Promise(r => setTimeout(r, 1000));
+    }
+    return undefined;
   }
 
   /** Resolves with the allocation's host; tells the lease where the job is while it waits. */

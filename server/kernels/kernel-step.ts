@@ -44,7 +44,8 @@ export async function startKernelStep(input: KernelStepInput): Promise<KernelSte
   await transport.writeFile(remoteCf, remoteConnectionFile(local, input.host), { mode: 0o600 });
   const env = renderEnvActivation(input.env, { gpu: input.gpu });
   // Values arrive as positional parameters ($1, $2): the script itself is fixed text plus quoted words.
-  const script = [...env.lines, `exec ${renderRemoteCommand([...env.python, '-m', 'ipykernel_launcher', '-f'])} "$1" >>"$2" 2>&1`].join('\n');
+  // debugpy (in ipykernel) warns about frozen modules at every start; the warning says to set this.
+  const script = [...env.lines, 'export PYDEVD_DISABLE_FILE_VALIDATION=1', `exec ${renderRemoteCommand([...env.python, '-m', 'ipykernel_launcher', '-f'])} "$1" >>"$2" 2>&1`].join('\n');
   const argv = ['srun', `--jobid=${input.jobId}`, '--overlap', '--nodes=1', '--ntasks=1', '--quiet', `--job-name=${KERNEL_STEP_NAME}`, 'bash', '-c', script, 'bash', remoteCf, `${sessionDir}/kernel.log`];
   const done = transport.exec(argv, { timeoutMs: KERNEL_MAX_MS });
   const remote = await waitForPorts(transport, remoteCf, done);

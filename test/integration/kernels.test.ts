@@ -40,7 +40,7 @@ describe('remote kernels (hpclab kernel-launch)', () => {
     if (info.pid) process.kill(info.pid, 'SIGTERM');
   }
 
-  function drive(mode: 'full' | 'kill' | 'once', kernel = 'hpclab-testbed-gpu') {
+  function drive(mode: 'full' | 'kill' | 'once' | 'walltime', kernel = 'hpclab-testbed-gpu') {
     const child = spawn('/usr/bin/python3', [driver, kernel, mode], { env: { ...process.env, JUPYTER_DATA_DIR: dataDir, HOME: os.tmpdir(), XDG_STATE_HOME: stateHome } });
     const steps: Record<string, Record<string, unknown>> = {};
     let stderr = '';
@@ -123,6 +123,20 @@ describe('remote kernels (hpclab kernel-launch)', () => {
     cli('kernels', 'remove', added.name);
     expect(JSON.parse(cli('kernels', 'list', '--json')).map((k: { name: string }) => k.name)).not.toContain(added.name);
   });
+
+  it('warns before walltime, then ends the kernel with a clear message and a non-zero exit', async () => {
+    const out = cli('kernels', 'add', '--profile', 'short', '--config', env.config);
+    const name = /as (\S+)/.exec(out)![1];
+    const k = drive('walltime', name);
+    expect(await k.done).toBe(0);
+    expect(k.steps.died.code).not.toBe(0);
+    expect(k.stderr()).toMatch(/reaches its time limit in \d+ min/);
+    expect(k.stderr()).toContain('The job reached its time limit.');
+    const warnedAt = k.stderr().indexOf('reaches its time limit');
+    const endedAt = k.stderr().indexOf('the kernel on the node ended');
+    expect(endedAt).toBeGreaterThan(warnedAt);
+    process.stderr.write(`kernel: walltime end reported after ${k.steps.died.seconds} s:\n${k.stderr().slice(endedAt, endedAt + 300)}\n`);
+  }, 240_000);
 
   /** Keys of the remote connection files the launcher wrote (0600, in the session dirs). */
   function findKeys(): string[] {

@@ -70,6 +70,13 @@ if sys.argv[2] == 'once':
     km.shutdown_kernel()
     say(step='shutdown')
     sys.exit(0)
+if sys.argv[2] == 'walltime':
+    # Run until the allocation's time limit ends the kernel; the launcher must then exit non-zero.
+    t0 = time.time()
+    while km.is_alive() and time.time() - t0 < 240:
+        time.sleep(0.5)
+    say(step='died', code=km.provisioner.process.poll() if km.provisioner else None, seconds=round(time.time() - t0, 2))
+    sys.exit(0)
 if sys.argv[2] == 'kill':
     say(step='waiting')
     time.sleep(600)
