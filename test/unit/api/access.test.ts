@@ -35,6 +35,7 @@ test('the route list is read from the router and covers the whole API', () => {
       'GET /api/sessions/:id',
       'DELETE /api/sessions/:id',
       'GET /api/sessions/:id/log',
+      'POST /api/kernels',
       'GET /events'
     ])
   );
@@ -65,12 +66,13 @@ describe('every route', () => {
     }
     expect(h.sessions.created).toEqual([]);
     expect(h.clusters.actions).toEqual([]);
+    expect(h.kernels.attached).toEqual([]);
     expect(h.sessions.subscribeCalls).toBe(0);
   });
 
   test('403 cross-origin on state-changing routes, even with the token', async () => {
     const writes = cases().filter(([method]) => isStateChanging(method));
-    expect(writes.length).toBeGreaterThanOrEqual(5);
+    expect(writes.length).toBeGreaterThanOrEqual(6);
     for (const [method, path] of writes) {
       for (const headers of <Record<string, string>[]>[
         { Origin: 'http://evil.example' },
@@ -84,6 +86,7 @@ describe('every route', () => {
     }
     expect(h.sessions.created).toEqual([]);
     expect(h.clusters.actions).toEqual([]);
+    expect(h.kernels.attached).toEqual([]);
   });
 
   test('403 for a Host that is not loopback (DNS rebinding), token or not', async () => {

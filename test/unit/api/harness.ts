@@ -2,7 +2,7 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { createApi, type Api, type ApiDeps } from '../../../server/api/api';
-import type { ClusterService, ClusterStatus, CreateSessionRequest, JobAction, SessionService } from '../../../server/api/services';
+import type { ClusterService, ClusterStatus, CreateSessionRequest, JobAction, KernelAttachRequest, KernelAttachService, KernelLease, SessionService } from '../../../server/api/services';
 import { SessionNotFoundError } from '../../../server/api/services';
 import type { SessionEvent, SessionInfo } from '../../../server/sessions/types';
 
@@ -99,8 +99,24 @@ export class FakeClusters implements ClusterService {
   }
 }
 
+/** Remote kernels as the API sees them: attach records the request and hands back the lease. */
+export class FakeKernels implements KernelAttachService {
+  readonly attached: { request: KernelAttachRequest; lease: KernelLease }[] = [];
+  detached = 0;
+  failWith: unknown;
+  attach(request: KernelAttachRequest, lease: KernelLease): () => void {
+    if (this.failWith) throw this.failWith;
+    this.attached.push({ request, lease });
+    return () => this.detached++;
+  }
+  async openChannel(): Promise<undefined> {
+    return undefined;
+  }
+}
+
 export interface Harness {
   api: Api;
+  kernels: FakeKernels;
   server: http.Server;
   port: number;
   sessions: FakeSessions;
@@ -128,8 +144,9 @@ export interface Reply {
 export async function startHarness(deps: Partial<ApiDeps> = {}): Promise<Harness> {
   const sessions = new FakeSessions();
   const clusters = new FakeClusters();
+  const kernels = new FakeKernels();
   const logged: unknown[] = [];
-  const api = createApi({ sessions, clusters, token: TOKEN, logger: (_m, err) => logged.push(err), ...deps });
+  const api = createApi({ sessions, clusters, kernels, token: TOKEN, logger: (_m, err) => logged.push(err), ...deps });
   const app = express();
   app.use('/hpclab', api.router);
   // Stands in for the node proxy that app.ts mounts behind requireAuth.
@@ -167,7 +184,7 @@ export async function startHarness(deps: Partial<ApiDeps> = {}): Promise<Harness
     server.closeAllConnections();
     await new Promise<void>(resolve => server.close(() => resolve()));
   };
-  return { api, server, port, sessions, clusters, logged, request, close };
+  return { api, kernels, server, port, sessions, clusters, logged, request, close };
 }
 
 export const jsonHeaders = { 'Content-Type': 'application/json' };

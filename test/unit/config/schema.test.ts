@@ -123,8 +123,8 @@ describe('configSchema', () => {
 
   it.each([
     ['', 'x', 'unknown key "x" (allowed: clusters, profiles, defaults)'],
-    ['clusters.testbed', 'sshh', 'unknown key "sshh" (allowed: ssh, poll)'],
-    ['clusters.here', 'host', 'unknown key "host" (allowed: local, poll)'],
+    ['clusters.testbed', 'sshh', 'unknown key "sshh" (allowed: ssh, poll, venvRoots)'],
+    ['clusters.here', 'host', 'unknown key "host" (allowed: local, poll, venvRoots)'],
     ['clusters.testbed.ssh', 'Port', 'unknown key "Port" (allowed: host, port, user, identityFile, knownHostsFile, proxyJump, maxChannels, keepaliveSec, agent)'],
     ['clusters.testbed.poll', 'interval', 'unknown key "interval" (allowed: intervalSec, partitionsIntervalSec)'],
     ['profiles.gpu', 'foo', 'unknown key "foo" (allowed: cluster, partition, gres, time, cpus, mem, account, qos, constraint, nodelist, sbatch, env, command)'],
@@ -226,5 +226,17 @@ describe('configSchema', () => {
         { path: 'profiles.gpu.sbatch.Mail-Type', message: expect.stringContaining('sbatch long option name') }
       ]);
     });
+  });
+});
+
+describe('venvRoots (where kernels discover looks for venvs)', () => {
+  test('takes absolute and ~/ paths on either kind of cluster', () => {
+    const config = parse(withValue('clusters.testbed.venvRoots', ['~/venvs', '/project/me/envs']));
+    expect(config.clusters.testbed.venvRoots).toEqual(['~/venvs', '/project/me/envs']);
+  });
+
+  test.each([[['venvs']], [['~user/envs']], [['/a\nb']], ['~/venvs']])('refuses %j naming the field', value => {
+    const problems = problemsOf(withValue('clusters.testbed.venvRoots', value));
+    expect(problems.map(p => p.path)[0]).toMatch(/^clusters\.testbed\.venvRoots/);
   });
 });
