@@ -169,6 +169,8 @@ export class KernelService {
     for (let i = 0; i < 10; i++) {
       const info = this.o.sessions.get(id);
       if (info && isFinal(info.state)) return info.message ?? info.endReason ?? undefined;
+      // Slurm may list the job as completing for a while after killing it at its time limit.
+      if (info?.endsAt && Date.now() >= Date.parse(info.endsAt)) return 'The job reached its time limit.';
       poller.jobs.invalidate();
       await new Promise(r => setTimeout(r, 1000));
     }

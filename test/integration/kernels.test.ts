@@ -89,19 +89,28 @@ describe('remote kernels (hpclab kernel-launch)', () => {
     await waitFor('the allocation to be released', () => !squeueIds().includes(jobId), 15_000);
   });
 
-  it('releases the allocation within 30 s when the launcher is killed with -9, and no key is on a command line', async () => {
-    const k = drive('kill');
-    await waitFor('the kernel', () => k.steps.waiting, 120_000);
-    const jobId = String(k.steps.env.out).trim().split(' ')[0];
-    expect(squeueIds()).toContain(jobId);
+  it('runs two kernels over one SSH connection, keeps keys off command lines, and releases within 30 s of a kill -9', async () => {
+    const a = drive('kill');
+    const b = drive('kill');
+    await waitFor('both kernels', () => a.steps.waiting && b.steps.waiting, 120_000);
+    const jobA = String(a.steps.env.out).trim().split(' ')[0];
+    const jobB = String(b.steps.env.out).trim().split(' ')[0];
+    expect(jobA).not.toBe(jobB);
+    expect(squeueIds()).toEqual(expect.arrayContaining([jobA, jobB]));
+    // One companion holds one SSH connection for both kernels: one login session on the login node.
+    expect(sshLogins()).toBe(1);
     // The kernel's key must not appear in any process's command line (node or login side).
     for (const key of findKeys()) expect(allCmdlines()).not.toContain(key);
-    const launcher = execFileSync('pgrep', ['-f', `kernel-launch --profile gpu --config ${env.config}`], { encoding: 'utf8' }).trim().split('\n')[0];
     const t0 = Date.now();
-    process.kill(Number(launcher), 'SIGKILL');
-    await waitFor('the allocation to be released', () => !squeueIds().includes(jobId), 30_000, 500);
+    process.kill(Number(a.steps.ready.launcher_pid), 'SIGKILL');
+    await waitFor('the allocation to be released', () => !squeueIds().includes(jobA), 30_000, 500);
     process.stderr.write(`kernel: allocation released ${Date.now() - t0} ms after kill -9 of the launcher\n`);
-    k.child.kill('SIGKILL');
+    expect(squeueIds()).toContain(jobB); // the other kernel is untouched
+    a.child.kill('SIGKILL');
+    b.child.kill('SIGKILL');
+    // SIGTERM to a launcher (what Jupyter sends when a kernel will not stop) releases its allocation too.
+    process.kill(Number(b.steps.ready.launcher_pid), 'SIGTERM');
+    await waitFor('the second allocation to be released', () => !squeueIds().includes(jobB), 30_000, 500);
   });
 
   it('discovers a venv on the cluster, registers it, and runs its kernel with that sys.prefix', async () => {
@@ -151,6 +160,13 @@ describe('remote kernels (hpclab kernel-launch)', () => {
     return keys;
   }
 });
+
+/** SSH logins of the testbed user on the login node (sshd's per-connection process runs as the user). */
+function sshLogins(): number {
+  const env = testbed();
+  const out = execFileSync('ps', ['-u', env.user, '-o', 'args='], { encoding: 'utf8' });
+  return out.split('\n').filter(line => line.startsWith(`sshd: ${env.user}`)).length;
+}
 
 function allCmdlines(): string {
   let all = '';
