@@ -99,4 +99,4 @@ async function sessionBench({ runs = 5 } = {}) {
   }
 }
 
-module.exports = { sessionBench };
+module.exports = { sessionBench, slurmStartMs };
