@@ -2,6 +2,7 @@ import type { Duplex } from 'node:stream';
 import { getProfile } from '../config/load';
 import type { EnvConfig, HpclabConfig } from '../config/schema';
 import { HEARTBEAT_EVERY_SEC } from '../sessions/allocation-script';
+import type { ClusterPoller } from '../scheduler/poller';
 import type { SessionManager } from '../sessions/manager';
 import { isFinal } from '../sessions/reconcile';
 import type { ClusterAccess, SessionEvent, SessionInfo } from '../sessions/types';
@@ -136,8 +137,8 @@ export class KernelService {
     const running = sessions.get(kernel.id)!;
     const jobId = running.jobId!;
     if (kernel.lease !== lease) return;
-    // A kernel that ignored its shutdown must not linger beside the new one.
-    await stopKernelSteps(transport, jobId).catch(() => 0);
+    // A kernel that ignored its shutdown must not linger beside the new one (a fresh allocation has none).
+    if (info.state === 'running') await stopKernelSteps(transport, jobId).catch(() => 0);
     const step = await startKernelStep({ transport, jobId, host: kernel.host, sessionDir: sessions.sessionDir(kernel.id), key: request.key, signatureScheme: request.signatureScheme, env: request.env ?? getProfile(this.o.config, request.profile).env, gpu });
     if (kernel.lease !== lease) {
       await stopKernelSteps(transport, jobId).catch(() => 0);
@@ -165,7 +166,12 @@ export class KernelService {
    * Why the allocation ended, if it did: a kernel killed at walltime or by a node failure dies
    * a moment before Slurm says so, so ask the poller for a few seconds before answering.
    */
-  private async endOf(id: string, poller: { jobs: { invalidate(): void } }): Promise<string | undefined> {
+  private async endOf(id: string, poller: ClusterPoller): Promise<string | undefined> {
+    // Still running and inside its time: the kernel died on its own, the allocation is fine.
+    const jobId = this.o.sessions.get(id)?.jobId;
+    const job = (await poller.jobs.get(0).catch(() => undefined))?.data.find(j => j.id === jobId);
+    const endsAt = this.o.sessions.get(id)?.endsAt;
+    if (job?.state === 'RUNNING' && !(endsAt && Date.now() >= Date.parse(endsAt))) return undefined;
     for (let i = 0; i < 10; i++) {
       const info = this.o.sessions.get(id);
       if (info && isFinal(info.state)) return info.message ?? info.endReason ?? undefined;

@@ -40,7 +40,7 @@ describe('remote kernels (hpclab kernel-launch)', () => {
     if (info.pid) process.kill(info.pid, 'SIGTERM');
   }
 
-  function drive(mode: 'full' | 'kill' | 'once' | 'walltime', kernel = 'hpclab-testbed-gpu') {
+  function drive(mode: 'full' | 'kill' | 'once' | 'walltime' | 'die', kernel = 'hpclab-testbed-gpu') {
     const child = spawn('/usr/bin/python3', [driver, kernel, mode], { env: { ...process.env, JUPYTER_DATA_DIR: dataDir, HOME: os.tmpdir(), XDG_STATE_HOME: stateHome } });
     const steps: Record<string, Record<string, unknown>> = {};
     let stderr = '';
@@ -133,6 +133,28 @@ describe('remote kernels (hpclab kernel-launch)', () => {
     expect(JSON.parse(cli('kernels', 'list', '--json')).map((k: { name: string }) => k.name)).not.toContain(added.name);
   });
 
+  it('shows the queue while the allocation waits (stderr and companion events), then starts', async () => {
+    // Both fake GPUs taken by other work: the kernel's allocation must wait for Resources.
+    const blockers = [0, 1].map(() => onLoginNode(['sbatch', '--parsable', '-p', 'gpu', '--gres=gpu:1', '-o', '/dev/null', '--wrap', 'sleep 300']).trim());
+    await waitFor('the blockers to run', () => blockers.every(id => execFileSync('squeue', ['-h', '-j', id, '-o', '%T'], { encoding: 'utf8' }).trim() === 'RUNNING'), 30_000);
+    const k = drive('once');
+    await waitFor('the pending report', () => /allocation \d+ pending \((Resources|Priority)/.test(k.stderr()), 60_000);
+    // The UI sees the same wait through the companion's live events.
+    const info = JSON.parse(await fs.readFile(path.join(stateHome, 'hpclab', 'run', 'companion.json'), 'utf8'));
+    const events = await readEvents(info.url, info.token, text => /"kind":"kernel"[^}]*"state":"pending"/.test(text) && /"reason":"(Resources|Priority)"/.test(text));
+    expect(events).toContain('"position":1');
+    execFileSync('scancel', blockers);
+    expect(await k.done).toBe(0);
+    expect(k.steps.env.out).toMatch(/^\d+ [01] /);
+  });
+
+  it('a kernel that dies on the node makes the launcher exit non-zero, with the reason', async () => {
+    const k = drive('die');
+    expect(await k.done).toBe(0);
+    expect(k.steps.died.code).toBe(1);
+    expect(k.stderr()).toContain('the kernel on the node ended (7)');
+  });
+
   it('warns before walltime, then ends the kernel with a clear message and a non-zero exit', async () => {
     const out = cli('kernels', 'add', '--profile', 'short', '--config', env.config);
     const name = /as (\S+)/.exec(out)![1];
@@ -160,6 +182,29 @@ describe('remote kernels (hpclab kernel-launch)', () => {
     return keys;
   }
 });
+
+/** Reads the companion's event stream until `enough` says so (or 20 s pass); returns the text. */
+async function readEvents(url: string, token: string, enough: (text: string) => boolean): Promise<string> {
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(), 20_000);
+  let text = '';
+  try {
+    const res = await fetch(new URL('/hpclab/events', url), { headers: { Authorization: `token ${token}` }, signal: abort.signal });
+    const reader = res.body!.getReader();
+    while (!enough(text)) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += Buffer.from(value).toString('utf8');
+    }
+  } catch {
+    // timed out: the assertion below says what was seen
+  } finally {
+    clearTimeout(timer);
+    abort.abort();
+  }
+  expect(enough(text)).toBe(true);
+  return text;
+}
 
 /** SSH logins of the testbed user on the login node (sshd's per-connection process runs as the user). */
 function sshLogins(): number {

@@ -70,6 +70,14 @@ if sys.argv[2] == 'once':
     km.shutdown_kernel()
     say(step='shutdown')
     sys.exit(0)
+if sys.argv[2] == 'die':
+    # The kernel process on the node dies: the launcher must exit non-zero so Jupyter sees it dead.
+    kc.execute('import os; os._exit(7)')
+    t0 = time.time()
+    while km.is_alive() and time.time() - t0 < 60:
+        time.sleep(0.2)
+    say(step='died', code=km.provisioner.process.poll() if km.provisioner else None, seconds=round(time.time() - t0, 2))
+    sys.exit(0)
 if sys.argv[2] == 'walltime':
     # Run until the allocation's time limit ends the kernel; the launcher must then exit non-zero.
     t0 = time.time()
