@@ -6,6 +6,7 @@ import { createApi } from './api/api';
 import { handleKernelChannel, isKernelChannelPath } from './api/kernel-channels';
 import type { KernelService } from './kernels/kernel-service';
 import type { ClusterService } from './api/services';
+import { createLocalJupyterProxy, type LocalJupyter } from './proxy/local-jupyter-proxy';
 import { createNodeProxy } from './proxy/node-proxy';
 import type { SessionManager } from './sessions/manager';
 import { isFinal } from './sessions/reconcile';
@@ -118,6 +119,8 @@ export interface AppDeps {
   kernels?: KernelService;
   token: string;
   allowedOrigins?: string[];
+  /** `hpclab lab`: the local Jupyter server that answers every path outside /hpclab. */
+  localJupyter?: LocalJupyter;
 }
 
 /**
@@ -137,16 +140,21 @@ export function createApp(deps: AppDeps) {
     proxy.handleRequest(req, res);
   });
   app.use('/hpclab', api.router);
+  const local = deps.localJupyter ? createLocalJupyterProxy(deps.localJupyter) : undefined;
+  // Same origin for the Lab page and the companion; the companion's token guards both.
+  if (local) app.use(api.requireAuth, (req, res) => local.handleRequest(req, res));
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const refuse = (status: number, message: string) => {
       socket.end(`HTTP/1.1 ${status} ${message}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
     };
     const kernelChannel = isKernelChannelPath(req.url) && deps.kernels;
-    if (!req.url?.startsWith('/hpclab/node/') && !kernelChannel) return refuse(404, 'Not Found');
+    const toLocal = local !== undefined && !req.url?.startsWith('/hpclab/');
+    if (!req.url?.startsWith('/hpclab/node/') && !kernelChannel && !toLocal) return refuse(404, 'Not Found');
     // Host, Origin and token, in that order: a cross-origin upgrade is 403 even without a token.
     const checked = api.checkUpgrade(req);
     if (!checked.ok) return refuse(checked.status, checked.status === 401 ? 'Unauthorized' : 'Forbidden');
     if (kernelChannel) void handleKernelChannel(req, socket, head, kernelChannel);
+    else if (toLocal) local.handleUpgrade(req, socket, head);
     else proxy.handleUpgrade(req, socket, head);
   };
   return {
@@ -155,6 +163,7 @@ export function createApp(deps: AppDeps) {
     close() {
       unsubscribe();
       proxy.close();
+      local?.close();
       api.close();
     }
   };

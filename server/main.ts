@@ -9,6 +9,7 @@ import { ClusterRegistry, createApp } from './app';
 import { ensurePrivateDir, statePaths, writePrivateFileAtomic } from './config/paths';
 import type { HpclabConfig } from './config/schema';
 import { KernelService } from './kernels/kernel-service';
+import type { LocalJupyter } from './proxy/local-jupyter-proxy';
 import { SessionManager } from './sessions/manager';
 import { SessionStore } from './sessions/store';
 import type { Prompter } from './transport/types';
@@ -24,6 +25,8 @@ export interface CompanionOptions {
   advertise?: boolean;
   /** The config file's path, told to launchers so they can check they share it. */
   configPath?: string;
+  /** `hpclab lab`: serve this local Jupyter server on the same origin. */
+  localJupyter?: LocalJupyter;
 }
 
 export interface RunningCompanion {
@@ -68,7 +71,7 @@ export async function startCompanion(options: CompanionOptions): Promise<Running
   const sessions = new SessionManager({ config: options.config, clusters: name => clusters.get(name), store: new SessionStore(path.join(stateDir, 'sessions.json')) });
   await sessions.start();
   const kernels = new KernelService({ config: options.config, clusters: name => clusters.get(name), sessions });
-  const { app, onUpgrade, close: closeApp } = createApp({ clusters, sessions, kernels, token });
+  const { app, onUpgrade, close: closeApp } = createApp({ clusters, sessions, kernels, token, localJupyter: options.localJupyter });
   const server = http.createServer(app);
   server.on('upgrade', onUpgrade);
   const servers = [server];

@@ -99,7 +99,7 @@ export function describeWait(s: SessionInfo): string {
   return `Job ${s.jobId} ${s.state} on ${s.node ?? 'a node'}: waiting for Jupyter to answer…`;
 }
 
-function openBrowser(url: string): void {
+export function openBrowser(url: string): void {
   const opener = process.platform === 'darwin' ? 'open' : process.platform === 'win32' ? 'explorer' : 'xdg-open';
   const child = spawn(opener, [url], { stdio: 'ignore', detached: true });
   child.on('error', () => process.stderr.write(`(could not start ${opener}; open the URL above yourself)\n`));

@@ -1,0 +1,111 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import * as net from 'node:net';
+import { startCompanion } from '../../main';
+import { openContext, UsageError } from '../context';
+import { ttyPrompter } from '../tty-prompter';
+import { parseCommandArgs, type Command } from '../args';
+import { openBrowser } from './tunnel';
+
+const DEFAULT_SERVER = ['jupyter', 'lab'];
+
+export const labCommand: Command = {
+  name: 'lab',
+  summary: 'JupyterLab here with hpclab: the companion in front of a local Jupyter server, one origin',
+  usage: 'hpclab lab [--port P] [--no-browser] [--server-command JSON] [--config FILE]',
+  async run(argv) {
+    const { values } = parseCommandArgs(this, argv, { port: { type: 'string' }, 'no-browser': { type: 'boolean' }, 'server-command': { type: 'string' } });
+    const port = values.port === undefined ? 0 : Number(values.port);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port: expected a port number from 0 to 65535, got ${JSON.stringify(values.port)}`);
+    const command = values['server-command'] === undefined ? DEFAULT_SERVER : parseServerCommand(values['server-command']);
+    const ctx = await openContext(values.config);
+    await ctx.clusters.close();
+
+    // The Jupyter server listens on loopback with its own token, passed in its environment
+    // (never on a command line); the browser only ever talks to the companion.
+    const jupyter = { port: await freePort(), token: randomBytes(24).toString('hex') };
+    const server = await ctx.progress.during('Starting the Jupyter server…', () => startJupyter(command, jupyter));
+    let companion;
+    try {
+      companion = await startCompanion({ config: ctx.config, configPath: ctx.configPath, port, prompter: ttyPrompter, advertise: true, localJupyter: jupyter });
+    } catch (err) {
+      await stopProcess(server.child);
+      throw err;
+    }
+    const url = `${companion.url}lab?token=${companion.token}`;
+    process.stdout.write(`Jupyter at: ${url}\n`);
+    process.stderr.write('Ctrl-C stops JupyterLab here (sessions and kernels on the cluster are stopped from the sidebar).\n');
+    if (!values['no-browser']) openBrowser(url);
+    const exitCode = await new Promise<number>(resolve => {
+      process.once('SIGINT', () => resolve(0));
+      process.once('SIGTERM', () => resolve(0));
+      server.child.once('exit', code => {
+        process.stderr.write(`hpclab lab: the Jupyter server exited (${code})\n${server.tail()}`);
+        resolve(1);
+      });
+    });
+    await companion.close();
+    await stopProcess(server.child);
+    return exitCode;
+  }
+};
+
+function parseServerCommand(text: string): string[] {
+  let argv: unknown;
+  try {
+    argv = JSON.parse(text);
+  } catch {
+    throw new UsageError(`--server-command: expected a JSON array like ["jupyter", "lab"], got ${JSON.stringify(text)}`);
+  }
+  if (!Array.isArray(argv) || argv.length === 0 || !argv.every(w => typeof w === 'string' && w.length > 0 && !/[\0\r\n]/.test(w)))
+    throw new UsageError('--server-command: expected a non-empty JSON array of one-line strings, like ["jupyter", "lab"]');
+  return argv as string[];
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as net.AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+/** Starts the server and waits until its API answers with our token (60 s at most). */
+async function startJupyter(command: string[], target: { port: number; token: string }): Promise<{ child: ChildProcess; tail(): string }> {
+  const args = [...command.slice(1), '--no-browser', '--ServerApp.ip=127.0.0.1', `--ServerApp.port=${target.port}`, '--ServerApp.port_retries=0'];
+  const child = spawn(command[0], args, { env: { ...process.env, JUPYTER_TOKEN: target.token }, stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  child.stderr!.on('data', (d: Buffer) => (log = (log + d.toString()).slice(-8000)));
+  const tail = () => log.split('\n').slice(-15).join('\n');
+  let exited = false;
+  child.once('exit', () => (exited = true));
+  child.once('error', err => {
+    exited = true;
+    log += `\n${err.message}`;
+  });
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    if (exited) throw new Error(`the Jupyter server (${command.join(' ')}) exited before it answered:\n${tail()}`);
+    const ok = await fetch(`http://127.0.0.1:${target.port}/api/status`, { headers: { Authorization: `token ${target.token}` } }).then(
+      r => r.ok,
+      () => false
+    );
+    if (ok) return { child, tail };
+    await new Promise(r => setTimeout(r, 250));
+  }
+  await stopProcess(child);
+  throw new Error(`the Jupyter server did not answer within 60 s:\n${tail()}`);
+}
+
+/** SIGTERM, then SIGKILL after 5 s: a Jupyter server has been seen to ignore SIGTERM. */
+async function stopProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise(resolve => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+  await exited;
+  clearTimeout(timer);
+}
