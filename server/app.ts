@@ -5,6 +5,8 @@ import express from 'express';
 import { createApi } from './api/api';
 import { handleKernelChannel, isKernelChannelPath } from './api/kernel-channels';
 import type { KernelService } from './kernels/kernel-service';
+import type { EnvDiscovery, KernelspecService } from './kernels/kernelspec-service';
+import type { KernelspecApi, ProfileView } from './api/services';
 import type { ClusterService } from './api/services';
 import { createLocalJupyterProxy, type LocalJupyter } from './proxy/local-jupyter-proxy';
 import { createNodeProxy } from './proxy/node-proxy';
@@ -113,10 +115,38 @@ function clusterService(clusters: ClusterRegistry): ClusterService {
   };
 }
 
+/** Discovery answers younger than this are served from the cache. */
+const ENVS_FRESH_MS = 10 * 60_000;
+
+/** The API's view of kernelspecs, profiles and environments. */
+function kernelspecApi(config: HpclabConfig, specs: KernelspecService, discovery: EnvDiscovery): KernelspecApi {
+  const profiles: ProfileView[] = Object.entries(config.profiles ?? {}).map(([name, p]) => ({
+    name,
+    cluster: p.cluster,
+    ...(p.partition ? { partition: p.partition } : {}),
+    ...(p.gres ? { gres: p.gres } : {}),
+    ...(p.time ? { time: p.time } : {}),
+    ...(p.cpus ? { cpus: p.cpus } : {}),
+    ...(p.mem ? { mem: p.mem } : {}),
+    ...(p.account ? { account: p.account } : {}),
+    ...(p.qos ? { qos: p.qos } : {}),
+    ...(p.constraint ? { constraint: p.constraint } : {}),
+    ...(p.env ? { envKind: Object.keys(p.env).find(k => k !== 'setup' && k !== 'python') ?? 'python' } : {})
+  }));
+  return {
+    profiles: () => profiles,
+    list: () => specs.list(),
+    add: request => specs.add(request),
+    remove: name => specs.remove(name),
+    envs: (cluster, refresh) => discovery.envs(cluster, refresh ? 0 : ENVS_FRESH_MS)
+  };
+}
+
 export interface AppDeps {
   clusters: ClusterRegistry;
   sessions: SessionManager;
   kernels?: KernelService;
+  kernelspecs?: { specs: KernelspecService; discovery: EnvDiscovery };
   token: string;
   allowedOrigins?: string[];
   /** `hpclab lab`: the local Jupyter server that answers every path outside /hpclab. */
@@ -128,7 +158,8 @@ export interface AppDeps {
  * and the node proxy under /hpclab/node/<session>/ (HTTP here, WebSocket via `onUpgrade`).
  */
 export function createApp(deps: AppDeps) {
-  const api = createApi({ sessions: deps.sessions, clusters: clusterService(deps.clusters), kernels: deps.kernels, token: deps.token, allowedOrigins: deps.allowedOrigins });
+  const kernelspecs = deps.kernelspecs && kernelspecApi(deps.clusters.config, deps.kernelspecs.specs, deps.kernelspecs.discovery);
+  const api = createApi({ sessions: deps.sessions, clusters: clusterService(deps.clusters), kernels: deps.kernels, kernelspecs, token: deps.token, allowedOrigins: deps.allowedOrigins });
   const proxy = createNodeProxy({ lookup: deps.sessions.proxyLookup });
   const unsubscribe = deps.sessions.subscribe(event => {
     if (event.type === 'session' && isFinal(event.session.state)) proxy.forget(event.session.id);

@@ -9,6 +9,8 @@ import { ClusterRegistry, createApp } from './app';
 import { ensurePrivateDir, statePaths, writePrivateFileAtomic } from './config/paths';
 import type { HpclabConfig } from './config/schema';
 import { KernelService } from './kernels/kernel-service';
+import { kernelsDir } from './kernels/kernelspec';
+import { EnvDiscovery, KernelspecService } from './kernels/kernelspec-service';
 import type { LocalJupyter } from './proxy/local-jupyter-proxy';
 import { SessionManager } from './sessions/manager';
 import { SessionStore } from './sessions/store';
@@ -71,7 +73,15 @@ export async function startCompanion(options: CompanionOptions): Promise<Running
   const sessions = new SessionManager({ config: options.config, clusters: name => clusters.get(name), store: new SessionStore(path.join(stateDir, 'sessions.json')) });
   await sessions.start();
   const kernels = new KernelService({ config: options.config, clusters: name => clusters.get(name), sessions });
-  const { app, onUpgrade, close: closeApp } = createApp({ clusters, sessions, kernels, token, localJupyter: options.localJupyter });
+  const specs = new KernelspecService({
+    config: options.config,
+    kernelsDir: kernelsDir(env, homeDir),
+    // Kernelspecs run this very CLI, by absolute paths, with the companion's own config.
+    hpclab: [process.execPath, path.join(__dirname, 'cli', 'main.js')],
+    configPath: options.configPath
+  });
+  const discovery = new EnvDiscovery({ config: options.config, cacheFile: path.join(stateDir, 'discovery.json'), transport: name => clusters.get(name).transport });
+  const { app, onUpgrade, close: closeApp } = createApp({ clusters, sessions, kernels, kernelspecs: { specs, discovery }, token, localJupyter: options.localJupyter });
   const server = http.createServer(app);
   server.on('upgrade', onUpgrade);
   const servers = [server];

@@ -5,14 +5,17 @@ import { ApiError, defaultLogger, errorHandler, type Logger } from './errors';
 import { EventHub } from './events';
 import { clusterRoutes } from './routes-clusters';
 import { kernelRoutes } from './routes-kernels';
+import { kernelspecRoutes } from './routes-kernelspecs';
 import { sessionRoutes } from './routes-sessions';
-import type { ClusterService, KernelAttachService, SessionService } from './services';
+import type { ClusterService, KernelAttachService, KernelspecApi, SessionService } from './services';
 
 export interface ApiDeps {
   sessions: SessionService;
   clusters: ClusterService;
   /** Remote kernels (the launcher's lease); without it, POST /api/kernels is a 404. */
   kernels?: KernelAttachService;
+  /** Kernelspecs, profiles and env discovery; without it those routes are 404s. */
+  kernelspecs?: KernelspecApi;
   /** The companion's token; must not be empty. */
   token: string;
   /** Extra origins (http(s)://host[:port]) allowed as Origin, and their hosts as Host. */
@@ -57,6 +60,7 @@ export function createApi(deps: ApiDeps): Api {
   clusterRoutes(router, deps.clusters);
   sessionRoutes(router, deps.sessions);
   if (deps.kernels) kernelRoutes(router, deps.kernels);
+  if (deps.kernelspecs) kernelspecRoutes(router, deps.kernelspecs);
   router.get('/events', hub.handle);
   // Only under /api: other paths below /hpclab (the node proxy) belong to the caller.
   router.use('/api', req => {

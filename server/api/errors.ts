@@ -1,6 +1,8 @@
 import type { ErrorRequestHandler, Response } from 'express';
 import { z } from 'zod';
 import { ConfigError, issuesToProblems } from '../config/load';
+import { DiscoveryError } from '../kernels/discovery';
+import { KernelspecError } from '../kernels/kernelspec';
 import { SchedulerError } from '../scheduler/errors';
 import { TransportError } from '../transport/errors';
 import { SessionNotFoundError } from './services';
@@ -74,6 +76,11 @@ export function toApiError(err: unknown): ApiError | undefined {
   if (err instanceof z.ZodError) return invalid(err, 'body');
   if (err instanceof SessionNotFoundError || (err instanceof Error && err.name === 'SessionNotFoundError'))
     return new ApiError(404, 'not-found', err.message);
+  if (err instanceof KernelspecError) {
+    if (err.kind === 'invalid') return new ApiError(400, 'invalid', err.message.replace(/^--name: /, 'name: '));
+    return new ApiError(err.kind === 'conflict' ? 409 : 404, err.kind, err.message);
+  }
+  if (err instanceof DiscoveryError) return new ApiError(502, 'discovery-failed', err.message);
   if (err instanceof ConfigError) return err.kind === 'unknown-name' ? new ApiError(404, 'not-found', err.message) : undefined;
   if (err instanceof SchedulerError) {
     switch (err.kind) {

@@ -4,7 +4,7 @@ import { envSchema, expecting, NAME_PATTERN, strict } from '../config/schema';
 import { cpusPerTask, slurmFields, type SlurmStringField } from '../config/slurm-grammar';
 import { jobIdSchema } from '../scheduler/validate';
 import { invalid, invalidField } from './errors';
-import type { CreateSessionRequest, KernelAttachRequest, SessionOverrides } from './services';
+import type { AddKernelRequest, CreateSessionRequest, KernelAttachRequest, SessionOverrides } from './services';
 
 /*
  * What requests may hold. Handlers read only the output of these schemas. Every message says
@@ -73,6 +73,22 @@ export const attachKernelSchema = strict(
   'a JSON object like {"kernelId": "k0123456789abcdef", "profile": "gpu", "key": "…", "signatureScheme": "hmac-sha256"}'
 ) satisfies z.ZodType<KernelAttachRequest>;
 
+export const kernelNameSchema = pattern('a kernel name of lower-case letters, digits, ".", "_" and "-" (starting with a letter or digit, at most 64)', /^[a-z0-9][a-z0-9._-]{0,63}$/);
+
+export const addKernelSchema = strict(
+  {
+    profile: nameSchema,
+    cluster: nameSchema.optional(),
+    env: envSchema.optional(),
+    name: kernelNameSchema.optional(),
+    displayName: pattern('1 to 200 characters on one line', /^[^\x00-\x1f\x7f]{1,200}$/).optional()
+  },
+  'a JSON object like {"profile": "gpu"} or {"profile": "gpu", "env": {"venv": "/home/me/venv"}}'
+) satisfies z.ZodType<AddKernelRequest>;
+
+/** `refresh=1` asks the cluster again instead of answering from the cache. */
+export const refreshSchema = z.enum(['0', '1', 'true', 'false'], { error: expecting('1 or 0') }).transform(v => v === '1' || v === 'true');
+
 export const tailSchema = z
   .string({ error: expecting(`a number of bytes from 0 to ${TAIL_MAX_BYTES}`) })
   .regex(/^\d{1,8}$/, { error: expecting(`a number of bytes from 0 to ${TAIL_MAX_BYTES}`) })
@@ -83,7 +99,7 @@ export const tailSchema = z
 export const followSchema = z.enum(['0', '1', 'true', 'false'], { error: expecting('1 or 0') }).transform(v => v === '1' || v === 'true');
 
 /** Route params and their schemas; a route may only use params listed here. */
-export const paramSchemas = { cluster: nameSchema, jobId: jobIdSchema, id: sessionIdSchema } as const;
+export const paramSchemas = { cluster: nameSchema, jobId: jobIdSchema, id: sessionIdSchema, name: kernelNameSchema } as const;
 export type ParamName = keyof typeof paramSchemas;
 
 /** Parses a value or throws 400 naming `root` (the body, a param or a query key). */

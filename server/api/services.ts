@@ -1,3 +1,6 @@
+import type { DiscoveredEnv } from '../kernels/discovery';
+import type { HpclabKernelspec } from '../kernels/kernelspec';
+import type { AddKernelRequest } from '../kernels/kernelspec-service';
 import type { KernelAttachRequest, KernelLease } from '../kernels/kernel-service';
 import type { ChannelPort } from '../kernels/connection-file';
 import type { Duplex } from 'node:stream';
@@ -48,10 +51,36 @@ export interface ClusterService {
 export { SessionNotFoundError } from '../sessions/errors';
 
 export type { KernelAttachRequest, KernelLease, KernelLeaseEvent } from '../kernels/kernel-service';
+export type { AddKernelRequest } from '../kernels/kernelspec-service';
 
 export interface KernelAttachService {
   /** Throws for an unknown profile or cluster; returns what to call when the launcher leaves. */
   attach(request: KernelAttachRequest, lease: KernelLease): () => void;
   /** A stream to a live kernel's channel on the node; undefined when the kernel has none. */
   openChannel(kernelId: string, channel: ChannelPort): Promise<{ upstream: Duplex; fromClient?: (chunk: Buffer) => void } | undefined>;
+}
+
+/** A profile as the Request form shows it (the config's own words). */
+export interface ProfileView {
+  name: string;
+  cluster: string;
+  partition?: string;
+  gres?: string;
+  time?: string;
+  cpus?: number;
+  mem?: string;
+  account?: string;
+  qos?: string;
+  constraint?: string;
+  /** `python`, `conda`, `venv`, `modules` or `container`. */
+  envKind?: string;
+}
+
+/** Kernelspecs in the kernel picker, and the environments a cluster has for them. */
+export interface KernelspecApi {
+  profiles(): ProfileView[];
+  list(): Promise<HpclabKernelspec[]>;
+  add(request: AddKernelRequest): Promise<HpclabKernelspec & { created: boolean }>;
+  remove(name: string): Promise<string>;
+  envs(cluster: string, refresh: boolean): Promise<DiscoveredEnv[]>;
 }

@@ -54,11 +54,11 @@ function sanitizeName(raw: string): string {
 export function checkKernelName(name: string): string {
   if (typeof name === 'string' && KERNEL_NAME.test(name)) return name;
   if (typeof name !== 'string' || name === '') {
-    throw new Error('--name: give a kernel name of lowercase letters, digits, ".", "_" and "-", such as hpclab-mycluster-gpu');
+    throw new KernelspecError('invalid', '--name: give a kernel name of lowercase letters, digits, ".", "_" and "-", such as hpclab-mycluster-gpu');
   }
   const suggestion = sanitizeName(name);
   const hint = suggestion && suggestion !== name ? `; try ${JSON.stringify(suggestion)}` : '';
-  throw new Error(
+  throw new KernelspecError('invalid', 
     `--name: expected lowercase letters, digits, ".", "_" and "-", starting with a letter or digit, at most 64 characters; got ${describeValue(name)}${hint}`
   );
 }
@@ -78,6 +78,17 @@ export function defaultKernelName(cluster: string, profile: string, envKey?: str
   const lossy = readable !== raw || readable.length + envPart.length > 64;
   const suffix = (lossy ? `-${shortHash(`${cluster}\n${profile}`, 6)}` : '') + envPart;
   return checkKernelName(readable.slice(0, 64 - suffix.length).replace(/[._-]+$/, '') + suffix);
+}
+
+/** A kernelspec request that cannot be done as asked: a bad name, not ours to touch, or not there. */
+export class KernelspecError extends Error {
+  constructor(
+    readonly kind: 'invalid' | 'conflict' | 'not-found',
+    message: string
+  ) {
+    super(message);
+    this.name = 'KernelspecError';
+  }
 }
 
 // ---- display names --------------------------------------------------------------------
@@ -246,13 +257,13 @@ export interface WriteKernelspecInput {
 export async function writeKernelspec(input: WriteKernelspecInput): Promise<string> {
   const name = checkKernelName(input.name);
   if (input.argv.length === 0 || !input.argv.includes('{connection_file}')) {
-    throw new Error(`kernelspec ${name}: argv must pass {connection_file}, which Jupyter replaces with the connection file`);
+    throw new KernelspecError('invalid', `kernelspec ${name}: argv must pass {connection_file}, which Jupyter replaces with the connection file`);
   }
-  if (!input.displayName.trim()) throw new Error(`kernelspec ${name}: the display name is empty`);
+  if (!input.displayName.trim()) throw new KernelspecError('invalid', `kernelspec ${name}: the display name is empty`);
   const specDir = path.join(input.dir, name);
   const found = await inspect(specDir);
   if (found.kind === 'foreign') {
-    throw new Error(
+    throw new KernelspecError('conflict', 
       `refusing to overwrite kernelspec "${name}" at ${specDir}: it is not an hpclab kernelspec (${found.why}); pick another --name, or remove it first with \`jupyter kernelspec remove ${name}\``
     );
   }
@@ -314,9 +325,9 @@ export async function removeKernelspec(dir: string, name: string): Promise<strin
   checkKernelName(name);
   const specDir = path.join(dir, name);
   const found = await inspect(specDir);
-  if (found.kind === 'missing') throw new Error(`no kernelspec "${name}" in ${dir}; \`hpclab kernels list\` shows the names`);
+  if (found.kind === 'missing') throw new KernelspecError('not-found', `no kernelspec "${name}" in ${dir}; \`hpclab kernels list\` shows the names`);
   if (found.kind === 'foreign') {
-    throw new Error(
+    throw new KernelspecError('conflict', 
       `refusing to remove kernelspec "${name}" at ${specDir}: it is not an hpclab kernelspec (${found.why}); \`jupyter kernelspec remove ${name}\` removes it`
     );
   }

@@ -2,8 +2,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { getCluster, getProfile } from '../../config/load';
 import { statePaths } from '../../config/paths';
-import { DEFAULT_VENV_ROOTS, DiscoveryCache, discoverEnvs, matchEnv, type DiscoveredEnv } from '../../kernels/discovery';
-import { checkKernelName, defaultKernelName, describeKernel, kernelsDir, listKernelspecs, removeKernelspec, writeKernelspec } from '../../kernels/kernelspec';
+import { matchEnv, type DiscoveredEnv } from '../../kernels/discovery';
+import { checkKernelName, kernelsDir, listKernelspecs, removeKernelspec } from '../../kernels/kernelspec';
+import { EnvDiscovery, KernelspecService } from '../../kernels/kernelspec-service';
 import { openContext, pickCluster, UsageError, type CliContext } from '../context';
 import { table } from '../format';
 import { parseCommandArgs, type Command } from '../args';
@@ -63,13 +64,14 @@ export const kernelsCommand: Command = {
       if (action === 'discover') {
         noMore(rest);
         const cluster = pickCluster(ctx, values.cluster);
-        const envs = await discovered(ctx, cluster, values.refresh ? 0 : DISCOVERY_FRESH_MS);
+        const { discovery } = services(ctx);
+        const envs = await ctx.progress.during(`looking for Python environments on ${cluster}`, () => discovery.envs(cluster, values.refresh ? 0 : DISCOVERY_FRESH_MS));
         process.stdout.write(values.json ? JSON.stringify(envs, null, 2) + '\n' : envsTable(envs, cluster) + '\n');
         return 0;
       }
       if (action === 'add') {
         noMore(rest);
-        return await add(ctx, dir, values);
+        return await add(ctx, values);
       }
       throw new UsageError(`unknown kernels action "${action}": use list, add, remove or discover\nusage: ${USAGE}`);
     } finally {
@@ -82,7 +84,20 @@ function noMore(rest: string[]): void {
   if (rest.length > 0) throw new UsageError(`unexpected ${rest.join(' ')}\nusage: ${USAGE}`);
 }
 
-async function add(ctx: CliContext, dir: string, values: { profile?: string; cluster?: string; env?: string; name?: string; 'display-name'?: string; config?: string }): Promise<number> {
+function services(ctx: CliContext) {
+  const hpclab = [process.execPath, path.resolve(__dirname, '..', 'main.js')];
+  // The config the kernel was added with, unless it was the default one (found the same way later).
+  const configPath = ctx.configSource === 'default' || ctx.configSource === 'xdg' ? undefined : ctx.configPath;
+  const kernelspecs = new KernelspecService({ config: ctx.config, kernelsDir: kernelsDir(process.env, os.homedir()), hpclab, configPath });
+  const discovery = new EnvDiscovery({
+    config: ctx.config,
+    cacheFile: path.join(statePaths(process.env, os.homedir()).stateDir, 'discovery.json'),
+    transport: cluster => ctx.clusters.get(cluster).transport
+  });
+  return { kernelspecs, discovery };
+}
+
+async function add(ctx: CliContext, values: { profile?: string; cluster?: string; env?: string; name?: string; 'display-name'?: string }): Promise<number> {
   if (!values.profile) throw new UsageError('--profile: which profile the kernel asks Slurm for (partition, GPUs, time); see your config');
   const profile = getProfile(ctx.config, values.profile);
   const cluster = values.cluster ?? profile.cluster;
@@ -96,21 +111,10 @@ async function add(ctx: CliContext, dir: string, values: { profile?: string; clu
   }
   if (values['display-name'] !== undefined && !/^[^\x00-\x1f\x7f]{1,200}$/.test(values['display-name']))
     throw new UsageError('--display-name: expected 1 to 200 characters on one line');
-  let found: DiscoveredEnv | undefined;
-  if (values.env !== undefined) found = await findEnv(ctx, cluster, values.env);
-  const envJson = found ? JSON.stringify(found.env) : undefined;
-  const main = path.resolve(__dirname, '..', 'main.js');
-  // Absolute paths: Jupyter runs this argv with its own PATH and working directory.
-  const argv = [process.execPath, main, 'kernel-launch', '--profile', values.profile];
-  if (values.cluster) argv.push('--cluster', cluster);
-  if (envJson) argv.push('--env', envJson);
-  // The config the kernel was added with, unless it was the default one (found the same way later).
-  if (ctx.configSource !== 'default' && ctx.configSource !== 'xdg') argv.push('--config', ctx.configPath);
-  argv.push('{connection_file}');
-  const name = values.name ?? defaultKernelName(cluster, values.profile, envJson);
-  const displayName = values['display-name'] ?? describeKernel({ cluster, profileName: values.profile, profile, env: found?.env });
-  const where = await writeKernelspec({ dir, name, argv, displayName, language: 'python', metadata: { profile: values.profile, cluster, ...(envJson ? { env: envJson } : {}) } });
-  process.stdout.write(`Added kernel "${displayName}" as ${name} (${where})\n`);
+  const { kernelspecs, discovery } = services(ctx);
+  const found = values.env === undefined ? undefined : await findEnv(ctx, discovery, cluster, values.env);
+  const spec = await kernelspecs.add({ profile: values.profile, cluster: values.cluster, env: found?.env, name: values.name, displayName: values['display-name'] });
+  process.stdout.write(`${spec.created ? 'Added' : 'Updated'} kernel "${spec.displayName}" as ${spec.name} (${spec.path})\n`);
   if (found && found.ipykernel === false) {
     process.stderr.write(`warning: ipykernel is not importable in ${found.prefix ?? found.name}; install it there (python -m pip install ipykernel) or the kernel will not start\n`);
   }
@@ -118,35 +122,18 @@ async function add(ctx: CliContext, dir: string, values: { profile?: string; clu
 }
 
 /** The discovered env the user named: from a recent answer if it is there, else asked afresh. */
-async function findEnv(ctx: CliContext, cluster: string, query: string): Promise<DiscoveredEnv> {
-  const cached = await cache().get(cluster, DISCOVERY_ADD_MS);
-  if (cached) {
-    try {
-      return matchEnv(cached, query);
-    } catch {
-      // Not in the cached answer: the env may be new, ask the cluster.
-    }
+async function findEnv(ctx: CliContext, discovery: EnvDiscovery, cluster: string, query: string): Promise<DiscoveredEnv> {
+  try {
+    return matchEnv(await discovery.envs(cluster, DISCOVERY_ADD_MS), query);
+  } catch {
+    // Not in the cached answer: the env may be new, ask the cluster.
   }
   try {
-    return matchEnv(await discovered(ctx, cluster, 0), query);
+    return matchEnv(await ctx.progress.during(`looking for Python environments on ${cluster}`, () => discovery.envs(cluster, 0)), query);
   } catch (err) {
     if (err instanceof Error && err.name === 'EnvMatchError') throw new UsageError(`--env: ${err.message}`);
     throw err;
   }
-}
-
-function cache(): DiscoveryCache {
-  return new DiscoveryCache(path.join(statePaths(process.env, os.homedir()).stateDir, 'discovery.json'));
-}
-
-async function discovered(ctx: CliContext, cluster: string, maxAgeMs: number): Promise<DiscoveredEnv[]> {
-  const store = cache();
-  const fresh = maxAgeMs > 0 ? await store.get(cluster, maxAgeMs) : undefined;
-  if (fresh) return fresh;
-  const venvRoots = getCluster(ctx.config, cluster).venvRoots ?? DEFAULT_VENV_ROOTS;
-  const envs = await ctx.progress.during(`looking for Python environments on ${cluster}`, () => discoverEnvs(ctx.clusters.get(cluster).transport, { venvRoots }));
-  await store.put(cluster, envs);
-  return envs;
 }
 
 function envsTable(envs: DiscoveredEnv[], cluster: string): string {

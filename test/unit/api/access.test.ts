@@ -6,7 +6,7 @@ import { startHarness, TOKEN, type Harness } from './harness';
  * without touching this file (a new route param needs a sample value below).
  */
 
-const SAMPLE_PARAMS: Record<string, string> = { cluster: 'testbed', jobId: '1234', id: 'abc123' };
+const SAMPLE_PARAMS: Record<string, string> = { cluster: 'testbed', jobId: '1234', id: 'abc123', name: 'hpclab-testbed-gpu' };
 
 function concrete(path: string): string {
   return path.replace(/:(\w+)/g, (_m, name: string) => {
@@ -36,6 +36,11 @@ test('the route list is read from the router and covers the whole API', () => {
       'DELETE /api/sessions/:id',
       'GET /api/sessions/:id/log',
       'POST /api/kernels',
+      'GET /api/profiles',
+      'GET /api/kernelspecs',
+      'POST /api/kernelspecs',
+      'DELETE /api/kernelspecs/:name',
+      'GET /api/clusters/:cluster/envs',
       'GET /events'
     ])
   );
@@ -67,6 +72,8 @@ describe('every route', () => {
     expect(h.sessions.created).toEqual([]);
     expect(h.clusters.actions).toEqual([]);
     expect(h.kernels.attached).toEqual([]);
+    expect(h.kernelspecs.added).toEqual([]);
+    expect(h.kernelspecs.envCalls).toEqual([]);
     expect(h.sessions.subscribeCalls).toBe(0);
   });
 

@@ -2,7 +2,8 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { createApi, type Api, type ApiDeps } from '../../../server/api/api';
-import type { ClusterService, ClusterStatus, CreateSessionRequest, JobAction, KernelAttachRequest, KernelAttachService, KernelLease, SessionService } from '../../../server/api/services';
+import type { ClusterService, ClusterStatus, CreateSessionRequest, JobAction, AddKernelRequest, KernelAttachRequest, KernelAttachService, KernelLease, KernelspecApi, SessionService } from '../../../server/api/services';
+import { KernelspecError } from '../../../server/kernels/kernelspec';
 import { SessionNotFoundError } from '../../../server/api/services';
 import type { SessionEvent, SessionInfo } from '../../../server/sessions/types';
 
@@ -114,8 +115,33 @@ export class FakeKernels implements KernelAttachService {
   }
 }
 
+/** Kernelspecs and envs as the API sees them; records what it was asked. */
+export class FakeKernelspecs implements KernelspecApi {
+  readonly added: AddKernelRequest[] = [];
+  readonly envCalls: { cluster: string; refresh: boolean }[] = [];
+  profiles() {
+    return [{ name: 'gpu', cluster: 'testbed', partition: 'gpu', gres: 'gpu:1', time: '01:00:00' }];
+  }
+  async list() {
+    return [];
+  }
+  async add(request: AddKernelRequest) {
+    this.added.push(request);
+    return { name: 'hpclab-testbed-gpu', displayName: 'Python 3 · 1 GPU · 1 h · testbed', argv: [], metadata: { profile: request.profile, cluster: 'testbed', version: 1 }, path: '/k', created: true };
+  }
+  async remove(name: string) {
+    if (name !== 'hpclab-testbed-gpu') throw new KernelspecError('not-found', `no kernelspec "${name}"`);
+    return `/k/${name}`;
+  }
+  async envs(cluster: string, refresh: boolean) {
+    this.envCalls.push({ cluster, refresh });
+    return [];
+  }
+}
+
 export interface Harness {
   api: Api;
+  kernelspecs: FakeKernelspecs;
   kernels: FakeKernels;
   server: http.Server;
   port: number;
@@ -145,8 +171,9 @@ export async function startHarness(deps: Partial<ApiDeps> = {}): Promise<Harness
   const sessions = new FakeSessions();
   const clusters = new FakeClusters();
   const kernels = new FakeKernels();
+  const kernelspecs = new FakeKernelspecs();
   const logged: unknown[] = [];
-  const api = createApi({ sessions, clusters, kernels, token: TOKEN, logger: (_m, err) => logged.push(err), ...deps });
+  const api = createApi({ sessions, clusters, kernels, kernelspecs, token: TOKEN, logger: (_m, err) => logged.push(err), ...deps });
   const app = express();
   app.use('/hpclab', api.router);
   // Stands in for the node proxy that app.ts mounts behind requireAuth.
@@ -184,7 +211,7 @@ export async function startHarness(deps: Partial<ApiDeps> = {}): Promise<Harness
     server.closeAllConnections();
     await new Promise<void>(resolve => server.close(() => resolve()));
   };
-  return { api, kernels, server, port, sessions, clusters, logged, request, close };
+  return { api, kernels, kernelspecs, server, port, sessions, clusters, logged, request, close };
 }
 
 export const jsonHeaders = { 'Content-Type': 'application/json' };
