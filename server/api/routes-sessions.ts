@@ -19,6 +19,7 @@ import type { SessionService } from './services';
  * GET    /api/sessions               → SessionInfo[] (the CLI's `sessions list` reads this)
  * POST   /api/sessions               → 201 SessionInfo (body: CreateSessionRequest; Idempotency-Key header)
  * GET    /api/sessions/:id           → SessionInfo
+ * POST   /api/sessions/preview       → { script, argv } that POST /api/sessions would submit (nothing is submitted)
  * DELETE /api/sessions/:id           → SessionInfo (now ending)
  * GET    /api/sessions/:id/log?tail=N[&follow=1] → text/plain, the last N bytes (default 64 KiB, max 1 MiB), then new output as it comes
  */
@@ -48,6 +49,12 @@ export function sessionRoutes(router: Router, sessions: SessionService): void {
     }
     const info = await sessions.create(request);
     res.status(201).location(`${req.baseUrl}/api/sessions/${encodeURIComponent(info.id)}`).json(info);
+  });
+
+  // The Request form's preview and as-you-type check: the same validation as POST, nothing submitted.
+  router.post('/api/sessions/preview', json, async (req, res) => {
+    if (req.body === undefined) throw invalidField('body', 'expected a JSON object (Content-Type: application/json)');
+    res.json(await sessions.preview(parse(createSessionSchema, req.body, 'body')));
   });
 
   router.get('/api/sessions/:id', (req, res) => {

@@ -19,6 +19,8 @@ export interface SessionService {
   get(id: string): SessionInfo | undefined;
   /** Submits the job; with a known idempotencyKey, returns the first session instead. */
   create(request: CreateSessionRequest): Promise<SessionInfo>;
+  /** What `create` would submit (script and sbatch argv), submitting nothing. */
+  preview(request: CreateSessionRequest): Promise<{ script: string; argv: string[] }>;
   /** Cancels the job; resolves with the session as it is now (usually `ending`). */
   stop(id: string): Promise<SessionInfo>;
   /** The last `tailBytes` bytes of the job's output. */

@@ -4,6 +4,7 @@ import type { HpclabConfig } from '../config/schema';
 import { SchedulerError } from '../scheduler/errors';
 import type { Snapshot } from '../scheduler/poller';
 import type { Job } from '../scheduler/types';
+import { submitArgv } from '../scheduler/slurm/argv';
 import { checkSubmitOptions } from '../scheduler/validate';
 import { renderAllocationScript } from './allocation-script';
 import { SessionNotFoundError } from './errors';
@@ -113,6 +114,20 @@ export class SessionManager {
     this.watchCluster(cluster);
     this.watchStart(record);
     return record.info;
+  }
+
+  /** The job script and sbatch command a request would submit, without submitting anything. */
+  async preview(request: CreateSessionRequest): Promise<{ script: string; argv: string[] }> {
+    const profile = getProfile(this.options.config, request.profile);
+    const cluster = request.cluster ?? profile.cluster;
+    const id = 'preview0';
+    const home = await this.home(cluster);
+    const sessionDir = `${home}/.hpclab/sessions/${id}`;
+    const { options } = labSubmitOptions({ sessionId: id, sessionDir, homeDir: home, profile, overrides: request.overrides });
+    options.comment = `hpclab:${id}:${request.kind}:${request.profile}`;
+    checkSubmitOptions(options);
+    const gpu = /(^|,)gpu(:|$)/.test(options.gres ?? '');
+    return { script: renderLabJobScript({ sessionId: id, baseUrl: `/hpclab/node/${id}/`, sessionDir, profile, gpu }), argv: submitArgv(options) };
   }
 
   async stop(id: string): Promise<SessionInfo> {

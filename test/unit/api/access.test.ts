@@ -32,6 +32,7 @@ test('the route list is read from the router and covers the whole API', () => {
       'POST /api/clusters/:cluster/jobs/:jobId/release',
       'GET /api/sessions',
       'POST /api/sessions',
+      'POST /api/sessions/preview',
       'GET /api/sessions/:id',
       'DELETE /api/sessions/:id',
       'GET /api/sessions/:id/log',
@@ -74,6 +75,7 @@ describe('every route', () => {
     expect(h.kernels.attached).toEqual([]);
     expect(h.kernelspecs.added).toEqual([]);
     expect(h.kernelspecs.envCalls).toEqual([]);
+    expect(h.sessions.previewed).toEqual([]);
     expect(h.sessions.subscribeCalls).toBe(0);
   });
 

@@ -55,6 +55,11 @@ export class FakeSessions implements SessionService {
     this.sessions.set(info.id, info);
     return info;
   }
+  readonly previewed: CreateSessionRequest[] = [];
+  async preview(request: CreateSessionRequest): Promise<{ script: string; argv: string[] }> {
+    this.previewed.push(request);
+    return { script: '#!/bin/bash\n', argv: ['sbatch', '--parsable'] };
+  }
   async stop(id: string): Promise<SessionInfo> {
     const info = this.sessions.get(id);
     if (!info) throw new SessionNotFoundError(id);

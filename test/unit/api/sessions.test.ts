@@ -164,3 +164,21 @@ describe('log', () => {
     expect(reply.json.error.fields[0].path).toBe('follow');
   });
 });
+
+describe('POST /api/sessions/preview', () => {
+  test('validates like POST and submits nothing; a bad override names its field', async () => {
+    const h = await startHarness();
+    try {
+      const ok = await h.request('POST', '/hpclab/api/sessions/preview', { headers: jsonHeaders, body: JSON.stringify({ kind: 'lab', profile: 'gpu', overrides: { time: '02:00:00' } }) });
+      expect(ok.status).toBe(200);
+      expect(ok.json.argv[0]).toBe('sbatch');
+      const bad = await h.request('POST', '/hpclab/api/sessions/preview', { headers: jsonHeaders, body: JSON.stringify({ kind: 'lab', profile: 'gpu', overrides: { time: 'soon' } }) });
+      expect(bad.status).toBe(400);
+      expect(bad.json.error.fields).toEqual([{ path: 'overrides.time', message: expect.any(String) }]);
+      expect(h.sessions.previewed).toHaveLength(1);
+      expect(h.sessions.created).toEqual([]);
+    } finally {
+      await h.close();
+    }
+  });
+});
