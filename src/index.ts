@@ -1,18 +1,89 @@
-import type { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
-import { PLUGIN_ID } from './tokens';
+import { ILabShell, type JupyterFrontEnd, type JupyterFrontEndPlugin } from '@jupyterlab/application';
+import { ICommandPalette } from '@jupyterlab/apputils';
+import { ILauncher } from '@jupyterlab/launcher';
+import { ISettingRegistry } from '@jupyterlab/settingregistry';
+import { IStatusBar } from '@jupyterlab/statusbar';
+import { ITranslator, nullTranslator } from '@jupyterlab/translation';
+import { HpclabApi } from './api';
+import { registerCommands } from './commands';
+import { LauncherTiles } from './launcher/tiles';
+import { HpclabModel, MIN_POLL_SEC } from './model';
+import { SessionNotifier } from './notifications';
+import { HpclabSidebar } from './sidebar/panel';
+import { TimeLeftItem } from './statusbar/time-left';
+import { CommandIDs, DEFAULT_SETTINGS, IHpclabModel, PLUGIN_ID, type HpclabSettings } from './tokens';
 
-/**
- * The hpclab extension's entry point. The sidebar, launcher tiles and kernels come with the
- * frontend issue; this plugin proves the prebuilt extension loads in a real JupyterLab.
+/*
+ * The hpclab extension: small plugins around one model. Nothing here awaits the network in
+ * `activate`: the model starts polling in the background once the settings are read.
  */
-const plugin: JupyterFrontEndPlugin<void> = {
+
+let current: HpclabSettings = { ...DEFAULT_SETTINGS };
+
+const modelPlugin: JupyterFrontEndPlugin<HpclabModel> = {
   id: PLUGIN_ID,
-  description: 'Jupyter on HPC compute nodes.',
+  description: 'Cluster and session state from the hpclab companion.',
   autoStart: true,
-  activate: (app: JupyterFrontEnd) => {
-    // Never await the network here: activation must stay instant.
+  provides: IHpclabModel,
+  optional: [ISettingRegistry],
+  activate: (_app: JupyterFrontEnd, registry: ISettingRegistry | null) => {
+    const model = new HpclabModel(new HpclabApi(''), DEFAULT_SETTINGS.pollIntervalSec);
+    const apply = (s: ISettingRegistry.ISettings) => {
+      current = { ...DEFAULT_SETTINGS, ...(s.composite as Partial<HpclabSettings>) };
+      model.setInterval(Math.max(MIN_POLL_SEC, current.pollIntervalSec));
+    };
+    if (registry) {
+      registry.load(PLUGIN_ID).then(
+        settings => {
+          apply(settings);
+          settings.changed.connect(apply);
+          if (current.companionUrl) model.repoint(new HpclabApi(current.companionUrl));
+          model.start();
+        },
+        () => model.start()
+      );
+    } else model.start();
+    return model;
+  }
+};
+
+const sidebarPlugin: JupyterFrontEndPlugin<void> = {
+  id: 'hpclab:sidebar',
+  description: 'The HPC sidebar, its commands and notifications.',
+  autoStart: true,
+  requires: [IHpclabModel],
+  optional: [ILabShell, ICommandPalette, ITranslator],
+  activate: (app: JupyterFrontEnd, model: HpclabModel, labShell: ILabShell | null, palette: ICommandPalette | null, translator: ITranslator | null) => {
+    const trans = (translator ?? nullTranslator).load('hpclab');
+    const sidebar = new HpclabSidebar({ model, commands: app.commands, trans });
+    app.shell.add(sidebar, 'left', { rank: 250 });
+    registerCommands(app, model, sidebar, trans, () => current, palette ?? undefined);
+    new SessionNotifier(model, app.commands, trans);
     app.started.then(() => document.body.setAttribute('data-hpclab', 'loaded'));
   }
 };
 
-export default [plugin];
+const launcherPlugin: JupyterFrontEndPlugin<void> = {
+  id: 'hpclab:launcher',
+  description: 'Launcher tiles: a notebook per profile, and JupyterLab on a node.',
+  autoStart: true,
+  requires: [IHpclabModel, ILauncher],
+  activate: (_app: JupyterFrontEnd, model: HpclabModel, launcher: ILauncher) => {
+    new LauncherTiles(launcher, model);
+  }
+};
+
+const statusPlugin: JupyterFrontEndPlugin<void> = {
+  id: 'hpclab:statusbar',
+  description: 'Time left in the nearest-ending session, in the status bar.',
+  autoStart: true,
+  requires: [IHpclabModel, IStatusBar],
+  optional: [ITranslator],
+  activate: (app: JupyterFrontEnd, model: HpclabModel, statusBar: IStatusBar, translator: ITranslator | null) => {
+    const trans = (translator ?? nullTranslator).load('hpclab');
+    const item = new TimeLeftItem(model, trans, () => current.warnMinutes, () => void app.commands.execute(CommandIDs.openSidebar));
+    statusBar.registerStatusItem('hpclab:time-left', { item, align: 'left', rank: 50, isActive: () => model.nearestEnding() !== undefined, activeStateChanged: model.changed });
+  }
+};
+
+export default [modelPlugin, sidebarPlugin, launcherPlugin, statusPlugin];

@@ -1,0 +1,146 @@
+import type { z } from 'zod';
+import {
+  clusterStatusSchema,
+  discoveredEnvSchema,
+  errorBodySchema,
+  kernelspecSchema,
+  profileSchema,
+  sessionSchema,
+  type ClusterStatus,
+  type DiscoveredEnv,
+  type Kernelspec,
+  type Profile,
+  type Session
+} from './schemas';
+import { z as zod } from 'zod';
+
+/** A failed request, in words for the user; `fields` names each bad form field. */
+export class HpclabError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly fields: { path: string; message: string }[] = []
+  ) {
+    super(message);
+    this.name = 'HpclabError';
+  }
+}
+
+export type JobAction = 'cancel' | 'hold' | 'release';
+
+export interface SessionRequest {
+  kind: 'lab';
+  profile: string;
+  cluster?: string;
+  overrides?: Record<string, string | number>;
+}
+
+/**
+ * The one request path to the companion. `base` is where it answers (`/hpclab/` on the same
+ * origin under `hpclab lab`, or the `companionUrl` setting); the token rides in the cookie the
+ * companion set, or in the header when the setting carries `?token=`.
+ */
+export class HpclabApi {
+  readonly base: string;
+  private readonly token: string | null;
+
+  constructor(
+    companionUrl: string,
+    private readonly fetchImpl: typeof fetch = (...args) => fetch(...args)
+  ) {
+    const url = new URL(companionUrl || '/hpclab/', window.location.href);
+    this.token = url.searchParams.get('token');
+    url.search = '';
+    if (!url.pathname.endsWith('/')) url.pathname += '/';
+    if (!url.pathname.endsWith('/hpclab/')) url.pathname += 'hpclab/';
+    this.base = url.href;
+  }
+
+  url(path: string): string {
+    return new URL(path.replace(/^\//, ''), this.base).href;
+  }
+
+  /** Sends and checks the reply against `schema`; every failure becomes an HpclabError. */
+  async request<T>(method: string, path: string, schema: z.ZodType<T>, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
+    let res: Response;
+    try {
+      res = await this.fetchImpl(this.url(path), {
+        method,
+        credentials: 'same-origin',
+        headers: { ...(body === undefined ? {} : { 'Content-Type': 'application/json' }), ...(this.token ? { Authorization: `token ${this.token}` } : {}), ...headers },
+        body: body === undefined ? undefined : JSON.stringify(body)
+      });
+    } catch (err) {
+      throw new HpclabError(0, 'unreachable', `The hpclab companion is not answering at ${this.base} (${(err as Error).message}).`);
+    }
+    const text = await res.text();
+    let data: unknown;
+    try {
+      data = text ? JSON.parse(text) : undefined;
+    } catch {
+      data = undefined;
+    }
+    if (!res.ok) {
+      const parsed = errorBodySchema.safeParse(data);
+      if (parsed.success) throw new HpclabError(res.status, parsed.data.error.code, parsed.data.error.message, parsed.data.error.fields);
+      throw new HpclabError(res.status, 'http', `The companion answered ${res.status} ${res.statusText}.`);
+    }
+    const parsed = schema.safeParse(data);
+    if (!parsed.success) throw new HpclabError(res.status, 'bad-reply', `Unexpected reply from the companion for ${method} ${path}: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
+    return parsed.data;
+  }
+
+  clusters(): Promise<string[]> {
+    return this.request('GET', 'api/clusters', zod.array(zod.string()));
+  }
+
+  status(cluster: string): Promise<ClusterStatus> {
+    return this.request('GET', `api/clusters/${encodeURIComponent(cluster)}/status`, clusterStatusSchema);
+  }
+
+  jobAction(cluster: string, jobId: string, action: JobAction): Promise<unknown> {
+    return this.request('POST', `api/clusters/${encodeURIComponent(cluster)}/jobs/${encodeURIComponent(jobId)}/${action}`, zod.unknown());
+  }
+
+  profiles(): Promise<Profile[]> {
+    return this.request('GET', 'api/profiles', zod.array(profileSchema));
+  }
+
+  sessions(): Promise<Session[]> {
+    return this.request('GET', 'api/sessions', zod.array(sessionSchema));
+  }
+
+  createSession(request: SessionRequest, idempotencyKey: string): Promise<Session> {
+    return this.request('POST', 'api/sessions', sessionSchema, request, { 'Idempotency-Key': idempotencyKey });
+  }
+
+  stopSession(id: string): Promise<Session> {
+    return this.request('DELETE', `api/sessions/${encodeURIComponent(id)}`, sessionSchema);
+  }
+
+  previewSession(request: SessionRequest): Promise<{ script: string; argv: string[] }> {
+    return this.request('POST', 'api/sessions/preview', zod.object({ script: zod.string(), argv: zod.array(zod.string()) }), request);
+  }
+
+  kernelspecs(): Promise<Kernelspec[]> {
+    return this.request('GET', 'api/kernelspecs', zod.array(kernelspecSchema));
+  }
+
+  addKernelspec(request: { profile: string; cluster?: string; env?: Record<string, unknown> }): Promise<Kernelspec> {
+    return this.request('POST', 'api/kernelspecs', kernelspecSchema, request);
+  }
+
+  envs(cluster: string, refresh = false): Promise<DiscoveredEnv[]> {
+    return this.request('GET', `api/clusters/${encodeURIComponent(cluster)}/envs${refresh ? '?refresh=1' : ''}`, zod.array(discoveredEnvSchema));
+  }
+
+  /** Where the session's own Lab is served (through the companion's proxy). */
+  sessionUrl(session: Session): string {
+    return new URL(session.baseUrl, this.base).href;
+  }
+
+  eventsUrl(): string {
+    return this.url('events');
+  }
+}

@@ -1,0 +1,32 @@
+import type { ILauncher } from '@jupyterlab/launcher';
+import type { IDisposable } from '@lumino/disposable';
+import type { HpclabModel } from '../model';
+import { CommandIDs } from '../tokens';
+
+/**
+ * The launcher's "HPC" category: a notebook tile per profile (its remote kernel) and a
+ * "JupyterLab on a node" tile. Profiles come from the companion, so tiles follow the model.
+ */
+export class LauncherTiles {
+  private readonly items = new Map<string, IDisposable>();
+
+  constructor(
+    private readonly launcher: ILauncher,
+    model: HpclabModel
+  ) {
+    model.changed.connect(() => this.sync(model), this);
+  }
+
+  private sync(model: HpclabModel): void {
+    const wanted = new Map<string, () => IDisposable>();
+    wanted.set('lab', () => this.launcher.add({ command: CommandIDs.requestLab, category: 'HPC', rank: 0 }));
+    model.profiles.forEach((p, i) => wanted.set(`nb:${p.name}`, () => this.launcher.add({ command: CommandIDs.openNotebook, args: { profile: p.name }, category: 'HPC', rank: i + 1 })));
+    for (const [key, item] of this.items) {
+      if (!wanted.has(key)) {
+        item.dispose();
+        this.items.delete(key);
+      }
+    }
+    for (const [key, add] of wanted) if (!this.items.has(key)) this.items.set(key, add());
+  }
+}
