@@ -1,4 +1,4 @@
-// Two projects: `unit` runs anywhere in seconds; `integration` needs the testbed
+// Three projects: `unit` and `frontend` run anywhere in seconds; `integration` needs the testbed
 // (`scripts/testbed up`) and runs in band because there is one Slurm per machine.
 const tsJest = ['ts-jest', { tsconfig: 'test/tsconfig.json' }];
 
@@ -12,6 +12,14 @@ module.exports = {
       modulePathIgnorePatterns: ['<rootDir>/hpclab/', '<rootDir>/build/', '<rootDir>/dist/', '<rootDir>/lib/'],
       transform: { '^.+\\.ts$': tsJest },
       testMatch: ['<rootDir>/test/unit/**/*.test.ts']
+    },
+    {
+      // The JupyterLab extension's model and API client, in a browser-like DOM.
+      displayName: 'frontend',
+      testEnvironment: 'jsdom',
+      modulePathIgnorePatterns: ['<rootDir>/hpclab/', '<rootDir>/build/', '<rootDir>/dist/', '<rootDir>/lib/'],
+      transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'test/frontend/tsconfig.json' }] },
+      testMatch: ['<rootDir>/test/frontend/**/*.test.ts']
     },
     {
       displayName: 'integration',

@@ -1,0 +1,95 @@
+import { HpclabApi } from '../../src/api';
+import { HpclabModel, type LiveEvent } from '../../src/model';
+import { groupJobs, hms, pendingText } from '../../src/format';
+
+const base = {
+  kind: 'lab' as const,
+  cluster: 'testbed',
+  profile: 'gpu',
+  jobId: '7',
+  pending: null,
+  node: null,
+  createdAt: '2026-01-01T00:00:00Z',
+  startedAt: null,
+  endsAt: null,
+  endedAt: null,
+  endReason: null,
+  message: null,
+  baseUrl: '/hpclab/node/s1/'
+};
+
+function model(answers: Record<string, unknown> = {}) {
+  const defaults: Record<string, unknown> = {
+    '/hpclab/api/clusters': ['testbed'],
+    '/hpclab/api/profiles': [{ name: 'gpu', cluster: 'testbed' }],
+    '/hpclab/api/sessions': [],
+    '/hpclab/api/kernelspecs': [],
+    '/hpclab/api/clusters/testbed/status': { cluster: 'testbed', fetchedAt: 'now', partitions: [], jobs: [] }
+  };
+  let calls = 0;
+  const fetchImpl = (async (url: string) => {
+    calls++;
+    const body = { ...defaults, ...answers }[new URL(url).pathname];
+    return reply(body === undefined ? 404 : 200, JSON.stringify(body));
+  }) as unknown as typeof fetch;
+  const m = new HpclabModel(new HpclabApi('', fetchImpl), 15);
+  return { m, calls: () => calls };
+}
+
+test('refresh fills the model and `changed` fires only on a real change', async () => {
+  const { m } = model();
+  let changes = 0;
+  m.changed.connect(() => changes++);
+  await m.refresh();
+  expect(m.clusters).toEqual(['testbed']);
+  expect(m.profiles.map(p => p.name)).toEqual(['gpu']);
+  expect(changes).toBe(1);
+  await m.refresh();
+  expect(changes).toBe(1); // same answers: no redraw
+});
+
+test('a failed refresh keeps the words for the UI and rethrows for the poll to back off', async () => {
+  const { m } = model({ '/hpclab/api/clusters': undefined });
+  await expect(m.refresh()).rejects.toThrow();
+  expect(m.error).toContain('404');
+  expect(m.loaded).toBe(true);
+});
+
+test('session events update the list and are passed on with the previous state', async () => {
+  const { m } = model();
+  const seen: LiveEvent[] = [];
+  m.events.connect((_s, e) => seen.push(e));
+  m.handleEvent('snapshot', { type: 'snapshot', sessions: [{ ...base, id: 's1', state: 'pending' }] });
+  m.handleEvent('session', { type: 'session', session: { ...base, id: 's1', state: 'running', endsAt: new Date(Date.now() + 60_000).toISOString() } });
+  expect(m.sessions.map(s => s.state)).toEqual(['running']);
+  expect(seen[0]).toMatchObject({ type: 'session', previous: { state: 'pending' }, session: { state: 'running' } });
+  expect(m.nearestEnding()?.id).toBe('s1');
+  m.handleEvent('walltime-warning', { type: 'walltime-warning', sessionId: 's1', minutesLeft: 2, endsAt: 'x' });
+  expect(seen[1]).toMatchObject({ type: 'walltime-warning', minutesLeft: 2, session: { id: 's1' } });
+  m.handleEvent('session', { nonsense: true }); // a frame of another version is ignored
+  expect(m.sessions).toHaveLength(1);
+});
+
+test('the poll interval never goes below the floor', () => {
+  const { m } = model();
+  m.start();
+  m.setInterval(1);
+  expect((m as unknown as { poll: { frequency: { interval: number } } }).poll.frequency.interval).toBe(5000);
+  m.dispose();
+});
+
+test('formatting: countdowns, queue words and array grouping', () => {
+  expect(hms(3725)).toBe('1:02:05');
+  expect(hms(2 * 86400 + 60)).toBe('2-00:01:00');
+  expect(pendingText({ ...base, id: 'x', state: 'pending', pending: { reason: 'Resources', position: 3, estimatedStart: null } })).toBe('Resources, #3 in the queue');
+  const job = (id: string, arrayJobId: string | null) => ({ id, arrayJobId, arrayTaskId: null, name: 'j', user: 'u', state: 'PENDING', reason: null, partition: 'p', nodes: null, timeUsed: 0, timeLimit: null, timeLeft: null, startTime: null, gres: null });
+  expect(groupJobs([job('10_1', '10'), job('10_2', '10'), job('11', null)]).map(g => [g.key, g.jobs.length])).toEqual([
+    ['10', 2],
+    ['11', 1]
+  ]);
+});
+
+/** What the client reads of a fetch Response (jsdom has no Response class). */
+function reply(status: number, text: string) {
+  return { ok: status >= 200 && status < 300, status, statusText: status === 200 ? 'OK' : 'Error', text: async () => text };
+}
