@@ -6,6 +6,7 @@ import { HelpRequested, type Command } from './args';
 import { jobsCommand } from './commands/jobs';
 import { kernelLaunchCommand } from './commands/kernel-launch';
 import { kernelsCommand } from './commands/kernels';
+import { installCommand } from './commands/install';
 import { labCommand } from './commands/lab';
 import { serveCommand } from './commands/serve';
 import { sessionsCommand } from './commands/sessions';
@@ -13,7 +14,7 @@ import { statusCommand } from './commands/status';
 import { tunnelCommand } from './commands/tunnel';
 import { UsageError } from './context';
 
-const commands: Command[] = [statusCommand, jobsCommand, sessionsCommand, serveCommand, labCommand, tunnelCommand, kernelsCommand, kernelLaunchCommand];
+const commands: Command[] = [statusCommand, jobsCommand, sessionsCommand, serveCommand, labCommand, tunnelCommand, kernelsCommand, kernelLaunchCommand, installCommand];
 
 function help(): string {
   const width = Math.max(...commands.map(c => c.name.length));

@@ -84,4 +84,18 @@ describe('hpclab CLI against the testbed', () => {
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(/cluster gone: cannot connect to x@127\.0\.0\.1:1/);
   });
+
+  it('install puts exactly the prebuilt labextension where JupyterLab loads prebuilt extensions', async () => {
+    const data = await fs.mkdtemp(path.join(os.tmpdir(), 'hpclab-data-'));
+    const r = hpclab(['install'], { JUPYTER_DATA_DIR: data });
+    expect(r.code).toBe(0);
+    const target = path.join(data, 'labextensions', 'hpclab');
+    expect(r.stdout).toContain(target);
+    const built = path.join(repoRoot, 'hpclab', 'labextension');
+    const list = async (dir: string): Promise<string[]> => (await fs.readdir(dir, { recursive: true })).map(String).sort();
+    expect((await list(target)).filter(f => f !== 'install.json')).toEqual(await list(built));
+    const entry = (await fs.readdir(path.join(built, 'static'))).find(f => f.startsWith('remoteEntry.'))!;
+    expect(await fs.readFile(path.join(target, 'static', entry))).toEqual(await fs.readFile(path.join(built, 'static', entry)));
+    expect(JSON.parse(await fs.readFile(path.join(target, 'package.json'), 'utf8')).name).toBe('hpclab');
+  });
 });
