@@ -3,6 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import express from 'express';
 import { createApi } from './api/api';
+import type { PromptBroker } from './api/prompt-broker';
 import { handleKernelChannel, isKernelChannelPath } from './api/kernel-channels';
 import type { KernelService } from './kernels/kernel-service';
 import type { EnvDiscovery, KernelspecService } from './kernels/kernelspec-service';
@@ -147,6 +148,7 @@ export interface AppDeps {
   sessions: SessionManager;
   kernels?: KernelService;
   kernelspecs?: { specs: KernelspecService; discovery: EnvDiscovery };
+  prompts?: PromptBroker;
   token: string;
   allowedOrigins?: string[];
   /** `hpclab lab`: the local Jupyter server that answers every path outside /hpclab. */
@@ -159,7 +161,7 @@ export interface AppDeps {
  */
 export function createApp(deps: AppDeps) {
   const kernelspecs = deps.kernelspecs && kernelspecApi(deps.clusters.config, deps.kernelspecs.specs, deps.kernelspecs.discovery);
-  const api = createApi({ sessions: deps.sessions, clusters: clusterService(deps.clusters), kernels: deps.kernels, kernelspecs, token: deps.token, allowedOrigins: deps.allowedOrigins });
+  const api = createApi({ sessions: deps.sessions, clusters: clusterService(deps.clusters), kernels: deps.kernels, kernelspecs, prompts: deps.prompts, token: deps.token, allowedOrigins: deps.allowedOrigins });
   const proxy = createNodeProxy({ lookup: deps.sessions.proxyLookup });
   const unsubscribe = deps.sessions.subscribe(event => {
     if (event.type === 'session' && isFinal(event.session.state)) proxy.forget(event.session.id);

@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { ClusterRegistry, createApp } from './app';
 import { ensurePrivateDir, statePaths, writePrivateFileAtomic } from './config/paths';
 import type { HpclabConfig } from './config/schema';
+import { PromptBroker } from './api/prompt-broker';
 import { KernelService } from './kernels/kernel-service';
 import { kernelsDir } from './kernels/kernelspec';
 import { EnvDiscovery, KernelspecService } from './kernels/kernelspec-service';
@@ -69,7 +70,9 @@ export async function startCompanion(options: CompanionOptions): Promise<Running
   const { stateDir } = statePaths(env, homeDir);
   await ensurePrivateDir(stateDir);
   const token = randomBytes(32).toString('hex');
-  const clusters = new ClusterRegistry(options.config, { prompter: options.prompter, env, homeDir });
+  // SSH prompts (2FA) go to an open JupyterLab when there is one, else to the terminal.
+  const prompts = new PromptBroker(options.prompter);
+  const clusters = new ClusterRegistry(options.config, { prompter: prompts.prompter, env, homeDir });
   const sessions = new SessionManager({ config: options.config, clusters: name => clusters.get(name), store: new SessionStore(path.join(stateDir, 'sessions.json')) });
   await sessions.start();
   const kernels = new KernelService({ config: options.config, clusters: name => clusters.get(name), sessions });
@@ -81,7 +84,7 @@ export async function startCompanion(options: CompanionOptions): Promise<Running
     configPath: options.configPath
   });
   const discovery = new EnvDiscovery({ config: options.config, cacheFile: path.join(stateDir, 'discovery.json'), transport: name => clusters.get(name).transport });
-  const { app, onUpgrade, close: closeApp } = createApp({ clusters, sessions, kernels, kernelspecs: { specs, discovery }, token, localJupyter: options.localJupyter });
+  const { app, onUpgrade, close: closeApp } = createApp({ clusters, sessions, kernels, kernelspecs: { specs, discovery }, prompts, token, localJupyter: options.localJupyter });
   const server = http.createServer(app);
   server.on('upgrade', onUpgrade);
   const servers = [server];
@@ -124,6 +127,7 @@ export async function startCompanion(options: CompanionOptions): Promise<Running
         s.closeAllConnections();
       }
       closeApp();
+      prompts.close();
       kernels.close();
       sessions.close();
       await clusters.close();

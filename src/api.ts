@@ -135,6 +135,14 @@ export class HpclabApi {
     return this.request('GET', `api/clusters/${encodeURIComponent(cluster)}/envs${refresh ? '?refresh=1' : ''}`, zod.array(discoveredEnvSchema));
   }
 
+  answerPrompt(id: string, answers: string[]): Promise<unknown> {
+    return this.request('POST', `api/prompts/${encodeURIComponent(id)}`, zod.unknown(), { answers });
+  }
+
+  cancelPrompt(id: string): Promise<unknown> {
+    return this.request('DELETE', `api/prompts/${encodeURIComponent(id)}`, zod.unknown());
+  }
+
   /** Where the session's own Lab is served (through the companion's proxy). */
   sessionUrl(session: Session): string {
     return new URL(session.baseUrl, this.base).href;

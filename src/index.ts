@@ -9,6 +9,7 @@ import { registerCommands } from './commands';
 import { LauncherTiles } from './launcher/tiles';
 import { HpclabModel, MIN_POLL_SEC } from './model';
 import { SessionNotifier } from './notifications';
+import { LoginPrompts } from './prompts';
 import { HpclabSidebar } from './sidebar/panel';
 import { TimeLeftItem } from './statusbar/time-left';
 import { CommandIDs, DEFAULT_SETTINGS, IHpclabModel, PLUGIN_ID, type HpclabSettings } from './tokens';
@@ -59,6 +60,7 @@ const sidebarPlugin: JupyterFrontEndPlugin<void> = {
     app.shell.add(sidebar, 'left', { rank: 250 });
     registerCommands(app, model, sidebar, trans, () => current, palette ?? undefined);
     new SessionNotifier(model, app.commands, trans);
+    new LoginPrompts(model, trans);
     app.started.then(() => document.body.setAttribute('data-hpclab', 'loaded'));
   }
 };

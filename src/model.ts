@@ -1,12 +1,14 @@
 import { Poll } from '@lumino/polling';
 import { Signal, type ISignal } from '@lumino/signaling';
 import type { HpclabApi } from './api';
-import { eventSchemas, type ClusterStatus, type Kernelspec, type Profile, type Session } from './schemas';
+import { eventSchemas, type ClusterStatus, type Kernelspec, type Profile, type PromptEvent, type Session } from './schemas';
 
 /** The companion's live events, as the UI reacts to them. */
 export type LiveEvent =
   | { type: 'session'; session: Session; previous: Session | undefined }
-  | { type: 'walltime-warning'; session: Session | undefined; minutesLeft: number; endsAt: string };
+  | { type: 'walltime-warning'; session: Session | undefined; minutesLeft: number; endsAt: string }
+  | { type: 'prompt'; prompt: PromptEvent }
+  | { type: 'prompt-done'; id: string };
 
 /** The fewest seconds between polls of cluster status, whatever the settings say. */
 export const MIN_POLL_SEC = 5;
@@ -121,6 +123,12 @@ export class HpclabModel {
       const parsed = eventSchemas['walltime-warning'].safeParse(data);
       if (!parsed.success) return;
       this._events.emit({ type: 'walltime-warning', session: this.session(parsed.data.sessionId), minutesLeft: parsed.data.minutesLeft, endsAt: parsed.data.endsAt });
+    } else if (type === 'prompt') {
+      const parsed = eventSchemas.prompt.safeParse(data);
+      if (parsed.success) this._events.emit({ type: 'prompt', prompt: parsed.data });
+    } else if (type === 'prompt-done') {
+      const parsed = eventSchemas['prompt-done'].safeParse(data);
+      if (parsed.success) this._events.emit({ type: 'prompt-done', id: parsed.data.id });
     }
     this.emitIfChanged();
   }
@@ -129,7 +137,7 @@ export class HpclabModel {
     if (typeof EventSource === 'undefined') return;
     // The browser reconnects by itself (the companion asks for 3 s); the cookie authenticates it.
     this.source = new EventSource(this.api.eventsUrl(), { withCredentials: true });
-    for (const type of ['snapshot', 'session', 'walltime-warning']) {
+    for (const type of ['snapshot', 'session', 'walltime-warning', 'prompt', 'prompt-done']) {
       this.source.addEventListener(type, e => {
         try {
           this.handleEvent(type, JSON.parse((e as MessageEvent).data));

@@ -31,6 +31,7 @@ export class SessionNotifier {
       });
       return;
     }
+    if (event.type !== 'session') return;
     const { session: s, previous } = event;
     if (previous?.state === s.state && JSON.stringify(previous.pending) === JSON.stringify(s.pending)) return;
     const what = s.kind === 'lab' ? this.trans.__('Lab session') : this.trans.__('Kernel allocation');

@@ -115,5 +115,18 @@ export const errorBodySchema = z.object({
 export const eventSchemas = {
   snapshot: z.object({ type: z.literal('snapshot'), sessions: z.array(sessionSchema) }).loose(),
   session: z.object({ type: z.literal('session'), session: sessionSchema }).loose(),
-  'walltime-warning': z.object({ type: z.literal('walltime-warning'), sessionId: z.string(), minutesLeft: z.number(), endsAt: z.string() }).loose()
+  'walltime-warning': z.object({ type: z.literal('walltime-warning'), sessionId: z.string(), minutesLeft: z.number(), endsAt: z.string() }).loose(),
+  prompt: z
+    .object({
+      type: z.literal('prompt'),
+      id: z.string(),
+      cluster: z.string(),
+      kind: z.string(),
+      name: z.string(),
+      instructions: z.string(),
+      prompts: z.array(z.object({ prompt: z.string(), echo: z.boolean() }))
+    })
+    .loose(),
+  'prompt-done': z.object({ type: z.literal('prompt-done'), id: z.string(), answered: z.boolean() }).loose()
 } as const;
+export type PromptEvent = z.infer<(typeof eventSchemas)['prompt']>;

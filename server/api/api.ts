@@ -6,6 +6,8 @@ import { EventHub } from './events';
 import { clusterRoutes } from './routes-clusters';
 import { kernelRoutes } from './routes-kernels';
 import { kernelspecRoutes } from './routes-kernelspecs';
+import { promptRoutes } from './routes-prompts';
+import type { PromptBroker } from './prompt-broker';
 import { sessionRoutes } from './routes-sessions';
 import type { ClusterService, KernelAttachService, KernelspecApi, SessionService } from './services';
 
@@ -16,6 +18,8 @@ export interface ApiDeps {
   kernels?: KernelAttachService;
   /** Kernelspecs, profiles and env discovery; without it those routes are 404s. */
   kernelspecs?: KernelspecApi;
+  /** SSH login prompts answered in the browser. */
+  prompts?: PromptBroker;
   /** The companion's token; must not be empty. */
   token: string;
   /** Extra origins (http(s)://host[:port]) allowed as Origin, and their hosts as Host. */
@@ -49,7 +53,8 @@ export interface Api {
 
 export function createApi(deps: ApiDeps): Api {
   const guard = createGuard({ token: deps.token, allowedOrigins: deps.allowedOrigins });
-  const hub = new EventHub({ sessions: deps.sessions, heartbeatMs: deps.heartbeatMs });
+  const prompts = deps.prompts;
+  const hub = new EventHub({ sessions: deps.sessions, heartbeatMs: deps.heartbeatMs, sources: prompts ? [listener => prompts.subscribe(listener)] : [] });
   const router = express.Router();
 
   router.use(guard.middleware);
@@ -61,6 +66,7 @@ export function createApi(deps: ApiDeps): Api {
   sessionRoutes(router, deps.sessions);
   if (deps.kernels) kernelRoutes(router, deps.kernels);
   if (deps.kernelspecs) kernelspecRoutes(router, deps.kernelspecs);
+  if (prompts) promptRoutes(router, prompts);
   router.get('/events', hub.handle);
   // Only under /api: other paths below /hpclab (the node proxy) belong to the caller.
   router.use('/api', req => {

@@ -13,6 +13,8 @@ import type { SessionService } from './services';
 
 export interface EventHubOptions {
   sessions: SessionService;
+  /** More event sources (login prompts); each returns its unsubscribe function. */
+  sources?: ((listener: (event: { type: string }) => void) => () => void)[];
   /** Default 15 000. */
   heartbeatMs?: number;
   /** Bytes queued for a client that is not reading before it is dropped; default 1 MiB. */
@@ -59,7 +61,10 @@ export class EventHub {
     res.on('close', () => this.drop(client));
     res.on('error', () => this.drop(client));
     try {
-      client.unsubscribe = this.options.sessions.subscribe((event: SessionEvent) => send(sseFrame(event.type, event)));
+      const offs = [this.options.sessions.subscribe((event: SessionEvent) => send(sseFrame(event.type, event)))];
+      client.unsubscribe = () => offs.forEach(off => off());
+      // After the snapshot below would be nicer, but a source may replay at once (a waiting prompt): order does not matter to clients.
+      for (const source of this.options.sources ?? []) offs.push(source(event => send(sseFrame(event.type, event))));
     } catch (err) {
       res.removeHeader('Content-Type'); // the error handler answers in JSON
       throw err;

@@ -99,7 +99,15 @@ export const tailSchema = z
 export const followSchema = z.enum(['0', '1', 'true', 'false'], { error: expecting('1 or 0') }).transform(v => v === '1' || v === 'true');
 
 /** Route params and their schemas; a route may only use params listed here. */
-export const paramSchemas = { cluster: nameSchema, jobId: jobIdSchema, id: sessionIdSchema, name: kernelNameSchema } as const;
+export const promptIdSchema = pattern('a prompt id of 16 hex digits', /^[0-9a-f]{16}$/);
+
+/** Answers to a login prompt: one string per question, in order. */
+export const promptAnswersSchema = strict(
+  { answers: z.array(z.string({ error: expecting('a string') }).max(1024, { error: 'expected at most 1024 characters' }), { error: expecting('a list of answers, one per question') }).max(16) },
+  'a JSON object like {"answers": ["123456"]}'
+);
+
+export const paramSchemas = { cluster: nameSchema, jobId: jobIdSchema, id: sessionIdSchema, name: kernelNameSchema, prompt: promptIdSchema } as const;
 export type ParamName = keyof typeof paramSchemas;
 
 /** Parses a value or throws 400 naming `root` (the body, a param or a query key). */

@@ -6,7 +6,7 @@ import { startHarness, TOKEN, type Harness } from './harness';
  * without touching this file (a new route param needs a sample value below).
  */
 
-const SAMPLE_PARAMS: Record<string, string> = { cluster: 'testbed', jobId: '1234', id: 'abc123', name: 'hpclab-testbed-gpu' };
+const SAMPLE_PARAMS: Record<string, string> = { cluster: 'testbed', jobId: '1234', id: 'abc123', name: 'hpclab-testbed-gpu', prompt: '0123456789abcdef' };
 
 function concrete(path: string): string {
   return path.replace(/:(\w+)/g, (_m, name: string) => {
@@ -42,6 +42,8 @@ test('the route list is read from the router and covers the whole API', () => {
       'POST /api/kernelspecs',
       'DELETE /api/kernelspecs/:name',
       'GET /api/clusters/:cluster/envs',
+      'POST /api/prompts/:prompt',
+      'DELETE /api/prompts/:prompt',
       'GET /events'
     ])
   );

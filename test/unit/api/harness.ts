@@ -4,6 +4,7 @@ import express from 'express';
 import { createApi, type Api, type ApiDeps } from '../../../server/api/api';
 import type { ClusterService, ClusterStatus, CreateSessionRequest, JobAction, AddKernelRequest, KernelAttachRequest, KernelAttachService, KernelLease, KernelspecApi, SessionService } from '../../../server/api/services';
 import { KernelspecError } from '../../../server/kernels/kernelspec';
+import { PromptBroker } from '../../../server/api/prompt-broker';
 import { SessionNotFoundError } from '../../../server/api/services';
 import type { SessionEvent, SessionInfo } from '../../../server/sessions/types';
 
@@ -178,7 +179,7 @@ export async function startHarness(deps: Partial<ApiDeps> = {}): Promise<Harness
   const kernels = new FakeKernels();
   const kernelspecs = new FakeKernelspecs();
   const logged: unknown[] = [];
-  const api = createApi({ sessions, clusters, kernels, kernelspecs, token: TOKEN, logger: (_m, err) => logged.push(err), ...deps });
+  const api = createApi({ sessions, clusters, kernels, kernelspecs, prompts: new PromptBroker(undefined), token: TOKEN, logger: (_m, err) => logged.push(err), ...deps });
   const app = express();
   app.use('/hpclab', api.router);
   // Stands in for the node proxy that app.ts mounts behind requireAuth.

@@ -6,6 +6,8 @@ import type { AddressInfo } from 'node:net';
 import { Server, utils, type Connection } from 'ssh2';
 import { connectChain, type HopSpec } from '../../../server/transport/ssh/connect';
 import type { PromptRequest } from '../../../server/transport/types';
+import { PromptBroker } from '../../../server/api/prompt-broker';
+import { startHarness } from '../api/harness';
 
 /**
  * A real SSH server (ssh2's, in-process) that, like a 2FA login node, accepts only a
@@ -114,5 +116,39 @@ describe('keyboard-interactive login (2FA)', () => {
 
   it('reports a wrong code as an authentication failure', async () => {
     await expect(connectChain([hop()], { cluster: 'kbd', prompter: async () => ['000000'] })).rejects.toMatchObject({ kind: 'auth' });
+  });
+
+  it('asks the 2FA code in the browser: a prompt event on /events, the answer POSTed back, logged in', async () => {
+    const broker = new PromptBroker(undefined);
+    const h = await startHarness({ prompts: broker });
+    try {
+      // A browser tab listening to the companion's live events.
+      const events = await fetch(`http://127.0.0.1:${h.port}/hpclab/events`, { headers: { Authorization: 'Bearer test-token-0123456789abcdef' } });
+      const reader = events.body!.getReader();
+      const login = connectChain([hop()], { cluster: 'kbd', prompter: broker.prompter });
+      let text = '';
+      while (!/event: prompt\n/.test(text)) text += Buffer.from((await reader.read()).value!).toString();
+      const event = JSON.parse(/event: prompt\ndata: (.*)\n/.exec(text)![1]);
+      expect(event).toMatchObject({ cluster: 'kbd', kind: 'keyboard-interactive', name: 'Duo', prompts: [{ prompt: 'Verification code: ', echo: false }] });
+      const wrongCount = await h.request('POST', `/hpclab/api/prompts/${event.id}`, { headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ answers: [] }) });
+      expect([wrongCount.status, wrongCount.json.error.message]).toEqual([400, expect.stringContaining('answers')]);
+      const answered = await h.request('POST', `/hpclab/api/prompts/${event.id}`, { headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ answers: ['123456'] }) });
+      expect(answered.status).toBe(204);
+      const client = await login;
+      client.end();
+      // The code never travels back out in an event, and the prompt is gone.
+      while (!/event: prompt-done/.test(text)) text += Buffer.from((await reader.read()).value!).toString();
+      expect(text).not.toContain('123456');
+      expect((await h.request('POST', `/hpclab/api/prompts/${event.id}`, { headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ answers: ['1'] }) })).status).toBe(404);
+      await reader.cancel();
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('without a browser listening, the broker falls back (or says nobody could answer)', async () => {
+    const client = await connectChain([hop()], { cluster: 'kbd', prompter: new PromptBroker(async () => ['123456']).prompter });
+    client.end();
+    await expect(connectChain([hop()], { cluster: 'kbd', prompter: new PromptBroker(undefined).prompter })).rejects.toThrow();
   });
 });
