@@ -15,6 +15,8 @@ export class LauncherTiles {
     model: HpclabModel
   ) {
     model.changed.connect(() => this.sync(model), this);
+    // The model may have loaded before this plugin activated: start from what it has now.
+    this.sync(model);
   }
 
   private sync(model: HpclabModel): void {

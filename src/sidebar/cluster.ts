@@ -15,9 +15,15 @@ export class ClusterSection extends Section {
     const out: Node[] = [];
     for (const cluster of model.clusters) {
       const status = model.status.get(cluster);
-      out.push(el('div', { class: 'jp-hpclab-cluster-name' }, cluster));
-      if (status?.error) out.push(this.note(status.error, 'error'));
-      for (const p of status?.partitions ?? []) out.push(this.partition(p));
+      out.push(
+        el(
+          'div',
+          { class: 'jp-hpclab-cluster', dataset: { cluster } },
+          el('div', { class: 'jp-hpclab-cluster-name' }, cluster),
+          status?.error ? this.note(status.error, 'error') : null,
+          ...(status?.partitions ?? []).map(p => this.partition(p))
+        )
+      );
     }
     return out;
   }

@@ -54,7 +54,8 @@ export class SessionsSection extends Section {
     if (s.state === 'pending') return `${job} · ${pendingText(s)}`;
     if (s.state === 'running') {
       const left = secondsLeft(s);
-      return `${job} · ${s.node ?? ''} · ${left === null ? trans.__('no time limit') : trans.__('%1 left', hms(left))}`;
+      // The end time comes with the next poll after the start; say nothing until it is known.
+      return [job, s.node, left === null ? '' : trans.__('%1 left', hms(left))].filter(Boolean).join(' · ');
     }
     if (s.state === 'ended' || s.state === 'failed') return `${job} · ${s.endReason ?? s.state}${s.message ? ` · ${s.message.split('\n')[0]}` : ''}`;
     return `${job} · ${s.state}${s.node ? ` on ${s.node}` : ''}`;
