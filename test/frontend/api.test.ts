@@ -1,4 +1,5 @@
 import { HpclabApi, HpclabError } from '../../src/api';
+import { reply, sessionBase } from './fixtures';
 
 /** A fetch that answers from a table and records what it was asked. */
 function fakeFetch(answers: Record<string, { status?: number; body: unknown }>) {
@@ -13,23 +14,7 @@ function fakeFetch(answers: Record<string, { status?: number; body: unknown }>) 
   return { impl, calls };
 }
 
-const session = {
-  id: 'abc123def456',
-  kind: 'lab',
-  cluster: 'testbed',
-  profile: 'gpu',
-  state: 'pending',
-  jobId: '42',
-  pending: { reason: 'Resources', position: 2, estimatedStart: null },
-  node: null,
-  createdAt: '2026-01-01T00:00:00Z',
-  startedAt: null,
-  endsAt: null,
-  endedAt: null,
-  endReason: null,
-  message: null,
-  baseUrl: '/hpclab/node/abc123def456/'
-};
+const session = { ...sessionBase, id: 'abc123def456', state: 'pending', jobId: '42', pending: { reason: 'Resources', position: 2, estimatedStart: null }, baseUrl: '/hpclab/node/abc123def456/' };
 
 test('same origin by default, under /hpclab/, with the cookie (no token header)', async () => {
   const { impl, calls } = fakeFetch({ 'GET /hpclab/api/clusters': { body: ['testbed'] } });
@@ -73,7 +58,3 @@ test('an unreachable companion, a proxy error page and a malformed reply each ge
   await expect(api.kernelspecs()).rejects.toMatchObject({ code: 'bad-reply' });
 });
 
-/** What the client reads of a fetch Response (jsdom has no Response class). */
-function reply(status: number, text: string) {
-  return { ok: status >= 200 && status < 300, status, statusText: status === 200 ? 'OK' : 'Error', text: async () => text };
-}

@@ -1,22 +1,9 @@
 import { HpclabApi } from '../../src/api';
 import { HpclabModel, type LiveEvent } from '../../src/model';
 import { groupJobs, hms, pendingText } from '../../src/format';
+import { reply, sessionBase } from './fixtures';
 
-const base = {
-  kind: 'lab' as const,
-  cluster: 'testbed',
-  profile: 'gpu',
-  jobId: '7',
-  pending: null,
-  node: null,
-  createdAt: '2026-01-01T00:00:00Z',
-  startedAt: null,
-  endsAt: null,
-  endedAt: null,
-  endReason: null,
-  message: null,
-  baseUrl: '/hpclab/node/s1/'
-};
+const base = sessionBase;
 
 function model(answers: Record<string, unknown> = {}) {
   const defaults: Record<string, unknown> = {
@@ -89,7 +76,3 @@ test('formatting: countdowns, queue words and array grouping', () => {
   ]);
 });
 
-/** What the client reads of a fetch Response (jsdom has no Response class). */
-function reply(status: number, text: string) {
-  return { ok: status >= 200 && status < 300, status, statusText: status === 200 ? 'OK' : 'Error', text: async () => text };
-}

@@ -70,21 +70,22 @@ if sys.argv[2] == 'once':
     km.shutdown_kernel()
     say(step='shutdown')
     sys.exit(0)
-if sys.argv[2] == 'die':
-    # The kernel process on the node dies: the launcher must exit non-zero so Jupyter sees it dead.
-    kc.execute('import os; os._exit(7)')
+def report_death(limit):
+    # Waits for the launcher (the kernel's process as Jupyter sees it) to exit, and says how.
     t0 = time.time()
-    while km.is_alive() and time.time() - t0 < 60:
+    while km.is_alive() and time.time() - t0 < limit:
         time.sleep(0.2)
     say(step='died', code=km.provisioner.process.poll() if km.provisioner else None, seconds=round(time.time() - t0, 2))
     sys.exit(0)
+
+
+if sys.argv[2] == 'die':
+    # The kernel process on the node dies: the launcher must exit non-zero so Jupyter sees it dead.
+    kc.execute('import os; os._exit(7)')
+    report_death(60)
 if sys.argv[2] == 'walltime':
     # Run until the allocation's time limit ends the kernel; the launcher must then exit non-zero.
-    t0 = time.time()
-    while km.is_alive() and time.time() - t0 < 240:
-        time.sleep(0.5)
-    say(step='died', code=km.provisioner.process.poll() if km.provisioner else None, seconds=round(time.time() - t0, 2))
-    sys.exit(0)
+    report_death(240)
 if sys.argv[2] == 'kill':
     say(step='waiting')
     time.sleep(600)
