@@ -39,9 +39,11 @@ const jobQueries = () => {
   return (c.REQUEST_JOB_USER_INFO ?? 0) + (c.REQUEST_JOB_INFO ?? 0);
 };
 
+/** Rows: {subject, ours, peer, ratio, note?}; `target` and `verdict` columns appear when a row has them. */
 function printTable(rows) {
-  const headers = ['subject', 'ours', 'peer', 'ratio', 'note'];
-  const cells = rows.map(r => [r.subject, r.ours, r.peer, r.ratio, r.note ?? '']);
+  const judged = rows.some(r => r.target !== undefined || r.verdict !== undefined);
+  const headers = ['subject', 'ours', 'peer', 'ratio', ...(judged ? ['target', 'verdict'] : []), 'note'];
+  const cells = rows.map(r => [r.subject, r.ours, r.peer, r.ratio, ...(judged ? [r.target ?? '', r.verdict ?? ''] : []), r.note ?? '']);
   const widths = headers.map((h, i) => Math.max(h.length, ...cells.map(c => String(c[i]).length)));
   const line = c => c.map((x, i) => String(x).padEnd(widths[i])).join('  ');
   console.log(line(headers));

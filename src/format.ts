@@ -35,7 +35,9 @@ export function groupJobs(jobs: Job[]): { key: string; jobs: Job[] }[] {
   const groups = new Map<string, Job[]>();
   for (const job of jobs) {
     const key = job.arrayJobId ?? job.id;
-    groups.set(key, [...(groups.get(key) ?? []), job]);
+    const list = groups.get(key);
+    if (list) list.push(job);
+    else groups.set(key, [job]);
   }
   return [...groups].map(([key, list]) => ({ key, jobs: list }));
 }

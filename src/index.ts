@@ -1,5 +1,6 @@
 import { ILabShell, type JupyterFrontEnd, type JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { ICommandPalette } from '@jupyterlab/apputils';
+import { PageConfig } from '@jupyterlab/coreutils';
 import { ILauncher } from '@jupyterlab/launcher';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { IStatusBar } from '@jupyterlab/statusbar';
@@ -44,6 +45,8 @@ const modelPlugin: JupyterFrontEndPlugin<HpclabModel> = {
         () => model.start()
       );
     } else model.start();
+    // Like JupyterLab's own `window.jupyterapp`: only when the page asks, for tests and benchmarks.
+    if (PageConfig.getOption('exposeAppInBrowser').toLowerCase() === 'true') (window as unknown as { hpclab: unknown }).hpclab = { model };
     return model;
   }
 };
