@@ -27,16 +27,24 @@ async function httpProxyBench({ smoke = false } = {}) {
     for (const concurrency of [1, 64]) {
       const results = await interleaved(NAMES, reps, async name => {
         const t = h.targets[name];
-        return (await h.client.run('httpRate', { url: `${t.http}small`, headers: t.headers, concurrency, ...timing })).rps;
+        const cpu0 = h.cpuMs(name);
+        const r = await h.client.run('httpRate', { url: `${t.http}small`, headers: t.headers, concurrency, ...timing });
+        return { rps: r.rps, cpuUs: ((h.cpuMs(name) - cpu0) * 1000) / r.total };
       });
-      rows.push(...comparisons(`HTTP small JSON, keep-alive, ${concurrency} client${concurrency > 1 ? 's' : ''}`, 'req/s', results));
+      const field = (key, names = NAMES) => Object.fromEntries(names.map(n => [n, results[n].map(x => x[key])]));
+      const subject = `HTTP small JSON, keep-alive, ${concurrency} client${concurrency > 1 ? 's' : ''}`;
+      rows.push(...comparisons(subject, 'req/s', field('rps')));
+      // Less sensitive to a busy machine than req/s: what each request costs the proxy process.
+      const cpu = field('cpuUs', ['ours', 'chp']);
+      const ratio = pairedRatio(cpu.ours, cpu.chp);
+      rows.push(judged({ subject: `${subject}: proxy CPU per request, ours vs CHP`, ours: `${median(cpu.ours).toFixed(0)} µs`, peer: `${median(cpu.chp).toFixed(0)} µs`, ratio: `${ratio.toFixed(2)}×` }, ratio));
     }
     const results = await interleaved(NAMES, reps, async name => {
       const t = h.targets[name];
       return (await h.client.run('httpDownload', { url: `${t.http}big${smoke ? `?mb=${mb}` : ''}`, headers: t.headers, expectBytes: mb * 2 ** 20 })).mbps;
     });
     rows.push(...comparisons(`HTTP ${mb} MiB body`, 'MB/s', results));
-    return rows.map(r => ({ ...r, note: `median of ${reps}; client, ours, CHP: one process each` }));
+    return rows.map(r => ({ ...r, note: `median of ${reps}; client, ours, CHP: a process each` }));
   } finally {
     h.close();
   }

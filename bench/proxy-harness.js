@@ -21,8 +21,11 @@ const { root, quantile } = require('./lib');
 const SESSION_ID = 'bench1';
 const NODE_BASE = `/hpclab/node/${SESSION_ID}/`;
 const CHP_BIN = path.join(root, 'node_modules', 'configurable-http-proxy', 'bin', 'configurable-http-proxy');
-/** Lets the parent run a GC in CHP (SIGUSR2) before reading its RSS, as ours does over IPC. */
-const CHP_GC_HOOK = 'data:text/javascript,process.on("SIGUSR2",()=>globalThis.gc())';
+/**
+ * Preloaded into CHP: lets the parent run a GC (SIGUSR2) before reading its RSS, as ours does
+ * over IPC, and ends CHP with its parent (stdin closes), as ours ends when IPC disconnects.
+ */
+const CHP_HOOK = 'data:text/javascript,process.on("SIGUSR2",()=>globalThis.gc());process.stdin.on("end",()=>process.exit(0)).resume()';
 
 const sleep = ms => new Promise(r => setTimeout(r, ms));
 
@@ -30,7 +33,7 @@ const sleep = ms => new Promise(r => setTimeout(r, ms));
  * The node's server. `kill()` drops the listener and every connection at once (a node that
  * died), `start()` listens again on the same port, so both proxies' targets stay valid.
  */
-function createBackend({ keepAliveTimeoutMs = 5000 } = {}) {
+function createBackend() {
   const chunk = Buffer.alloc(1 << 20, 'x'); // reused for every write of /big
   const small = Buffer.from(JSON.stringify({ name: 'python3', id: SESSION_ID, execution_state: 'idle', connections: 1 }));
   const sockets = new Set();
@@ -44,7 +47,6 @@ function createBackend({ keepAliveTimeoutMs = 5000 } = {}) {
     if (url.pathname === `${NODE_BASE}big`) return streamBytes(res, Number(url.searchParams.get('mb') ?? 100) * chunk.length, chunk);
     res.writeHead(404, { 'Content-Length': 0 }).end();
   });
-  server.keepAliveTimeout = keepAliveTimeoutMs;
   server.on('connection', socket => {
     accepted++;
     sockets.add(socket);
@@ -82,6 +84,10 @@ function createBackend({ keepAliveTimeoutMs = 5000 } = {}) {
       server.close();
       for (const s of sockets) s.destroy();
     },
+    /** Ends keep-alive connections idle between requests, as its keepAliveTimeout would. */
+    closeIdle() {
+      server.closeIdleConnections();
+    },
     close() {
       this.kill();
       wss.close();
@@ -110,7 +116,7 @@ function runOurs() {
   const backendPort = Number(process.env.HPCLAB_BENCH_BACKEND_PORT);
   const target = {
     sessionId: SESSION_ID,
-    token: 'node-token', // the backend ignores it, as a Jupyter server would check it
+    token: 'node-token', // sent upstream as a Jupyter server would get it; the backend does not check it
     // Resolves once connected and rejects on refusal, like ssh2's forwardOut.
     connect: () =>
       new Promise((resolve, reject) => {
@@ -125,8 +131,8 @@ function runOurs() {
   // createApp's only use of these two (without kernels) is the proxy's lookup and the event hub.
   const sessions = { proxyLookup: id => (id === SESSION_ID ? target : undefined), subscribe: () => () => undefined, list: () => [], get: () => undefined };
   const clusters = { config: { clusters: {}, profiles: {} }, names: () => [] };
-  const { app, onUpgrade } = createApp({ clusters, sessions, token: process.env.HPCLAB_BENCH_TOKEN });
-  const server = http.createServer(app); // as main.ts does
+  const { handle, onUpgrade } = createApp({ clusters, sessions, token: process.env.HPCLAB_BENCH_TOKEN });
+  const server = http.createServer(handle); // as main.ts does
   server.on('upgrade', onUpgrade);
   server.listen(0, '127.0.0.1', () => process.send({ ready: server.address().port }));
   process.on('message', message => {
@@ -174,8 +180,8 @@ async function startChp(backendPort) {
     const apiToken = randomBytes(16).toString('hex');
     const child = spawn(
       process.execPath,
-      ['--expose-gc', `--import=${CHP_GC_HOOK}`, CHP_BIN, '--ip', '127.0.0.1', '--port', String(port), '--api-ip', '127.0.0.1', '--api-port', String(apiPort), '--default-target', `http://127.0.0.1:${backendPort}`],
-      { env: { ...process.env, CONFIGPROXY_AUTH_TOKEN: apiToken }, stdio: ['ignore', 'pipe', 'pipe'] }
+      ['--expose-gc', `--import=${CHP_HOOK}`, CHP_BIN, '--ip', '127.0.0.1', '--port', String(port), '--api-ip', '127.0.0.1', '--api-port', String(apiPort), '--default-target', `http://127.0.0.1:${backendPort}`],
+      { env: { ...process.env, CONFIGPROXY_AUTH_TOKEN: apiToken }, stdio: ['pipe', 'pipe', 'pipe'] }
     );
     const out = tail(child.stdout, child.stderr);
     let exited = false;
@@ -255,13 +261,19 @@ function statsOf(proxy) {
   });
 }
 
+/** CPU time (user + system) a process has used, in ms; /proc counts in USER_HZ = 100 ticks. */
+function cpuMs(pid) {
+  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
 /**
  * Backend, ours, CHP and the load client. `targets.<name>` has `http` and `ws` base URLs (the
  * node's base path included) and the headers a client sends there: the companion's token to
  * ours, nothing to the others.
  */
-async function startHarness({ backendKeepAliveMs } = {}) {
-  const backend = createBackend({ keepAliveTimeoutMs: backendKeepAliveMs });
+async function startHarness() {
+  const backend = createBackend();
   const started = [];
   try {
     await backend.start();
@@ -278,6 +290,8 @@ async function startHarness({ backendKeepAliveMs } = {}) {
       client,
       targets: { direct: at(backend.port, {}), ours: at(ours.port, { Authorization: `token ${token}` }, ours), chp: at(chp.port, {}, chp) },
       stats: name => statsOf(name === 'ours' ? ours : chp),
+      /** CPU ms used so far by a proxy's process (the backend's for `direct`, with this process's). */
+      cpuMs: name => cpuMs(name === 'ours' ? ours.pid : name === 'chp' ? chp.pid : process.pid),
       close() {
         for (const s of started.reverse()) s.close();
         backend.close();

@@ -70,7 +70,7 @@ const ops = {
     await workers.catch(() => undefined);
     agent.destroy();
     if (failed) throw failed;
-    return { rps: ((n1 - n0) * 1000) / (t1 - t0), requests: n1 - n0 };
+    return { rps: ((n1 - n0) * 1000) / (t1 - t0), requests: n1 - n0, total: done };
   },
 
   /** One download: MB/s (10^6 bytes) from sending the request to the body's end. */

@@ -10,7 +10,7 @@ const ms = v => `${v.toFixed(3)} ms`;
 const signed = v => `${v >= 0 ? '+' : '−'}${Math.abs(v).toFixed(3)} ms`;
 
 async function wsProxyBench({ smoke = false } = {}) {
-  const reps = smoke ? 1 : 3;
+  const reps = smoke ? 1 : 5;
   const rtt = smoke ? { warmup: 50, count: 200 } : { warmup: 200, count: 2000 };
   const piped = smoke ? { count: 500, window: 100 } : { count: 20_000, window: 100 };
   const h = await startHarness();

@@ -1,5 +1,5 @@
 import * as os from 'node:os';
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import express from 'express';
 import { createApi } from './api/api';
@@ -168,6 +168,7 @@ export function createApp(deps: AppDeps) {
   });
   const app = express();
   app.disable('x-powered-by');
+  // Reached only for a tokened URL (?token=…): express's guard sets the cookie and redirects.
   app.use('/hpclab/node', api.requireAuth, (req, res) => {
     req.url = req.originalUrl; // the node server's base_url is the full path
     proxy.handleRequest(req, res);
@@ -190,8 +191,26 @@ export function createApp(deps: AppDeps) {
     else if (toLocal) local.handleUpgrade(req, socket, head);
     else proxy.handleUpgrade(req, socket, head);
   };
+  /**
+   * The request listener. Proxied node traffic skips express (it cost ~100 µs a request, a third
+   * of the proxy's CPU): the same Host, Origin and token checks, then straight to the proxy.
+   */
+  const handle = (req: IncomingMessage, res: ServerResponse) => {
+    const url = req.url ?? '';
+    if (url.startsWith('/hpclab/node/') && !/[?&]token=/.test(url)) {
+      const checked = api.checkRequest(req);
+      if (checked.ok) return proxy.handleRequest(req, res);
+      const code = checked.code ?? 'forbidden';
+      const headers: Record<string, string> = { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store' };
+      if (checked.status === 401) headers['WWW-Authenticate'] = 'Bearer realm="hpclab"';
+      res.writeHead(checked.status, headers).end(JSON.stringify({ error: { code, message: checked.message } }));
+      return;
+    }
+    app(req, res);
+  };
   return {
     app,
+    handle,
     onUpgrade,
     close() {
       unsubscribe();

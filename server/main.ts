@@ -84,8 +84,8 @@ export async function startCompanion(options: CompanionOptions): Promise<Running
     configPath: options.configPath
   });
   const discovery = new EnvDiscovery({ config: options.config, cacheFile: path.join(stateDir, 'discovery.json'), transport: name => clusters.get(name).transport });
-  const { app, onUpgrade, close: closeApp } = createApp({ clusters, sessions, kernels, kernelspecs: { specs, discovery }, prompts, token, localJupyter: options.localJupyter });
-  const server = http.createServer(app);
+  const { handle, onUpgrade, close: closeApp } = createApp({ clusters, sessions, kernels, kernelspecs: { specs, discovery }, prompts, token, localJupyter: options.localJupyter });
+  const server = http.createServer(handle);
   server.on('upgrade', onUpgrade);
   const servers = [server];
   const host = options.host ?? '127.0.0.1';
@@ -101,7 +101,7 @@ export async function startCompanion(options: CompanionOptions): Promise<Running
     await ensurePrivateDir(path.dirname(file));
     // Kernel launchers talk to us here: only this user can enter the 0700 runtime dir.
     socketPath = path.join(path.dirname(file), 'companion.sock');
-    const local = http.createServer(app);
+    const local = http.createServer(handle);
     local.on('upgrade', onUpgrade);
     await listenOnSocket(local, socketPath);
     servers.push(local);

@@ -43,6 +43,8 @@ export interface Api {
   authenticate(req: IncomingMessage): boolean;
   /** For WebSocket upgrades (node proxy): Host, Origin, token. */
   checkUpgrade(req: IncomingMessage): UpgradeVerdict;
+  /** For proxied requests served before express: Host, Origin on writes, token. */
+  checkRequest(req: IncomingMessage): UpgradeVerdict;
   /** The same guard as the router's, for routes the caller mounts itself (the node proxy). */
   requireAuth: RequestHandler;
   /** Every route of `router`, read from the router itself. */
@@ -78,6 +80,7 @@ export function createApi(deps: ApiDeps): Api {
     router,
     authenticate: guard.authenticate,
     checkUpgrade: guard.checkUpgrade,
+    checkRequest: guard.checkRequest,
     requireAuth: guard.middleware,
     routes: listRoutes(router),
     close: () => hub.close()

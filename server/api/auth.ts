@@ -11,7 +11,7 @@ import { checkHost, checkOrigin, isStateChanging, originPolicy, type Verdict } f
 
 export const TOKEN_COOKIE = 'hpclab-token';
 
-export type UpgradeVerdict = { ok: true } | { ok: false; status: number; message: string };
+export type UpgradeVerdict = { ok: true } | { ok: false; status: number; message: string; code?: string };
 
 export interface Guard {
   /** True when the request carries the token (header or cookie). Does not look at Host/Origin. */
@@ -20,6 +20,8 @@ export interface Guard {
   middleware: RequestHandler;
   /** Host, Origin (always: browsers send it on WebSocket handshakes), then token. */
   checkUpgrade(req: IncomingMessage): UpgradeVerdict;
+  /** The middleware's checks for a plain request outside express (Host, Origin on writes, token). */
+  checkRequest(req: IncomingMessage): UpgradeVerdict;
 }
 
 const sha256 = (value: string) => createHash('sha256').update(value, 'utf8').digest();
@@ -122,5 +124,13 @@ export function createGuard(options: { token: string; allowedOrigins?: readonly 
     return authenticate(req) ? { ok: true } : { ok: false, status: 401, message: UNAUTHORIZED };
   };
 
-  return { authenticate, middleware, checkUpgrade };
+  const checkRequest = (req: IncomingMessage): UpgradeVerdict => {
+    const verdicts = isStateChanging(req.method) ? [checkHost(policy, req), checkOrigin(policy, req)] : [checkHost(policy, req)];
+    for (const verdict of verdicts) {
+      if (!verdict.ok) return { ok: false, status: verdict.status, code: verdict.code, message: verdict.message };
+    }
+    return authenticate(req) ? { ok: true } : { ok: false, status: 401, code: 'unauthorized', message: UNAUTHORIZED };
+  };
+
+  return { authenticate, middleware, checkUpgrade, checkRequest };
 }
