@@ -66,7 +66,9 @@ async function leaksBench({ smoke = false } = {}) {
       const fds = x => x.r[to].fds - x.r[from].fds;
       const heap = `ours heap after GC ${mb(ours.r[from].heapUsed).toFixed(1)} → ${mb(ours.r[to].heapUsed).toFixed(1)} MB`;
       rows.push(
-        judged({ subject: `proxy RSS growth, ${what}: ours vs CHP`, ours: signedMb(rss(ours)), peer: signedMb(rss(chp)), ratio: `${signedMb(rss(ours) - rss(chp))} vs CHP`, note: outcomes ? `ours ${outcomes(ours)}; CHP ${outcomes(chp)}` : heap }, rss(ours), { atMost: 10, text: '≤ 10 MB' }),
+        // Round 1 is where a fresh process grows to its working size (V8's young generation, both
+        // proxies alike); a leak shows as growth that goes on, so the target is round 2's.
+        judged({ subject: `proxy RSS growth, ${what}: ours vs CHP`, ours: signedMb(rss(ours)), peer: signedMb(rss(chp)), ratio: `${signedMb(rss(ours) - rss(chp))} vs CHP`, note: outcomes ? `ours ${outcomes(ours)}; CHP ${outcomes(chp)}` : heap }, rss(ours), from >= 2 ? { atMost: 10, text: '≤ 10 MB' } : undefined),
         judged({ subject: `proxy open fds growth, ${what}: ours vs CHP`, ours: signedN(fds(ours)), peer: signedN(fds(chp)), ratio: `${signedN(fds(ours) - fds(chp))} vs CHP`, note: `${heap}; RSS ours ${mb(ours.r[to].rss).toFixed(0)} MB, CHP ${mb(chp.r[to].rss).toFixed(0)} MB; fds ours ${ours.r[to].fds}, CHP ${chp.r[to].fds}` }, fds(ours), { atMost: 0, text: '0' })
       );
     }

@@ -50,4 +50,4 @@ function printTable(rows) {
   for (const c of cells) console.log(line(c));
 }
 
-module.exports = { root, testbedEnv, testbedClusters, quantile, jobQueries, printTable };
+module.exports = { root, testbedEnv, testbedClusters, quantile, jobQueries, rpcCounts, printTable };

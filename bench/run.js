@@ -1,24 +1,33 @@
 #!/usr/bin/env node
-// `npm run bench`: every benchmark on the testbed, one table. `--smoke` runs each briefly
-// (CI uses it to prove the benchmarks still work; its figures mean nothing).
+// `npm run bench`: every benchmark on the testbed, one table (subject, ours, peer, ratio, target,
+// verdict). Every figure is measured beside its peer in the same run. `--smoke` runs each briefly
+// (CI uses it to prove the benchmarks still work; its figures mean nothing). `--only=NAME` runs one.
 const { printTable } = require('./lib');
-const { sshExecBench } = require('./ssh-exec');
-const { schedulerLoadBench } = require('./scheduler-load');
-const { sessionBench } = require('./session');
-const { kernelBench } = require('./kernel');
+
+const benches = {
+  proxy: smoke => require('./proxy').proxyBench({ smoke }),
+  tunnel: smoke => require('./ssh-tunnel').sshTunnelBench({ smoke }),
+  exec: smoke => require('./ssh-exec').sshExecBench({ n: smoke ? 10 : 300 }),
+  kernel: smoke => require('./kernel').kernelBench({ cells: smoke ? 50 : 1000 }),
+  session: smoke => require('./session').sessionBench({ runs: smoke ? 1 : 5 }),
+  scheduler: smoke => require('./scheduler-load').schedulerLoadBench({ windowMs: smoke ? 3_000 : 30_000 }),
+  frontend: smoke => require('./frontend').frontendBench({ smoke })
+};
 
 async function main() {
   const smoke = process.argv.includes('--smoke');
   const only = process.argv.find(a => a.startsWith('--only='))?.slice(7);
-  if (only === 'session') return printTable(await sessionBench({ runs: smoke ? 1 : 5 }));
-  if (only === 'kernel') return printTable(await kernelBench({ cells: smoke ? 50 : 1000 }));
-  const rows = [
-    ...(await sshExecBench({ n: smoke ? 10 : 300 })),
-    ...(await schedulerLoadBench({ windowMs: smoke ? 3_000 : 60_000 })),
-    ...(await sessionBench({ runs: smoke ? 1 : 5 })),
-    ...(await kernelBench({ cells: smoke ? 50 : 1000 }))
-  ];
+  if (only && !benches[only]) throw new Error(`--only: one of ${Object.keys(benches).join(', ')}`);
+  const rows = [];
+  const t0 = Date.now();
+  for (const [name, run] of Object.entries(benches)) {
+    if (only && name !== only) continue;
+    const t = Date.now();
+    rows.push(...(await run(smoke)));
+    process.stderr.write(`bench: ${name} done in ${((Date.now() - t) / 1000).toFixed(0)} s\n`);
+  }
   printTable(rows);
+  process.stderr.write(`bench: all done in ${((Date.now() - t0) / 1000).toFixed(0)} s\n`);
 }
 
 main().catch(err => {
