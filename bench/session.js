@@ -56,10 +56,17 @@ async function sessionBench({ runs = 5 } = {}) {
   const companion = await startCompanion({ config, env: { XDG_STATE_HOME: stateHome }, homeDir: stateHome });
   const ours = [];
   const slurm = [];
+  const hand = [];
   let last;
+  const { transport: login } = companion.clusters.get('testbed');
+  const handScript = fs.readFileSync(path.join(__dirname, 'hand-run-lab.py'), 'utf8');
   try {
     for (let i = 0; i < runs; i++) {
       slurm.push(slurmStartMs(env.user));
+      // The same Lab started by a hand-written script on the login node, as researchers do today.
+      const r = await login.exec(['python3', '-c', handScript, 'debug'], { timeoutMs: 120_000 });
+      if (r.code !== 0) throw new Error(`hand-run peer failed: ${r.stderr.trim().split('\n').pop()}`);
+      hand.push(JSON.parse(r.stdout.trim().split('\n').pop()).ms);
       const t0 = Date.now();
       const s = await companion.sessions.create({ kind: 'lab', profile: 'cpu' });
       await waitRunning(companion, s.id);
@@ -91,7 +98,8 @@ async function sessionBench({ runs = 5 } = {}) {
     await companion.sessions.stop(last.id);
     const med = a => quantile(a, 0.5);
     return [
-      { subject: 'session POST → Lab reachable (vs Slurm submit → RUNNING, tight poll)', ours: `${med(ours)} ms`, peer: `${med(slurm)} ms`, ratio: `${med(ours) - med(slurm) >= 0 ? '+' : '-'}${Math.abs(med(ours) - med(slurm))} ms` },
+      { subject: 'session POST → Lab reachable, beyond Slurm\'s own start (submit → RUNNING, tight poll)', ours: `${med(ours)} ms`, peer: `${med(slurm)} ms`, ratio: `+${med(ours) - med(slurm)} ms`, target: '≤ +1500 ms', verdict: med(ours) - med(slurm) <= 1500 ? 'ok' : 'MISSED' },
+      { subject: 'session POST → Lab reachable vs a hand-run sbatch + polling script (same Lab)', ours: `${med(ours)} ms`, peer: `${med(hand)} ms`, ratio: `${(med(hand) / med(ours)).toFixed(2)}× as fast`, note: `hand-run beyond Slurm's start: +${med(hand) - med(slurm)} ms` },
       { subject: '10 MB download from the node Lab: proxied vs same ssh stream, no proxy', ours: `${med(proxied).toFixed(1)} MB/s`, peer: `${med(direct).toFixed(1)} MB/s`, ratio: `${(med(proxied) / med(direct)).toFixed(2)}×` }
     ];
   } finally {
