@@ -119,10 +119,4 @@ async function frontendBench({ smoke = false } = {}) {
 
 module.exports = { frontendBench, startLab, fakeJobs };
 
-if (require.main === module) {
-  const { printTable } = require('./lib');
-  frontendBench({ smoke: process.argv.includes('--smoke') }).then(printTable, err => {
-    console.error(`bench: ${err.message}`);
-    process.exitCode = 1;
-  });
-}
+require('./lib').runStandalone(module, frontendBench);

@@ -55,10 +55,4 @@ async function httpProxyBench({ smoke = false } = {}) {
 
 module.exports = { httpProxyBench };
 
-if (require.main === module) {
-  const { printTable } = require('./lib');
-  httpProxyBench({ smoke: process.argv.includes('--smoke') }).then(printTable, err => {
-    console.error(`bench: ${err.stack}`);
-    process.exitCode = 1;
-  });
-}
+require('./lib').runStandalone(module, httpProxyBench);

@@ -80,10 +80,4 @@ async function leaksBench({ smoke = false } = {}) {
 
 module.exports = { leaksBench };
 
-if (require.main === module) {
-  const { printTable } = require('./lib');
-  leaksBench({ smoke: process.argv.includes('--smoke') }).then(printTable, err => {
-    console.error(`bench: ${err.stack}`);
-    process.exitCode = 1;
-  });
-}
+require('./lib').runStandalone(module, leaksBench);

@@ -50,4 +50,13 @@ function printTable(rows) {
   for (const c of cells) console.log(line(c));
 }
 
-module.exports = { root, testbedEnv, testbedClusters, quantile, jobQueries, rpcCounts, printTable };
+/** `node bench/x.js [--smoke]`: runs one benchmark alone and prints its table. */
+function runStandalone(mod, bench) {
+  if (require.main !== mod) return;
+  bench({ smoke: process.argv.includes('--smoke') }).then(printTable, err => {
+    console.error(`bench: ${err.stack}`);
+    process.exitCode = 1;
+  });
+}
+
+module.exports = { root, testbedEnv, testbedClusters, quantile, jobQueries, rpcCounts, printTable, runStandalone };

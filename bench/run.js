@@ -30,7 +30,9 @@ async function main() {
   process.stderr.write(`bench: all done in ${((Date.now() - t0) / 1000).toFixed(0)} s\n`);
 }
 
-main().catch(err => {
-  console.error(`bench: ${err.message}`);
-  process.exitCode = 1;
-});
+if (require.main === module) {
+  main().catch(err => {
+    console.error(`bench: ${err.message}`);
+    process.exitCode = 1;
+  });
+}

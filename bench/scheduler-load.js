@@ -67,10 +67,4 @@ async function schedulerLoadBench({ windowMs = 30_000 } = {}) {
 
 module.exports = { schedulerLoadBench };
 
-if (require.main === module) {
-  const { printTable } = require('./lib');
-  schedulerLoadBench({ windowMs: process.argv.includes('--smoke') ? 3_000 : 30_000 }).then(printTable, err => {
-    console.error(`bench: ${err.message}`);
-    process.exitCode = 1;
-  });
-}
+require('./lib').runStandalone(module, ({ smoke }) => schedulerLoadBench({ windowMs: smoke ? 3_000 : 30_000 }));

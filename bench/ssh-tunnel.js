@@ -123,10 +123,4 @@ async function sshTunnelBench({ smoke = false } = {}) {
 
 module.exports = { sshTunnelBench };
 
-if (require.main === module) {
-  const { printTable } = require('./lib');
-  sshTunnelBench({ smoke: process.argv.includes('--smoke') }).then(printTable, err => {
-    console.error(`bench: ${err.message}`);
-    process.exitCode = 1;
-  });
-}
+require('./lib').runStandalone(module, sshTunnelBench);

@@ -47,10 +47,4 @@ async function wsProxyBench({ smoke = false } = {}) {
 
 module.exports = { wsProxyBench };
 
-if (require.main === module) {
-  const { printTable } = require('./lib');
-  wsProxyBench({ smoke: process.argv.includes('--smoke') }).then(printTable, err => {
-    console.error(`bench: ${err.stack}`);
-    process.exitCode = 1;
-  });
-}
+require('./lib').runStandalone(module, wsProxyBench);
