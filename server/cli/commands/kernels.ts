@@ -59,6 +59,8 @@ export const kernelsCommand: Command = {
       }
       return 0;
     }
+    if (action === 'add' && !values.profile) throw new UsageError('--profile: which profile the kernel asks Slurm for (partition, GPUs, time); see your config');
+    if (!['add', 'discover'].includes(action)) throw new UsageError(`unknown kernels action "${action}": use list, add, remove or discover\nusage: ${USAGE}`);
     const ctx = await openContext(values.config);
     try {
       if (action === 'discover') {
