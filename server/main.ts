@@ -139,19 +139,32 @@ export async function startCompanion(options: CompanionOptions): Promise<Running
   };
 }
 
-/**
- * Listens on a unix socket, replacing a stale one left by a crashed companion, but never one
- * another live companion answers on (two would fight over the runtime file).
- */
-async function listenOnSocket(server: http.Server, socketPath: string): Promise<void> {
-  const alive = await new Promise<boolean>(resolve => {
+/** Whether something accepts connections on the unix socket (a live companion, not a stale file). */
+export function socketAnswers(socketPath: string): Promise<boolean> {
+  return new Promise(resolve => {
     const probe = net.connect(socketPath, () => {
       probe.destroy();
       resolve(true);
     });
     probe.on('error', () => resolve(false));
   });
-  if (alive) throw new Error(`another hpclab companion already serves ${socketPath} (stop it first, or use it)`);
+}
+
+/** What the runtime file says, or undefined when there is none (or it is unreadable). */
+export async function readRuntimeInfo(env: NodeJS.ProcessEnv = process.env, homeDir = os.homedir()): Promise<RuntimeInfo | undefined> {
+  try {
+    return JSON.parse(await fs.readFile(runtimeFile(env, homeDir), 'utf8')) as RuntimeInfo;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Listens on a unix socket, replacing a stale one left by a crashed companion, but never one
+ * another live companion answers on (two would fight over the runtime file).
+ */
+async function listenOnSocket(server: http.Server, socketPath: string): Promise<void> {
+  if (await socketAnswers(socketPath)) throw new Error(`another hpclab companion already serves ${socketPath} (stop it first, or use it)`);
   await fs.rm(socketPath, { force: true });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

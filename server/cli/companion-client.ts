@@ -1,5 +1,4 @@
-import { promises as fs } from 'node:fs';
-import { runtimeFile } from '../main';
+import { readRuntimeInfo } from '../main';
 
 /** A running companion, found through its runtime file, and asked over its HTTP API. */
 export interface CompanionClient {
@@ -8,9 +7,9 @@ export interface CompanionClient {
 }
 
 export async function findCompanion(): Promise<CompanionClient | undefined> {
-  let info: { url: string; token: string; pid: number };
+  const info = await readRuntimeInfo();
   try {
-    info = JSON.parse(await fs.readFile(runtimeFile(), 'utf8'));
+    if (!info) return undefined;
     process.kill(info.pid, 0); // still alive?
   } catch {
     return undefined;

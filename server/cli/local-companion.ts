@@ -1,10 +1,9 @@
 import { spawn } from 'node:child_process';
 import { promises as fs, openSync, closeSync } from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ensurePrivateDir, statePaths } from '../config/paths';
-import { runtimeFile, type RuntimeInfo } from '../main';
+import { readRuntimeInfo, socketAnswers } from '../main';
 
 /** A companion on this machine, reachable on its private unix socket. */
 export interface LocalCompanion {
@@ -17,25 +16,10 @@ export interface LocalCompanion {
 /** How long an auto-started companion lingers with nothing to do (kernels, tabs, requests). */
 export const AUTO_IDLE_EXIT_SEC = 300;
 
-function canConnect(socket: string): Promise<boolean> {
-  return new Promise(resolve => {
-    const s = net.connect(socket, () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.on('error', () => resolve(false));
-  });
-}
-
 /** The running companion of this user, if its runtime file names a socket that answers. */
 export async function findLocalCompanion(env = process.env, homeDir = os.homedir()): Promise<LocalCompanion | undefined> {
-  let info: RuntimeInfo;
-  try {
-    info = JSON.parse(await fs.readFile(runtimeFile(env, homeDir), 'utf8'));
-  } catch {
-    return undefined;
-  }
-  if (!info.socket || !(await canConnect(info.socket))) return undefined;
+  const info = await readRuntimeInfo(env, homeDir);
+  if (!info?.socket || !(await socketAnswers(info.socket))) return undefined;
   return { socket: info.socket, token: info.token, pid: info.pid, config: info.config };
 }
 

@@ -1,7 +1,8 @@
 import type { Duplex } from 'node:stream';
 import { getProfile } from '../config/load';
-import type { EnvConfig, HpclabConfig } from '../config/schema';
+import type { EnvConfig, HpclabConfig, ProfileConfig } from '../config/schema';
 import { HEARTBEAT_EVERY_SEC } from '../sessions/allocation-script';
+import { requestsGpu } from '../sessions/job-script';
 import type { ClusterPoller } from '../scheduler/poller';
 import type { SessionManager } from '../sessions/manager';
 import { isFinal } from '../sessions/reconcile';
@@ -99,8 +100,7 @@ export class KernelService {
     }
     kernel.lease = lease;
     kernel.shutdown = new ShutdownWatch();
-    const gpu = /(^|,)gpu(:|$)/.test(profile.gres ?? '');
-    this.run(kernel, request, lease, gpu).catch(err => {
+    this.run(kernel, request, lease, profile).catch(err => {
       if (kernel.lease !== lease) return;
       lease.send({ type: 'ended', code: 1, message: err instanceof Error ? err.message : String(err) });
       lease.end();
@@ -127,7 +127,7 @@ export class KernelService {
     for (const kernel of this.kernels.values()) clearTimeout(kernel.grace);
   }
 
-  private async run(kernel: LiveKernel, request: KernelAttachRequest, lease: KernelLease, gpu: boolean): Promise<void> {
+  private async run(kernel: LiveKernel, request: KernelAttachRequest, lease: KernelLease, profile: ProfileConfig): Promise<void> {
     const { sessions } = this.o;
     const { transport, poller } = this.o.clusters(kernel.cluster);
     const info = await sessions.create({ kind: 'kernel', id: kernel.id, profile: request.profile, cluster: kernel.cluster });
@@ -139,7 +139,7 @@ export class KernelService {
     if (kernel.lease !== lease) return;
     // A kernel that ignored its shutdown must not linger beside the new one (a fresh allocation has none).
     if (info.state === 'running') await stopKernelSteps(transport, jobId).catch(() => 0);
-    const step = await startKernelStep({ transport, jobId, host: kernel.host, sessionDir: sessions.sessionDir(kernel.id), key: request.key, signatureScheme: request.signatureScheme, env: request.env ?? getProfile(this.o.config, request.profile).env, gpu });
+    const step = await startKernelStep({ transport, jobId, host: kernel.host, sessionDir: sessions.sessionDir(kernel.id), key: request.key, signatureScheme: request.signatureScheme, env: request.env ?? profile.env, gpu: requestsGpu(profile.gres) });
     if (kernel.lease !== lease) {
       await stopKernelSteps(transport, jobId).catch(() => 0);
       return;
@@ -168,9 +168,8 @@ export class KernelService {
    */
   private async endOf(id: string, poller: ClusterPoller): Promise<string | undefined> {
     // Still running and inside its time: the kernel died on its own, the allocation is fine.
-    const jobId = this.o.sessions.get(id)?.jobId;
+    const { jobId, endsAt } = this.o.sessions.get(id) ?? {};
     const job = (await poller.jobs.get(0).catch(() => undefined))?.data.find(j => j.id === jobId);
-    const endsAt = this.o.sessions.get(id)?.endsAt;
     if (job?.state === 'RUNNING' && !(endsAt && Date.now() >= Date.parse(endsAt))) return undefined;
     for (let i = 0; i < 10; i++) {
       const info = this.o.sessions.get(id);

@@ -40,6 +40,11 @@ function checkInput(input: { sessionId: string; sessionDir: string; baseUrl?: st
   return dir;
 }
 
+/** Whether a gres request asks for GPUs (Apptainer/Singularity then need --nv). */
+export function requestsGpu(gres: string | undefined): boolean {
+  return /(^|,)gpu(:|$)/.test(gres ?? '');
+}
+
 /** Picks a free port on the node's address; the server binds it moments later with port_retries=0. */
 const PICK_PORT =
   'import socket,sys; a=sys.argv[1]; s=socket.socket(socket.AF_INET6 if ":" in a else socket.AF_INET); s.bind((a,0)); print(s.getsockname()[1])';

@@ -8,7 +8,7 @@ import { submitArgv } from '../scheduler/slurm/argv';
 import { checkSubmitOptions } from '../scheduler/validate';
 import { renderAllocationScript } from './allocation-script';
 import { SessionNotFoundError } from './errors';
-import { labSubmitOptions, renderLabJobScript } from './job-script';
+import { labSubmitOptions, renderLabJobScript, requestsGpu } from './job-script';
 import { isFinal, observe, type Observed } from './reconcile';
 import { StartWatcher } from './start-watcher';
 import type { SessionRecord, SessionStore } from './store';
@@ -77,19 +77,9 @@ export class SessionManager {
       const live = this.records.get(request.id);
       if (live && !isFinal(live.info.state)) return live.info;
     }
-    const profile = getProfile(this.options.config, request.profile);
-    const cluster = request.cluster ?? profile.cluster;
-    const { transport, scheduler, poller } = this.options.clusters(cluster);
     const id = request.id ?? randomBytes(8).toString('hex').slice(0, 12);
-    const home = await this.home(cluster);
-    const sessionDir = `${home}/.hpclab/sessions/${id}`;
-    const baseUrl = `/hpclab/node/${id}/`;
-    const { options } = labSubmitOptions({ sessionId: id, sessionDir, homeDir: home, profile, overrides: request.overrides });
-    // Kind and profile ride along in the comment, so a companion that lost its store re-adopts.
-    options.comment = `hpclab:${id}:${request.kind}:${request.profile}`;
-    checkSubmitOptions(options); // bad overrides fail here, before anything runs on the cluster
-    const gpu = /(^|,)gpu(:|$)/.test(options.gres ?? '');
-    const script = request.kind === 'kernel' ? renderAllocationScript({ sessionId: id, sessionDir }) : renderLabJobScript({ sessionId: id, baseUrl, sessionDir, profile, gpu });
+    const { cluster, sessionDir, baseUrl, options, script } = await this.plan(request, id);
+    const { transport, scheduler, poller } = this.options.clusters(cluster);
 
     const now = new Date().toISOString();
     const record: SessionRecord = {
@@ -118,16 +108,26 @@ export class SessionManager {
 
   /** The job script and sbatch command a request would submit, without submitting anything. */
   async preview(request: CreateSessionRequest): Promise<{ script: string; argv: string[] }> {
+    const { script, options } = await this.plan(request, 'preview0');
+    return { script, argv: submitArgv(options) };
+  }
+
+  /** What a request submits: checked sbatch options and the rendered job script. Runs nothing. */
+  private async plan(request: CreateSessionRequest, id: string) {
     const profile = getProfile(this.options.config, request.profile);
     const cluster = request.cluster ?? profile.cluster;
-    const id = 'preview0';
     const home = await this.home(cluster);
     const sessionDir = `${home}/.hpclab/sessions/${id}`;
+    const baseUrl = `/hpclab/node/${id}/`;
     const { options } = labSubmitOptions({ sessionId: id, sessionDir, homeDir: home, profile, overrides: request.overrides });
+    // Kind and profile ride along in the comment, so a companion that lost its store re-adopts.
     options.comment = `hpclab:${id}:${request.kind}:${request.profile}`;
-    checkSubmitOptions(options);
-    const gpu = /(^|,)gpu(:|$)/.test(options.gres ?? '');
-    return { script: renderLabJobScript({ sessionId: id, baseUrl: `/hpclab/node/${id}/`, sessionDir, profile, gpu }), argv: submitArgv(options) };
+    checkSubmitOptions(options); // bad overrides fail here, before anything runs on the cluster
+    const script =
+      request.kind === 'kernel'
+        ? renderAllocationScript({ sessionId: id, sessionDir })
+        : renderLabJobScript({ sessionId: id, baseUrl, sessionDir, profile, gpu: requestsGpu(options.gres) });
+    return { cluster, sessionDir, baseUrl, options, script };
   }
 
   async stop(id: string): Promise<SessionInfo> {

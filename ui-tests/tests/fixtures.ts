@@ -28,6 +28,19 @@ export interface LabServer {
   url(rel: string): string;
 }
 
+/** Nothing from the user's own Jupyter setup, nothing left behind in it: Jupyter's dirs in `dirs`. */
+export function isolatedJupyterEnv(dirs: Record<'config' | 'data' | 'runtime' | 'ipython', string>): NodeJS.ProcessEnv {
+  return {
+    JUPYTER_CONFIG_DIR: dirs.config,
+    JUPYTER_DATA_DIR: dirs.data,
+    JUPYTER_RUNTIME_DIR: dirs.runtime,
+    IPYTHONDIR: dirs.ipython,
+    JUPYTER_PLATFORM_DIRS: '0',
+    // ipykernel's debugger otherwise warns about frozen modules on every kernel start.
+    PYDEVD_DISABLE_FILE_VALIDATION: '1'
+  };
+}
+
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
@@ -139,17 +152,7 @@ export const test = base.extend<{}, {
       const child = spawn(python, args, {
         detached: true, // own process group, so stop() can kill kernels with it
         stdio: ['ignore', out, out],
-        env: {
-          ...process.env,
-          // Nothing from the user's own Jupyter setup, nothing left behind in it.
-          JUPYTER_CONFIG_DIR: dirs.config,
-          JUPYTER_DATA_DIR: dirs.data,
-          JUPYTER_RUNTIME_DIR: dirs.runtime,
-          IPYTHONDIR: dirs.ipython,
-          JUPYTER_PLATFORM_DIRS: '0',
-          // ipykernel's debugger otherwise warns about frozen modules on every kernel start.
-          PYDEVD_DISABLE_FILE_VALIDATION: '1'
-        }
+        env: { ...process.env, ...isolatedJupyterEnv(dirs) }
       });
       fs.closeSync(out);
       // If the worker dies before teardown runs, still take the server and kernels down.

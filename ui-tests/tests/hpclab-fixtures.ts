@@ -7,6 +7,7 @@ import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { isolatedJupyterEnv } from './fixtures';
 
 const uiTests = path.resolve(__dirname, '..');
 const repo = path.resolve(uiTests, '..');
@@ -73,17 +74,7 @@ export const test = base.extend<{ cleanJobs: void }, { hpclab: HpclabLab }>({
       const child = spawn(process.execPath, [hpclabBin, 'lab', '--no-browser', '--config', tb.config, '--server-command', JSON.stringify(server)], {
         detached: true,
         stdio: ['ignore', 'pipe', 'pipe'],
-        env: {
-          ...process.env,
-          HOME: tmp,
-          XDG_STATE_HOME: dirs.state,
-          JUPYTER_CONFIG_DIR: dirs.config,
-          JUPYTER_DATA_DIR: dirs.data,
-          JUPYTER_RUNTIME_DIR: dirs.runtime,
-          IPYTHONDIR: dirs.ipython,
-          JUPYTER_PLATFORM_DIRS: '0',
-          PYDEVD_DISABLE_FILE_VALIDATION: '1'
-        }
+        env: { ...process.env, HOME: tmp, XDG_STATE_HOME: dirs.state, ...isolatedJupyterEnv(dirs) }
       });
       child.stderr!.on('data', (d: Buffer) => {
         stderr += d.toString();

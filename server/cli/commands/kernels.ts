@@ -71,11 +71,8 @@ export const kernelsCommand: Command = {
         process.stdout.write(values.json ? JSON.stringify(envs, null, 2) + '\n' : envsTable(envs, cluster) + '\n');
         return 0;
       }
-      if (action === 'add') {
-        noMore(rest);
-        return await add(ctx, values);
-      }
-      throw new UsageError(`unknown kernels action "${action}": use list, add, remove or discover\nusage: ${USAGE}`);
+      noMore(rest);
+      return await add(ctx, { ...values, profile: values.profile! });
     } finally {
       await ctx.clusters.close();
     }
@@ -99,8 +96,7 @@ function services(ctx: CliContext) {
   return { kernelspecs, discovery };
 }
 
-async function add(ctx: CliContext, values: { profile?: string; cluster?: string; env?: string; name?: string; 'display-name'?: string }): Promise<number> {
-  if (!values.profile) throw new UsageError('--profile: which profile the kernel asks Slurm for (partition, GPUs, time); see your config');
+async function add(ctx: CliContext, values: { profile: string; cluster?: string; env?: string; name?: string; 'display-name'?: string }): Promise<number> {
   const profile = getProfile(ctx.config, values.profile);
   const cluster = values.cluster ?? profile.cluster;
   getCluster(ctx.config, cluster);
