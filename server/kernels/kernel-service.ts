@@ -9,7 +9,7 @@ import { isFinal } from '../sessions/reconcile';
 import type { ClusterAccess, SessionEvent, SessionInfo } from '../sessions/types';
 import type { ChannelPort } from './connection-file';
 import { ShutdownWatch } from './control-watch';
-import { kernelLogTail, startKernelStep, stopKernelSteps, type KernelStep } from './kernel-step';
+import { findRunningKernelStep, kernelLogTail, startKernelStep, stopKernelSteps, type KernelStep } from './kernel-step';
 
 /** What a launcher asks for: a kernel for this profile, signing with this key. */
 export interface KernelAttachRequest {
@@ -45,6 +45,8 @@ interface LiveKernel {
   shutdown: ShutdownWatch;
   /** Set while the allocation waits for the next launcher (a restart, or Jupyter's auto-restart). */
   grace: NodeJS.Timeout | undefined;
+  /** New to this companion: its kernel may still run from before a restart, to re-attach to. */
+  adopt: boolean;
 }
 
 export interface KernelServiceOptions {
@@ -95,7 +97,7 @@ export class KernelService {
       clearTimeout(kernel.grace);
       kernel.grace = undefined;
     } else {
-      kernel = { id: request.kernelId, cluster, lease: undefined, step: undefined, host: '', shutdown: new ShutdownWatch(), grace: undefined };
+      kernel = { id: request.kernelId, cluster, lease: undefined, step: undefined, host: '', shutdown: new ShutdownWatch(), grace: undefined, adopt: true };
       this.kernels.set(kernel.id, kernel);
     }
     kernel.lease = lease;
@@ -137,9 +139,20 @@ export class KernelService {
     const running = sessions.get(kernel.id)!;
     const jobId = running.jobId!;
     if (kernel.lease !== lease) return;
-    // A kernel that ignored its shutdown must not linger beside the new one (a fresh allocation has none).
-    if (info.state === 'running') await stopKernelSteps(transport, jobId).catch(() => 0);
-    const step = await startKernelStep({ transport, jobId, host: kernel.host, sessionDir: sessions.sessionDir(kernel.id), key: request.key, signatureScheme: request.signatureScheme, env: request.env ?? profile.env, gpu: requestsGpu(profile.gres) });
+    const stillWanted = () => this.kernels.get(kernel.id) === kernel && !isFinal(sessions.get(kernel.id)?.state ?? 'ended');
+    const sessionDir = sessions.sessionDir(kernel.id);
+    // A companion restarted (or a launcher back after losing it): the kernel and its variables may still be there.
+    const adopted = kernel.adopt && info.state === 'running' ? await findRunningKernelStep(transport, jobId, sessionDir, request.key, stillWanted).catch(() => undefined) : undefined;
+    kernel.adopt = false;
+    let step: KernelStep;
+    if (adopted) {
+      step = adopted;
+      lease.send({ type: 'progress', message: `re-attached to the running kernel in allocation ${jobId}`, session: running });
+    } else {
+      // A kernel that ignored its shutdown must not linger beside the new one (a fresh allocation has none).
+      if (info.state === 'running') await stopKernelSteps(transport, jobId).catch(() => 0);
+      step = await startKernelStep({ transport, jobId, host: kernel.host, sessionDir, key: request.key, signatureScheme: request.signatureScheme, env: request.env ?? profile.env, gpu: requestsGpu(profile.gres) }, stillWanted);
+    }
     if (kernel.lease !== lease) {
       await stopKernelSteps(transport, jobId).catch(() => 0);
       return;

@@ -1,13 +1,16 @@
 import type { EnvConfig } from '../config/schema';
 import { renderEnvActivation } from '../sessions/env-activation';
+import { TransportError } from '../transport/errors';
 import { renderRemoteCommand } from '../transport/quote';
 import type { ExecResult, Transport } from '../transport/types';
 import { hasPorts, parseConnectionFile, remoteConnectionFile, type ConnectionInfo } from './connection-file';
 
 /** The job-step name of kernels, so a restart can find (and stop) a kernel that would not die. */
 export const KERNEL_STEP_NAME = 'hpclab-kernel';
-// As long as a timer can wait (2^31 ms ≈ 24 days): a kernel lives as long as its allocation.
-const KERNEL_MAX_MS = 2 ** 31 - 1;
+/** Names the current kernel's files in the session directory (`kernel-<stamp>.json`, `.rc`). */
+const CURRENT_FILE = 'kernel-current';
+// One watch lasts at most this long on the cluster, so a watch left behind by a dropped link ends by itself.
+const WATCH_SEC = 600;
 
 export interface KernelStepInput {
   transport: Transport;
@@ -36,32 +39,93 @@ const sleep = (ms: number) => new Promise(r => setTimeout(r, ms));
  * a 0600 connection file written through the transport: never on a command line, never in the
  * step's environment. ipykernel binds free ports on the node and writes them back into that
  * file, which is how the tunnels learn where to go.
+ *
+ * The step's `srun` is detached from the connection that started it (its own session, no
+ * terminal, output to files): a dropped link, a rebooted laptop or a companion killed with -9
+ * leave the kernel and its variables running, and the next companion re-attaches to it. Its
+ * exit code lands in `kernel-<stamp>.rc`, which `done` watches.
  */
-export async function startKernelStep(input: KernelStepInput): Promise<KernelStep> {
+export async function startKernelStep(input: KernelStepInput, stillWanted: () => boolean): Promise<KernelStep> {
   const { transport, sessionDir } = input;
-  const remoteCf = `${sessionDir}/kernel-${Date.now()}.json`;
+  const stamp = String(Date.now());
+  const { cf, rc } = stepFiles(sessionDir, stamp);
   const local = { key: input.key, signature_scheme: input.signatureScheme };
-  await transport.writeFile(remoteCf, remoteConnectionFile(local, input.host), { mode: 0o600 });
+  await transport.writeFile(cf, remoteConnectionFile(local, input.host), { mode: 0o600 });
+  await transport.writeFile(`${sessionDir}/${CURRENT_FILE}`, `${stamp}\n`, { mode: 0o600 });
   const env = renderEnvActivation(input.env, { gpu: input.gpu });
-  // Values arrive as positional parameters ($1, $2): the script itself is fixed text plus quoted words.
+  // Values arrive as positional parameters ($1, $2): the scripts are fixed text plus quoted words.
   // debugpy (in ipykernel) warns about frozen modules at every start; the warning says to set this.
-  const script = [...env.lines, 'export PYDEVD_DISABLE_FILE_VALIDATION=1', `exec ${renderRemoteCommand([...env.python, '-m', 'ipykernel_launcher', '-f'])} "$1" >>"$2" 2>&1`].join('\n');
-  const argv = ['srun', `--jobid=${input.jobId}`, '--overlap', '--nodes=1', '--ntasks=1', '--quiet', `--job-name=${KERNEL_STEP_NAME}`, 'bash', '-c', script, 'bash', remoteCf, `${sessionDir}/kernel.log`];
-  const done = transport.exec(argv, { timeoutMs: KERNEL_MAX_MS });
-  const remote = await waitForPorts(transport, remoteCf, done);
+  const kernel = [...env.lines, 'export PYDEVD_DISABLE_FILE_VALIDATION=1', `exec ${renderRemoteCommand([...env.python, '-m', 'ipykernel_launcher', '-f'])} "$1" >>"$2" 2>&1`].join('\n');
+  const srun = ['srun', `--jobid=${input.jobId}`, '--overlap', '--nodes=1', '--ntasks=1', '--quiet', `--job-name=${KERNEL_STEP_NAME}`, 'bash', '-c', kernel, 'bash', cf, `${sessionDir}/kernel.log`];
+  // srun's own complaints go to kernel.log too; the exit code is written atomically when it ends.
+  const record = 'rc=$1; log=$2; shift 2; "$@" >>"$log" 2>&1; echo $? >"$rc.tmp" && mv -f "$rc.tmp" "$rc"';
+  const detach = 'inner=$1; shift; setsid -f sh -c "$inner" sh "$@" </dev/null >/dev/null 2>&1';
+  const started = await transport.exec(['sh', '-c', detach, 'sh', record, rc, `${sessionDir}/kernel.log`, ...srun]);
+  if (started.code !== 0) throw new Error(`cannot start the kernel step: ${started.stderr.trim() || `exit ${started.code}`}`);
+  const done = watchStep(transport, rc, stillWanted);
+  const remote = await waitForPorts(transport, cf, done);
   return { remote, done };
+}
+
+/**
+ * The kernel step a companion started before it was restarted (or lost its link), if it still
+ * runs with this key: its ports, and a new watch on its end. Undefined when there is none to
+ * re-attach to, so the caller starts a fresh one.
+ */
+export async function findRunningKernelStep(transport: Transport, jobId: string, sessionDir: string, key: string, stillWanted: () => boolean): Promise<KernelStep | undefined> {
+  const stamp = (await transport.readFile(`${sessionDir}/${CURRENT_FILE}`).catch(() => undefined))?.toString().trim();
+  if (!stamp || !/^\d+$/.test(stamp)) return undefined;
+  const { cf, rc } = stepFiles(sessionDir, stamp);
+  if (await transport.readFile(rc).catch(() => undefined)) return undefined; // it ended
+  const text = await transport.readFile(cf).catch(() => undefined);
+  if (!text) return undefined;
+  const remote = parseConnectionFile(text.toString(), cf);
+  if (!hasPorts(remote) || remote.key !== key) return undefined;
+  if ((await kernelStepIds(transport, jobId)).length === 0) return undefined;
+  return { remote, done: watchStep(transport, rc, stillWanted) };
+}
+
+function stepFiles(sessionDir: string, stamp: string) {
+  return { cf: `${sessionDir}/kernel-${stamp}.json`, rc: `${sessionDir}/kernel-${stamp}.rc` };
+}
+
+/**
+ * Resolves with the step's exit code once its rc file appears. Each watch is one command that
+ * waits on the cluster; a dropped link only ends the watch, which starts again (with backoff)
+ * over the re-made connection. Gives up when the kernel is no longer wanted (its allocation ended).
+ */
+async function watchStep(transport: Transport, rc: string, stillWanted: () => boolean): Promise<ExecResult> {
+  const wait = `i=0; while [ ! -e "$1" ] && [ $i -lt ${WATCH_SEC * 2} ]; do sleep 0.5; i=$((i+1)); done; cat "$1"`;
+  let backoff = 500;
+  while (stillWanted()) {
+    try {
+      const r = await transport.exec(['sh', '-c', wait, 'sh', rc], { timeoutMs: (WATCH_SEC + 60) * 1000 });
+      backoff = 500;
+      const code = r.stdout.trim();
+      if (r.code === 0 && /^\d+$/.test(code)) return { code: Number(code), signal: null, stdout: '', stderr: '' };
+    } catch (err) {
+      if (!(err instanceof TransportError) || !['unreachable', 'timeout'].includes(err.kind)) throw err;
+      await sleep(backoff);
+      backoff = Math.min(backoff * 2, 10_000);
+    }
+  }
+  return { code: null, signal: 'SIGKILL', stdout: '', stderr: '' };
 }
 
 /** Stops kernel steps still running in the allocation (a kernel that ignored its shutdown). */
 export async function stopKernelSteps(transport: Transport, jobId: string): Promise<number> {
+  const steps = await kernelStepIds(transport, jobId);
+  if (steps.length > 0) await transport.exec(['scancel', ...steps]);
+  return steps.length;
+}
+
+async function kernelStepIds(transport: Transport, jobId: string): Promise<string[]> {
   const r = await transport.exec(['squeue', '-h', '-s', '-j', jobId, '-o', '%i|%j']);
-  const steps = r.stdout
+  return r.stdout
     .split('\n')
     .map(line => line.trim().split('|'))
     .filter(([id, name]) => name === KERNEL_STEP_NAME && /^\d+(_\d+)?\.\d+$/.test(id ?? ''))
     .map(([id]) => id);
-  if (steps.length > 0) await transport.exec(['scancel', ...steps]);
-  return steps.length;
 }
 
 /** The last part of the kernel's own log on the node, for messages when it dies. */

@@ -86,6 +86,19 @@ if sys.argv[2] == 'die':
 if sys.argv[2] == 'walltime':
     # Run until the allocation's time limit ends the kernel; the launcher must then exit non-zero.
     report_death(240)
+if sys.argv[2] == 'survive':
+    # A cell is running when the test breaks things (kills the companion, drops the link); once
+    # it says go (creates the file named last), the kernel must still hold what it had.
+    say(step='defined', out=run(kc, 'x = 42; print(x)'))
+    kc.execute('import time; time.sleep(8); y = x + 1')
+    say(step='executing')
+    while not os.path.exists(sys.argv[3]):
+        time.sleep(0.2)
+    t0 = time.time()
+    say(step='after', out=run_retrying(kc, 'print(x, y)', total=120), seconds=round(time.time() - t0, 2))
+    km.shutdown_kernel()
+    say(step='shutdown')
+    sys.exit(0)
 if sys.argv[2] == 'kill':
     say(step='waiting')
     time.sleep(600)

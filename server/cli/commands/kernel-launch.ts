@@ -33,6 +33,7 @@ export const kernelLaunchCommand: Command = {
       companion,
       local,
       log,
+      reconnect: () => ensureLocalCompanion(ctx.configPath, log),
       request: { kernelId, profile: values.profile, cluster, env, key: local.key, signatureScheme: local.signature_scheme }
     });
     const onSignal = () => {
