@@ -57,6 +57,10 @@ start_slurm() {
   rm -f "$DIR/run/slurmctld.pid" "$DIR/run/slurmd.pid"
   # -c: start from a clean job table, so every `up` gives the same empty cluster.
   in_login /usr/sbin/slurmctld -c || die "slurmctld did not start (see $DIR/log/slurmctld.log)"
+  start_slurmd
+}
+
+start_slurmd() {
   if [ -n "$COMPUTE_NS" ]; then
     # ip netns exec remounts /sys, which makes slurmd fail its cgroup checks: use nsenter, and
     # a UTS namespace so the node's processes see the node's own hostname.
