@@ -143,6 +143,21 @@ function kernelspecApi(config: HpclabConfig, specs: KernelspecService, discovery
   };
 }
 
+/**
+ * Every path an HTTP upgrade may take, told apart by the request target alone; `onUpgrade`
+ * answers 404 to anything else before any check. The upgrade access test reads this list, so
+ * a route added here is covered there.
+ */
+export const UPGRADE_ROUTES = [
+  { name: 'kernel-channel', pattern: '/hpclab/kernels/<id>/channels/<channel>', matches: isKernelChannelPath },
+  { name: 'node', pattern: '/hpclab/node/<session>/…', matches: (url: string) => url.startsWith('/hpclab/node/') },
+  { name: 'local-jupyter', pattern: 'anything outside /hpclab/ (hpclab lab only)', matches: (url: string) => !url.startsWith('/hpclab/') }
+] as const;
+
+export type UpgradeRoute = (typeof UPGRADE_ROUTES)[number]['name'];
+
+type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
+
 export interface AppDeps {
   clusters: ClusterRegistry;
   sessions: SessionManager;
@@ -177,19 +192,26 @@ export function createApp(deps: AppDeps) {
   const local = deps.localJupyter ? createLocalJupyterProxy(deps.localJupyter) : undefined;
   // Same origin for the Lab page and the companion; the companion's token guards both.
   if (local) app.use(api.requireAuth, (req, res) => local.handleRequest(req, res));
+  const kernels = deps.kernels;
+  // Undefined: the route is off here (no kernels, or `hpclab serve` without a local Jupyter).
+  const upgradeHandlers: Record<UpgradeRoute, UpgradeHandler | undefined> = {
+    'kernel-channel': kernels && ((req, socket, head) => void handleKernelChannel(req, socket, head, kernels)),
+    node: (req, socket, head) => proxy.handleUpgrade(req, socket, head),
+    'local-jupyter': local && ((req, socket, head) => local.handleUpgrade(req, socket, head))
+  };
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const refuse = (status: number, message: string) => {
       socket.end(`HTTP/1.1 ${status} ${message}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
     };
-    const kernelChannel = isKernelChannelPath(req.url) && deps.kernels;
-    const toLocal = local !== undefined && !req.url?.startsWith('/hpclab/');
-    if (!req.url?.startsWith('/hpclab/node/') && !kernelChannel && !toLocal) return refuse(404, 'Not Found');
+    const url = req.url ?? '';
+    // Origin-form targets only: an absolute URL or `//host` must never look like a path to route.
+    if (!url.startsWith('/') || url.startsWith('//')) return refuse(400, 'Bad Request');
+    const handler = UPGRADE_ROUTES.map(route => (route.matches(url) ? upgradeHandlers[route.name] : undefined)).find(h => h !== undefined);
+    if (!handler) return refuse(404, 'Not Found');
     // Host, Origin and token, in that order: a cross-origin upgrade is 403 even without a token.
     const checked = api.checkUpgrade(req);
     if (!checked.ok) return refuse(checked.status, checked.status === 401 ? 'Unauthorized' : 'Forbidden');
-    if (kernelChannel) void handleKernelChannel(req, socket, head, kernelChannel);
-    else if (toLocal) local.handleUpgrade(req, socket, head);
-    else proxy.handleUpgrade(req, socket, head);
+    handler(req, socket, head);
   };
   /**
    * The request listener. Proxied node traffic skips express (it cost ~100 µs a request, a third
