@@ -77,7 +77,14 @@ export class SshTransport extends EventEmitter implements Transport {
         if (err) {
           const where = 'socketPath' in target ? target.socketPath : `${target.host}:${target.port}`;
           reject(new TransportError('unreachable', `cannot reach ${where} from the login node: ${err.message}`, this.cluster, { cause: err }));
-        } else resolve(stream);
+          return;
+        }
+        // ssh2 leaves a channel open when its connection dies under it; a pooled proxy stream
+        // would then swallow the next request. End it with the connection.
+        const onClose = () => (stream as unknown as Duplex).destroy(new TransportError('unreachable', 'the connection to the login node was lost', this.cluster));
+        client.once('close', onClose);
+        stream.once('close', () => client.off('close', onClose));
+        resolve(stream);
       };
       if ('socketPath' in target) client.openssh_forwardOutStreamLocal(target.socketPath, done);
       else client.forwardOut('127.0.0.1', 0, target.host, target.port, done);
