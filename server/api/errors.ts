@@ -6,6 +6,7 @@ import { KernelspecError } from '../kernels/kernelspec';
 import { SchedulerError } from '../scheduler/errors';
 import { TransportError } from '../transport/errors';
 import { SessionNotFoundError } from './services';
+import { StateSaveError } from '../sessions/errors';
 
 /*
  * The one map from errors to HTTP statuses. Handlers throw (or reject); this decides what the
@@ -61,12 +62,15 @@ interface HttpishError {
   message?: unknown;
 }
 
-/** Errors from express.json (http-errors with a `type`). */
+/** Errors from express.json (http-errors, most with a `type`). */
 function fromBodyParser(err: HttpishError): ApiError | undefined {
   if (err.type === 'entity.parse.failed') return invalidField('body', `malformed JSON (${String(err.message)})`);
   if (err.type === 'entity.too.large') return new ApiError(413, 'too-large', 'body: larger than the 64 KiB limit');
-  if (typeof err.type === 'string' && err.expose === true && typeof err.status === 'number' && err.status >= 400 && err.status < 500)
-    return new ApiError(err.status, 'bad-request', `body: ${String(err.message)}`);
+  if (err.expose === true && typeof err.status === 'number' && err.status >= 400 && err.status < 500) {
+    // No `type`: the body did not inflate (zlib's error, e.g. `Content-Encoding: gzip` on plain JSON).
+    const what = typeof err.type === 'string' ? String(err.message) : `does not decode as its Content-Encoding says (${String(err.message)})`;
+    return new ApiError(err.status, 'bad-request', `body: ${what}`);
+  }
   return undefined;
 }
 
@@ -74,6 +78,7 @@ function fromBodyParser(err: HttpishError): ApiError | undefined {
 export function toApiError(err: unknown): ApiError | undefined {
   if (err instanceof ApiError) return err;
   if (err instanceof z.ZodError) return invalid(err, 'body');
+  if (err instanceof StateSaveError) return new ApiError(503, 'state-not-saved', err.message);
   if (err instanceof SessionNotFoundError || (err instanceof Error && err.name === 'SessionNotFoundError'))
     return new ApiError(404, 'not-found', err.message);
   if (err instanceof KernelspecError) {
@@ -100,7 +105,7 @@ export function toApiError(err: unknown): ApiError | undefined {
     switch (err.kind) {
       case 'unreachable':
       case 'timeout':
-        return new ApiError(503, 'cluster-unreachable', err.message);
+        return new ApiError(503, 'cluster-unreachable', `cluster unreachable: ${err.message}`);
       case 'host-key':
       case 'auth':
       case 'config':
@@ -109,6 +114,9 @@ export function toApiError(err: unknown): ApiError | undefined {
         return undefined;
     }
   }
+  // The router could not percent-decode a route param (`/api/sessions/%zz`): the client's URL is wrong.
+  if (err instanceof URIError && (err as HttpishError).status === 400)
+    return invalidField('url', `${err.message.replace(/^Failed to decode param /, 'cannot decode ')} (malformed percent-encoding)`);
   if (typeof err === 'object' && err !== null) return fromBodyParser(err as HttpishError);
   return undefined;
 }

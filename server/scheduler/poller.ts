@@ -1,4 +1,6 @@
 import { EventEmitter } from 'node:events';
+import { TransportError } from '../transport/errors';
+import { SchedulerError } from './errors';
 import type { Job, PartitionSummary, Scheduler } from './types';
 
 export interface Snapshot<T> {
@@ -15,7 +17,7 @@ export interface PollerOptions {
   partitionsIntervalMs?: number;
   /** No squeue/sinfo more often than this, whoever asks (default and minimum 5 s). */
   floorMs?: number;
-  /** Backoff cap after errors (default 5 min). */
+  /** Backoff cap after errors (default 1 min: a cluster back from an outage is seen within it). */
   maxBackoffMs?: number;
 }
 
@@ -32,7 +34,7 @@ export class ClusterPoller extends EventEmitter {
   constructor(scheduler: Scheduler, options: PollerOptions = {}) {
     super();
     const floorMs = Math.max(5_000, options.floorMs ?? 5_000);
-    const maxBackoffMs = options.maxBackoffMs ?? 300_000;
+    const maxBackoffMs = options.maxBackoffMs ?? 60_000;
     this.jobs = new CachedQuery(() => scheduler.myJobs(), Math.max(floorMs, options.intervalMs ?? 15_000), floorMs, maxBackoffMs);
     this.partitions = new CachedQuery(() => scheduler.partitions(), Math.max(floorMs, options.partitionsIntervalMs ?? 60_000), floorMs, maxBackoffMs);
     this.jobs.onChange = s => this.emit('jobs', s);
@@ -126,9 +128,20 @@ export class CachedQuery<T> {
     } catch (err) {
       this.failures++;
       if (!this.snapshot) throw err;
-      this.snapshot = { ...this.snapshot, error: (err as Error).message };
+      this.snapshot = { ...this.snapshot, error: describeFailure(err) };
       this.onChange?.(this.snapshot);
       return this.snapshot;
     }
   }
+}
+
+/**
+ * What a failed refresh tells the user: which side is down comes first, because the two need
+ * different patience (the login node or network, versus Slurm's controller).
+ */
+export function describeFailure(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  if (err instanceof TransportError && (err.kind === 'unreachable' || err.kind === 'timeout')) return `cluster unreachable: ${message}`;
+  if (err instanceof SchedulerError && err.kind === 'unavailable') return `scheduler unreachable: ${message}`;
+  return message;
 }

@@ -46,8 +46,8 @@ test.each([
   [new SchedulerError('not-found', 'no job 1234'), 404, 'not-found', 'no job 1234'],
   [new SchedulerError('permission', 'not your job'), 403, 'forbidden', 'not your job'],
   [new SchedulerError('unavailable', 'slurmctld not answering'), 503, 'scheduler-unavailable', 'scheduler unreachable: slurmctld not answering'],
-  [new TransportError('unreachable', 'cannot reach login.example.org:22', 'testbed'), 503, 'cluster-unreachable', 'cannot reach login.example.org:22'],
-  [new TransportError('timeout', 'timed out', 'testbed'), 503, 'cluster-unreachable', 'timed out'],
+  [new TransportError('unreachable', 'cannot reach login.example.org:22', 'testbed'), 503, 'cluster-unreachable', 'cluster unreachable: cannot reach login.example.org:22'],
+  [new TransportError('timeout', 'timed out', 'testbed'), 503, 'cluster-unreachable', 'cluster unreachable: timed out'],
   [new TransportError('host-key', 'host key changed for login', 'testbed'), 502, 'cluster-login-failed', 'host key changed for login'],
   [new TransportError('auth', 'all methods refused', 'testbed'), 502, 'cluster-login-failed', 'all methods refused'],
   [new ConfigError('unknown-name', 'unknown cluster "x"'), 404, 'not-found', 'unknown cluster "x"']
