@@ -6,8 +6,9 @@ import { isRendezvousHost } from './rendezvous';
 /** The file the allocation job writes once it runs: where kernels of this allocation can bind. */
 export const ALLOCATION_FILE = 'allocation.json';
 
-/** Seconds without a launcher heartbeat after which the allocation releases itself. */
-export const HEARTBEAT_TIMEOUT_SEC = 20;
+/** Seconds without a heartbeat after which the allocation releases itself: longer than a login
+ * node or network outage the kernel should survive (a minute), short enough not to waste hours. */
+export const HEARTBEAT_TIMEOUT_SEC = 90;
 /** How often a launcher touches the heartbeat file. */
 export const HEARTBEAT_EVERY_SEC = 5;
 
