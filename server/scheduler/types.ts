@@ -97,6 +97,8 @@ export interface SubmitOptions {
   mailType?: string;
   mailUser?: string;
   hold?: boolean;
+  /** Never requeue after a node failure: the job ends, and its owner is told why. */
+  noRequeue?: boolean;
 }
 
 export interface SubmitRequest {

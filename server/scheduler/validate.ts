@@ -66,7 +66,8 @@ const fields = {
   chdir: text('chdir', 'an absolute directory path starting with /', v => v.startsWith('/') && isPath(v)),
   mailType: text('mailType', `a comma list of ${[...MAIL_TYPES].join(', ')}`, v => v.split(',').every(t => MAIL_TYPES.has(t.toUpperCase()))),
   mailUser: text('mailUser', 'an email address or user name', v => v.length <= 254 && MAIL_USER.test(v)),
-  hold: z.boolean({ error: issue => `hold: expected true or false, got ${show(issue.input)}` })
+  hold: z.boolean({ error: issue => `hold: expected true or false, got ${show(issue.input)}` }),
+  noRequeue: z.boolean({ error: issue => `noRequeue: expected true or false, got ${show(issue.input)}` })
 } satisfies { [K in keyof Required<SubmitOptions>]: z.ZodType<SubmitOptions[K] & {}> };
 
 /** sbatch options; unknown keys are refused so a typo never silently does nothing. */
@@ -82,10 +83,10 @@ export const submitOptionsSchema = z.strictObject(
   }
 );
 
-/** Ids hpclab acts on: a job (`1234`) or one array task (`1234_5`). */
+/** Ids hpclab acts on: a job (`1234`) or one array task (`1234_5`); Slurm's are 32-bit, so at most 10 digits each. */
 export const jobIdSchema = z
   .string({ error: issue => `job id: expected a Slurm job id such as 1234 or 1234_5, got ${show(issue.input)}` })
-  .regex(/^\d+(_\d+)?$/, { error: issue => `job id: expected a Slurm job id such as 1234 or 1234_5, got ${show(issue.input)}` });
+  .regex(/^\d{1,10}(_\d{1,10})?$/, { error: issue => `job id: expected a Slurm job id such as 1234 or 1234_5, got ${show(issue.input)}` });
 
 /** Every problem, one per line, each naming its field. */
 export function describeIssues(error: z.ZodError): string {

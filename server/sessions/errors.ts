@@ -5,3 +5,15 @@ export class SessionNotFoundError extends Error {
     this.name = 'SessionNotFoundError';
   }
 }
+
+/** The session state could not be saved (disk full, read-only): the API answers 503 and says which file. */
+export class StateSaveError extends Error {
+  constructor(
+    readonly file: string,
+    cause: unknown
+  ) {
+    const why = cause instanceof Error ? cause.message : String(cause);
+    super(`cannot save the session state (${why}): make ${file}'s directory writable or free some space, then try again`, { cause });
+    this.name = 'StateSaveError';
+  }
+}

@@ -35,6 +35,8 @@ const SESSION_ID = /^[a-z0-9]{6,32}$/;
  */
 export class SessionManager {
   private readonly records = new Map<string, SessionRecord>();
+  /** Creations under way, by idempotency key. */
+  private readonly creating = new Map<string, Promise<SessionInfo>>();
   private readonly listeners = new Set<(e: SessionEvent) => void>();
   private readonly watchers = new Map<string, StartWatcher>();
   private readonly warnings = new Map<string, WalltimeWarnings>();
@@ -68,10 +70,19 @@ export class SessionManager {
   }
 
   async create(request: CreateSessionRequest): Promise<SessionInfo> {
-    if (request.idempotencyKey) {
-      const same = [...this.records.values()].find(r => r.idempotencyKey === request.idempotencyKey);
-      if (same) return same.info;
-    }
+    const key = request.idempotencyKey;
+    if (!key) return this.createNew(request);
+    const same = [...this.records.values()].find(r => r.idempotencyKey === key);
+    if (same) return same.info;
+    // The same key twice at once (a double click, a retry racing the first try): one job, one answer.
+    const inflight = this.creating.get(key);
+    if (inflight) return inflight;
+    const made = this.createNew(request).finally(() => this.creating.delete(key));
+    this.creating.set(key, made);
+    return made;
+  }
+
+  private async createNew(request: CreateSessionRequest): Promise<SessionInfo> {
     if (request.id !== undefined) {
       if (!SESSION_ID.test(request.id)) throw new TypeError(`session id must be 6-32 lower-case letters and digits: ${JSON.stringify(request.id)}`);
       const live = this.records.get(request.id);
@@ -90,6 +101,9 @@ export class SessionManager {
       stopRequested: false,
       idempotencyKey: request.idempotencyKey ?? null
     };
+    // The disk must take the state before anything runs: a session the companion cannot
+    // remember would be a job nobody tracks. The write keeps the previous state whole if it fails.
+    await this.options.store.save([...this.records.values()]);
     this.records.set(id, record);
     try {
       const made = await transport.exec(['sh', '-c', 'umask 077 && mkdir -p "$1"', 'sh', sessionDir]);
@@ -99,7 +113,14 @@ export class SessionManager {
       this.records.delete(id);
       throw err;
     }
-    await this.commit(record);
+    try {
+      await this.commit(record);
+    } catch (err) {
+      // Submitted but not saved: cancel rather than leave a job only this process knows about.
+      this.records.delete(id);
+      await scheduler.cancel(record.info.jobId).catch(() => undefined);
+      throw err;
+    }
     poller.jobs.invalidate();
     this.watchCluster(cluster);
     this.watchStart(record);
@@ -122,6 +143,9 @@ export class SessionManager {
     const { options } = labSubmitOptions({ sessionId: id, sessionDir, homeDir: home, profile, overrides: request.overrides });
     // Kind and profile ride along in the comment, so a companion that lost its store re-adopts.
     options.comment = `hpclab:${id}:${request.kind}:${request.profile}`;
+    // A Lab or kernel requeued after a node failure would restart empty, elsewhere, unseen: end it
+    // instead, so the session says "node failure" with the log tail.
+    options.noRequeue = true;
     checkSubmitOptions(options); // bad overrides fail here, before anything runs on the cluster
     const script =
       request.kind === 'kernel'

@@ -2,6 +2,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { z } from 'zod';
 import { ensurePrivateDir, writePrivateFileAtomic } from '../config/paths';
+import { StateSaveError } from './errors';
 import type { SessionInfo, SessionTarget } from './types';
 
 /** A session as the companion keeps it: what users see plus what only the companion may know. */
@@ -53,8 +54,12 @@ export class SessionStore {
   save(records: readonly SessionRecord[]): Promise<void> {
     const body = JSON.stringify({ version: 1, sessions: records }, null, 1) + '\n';
     const next = this.writing.then(async () => {
-      await ensurePrivateDir(path.dirname(this.file));
-      await writePrivateFileAtomic(this.file, body);
+      try {
+        await ensurePrivateDir(path.dirname(this.file));
+        await writePrivateFileAtomic(this.file, body);
+      } catch (err) {
+        throw new StateSaveError(this.file, err);
+      }
     });
     // A failed write must not block the ones after it.
     this.writing = next.catch(() => undefined);

@@ -116,7 +116,8 @@ const SBATCH_FLAGS: { [K in keyof SubmitOptions]-?: string } = {
   comment: '--comment',
   mailType: '--mail-type',
   mailUser: '--mail-user',
-  hold: '--hold'
+  hold: '--hold',
+  noRequeue: '--no-requeue'
 };
 
 /**

@@ -8,11 +8,20 @@ import { parsePartitions } from './parse-sinfo';
 import { parseJobs } from './parse-squeue';
 import { parseJobDetail } from './parse-scontrol';
 
+/** The least time between two sbatch calls of one companion: a burst of requests reaches slurmctld as a trickle. */
+export const SUBMIT_GAP_MS = 250;
+/** One pending-queue listing per partition serves every position asked for within this time. */
+const QUEUE_FRESH_MS = 5_000;
+
 /**
  * Slurm through a transport: argv builders in, parsers out. Every user-facing value is checked
  * against Slurm's grammar before anything runs; Slurm's complaints become SchedulerErrors.
  */
 export class SlurmScheduler implements Scheduler {
+  private submitting: Promise<unknown> = Promise.resolve();
+  private lastSubmitAt = 0;
+  private readonly queues = new Map<string, { at: number; ids: Promise<string[]> }>();
+
   constructor(private readonly transport: Transport) {}
 
   async partitions(): Promise<PartitionSummary[]> {
@@ -26,7 +35,15 @@ export class SlurmScheduler implements Scheduler {
   async submit(request: SubmitRequest): Promise<string> {
     const options = checkSubmitOptions(request.options);
     checkScript(request.script);
-    const out = await this.run(submitArgv(options), { stdin: request.script });
+    // One sbatch at a time, spaced: slurmctld serves hundreds of users, and admins ban floods.
+    const turn = this.submitting.then(async () => {
+      const wait = this.lastSubmitAt + SUBMIT_GAP_MS - Date.now();
+      if (wait > 0) await new Promise(r => setTimeout(r, wait));
+      this.lastSubmitAt = Date.now();
+      return this.run(submitArgv(options), { stdin: request.script });
+    });
+    this.submitting = turn.catch(() => undefined);
+    const out = await turn;
     // --parsable prints "jobid" or "jobid;cluster".
     const id = out.trim().split(';')[0];
     if (!/^\d+$/.test(id)) throw new SchedulerError('parse', `sbatch answered "${out.trim()}" instead of a job id`);
@@ -55,9 +72,19 @@ export class SlurmScheduler implements Scheduler {
   async queuePosition(jobId: string, partition: string): Promise<number | null> {
     const checked = submitOptionsSchema.shape.partition.safeParse(partition);
     if (!checked.success) throw new SchedulerError('invalid-request', checked.error.issues[0]?.message ?? 'partition: invalid');
-    const ids = (await this.run(pendingQueueArgv(partition))).split('\n').map(l => l.trim());
+    const ids = await this.pendingQueue(partition);
     const at = ids.indexOf(checkJobId(jobId));
     return at < 0 ? null : at + 1;
+  }
+
+  /** The partition's pending job ids in priority order, shared by every session that asks meanwhile. */
+  private pendingQueue(partition: string): Promise<string[]> {
+    const cached = this.queues.get(partition);
+    if (cached && Date.now() - cached.at < QUEUE_FRESH_MS) return cached.ids;
+    const ids = this.run(pendingQueueArgv(partition)).then(out => out.split('\n').map(l => l.trim()));
+    this.queues.set(partition, { at: Date.now(), ids });
+    ids.catch(() => this.queues.delete(partition));
+    return ids;
   }
 
   private async run(argv: string[], options?: ExecOptions): Promise<string> {
