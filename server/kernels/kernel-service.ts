@@ -69,6 +69,7 @@ export class KernelService {
   private readonly kernels = new Map<string, LiveKernel>();
   private readonly heartbeat: NodeJS.Timeout;
   private readonly unsubscribe: () => void;
+  private closed = false;
 
   constructor(private readonly o: KernelServiceOptions) {
     this.heartbeat = setInterval(() => void this.beat(), HEARTBEAT_EVERY_SEC * 1000);
@@ -124,6 +125,8 @@ export class KernelService {
   }
 
   close(): void {
+    // Kernel steps keep running on the cluster (the next companion re-attaches); only our watches stop.
+    this.closed = true;
     clearInterval(this.heartbeat);
     this.unsubscribe();
     for (const kernel of this.kernels.values()) clearTimeout(kernel.grace);
@@ -139,7 +142,7 @@ export class KernelService {
     const running = sessions.get(kernel.id)!;
     const jobId = running.jobId!;
     if (kernel.lease !== lease) return;
-    const stillWanted = () => this.kernels.get(kernel.id) === kernel && !isFinal(sessions.get(kernel.id)?.state ?? 'ended');
+    const stillWanted = () => !this.closed && this.kernels.get(kernel.id) === kernel && !isFinal(sessions.get(kernel.id)?.state ?? 'ended');
     const sessionDir = sessions.sessionDir(kernel.id);
     // A companion restarted (or a launcher back after losing it): the kernel and its variables may still be there.
     const adopted = kernel.adopt && info.state === 'running' ? await findRunningKernelStep(transport, jobId, sessionDir, request.key, stillWanted).catch(() => undefined) : undefined;
@@ -203,6 +206,7 @@ export class KernelService {
         const info = this.o.sessions.get(id);
         const host = this.o.sessions.allocationHost(id);
         if (host) return done(() => resolve(host));
+        if (this.closed) return done(() => reject(new Error('the companion is stopping')));
         if (!info || isFinal(info.state)) return done(() => reject(new Error(`the allocation ended before the kernel started: ${info?.message ?? info?.endReason ?? 'gone'}`)));
         const words = describeWait(info);
         if (words !== said) lease.send({ type: 'progress', message: (said = words), session: info });

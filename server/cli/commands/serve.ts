@@ -36,6 +36,8 @@ export const serveCommand: Command = {
       }
     });
     await companion.close();
+    // Told to stop, the companion stops, even if a straggler (a watch on the cluster, a timer) still holds the loop.
+    setTimeout(() => process.exit(0), 2000).unref();
     return 0;
   }
 };
