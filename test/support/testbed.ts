@@ -49,12 +49,12 @@ export async function cancelAllJobs(): Promise<void> {
   const env = testbed();
   execFileSync('scancel', ['-u', env.user]);
   execFileSync('scancel', ['-u', 'root']);
-  for (let i = 0; i < 100; i++) {
+  for (let i = 0; i < 300; i++) {
     const out = execFileSync('squeue', ['-h', '-t', 'PD,R,CG,S', '-o', '%i'], { encoding: 'utf8' }).trim();
     if (!out) return;
     await new Promise(r => setTimeout(r, 200));
   }
-  throw new Error('jobs still listed 20 s after scancel');
+  throw new Error(`jobs still listed 60 s after scancel:\n${execFileSync('squeue', { encoding: 'utf8' })}`);
 }
 
 /** Polls `check` until it returns a value or the time runs out; never sleeps a fixed time. */
