@@ -58,7 +58,7 @@ export async function startKernelStep(input: KernelStepInput, stillWanted: () =>
   const kernel = [...env.lines, 'export PYDEVD_DISABLE_FILE_VALIDATION=1', `exec ${renderRemoteCommand([...env.python, '-m', 'ipykernel_launcher', '-f'])} "$1" >>"$2" 2>&1`].join('\n');
   const srun = ['srun', `--jobid=${input.jobId}`, '--overlap', '--nodes=1', '--ntasks=1', '--quiet', `--job-name=${KERNEL_STEP_NAME}`, 'bash', '-c', kernel, 'bash', cf, `${sessionDir}/kernel.log`];
   // srun's own complaints go to kernel.log too; the exit code is written atomically when it ends.
-  const record = 'rc=$1; log=$2; shift 2; "$@" >>"$log" 2>&1; echo $? >"$rc.tmp" && mv -f "$rc.tmp" "$rc"';
+  const record = 'umask 077; rc=$1; log=$2; shift 2; "$@" >>"$log" 2>&1; echo $? >"$rc.tmp" && mv -f "$rc.tmp" "$rc"';
   const detach = 'inner=$1; shift; setsid -f sh -c "$inner" sh "$@" </dev/null >/dev/null 2>&1';
   const started = await transport.exec(['sh', '-c', detach, 'sh', record, rc, `${sessionDir}/kernel.log`, ...srun]);
   if (started.code !== 0) throw new Error(`cannot start the kernel step: ${started.stderr.trim() || `exit ${started.code}`}`);
