@@ -61,9 +61,10 @@ export class EventTap {
 /**
  * A notebook on a remote kernel, driven by Jupyter's own client (kernel_driver.py `survive`):
  * defines x, starts a cell that sets y a few seconds later, then waits for `go()` before
- * checking both are there. The launcher and its background companion use a private state home.
+ * checking both are there (`walltime`: runs until the allocation's time limit ends it). The
+ * launcher and its background companion use a private state home.
  */
-export async function startNotebook(profile = 'cpu') {
+export async function startNotebook(profile = 'cpu', mode: 'survive' | 'walltime' = 'survive') {
   const env = testbed();
   const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'hpclab-jupyter-'));
   const stateHome = await fs.mkdtemp(path.join(os.tmpdir(), 'hpclab-state-'));
@@ -72,7 +73,7 @@ export async function startNotebook(profile = 'cpu') {
   const bin = path.join(repoRoot, 'dist', 'server', 'cli', 'main.js');
   execFileSync(process.execPath, [bin, 'kernels', 'add', '--profile', profile, '--config', env.config], { env: childEnv });
   // Its own process group, so the launcher Jupyter's client starts goes down with it.
-  const driver = spawn('/usr/bin/python3', [path.join(repoRoot, 'test', 'support', 'kernel_driver.py'), `hpclab-testbed-${profile}`, 'survive', goFile], { env: childEnv, detached: true });
+  const driver = spawn('/usr/bin/python3', [path.join(repoRoot, 'test', 'support', 'kernel_driver.py'), `hpclab-testbed-${profile}`, mode, goFile], { env: childEnv, detached: true });
   const steps: Record<string, Record<string, unknown>> = {};
   let stderr = '';
   driver.stdout.on('data', (d: Buffer) => d.toString().split('\n').filter(l => l.startsWith('{')).forEach(l => (steps[JSON.parse(l).step] = JSON.parse(l))));
