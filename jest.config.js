@@ -28,6 +28,15 @@ module.exports = {
       transform: { '^.+\\.ts$': tsJest },
       testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
       setupFilesAfterEnv: ['<rootDir>/test/integration/setup.ts']
+    },
+    {
+      // Faults on purpose, hostile input and access checks: on the split testbed, in band.
+      displayName: 'resilience',
+      testEnvironment: 'node',
+      modulePathIgnorePatterns: ['<rootDir>/hpclab/', '<rootDir>/build/', '<rootDir>/dist/', '<rootDir>/lib/'],
+      transform: { '^.+\\.ts$': tsJest },
+      testMatch: ['<rootDir>/test/resilience/**/*.test.ts'],
+      setupFilesAfterEnv: ['<rootDir>/test/integration/setup.ts']
     }
   ]
 };
