@@ -45,8 +45,11 @@ const TIME = /^(?:\d+|\d+:\d+|\d+:\d+:\d+|\d+-\d+|\d+-\d+:\d+|\d+-\d+:\d+:\d+|UN
 // --mem: a whole number of megabytes, or with a K, M, G or T suffix in either case ("4g").
 const MEMORY = /^\d+[KMGT]?$/i;
 
-// --gres: name[:type][:count], comma separated ("gpu:1", "gpu:a100:2,shard:1").
-const GRES_ITEM = '[A-Za-z][A-Za-z0-9_-]*(?::[A-Za-z0-9_.-]+)?(?::\\d+)?';
+// --gres: name[:type][:count], comma separated ("gpu:1", "gpu:a100:2,shard:1"). A lone `:2` is
+// read as the type part (which takes digits too) and `:count` only follows a type: with two
+// ways to read each `name:2`, a list of them made the regex backtrack exponentially (a few
+// hundred characters held the event loop for minutes).
+const GRES_ITEM = '[A-Za-z][A-Za-z0-9_-]*(?::[A-Za-z0-9_.-]+(?::\\d+)?)?';
 const GRES = new RegExp(`^${GRES_ITEM}(?:,${GRES_ITEM})*$`);
 
 // --nodelist: host names with bracketed ranges (`c[1-4]`, `r[1-2]n[01-04,07]`), comma separated.
