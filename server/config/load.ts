@@ -96,6 +96,9 @@ function jsonProblem(text: string, err: Error): ConfigProblem {
   const before = text.slice(0, offset).split('\n');
   const line = before.length;
   const column = before[before.length - 1].length + 1;
+  // V8 quotes the text around the error verbatim: its line breaks and control characters
+  // (escape sequences on a terminal) must not reach the one-line message.
+  reason = reason.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, c => JSON.stringify(c).slice(1, -1).replace(/^[^\\]$/, `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
   return { path: '', message: `invalid JSON at line ${line}, column ${column}: ${reason.trim() || 'syntax error'}` };
 }
 

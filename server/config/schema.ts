@@ -90,6 +90,19 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 }
 
 /**
+ * z.record that refuses a "__proto__" key. zod skips that key without a word (so it cannot
+ * become the result's prototype), which would drop a profile, cluster or sbatch option
+ * silently; here it is a bad name like any other, reported at its path.
+ */
+function record<V extends z.ZodType>(key: z.ZodType<string>, value: V, what: string) {
+  const badKey = key.safeParse('__proto__').error?.issues[0]?.message ?? 'not allowed as a name';
+  return z.preprocess((input, ctx) => {
+    if (isPlainObject(input) && Object.hasOwn(input, '__proto__')) ctx.addIssue({ code: 'custom', path: ['__proto__'], message: badKey, input });
+    return input;
+  }, z.record(key, value, { error: expecting(what) }));
+}
+
+/**
  * An object that takes exactly one of several shapes, told apart by which key is present
  * (`{local: true}` vs `{ssh: …}`; `{conda: …}` vs `{venv: …}`). A key may also appear as an
  * optional field of another shape (`python` next to `conda`); then that shape wins. Unlike
@@ -178,8 +191,9 @@ export const clusterSchema = exactlyOneOf({ local: localClusterSchema, ssh: sshC
 
 // ---- environments ---------------------------------------------------------------------
 
-const ABSOLUTE = /^\/[^\x00-\x1f\x7f]*$/;
-const pythonSchema = text('an absolute path or a command name such as python3', /^(?:\/[^\x00-\x1f\x7f]*|[A-Za-z0-9_.+][A-Za-z0-9_.+-]*)$/);
+// Absolute, on one line, and without "." or ".." segments: the path says where it goes.
+const ABSOLUTE = /^(?!.*(?:^|\/)\.{1,2}(?:\/|$))\/[^\x00-\x1f\x7f]*$/;
+const pythonSchema = text('an absolute path (without "." or ".." parts) or a command name such as python3', /^(?:(?!.*(?:^|\/)\.{1,2}(?:\/|$))\/[^\x00-\x1f\x7f]*|(?!\.{1,2}$)[A-Za-z0-9_.+][A-Za-z0-9_.+-]*)$/);
 const setupSchema = stringArray(
   'an array of shell lines to run before the server starts',
   text('one line of shell (no NUL, CR or newline)', LINE)
@@ -189,12 +203,13 @@ export const envSchema = exactlyOneOf(
   {
     python: strict({ python: pythonSchema, setup: setupSchema }),
     conda: strict({
-      conda: text('a conda env name or an absolute prefix path', /^(?:\/[^\x00-\x1f\x7f]*|[A-Za-z0-9_.+][A-Za-z0-9_.+-]*)$/),
+      // conda refuses "." and ".." as names (they would be the directory itself or its parent).
+      conda: text('a conda env name or an absolute prefix path (without "." or ".." parts)', /^(?:(?!.*(?:^|\/)\.{1,2}(?:\/|$))\/[^\x00-\x1f\x7f]*|(?!\.{1,2}$)[A-Za-z0-9_.+][A-Za-z0-9_.+-]*)$/),
       python: pythonSchema.optional(),
       setup: setupSchema
     }),
     venv: strict({
-      venv: text('an absolute path on the cluster (starting with "/"; "~" is not expanded)', ABSOLUTE),
+      venv: text('an absolute path on the cluster (starting with "/", without "." or ".." parts; "~" is not expanded)', ABSOLUTE),
       setup: setupSchema
     }),
     modules: strict({
@@ -253,11 +268,7 @@ export const profileSchema = strict(
     qos: slurmField(slurmFields.qos).optional(),
     constraint: slurmField(slurmFields.constraint).optional(),
     nodelist: slurmField(slurmFields.nodelist).optional(),
-    sbatch: z
-      .record(sbatchKeySchema, text('an option value on one line (no control characters)', /^[^\x00-\x1f\x7f]*$/), {
-        error: expecting('an object of extra sbatch options like {"mail-type": "END"}')
-      })
-      .optional(),
+    sbatch: record(sbatchKeySchema, text('an option value on one line (no control characters)', /^[^\x00-\x1f\x7f]*$/), 'an object of extra sbatch options like {"mail-type": "END"}').optional(),
     env: envSchema.optional(),
     command: stringArray(
       'the argv of the server to start, such as ["jupyter", "lab"]',
@@ -276,8 +287,8 @@ function known(names: string[]): string {
 
 export const configSchema = strict(
   {
-    clusters: z.record(nameSchema, clusterSchema, { error: expecting('an object of clusters by name') }),
-    profiles: z.record(nameSchema, profileSchema, { error: expecting('an object of profiles by name') }).optional(),
+    clusters: record(nameSchema, clusterSchema, 'an object of clusters by name'),
+    profiles: record(nameSchema, profileSchema, 'an object of profiles by name').optional(),
     defaults: strict(
       { cluster: nameSchema.optional(), profile: nameSchema.optional() },
       'an object like {"cluster": "mycluster"}'
