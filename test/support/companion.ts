@@ -28,7 +28,8 @@ export class CompanionProcess {
     await fs.rm(runtime, { force: true });
     this.stderr = '';
     this.child = spawn(process.execPath, [bin, 'serve', '--config', this.configFile], {
-      env: { PATH: process.env.PATH, HOME: os.tmpdir(), XDG_STATE_HOME: this.stateHome },
+      // Its own HOME too: kernelspecs and Jupyter files it writes stay out of everyone else's way.
+      env: { PATH: process.env.PATH, HOME: this.stateHome, XDG_STATE_HOME: this.stateHome },
       stdio: ['ignore', 'ignore', 'pipe']
     });
     this.child.stderr!.on('data', (d: Buffer) => (this.stderr += d.toString()));
