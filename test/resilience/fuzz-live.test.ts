@@ -19,7 +19,7 @@ const hostile = fc.oneof({ arbitrary: shellInjection, weight: 3 }, { arbitrary: 
  * param and query that reaches the cluster gets shell payloads, control characters and path
  * traversal. Each is refused with a 4xx that names the field, the companion stays up, no job
  * is submitted, and the canary file any injected command would create appears on neither the
- * login nor the compute host. (The in-process fuzz in fuzz-api.test.ts covers every route at
+ * login nor the compute host. (The in-process fuzz in fuzz-api-*.test.ts covers every route at
  * many more cases; this proves the same against the real transports.)
  */
 describe('hostile input against the live companion', () => {
