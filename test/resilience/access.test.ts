@@ -3,9 +3,8 @@ import { promises as fs, readdirSync, readFileSync, statSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { SessionInfo } from '../../server/sessions/types';
-import { CompanionProcess } from '../support/companion';
-import { cancelAllJobs, descendants, repoRoot, testbed, waitFor } from '../support/testbed';
-import { startNotebook } from './faults';
+import { descendants, repoRoot, testbed } from '../support/testbed';
+import { companionForSuite, runningLab, startNotebook } from './faults';
 
 const mode = (file: string) => (statSync(file).mode & 0o777).toString(8).padStart(4, '0');
 
@@ -17,30 +16,19 @@ const mode = (file: string) => (statSync(file).mode & 0o777).toString(8).padStar
  */
 describe('access while sessions run', () => {
   const env = testbed();
-  let companion: CompanionProcess;
+  const companion = companionForSuite();
   let lab: SessionInfo;
   let nb: Awaited<ReturnType<typeof startNotebook>>;
 
   beforeAll(async () => {
-    await cancelAllJobs();
-    companion = await CompanionProcess.create(env.config);
-    await companion.start();
-    const s = await companion.json<SessionInfo>('/hpclab/api/sessions', { method: 'POST', body: JSON.stringify({ kind: 'lab', profile: 'cpu' }) });
-    lab = await waitFor('the Lab to run', async () => {
-      const now = await companion.json<SessionInfo>(`/hpclab/api/sessions/${s.id}`);
-      return now.state === 'running' ? now : undefined;
-    }, 90_000);
+    lab = await runningLab(companion());
     nb = await startNotebook();
     await nb.until('the remote kernel to run a cell', () => nb.steps.executing, 120_000);
   }, 240_000);
-  afterAll(async () => {
-    await nb?.stop();
-    await companion?.stop();
-    await cancelAllJobs();
-  });
+  afterAll(() => nb?.stop());
 
   it('nothing of ours listens on a non-loopback address (ss)', async () => {
-    const ours = new Set([companion.child!.pid!, (await nb.companion()).pid]);
+    const ours = new Set([companion().child!.pid!, (await nb.companion()).pid]);
     // The launcher Jupyter started (its local kernel ports) is a child of the notebook's driver.
     for (const pid of [...ours]) descendants(pid).forEach(p => ours.add(p));
     for (const line of execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' }).split('\n')) {
@@ -58,11 +46,11 @@ describe('access while sessions run', () => {
   });
 
   it('private files: runtime dir 0700, socket, runtime file, state 0600; session dirs 0700 and their secrets 0600', async () => {
-    const state = path.join(companion.stateHome, 'hpclab');
+    const state = path.join(companion().stateHome, 'hpclab');
     expect(mode(path.join(state, 'run'))).toBe('0700');
-    expect(mode(path.join(state, 'run', 'companion.json'))).toBe('0600');
+    expect(mode(path.join(state, 'run', 'companion().json'))).toBe('0600');
     expect(mode(path.join(state, 'sessions.json'))).toBe('0600');
-    const runtime = JSON.parse(await fs.readFile(path.join(state, 'run', 'companion.json'), 'utf8'));
+    const runtime = JSON.parse(await fs.readFile(path.join(state, 'run', 'companion().json'), 'utf8'));
     if (runtime.socket) expect(mode(path.dirname(runtime.socket))).toBe('0700');
     // The cluster side, where other users log in too.
     const sessions = path.join('/home', env.user, '.hpclab', 'sessions');
@@ -101,7 +89,7 @@ describe('access while sessions run', () => {
     expect(all).toContain('jupyter');
     for (const secret of secrets) expect(all.includes(secret)).toBe(false);
     // Nor the companion's own token.
-    expect(all.includes(companion.token)).toBe(false);
+    expect(all.includes(companion().token)).toBe(false);
   });
 
   it('a changed host key is refused, and the message says what to check', async () => {

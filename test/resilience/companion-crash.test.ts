@@ -1,9 +1,9 @@
 import { execFileSync } from 'node:child_process';
 import WebSocket from 'ws';
 import type { SessionInfo } from '../../server/sessions/types';
-import { CompanionProcess, runOnKernel } from '../support/companion';
-import { cancelAllJobs, testbed, waitFor } from '../support/testbed';
-import { EventTap, fillNode, record, squeueIds, startNotebook } from './faults';
+import { runOnKernel } from '../support/companion';
+import { waitFor } from '../support/testbed';
+import { companionForSuite, EventTap, fillNode, record, runningLab, squeueIds, startNotebook } from './faults';
 
 /**
  * kill -9 of the companion at the worst moments: a session waiting in the queue, a Lab with an
@@ -11,20 +11,9 @@ import { EventTap, fillNode, record, squeueIds, startNotebook } from './faults';
  * re-attached, a variable defined before the crash is still there, and live events resume.
  */
 describe('the companion killed with -9', () => {
-  const env = testbed();
-  let companion: CompanionProcess;
+  const companion = companionForSuite();
 
-  beforeAll(async () => {
-    await cancelAllJobs();
-    companion = await CompanionProcess.create(env.config);
-    await companion.start();
-  });
-  afterAll(async () => {
-    await companion?.stop();
-    await cancelAllJobs();
-  });
-
-  const session = (id: string) => companion.json<SessionInfo>(`/hpclab/api/sessions/${id}`);
+  const session = (id: string) => companion().json<SessionInfo>(`/hpclab/api/sessions/${id}`);
   const until = (id: string, states: string[], ms = 60_000) =>
     waitFor(`session ${id} to be ${states.join(' or ')}`, async () => {
       const s = await session(id);
@@ -41,12 +30,12 @@ describe('the companion killed with -9', () => {
   });
 
   async function pendingThenRunning(filler: string) {
-    const s = await companion.json<SessionInfo>('/hpclab/api/sessions', { method: 'POST', body: JSON.stringify({ kind: 'lab', profile: 'cpu' }) });
+    const s = await companion().json<SessionInfo>('/hpclab/api/sessions', { method: 'POST', body: JSON.stringify({ kind: 'lab', profile: 'cpu' }) });
     await waitFor('a queue reason', async () => /Resources|Priority/.test((await session(s.id)).pending?.reason ?? ''));
-    await companion.kill9();
+    await companion().kill9();
     const t0 = Date.now();
-    await companion.start();
-    const tap = await EventTap.open(companion.url, companion.token);
+    await companion().start();
+    const tap = await EventTap.open(companion().url, companion().token);
     const again = await session(s.id);
     const recovered = Date.now() - t0;
     expect(again).toMatchObject({ state: 'pending', jobId: s.jobId });
@@ -59,28 +48,28 @@ describe('the companion killed with -9', () => {
     tap.close();
     expect(squeueIds().filter(id => id === s.jobId)).toHaveLength(1); // no second job
     record('companion kill -9, session pending', `still pending (same job ${s.jobId}), then running; events resumed`, recovered);
-    await companion.json(`/hpclab/api/sessions/${s.id}`, { method: 'DELETE' });
+    await companion().json(`/hpclab/api/sessions/${s.id}`, { method: 'DELETE' });
   }
 
   it('while a Lab has an open WebSocket: the socket closes, a new one finds the kernel and its variable', async () => {
-    const s = await companion.json<SessionInfo>('/hpclab/api/sessions', { method: 'POST', body: JSON.stringify({ kind: 'lab', profile: 'cpu' }) });
-    const running = await until(s.id, ['running']);
-    const kernel = await companion.json<{ id: string }>(`${running.baseUrl}api/kernels`, { method: 'POST', body: '{}' });
-    const wsUrl = () => `${companion.url.replace(/^http/, 'ws')}${running.baseUrl.slice(1)}api/kernels/${kernel.id}/channels`;
-    expect(await runOnKernel(wsUrl(), { Authorization: `token ${companion.token}` }, 'x = 6 * 7\nprint(x)')).toBe('42\n');
+    const running = await runningLab(companion());
+    const s = running;
+    const kernel = await companion().json<{ id: string }>(`${running.baseUrl}api/kernels`, { method: 'POST', body: '{}' });
+    const wsUrl = () => `${companion().url.replace(/^http/, 'ws')}${running.baseUrl.slice(1)}api/kernels/${kernel.id}/channels`;
+    expect(await runOnKernel(wsUrl(), { Authorization: `token ${companion().token}` }, 'x = 6 * 7\nprint(x)')).toBe('42\n');
     // A socket held open across the crash, as a notebook tab holds one.
-    const open = new WebSocket(wsUrl(), { headers: { Authorization: `token ${companion.token}` } });
+    const open = new WebSocket(wsUrl(), { headers: { Authorization: `token ${companion().token}` } });
     await new Promise((resolve, reject) => open.once('open', resolve).once('error', reject));
     const closed = new Promise<number>(resolve => open.once('close', code => resolve(code)));
-    await companion.kill9();
+    await companion().kill9();
     expect(await closed).toBe(1006); // abnormal closure: the tab reconnects
     const t0 = Date.now();
-    await companion.start();
-    const out = await waitFor('the kernel through the new companion', () => runOnKernel(wsUrl(), { Authorization: `token ${companion.token}` }, 'print(x)'), 60_000, 500);
+    await companion().start();
+    const out = await waitFor('the kernel through the new companion', () => runOnKernel(wsUrl(), { Authorization: `token ${companion().token}` }, 'print(x)'), 60_000, 500);
     expect(out).toBe('42\n');
     expect((await session(s.id)).jobId).toBe(s.jobId);
     record('companion kill -9, Lab WebSocket open', 'socket closed (1006); reconnect finds the kernel, x == 42', Date.now() - t0);
-    await companion.json(`/hpclab/api/sessions/${s.id}`, { method: 'DELETE' });
+    await companion().json(`/hpclab/api/sessions/${s.id}`, { method: 'DELETE' });
   });
 
   it('while a remote kernel runs a cell: the launcher gets a companion back and the kernel keeps its state', async () => {

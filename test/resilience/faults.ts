@@ -2,7 +2,9 @@ import { execFileSync, spawn } from 'node:child_process';
 import { appendFileSync, promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { repoRoot, testbed, waitFor } from '../support/testbed';
+import type { SessionInfo } from '../../server/sessions/types';
+import { CompanionProcess } from '../support/companion';
+import { cancelAllJobs, repoRoot, testbed, waitFor } from '../support/testbed';
 
 /** Job ids squeue lists as pending or running. */
 export function squeueIds(): string[] {
@@ -108,4 +110,31 @@ export async function startNotebook(profile = 'cpu', mode: 'survive' | 'walltime
       }
     }
   };
+}
+
+/**
+ * A companion for one describe block, as users run it, with no jobs left before or after:
+ * registers the jest hooks and returns a getter (the companion exists once beforeAll ran).
+ */
+export function companionForSuite(): () => CompanionProcess {
+  let companion: CompanionProcess | undefined;
+  beforeAll(async () => {
+    await cancelAllJobs();
+    companion = await CompanionProcess.create(testbed().config);
+    await companion.start();
+  });
+  afterAll(async () => {
+    await companion?.stop();
+    await cancelAllJobs();
+  });
+  return () => companion!;
+}
+
+/** Asks for a Lab session and waits until its server answers through the proxy. */
+export async function runningLab(companion: CompanionProcess, overrides?: Record<string, unknown>): Promise<SessionInfo> {
+  const s = await companion.json<SessionInfo>('/hpclab/api/sessions', { method: 'POST', body: JSON.stringify({ kind: 'lab', profile: 'cpu', ...(overrides ? { overrides } : {}) }) });
+  return waitFor('the Lab to run', async () => {
+    const now = await companion.json<SessionInfo>(`/hpclab/api/sessions/${s.id}`);
+    return now.state === 'running' ? now : undefined;
+  }, 90_000, 300);
 }

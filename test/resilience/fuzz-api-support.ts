@@ -1,6 +1,6 @@
 import * as http from 'node:http';
 import { PromptBroker } from '../../server/api/prompt-broker';
-import { sessionInfo, startHarness, TOKEN, type Harness } from '../unit/api/harness';
+import { readReply, sessionInfo, startHarness, TOKEN, type Harness, type Reply } from '../unit/api/harness';
 import { canaryTouched, CONTRACTS as C, type Contract, FuzzTally } from './fuzz-support';
 
 /*
@@ -71,12 +71,7 @@ function carried(made: Call[], hostile: unknown): boolean {
 
 // ---- HTTP -------------------------------------------------------------------------------
 
-export interface Reply {
-  status: number;
-  headers: http.IncomingHttpHeaders;
-  text: string;
-  json: any;
-}
+export type { Reply };
 
 /** Connections are kept between cases (a new one per request would double the run time). */
 const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
@@ -106,19 +101,7 @@ function sendOnce(port: number, method: string, target: string, options: SendOpt
         res.destroy();
         return resolve({ status: res.statusCode ?? 0, headers: res.headers, text: '', json: undefined });
       }
-      const chunks: Buffer[] = [];
-      res.on('data', c => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        let json: unknown;
-        try {
-          json = JSON.parse(text);
-        } catch {
-          json = undefined;
-        }
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
-      });
-      res.on('error', reject);
+      readReply(res, resolve, reject);
     });
     req.setTimeout(10_000, () => req.destroy(new Error(`no answer to ${method} ${target.slice(0, 200)} within 10 s`)));
     req.on('error', err => reject(Object.assign(err, { reusedSocket: req.reusedSocket && (err as NodeJS.ErrnoException).code === 'ECONNRESET' })));

@@ -1,8 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import type { SessionInfo } from '../../server/sessions/types';
-import { CompanionProcess, runOnKernel } from '../support/companion';
-import { cancelAllJobs, dropSshConnections, testbed, waitFor } from '../support/testbed';
-import { daemon, record, startNotebook } from './faults';
+import { runOnKernel } from '../support/companion';
+import { dropSshConnections, testbed, waitFor } from '../support/testbed';
+import { companionForSuite, daemon, record, runningLab, startNotebook } from './faults';
 
 /** How long the login node or slurmctld stays down (the issue's minute; shorter only by hand). */
 const OUTAGE_MS = Number(process.env.HPCLAB_OUTAGE_SEC ?? 60) * 1000;
@@ -14,32 +14,21 @@ const OUTAGE_MS = Number(process.env.HPCLAB_OUTAGE_SEC ?? 60) * 1000;
  */
 describe('outages on the cluster side', () => {
   const env = testbed();
-  let companion: CompanionProcess;
+  // A run stopped halfway may have left a daemon down (start is idempotent).
+  beforeAll(() => (['sshd', 'slurmctld', 'slurmd'] as const).forEach(name => daemon('start', name)));
+  const companion = companionForSuite();
   let lab: SessionInfo;
   let labKernel: string;
 
   beforeAll(async () => {
-    // A run stopped halfway may have left a daemon down (start is idempotent).
-    for (const name of ['sshd', 'slurmctld', 'slurmd'] as const) daemon('start', name);
-    await cancelAllJobs();
-    companion = await CompanionProcess.create(env.config);
-    await companion.start();
-    const s = await companion.json<SessionInfo>('/hpclab/api/sessions', { method: 'POST', body: JSON.stringify({ kind: 'lab', profile: 'cpu' }) });
-    lab = await waitFor('the Lab to run', async () => {
-      const now = await companion.json<SessionInfo>(`/hpclab/api/sessions/${s.id}`);
-      return now.state === 'running' ? now : undefined;
-    }, 90_000);
-    labKernel = (await companion.json<{ id: string }>(`${lab.baseUrl}api/kernels`, { method: 'POST', body: '{}' })).id;
+    lab = await runningLab(companion());
+    labKernel = (await companion().json<{ id: string }>(`${lab.baseUrl}api/kernels`, { method: 'POST', body: '{}' })).id;
     expect(await labRun('z = 7 * 6\nprint(z)')).toBe('42\n');
   });
-  afterAll(async () => {
-    await companion?.stop();
-    await cancelAllJobs();
-  });
 
-  const labRun = (code: string) => runOnKernel(`${companion.url.replace(/^http/, 'ws')}${lab.baseUrl.slice(1)}api/kernels/${labKernel}/channels`, { Authorization: `token ${companion.token}` }, code);
-  const status = () => companion.json<{ error?: string }>('/hpclab/api/clusters/testbed/status');
-  const labState = async () => (await companion.json<SessionInfo>(`/hpclab/api/sessions/${lab.id}`)).state;
+  const labRun = (code: string) => runOnKernel(`${companion().url.replace(/^http/, 'ws')}${lab.baseUrl.slice(1)}api/kernels/${labKernel}/channels`, { Authorization: `token ${companion().token}` }, code);
+  const status = () => companion().json<{ error?: string }>('/hpclab/api/clusters/testbed/status');
+  const labState = async () => (await companion().json<SessionInfo>(`/hpclab/api/sessions/${lab.id}`)).state;
 
   it('a dropped SSH link is re-made: the Lab proxy and a remote kernel resume with their state', async () => {
     const nb = await startNotebook();
@@ -69,7 +58,7 @@ describe('outages on the cluster side', () => {
       const said = await waitFor('the cluster to be shown unreachable', async () => (await status()).error, 60_000, 1000);
       expect(said).toMatch(/^cluster unreachable: /);
       // The proxy says so too, in words, instead of hanging.
-      const proxied = await companion.fetch(`${lab.baseUrl}api/status`);
+      const proxied = await companion().fetch(`${lab.baseUrl}api/status`);
       expect(proxied.status).toBeGreaterThanOrEqual(502);
       await new Promise(r => setTimeout(r, Math.max(0, OUTAGE_MS - (Date.now() - down))));
       expect(await labState()).toBe('running');
@@ -89,14 +78,14 @@ describe('outages on the cluster side', () => {
   }, 420_000);
 
   it(`slurmctld down for ${OUTAGE_MS / 1000} s: "scheduler unreachable", the Lab keeps working, no session ended`, async () => {
-    const jobBefore = (await companion.json<SessionInfo>(`/hpclab/api/sessions/${lab.id}`)).jobId;
+    const jobBefore = (await companion().json<SessionInfo>(`/hpclab/api/sessions/${lab.id}`)).jobId;
     daemon('stop', 'slurmctld');
     const down = Date.now();
     try {
       const said = await waitFor('the scheduler to be shown unreachable', async () => (await status()).error, 60_000, 1000);
       expect(said).toMatch(/^scheduler unreachable: /);
       // A new request says so at once, and nothing is left half-made.
-      const refused = await companion.fetch('/hpclab/api/sessions', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ kind: 'lab', profile: 'cpu' }) });
+      const refused = await companion().fetch('/hpclab/api/sessions', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ kind: 'lab', profile: 'cpu' }) });
       expect(refused.status).toBe(503);
       expect(((await refused.json()) as { error: { message: string } }).error.message).toMatch(/scheduler unreachable/);
       // The Lab runs on the node, not in slurmctld: it keeps working through the outage.
@@ -109,7 +98,7 @@ describe('outages on the cluster side', () => {
     const up = Date.now();
     await waitFor('the status to clear by itself', async () => ((await status()).error ? undefined : true), 120_000, 1000);
     const recovered = Date.now() - up;
-    const after = await companion.json<SessionInfo[]>('/hpclab/api/sessions');
+    const after = await companion().json<SessionInfo[]>('/hpclab/api/sessions');
     expect(after.filter(s => s.state !== 'ended' && s.state !== 'failed').map(s => s.id)).toContain(lab.id);
     expect(after.find(s => s.id === lab.id)?.jobId).toBe(jobBefore);
     expect(after.filter(s => s.state === 'failed')).toEqual([]);
@@ -122,13 +111,13 @@ describe('outages on the cluster side', () => {
     try {
       execFileSync('scontrol', ['update', `nodename=${env.node}`, 'state=down', 'reason=resilience test: node lost']);
       const ended = await waitFor('the session to end', async () => {
-        const s = await companion.json<SessionInfo>(`/hpclab/api/sessions/${lab.id}`);
+        const s = await companion().json<SessionInfo>(`/hpclab/api/sessions/${lab.id}`);
         return s.state === 'failed' || s.state === 'ended' ? s : undefined;
       }, 90_000, 500);
       expect(ended).toMatchObject({ state: 'failed', endReason: 'node-failure' });
       expect(ended.message).toMatch(/The compute node failed\.[\s\S]*--- end of the job log ---/);
       // The proxy says the session is over instead of trying the node.
-      expect((await companion.fetch(`${lab.baseUrl}api/status`)).status).toBe(503);
+      expect((await companion().fetch(`${lab.baseUrl}api/status`)).status).toBe(503);
       record('node failure (slurmd killed, node down)', 'session failed: "The compute node failed." + end of the job log; proxy 503', Date.now() - t0, 'the Lab itself (the node is gone)');
     } finally {
       daemon('start', 'slurmd');

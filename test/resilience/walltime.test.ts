@@ -1,8 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import type { SessionInfo } from '../../server/sessions/types';
-import { CompanionProcess } from '../support/companion';
-import { cancelAllJobs, testbed, waitFor } from '../support/testbed';
-import { EventTap, record, startNotebook } from './faults';
+import { testbed, waitFor } from '../support/testbed';
+import { companionForSuite, EventTap, record, startNotebook } from './faults';
 
 /** What of the user's runs on the cluster side: every process hpclab could have left behind. */
 function clusterLeftovers(user: string): string[] {
@@ -27,29 +26,19 @@ function outsideConnections(pid: number): string[] {
  */
 describe('walltime', () => {
   const env = testbed();
-  let companion: CompanionProcess;
-
-  beforeAll(async () => {
-    await cancelAllJobs();
-    companion = await CompanionProcess.create(env.config);
-    await companion.start();
-  });
-  afterAll(async () => {
-    await companion?.stop();
-    await cancelAllJobs();
-  });
+  const companion = companionForSuite();
 
   it('warns, ends with reason timeout, and leaves no orphan tunnel, socket or process', async () => {
-    const tap = await EventTap.open(companion.url, companion.token);
-    const s = await companion.json<SessionInfo>('/hpclab/api/sessions', { method: 'POST', body: JSON.stringify({ kind: 'lab', profile: 'cpu', overrides: { time: '1' } }) });
+    const tap = await EventTap.open(companion().url, companion().token);
+    const s = await companion().json<SessionInfo>('/hpclab/api/sessions', { method: 'POST', body: JSON.stringify({ kind: 'lab', profile: 'cpu', overrides: { time: '1' } }) });
     const nb = await startNotebook('short', 'walltime');
     try {
-      await waitFor('the Lab to run', async () => ((await companion.json<SessionInfo>(`/hpclab/api/sessions/${s.id}`)).state === 'running' ? true : undefined), 90_000);
+      await waitFor('the Lab to run', async () => ((await companion().json<SessionInfo>(`/hpclab/api/sessions/${s.id}`)).state === 'running' ? true : undefined), 90_000);
       // A browser tab's proxied request, so the proxy holds a pooled stream when the end comes.
-      expect((await companion.fetch(`${s.baseUrl}api/status`)).status).toBe(200);
+      expect((await companion().fetch(`${s.baseUrl}api/status`)).status).toBe(200);
       await waitFor('the Lab walltime warning', () => tap.text().includes('walltime-warning') && tap.text().includes(s.id), 90_000, 500);
       const ended = await waitFor('the Lab to end', async () => {
-        const now = await companion.json<SessionInfo>(`/hpclab/api/sessions/${s.id}`);
+        const now = await companion().json<SessionInfo>(`/hpclab/api/sessions/${s.id}`);
         return now.state === 'ended' || now.state === 'failed' ? now : undefined;
       }, 150_000, 500);
       expect(ended).toMatchObject({ state: 'ended', endReason: 'timeout' });
@@ -61,9 +50,9 @@ describe('walltime', () => {
       const left = await waitFor('the cluster side to be clean', () => (clusterLeftovers(env.user).length === 0 ? [] : undefined), 60_000, 500).catch(() => clusterLeftovers(env.user));
       expect(left).toEqual([]);
       // On the user's side: the proxy's streams to the Lab are gone with it; one SSH connection remains.
-      await waitFor('only the SSH connection', () => (outsideConnections(companion.child!.pid!).length === 1 ? true : undefined), 30_000, 500);
-      expect(outsideConnections(companion.child!.pid!)).toEqual([`${env.ssh.host}:${env.ssh.port}`]);
-      expect((await companion.fetch(`${s.baseUrl}api/status`)).status).toBe(503);
+      await waitFor('only the SSH connection', () => (outsideConnections(companion().child!.pid!).length === 1 ? true : undefined), 30_000, 500);
+      expect(outsideConnections(companion().child!.pid!)).toEqual([`${env.ssh.host}:${env.ssh.port}`]);
+      expect((await companion().fetch(`${s.baseUrl}api/status`)).status).toBe(503);
       record('walltime (Lab and remote kernel)', 'warnings, then "ended: timeout" / "The job reached its time limit."; no process, tunnel or socket left', Date.now() - t0, 'none (warned before)');
     } finally {
       tap.close();

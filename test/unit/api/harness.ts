@@ -194,20 +194,7 @@ export async function startHarness(deps: Partial<ApiDeps> = {}): Promise<Harness
     new Promise<Reply>((resolve, reject) => {
       const headers: Record<string, string> = { Host: `127.0.0.1:${port}`, ...(options.auth === false ? {} : { Authorization: `Bearer ${TOKEN}` }) };
       Object.assign(headers, options.headers);
-      const req = http.request({ host: '127.0.0.1', port, method, path, headers, agent: false }, res => {
-        const chunks: Buffer[] = [];
-        res.on('data', c => chunks.push(c));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          let json: unknown;
-          try {
-            json = JSON.parse(text);
-          } catch {
-            json = undefined;
-          }
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
-        });
-      });
+      const req = http.request({ host: '127.0.0.1', port, method, path, headers, agent: false }, res => readReply(res, resolve));
       req.on('error', reject);
       req.end(options.body);
     });
@@ -221,3 +208,20 @@ export async function startHarness(deps: Partial<ApiDeps> = {}): Promise<Harness
 }
 
 export const jsonHeaders = { 'Content-Type': 'application/json' };
+
+/** Collects a response: status, headers, text, and the JSON in it when there is any. */
+export function readReply(res: http.IncomingMessage, resolve: (reply: Reply) => void, reject?: (err: Error) => void): void {
+  const chunks: Buffer[] = [];
+  res.on('data', c => chunks.push(c));
+  res.on('end', () => {
+    const text = Buffer.concat(chunks).toString('utf8');
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      json = undefined;
+    }
+    resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
+  });
+  if (reject) res.on('error', reject);
+}
