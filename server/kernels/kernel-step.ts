@@ -95,13 +95,15 @@ function stepFiles(sessionDir: string, stamp: string) {
  * over the re-made connection. Gives up when the kernel is no longer wanted (its allocation ended).
  */
 async function watchStep(transport: Transport, rc: string, stillWanted: () => boolean): Promise<ExecResult> {
-  const wait = `i=0; while [ ! -e "$1" ] && [ $i -lt ${WATCH_SEC * 2} ]; do sleep 0.5; i=$((i+1)); done; cat "$1"`;
+  // A dot every 5 s: once the connection is gone, writing it kills the watch (SIGPIPE), so a
+  // dropped link or a killed companion leaves no watch (nor its sshd session) behind.
+  const wait = `i=0; while [ ! -e "$1" ] && [ $i -lt ${WATCH_SEC * 2} ]; do sleep 0.5; i=$((i+1)); [ $((i % 10)) -ne 0 ] || printf .; done; echo; cat "$1"`;
   let backoff = 500;
   while (stillWanted()) {
     try {
       const r = await transport.exec(['sh', '-c', wait, 'sh', rc], { timeoutMs: (WATCH_SEC + 60) * 1000 });
       backoff = 500;
-      const code = r.stdout.trim();
+      const code = r.stdout.trim().split('\n').pop() ?? '';
       if (r.code === 0 && /^\d+$/.test(code)) return { code: Number(code), signal: null, stdout: '', stderr: '' };
     } catch (err) {
       if (!(err instanceof TransportError) || !['unreachable', 'timeout'].includes(err.kind)) throw err;

@@ -44,6 +44,8 @@ interface RawResult {
 export class SshTransport extends EventEmitter implements Transport {
   readonly cluster: string;
   private client: Client | undefined;
+  /** Streams open on each connection: ssh2 leaves them open when the connection dies under them. */
+  private readonly streams = new WeakMap<Client, Set<Duplex>>();
   private connecting: Promise<Client> | undefined;
   private state: ConnectionState = 'idle';
   private failures = 0;
@@ -79,11 +81,11 @@ export class SshTransport extends EventEmitter implements Transport {
           reject(new TransportError('unreachable', `cannot reach ${where} from the login node: ${err.message}`, this.cluster, { cause: err }));
           return;
         }
-        // ssh2 leaves a channel open when its connection dies under it; a pooled proxy stream
-        // would then swallow the next request. End it with the connection.
-        const onClose = () => (stream as unknown as Duplex).destroy(new TransportError('unreachable', 'the connection to the login node was lost', this.cluster));
-        client.once('close', onClose);
-        stream.once('close', () => client.off('close', onClose));
+        // A pooled proxy stream left open on a dead connection would swallow the next request:
+        // streams end with their connection (see adopt).
+        const open = this.streams.get(client);
+        open?.add(stream);
+        stream.once('close', () => open?.delete(stream));
         resolve(stream);
       };
       if ('socketPath' in target) client.openssh_forwardOutStreamLocal(target.socketPath, done);
@@ -223,7 +225,9 @@ export class SshTransport extends EventEmitter implements Transport {
     this.failures = 0;
     this.connections++;
     this.setState('connected');
+    this.streams.set(client, new Set());
     client.once('close', () => {
+      for (const stream of this.streams.get(client) ?? []) stream.destroy(new TransportError('unreachable', 'the connection to the login node was lost', this.cluster));
       if (this.client === client) this.client = undefined;
       if (this.state !== 'closed') this.setState('disconnected');
     });
