@@ -48,9 +48,9 @@ describe('access while sessions run', () => {
   it('private files: runtime dir 0700, socket, runtime file, state 0600; session dirs 0700 and their secrets 0600', async () => {
     const state = path.join(companion().stateHome, 'hpclab');
     expect(mode(path.join(state, 'run'))).toBe('0700');
-    expect(mode(path.join(state, 'run', 'companion().json'))).toBe('0600');
+    expect(mode(path.join(state, 'run', 'companion.json'))).toBe('0600');
     expect(mode(path.join(state, 'sessions.json'))).toBe('0600');
-    const runtime = JSON.parse(await fs.readFile(path.join(state, 'run', 'companion().json'), 'utf8'));
+    const runtime = JSON.parse(await fs.readFile(path.join(state, 'run', 'companion.json'), 'utf8'));
     if (runtime.socket) expect(mode(path.dirname(runtime.socket))).toBe('0700');
     // The cluster side, where other users log in too.
     const sessions = path.join('/home', env.user, '.hpclab', 'sessions');
