@@ -292,7 +292,7 @@ export class SessionManager {
     info.pending = null;
     info.message = seen.message ?? null;
     if (seen.state === 'failed') {
-      const tail = await this.readLog(info.id, { tailBytes: 4000 }).catch(() => '');
+      const tail = await this.logTailForEnd(info.id);
       if (tail.trim()) info.message = `${info.message ?? 'The session failed.'}\n--- end of the job log ---\n${tail.trimEnd()}`;
     }
     record.target = null;
@@ -301,6 +301,19 @@ export class SessionManager {
     this.watchers.delete(info.id);
     this.warnings.get(info.id)?.cancel();
     this.warnings.delete(info.id);
+  }
+
+  /**
+   * The end of the job log for a failed session's message. Asked up to three times a second
+   * apart: a failure often comes with a busy or just re-made link, and the tail is what says why.
+   */
+  private async logTailForEnd(id: string): Promise<string> {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const tail = await this.readLog(id, { tailBytes: 4000 }).catch(() => '');
+      if (tail.trim()) return tail;
+      await new Promise(r => setTimeout(r, 1000));
+    }
+    return '';
   }
 
   /** A job named hpclab-<id> that the store does not know (lost state): track it again. */
