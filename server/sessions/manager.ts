@@ -348,8 +348,8 @@ export class SessionManager {
         info.message = null;
         this.scheduleWarnings(record);
         this.commit(record).catch(() => undefined);
-        // The poller fills in start and end times; ask it now rather than in 15 s.
-        this.options.clusters(info.cluster).poller.jobs.invalidate();
+        // The poller fills in start and end times: refresh now (no sooner than its floor), not at the next tick.
+        this.options.clusters(info.cluster).poller.jobs.get(0).catch(() => undefined);
       },
       this.options.startCheckMs ?? 500,
       message => {
