@@ -286,15 +286,15 @@ export class SessionManager {
 
   private async finish(record: SessionRecord, seen: Observed): Promise<void> {
     const info = record.info;
+    // The log first: readers see the live record, so it must turn failed and explain why at once.
+    const tail = seen.state === 'failed' ? await this.logTailForEnd(info.id) : '';
+    if (isFinal(info.state)) return; // ended meanwhile by another squeue answer
     info.state = seen.state;
     info.endReason = seen.endReason ?? 'failed';
     info.endedAt = new Date().toISOString();
     info.pending = null;
     info.message = seen.message ?? null;
-    if (seen.state === 'failed') {
-      const tail = await this.logTailForEnd(info.id);
-      if (tail.trim()) info.message = `${info.message ?? 'The session failed.'}\n--- end of the job log ---\n${tail.trimEnd()}`;
-    }
+    if (tail.trim()) info.message = `${info.message ?? 'The session failed.'}\n--- end of the job log ---\n${tail.trimEnd()}`;
     record.target = null;
     record.token = null;
     this.watchers.get(info.id)?.stop();
