@@ -4,6 +4,7 @@ import { ConfigError, issuesToProblems } from '../config/load';
 import { DiscoveryError } from '../kernels/discovery';
 import { KernelspecError } from '../kernels/kernelspec';
 import { SchedulerError } from '../scheduler/errors';
+import { describeFailure } from '../scheduler/poller';
 import { TransportError } from '../transport/errors';
 import { SessionNotFoundError } from './services';
 import { StateSaveError } from '../sessions/errors';
@@ -96,7 +97,7 @@ export function toApiError(err: unknown): ApiError | undefined {
       case 'permission':
         return new ApiError(403, 'forbidden', err.message);
       case 'unavailable':
-        return new ApiError(503, 'scheduler-unavailable', `scheduler unreachable: ${err.message}`);
+        return new ApiError(503, 'scheduler-unavailable', describeFailure(err));
       default:
         return undefined;
     }
@@ -105,7 +106,7 @@ export function toApiError(err: unknown): ApiError | undefined {
     switch (err.kind) {
       case 'unreachable':
       case 'timeout':
-        return new ApiError(503, 'cluster-unreachable', `cluster unreachable: ${err.message}`);
+        return new ApiError(503, 'cluster-unreachable', describeFailure(err));
       case 'host-key':
       case 'auth':
       case 'config':
