@@ -50,6 +50,15 @@ ensure_user() {
   usermod -p '*' "$TB_USER"
 }
 
+# A fresh slurmctld (-c) forgets every job, so the session dirs an earlier run left in the user's
+# cluster home describe jobs that no longer exist: start the cluster side from nothing too.
+reset_user_state() {
+  local home
+  home=$(getent passwd "$TB_USER" | cut -d: -f6)
+  [ -n "$home" ] && [ "$home" != / ] || return 0
+  rm -rf "$home/.hpclab/sessions"
+}
+
 munge_works() { munge -n 2>/dev/null | unmunge >/dev/null 2>&1; }
 
 start_munge() {

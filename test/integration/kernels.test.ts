@@ -2,7 +2,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { promises as fs, readdirSync, readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { cancelAllJobs, onLoginNode, repoRoot, testbed, waitFor } from '../support/testbed';
+import { cancelAllJobs, kernelKeysSince, onLoginNode, repoRoot, testbed, waitFor } from '../support/testbed';
 
 /**
  * Remote kernels driven by the real jupyter_client, as a Jupyter server drives them: the kernel
@@ -90,28 +90,40 @@ describe('remote kernels (hpclab kernel-launch)', () => {
   });
 
   it('runs two kernels over one SSH connection, keeps keys off command lines, and releases within 30 s of a kill -9', async () => {
+    const since = Date.now();
     const a = drive('kill');
     const b = drive('kill');
-    await waitFor('both kernels', () => a.steps.waiting && b.steps.waiting, 120_000);
-    const jobA = String(a.steps.env.out).trim().split(' ')[0];
-    const jobB = String(b.steps.env.out).trim().split(' ')[0];
-    expect(jobA).not.toBe(jobB);
-    expect(squeueIds()).toEqual(expect.arrayContaining([jobA, jobB]));
-    // One companion holds one SSH connection for both kernels: one login session on the login node.
-    expect(sshLogins()).toBe(1);
-    // The kernel's key must not appear in any process's command line (node or login side).
-    for (const key of findKeys()) expect(allCmdlines()).not.toContain(key);
-    const t0 = Date.now();
-    process.kill(Number(a.steps.ready.launcher_pid), 'SIGKILL');
-    await waitFor('the allocation to be released', () => !squeueIds().includes(jobA), 30_000, 500);
-    process.stderr.write(`kernel: allocation released ${Date.now() - t0} ms after kill -9 of the launcher\n`);
-    expect(squeueIds()).toContain(jobB); // the other kernel is untouched
-    a.child.kill('SIGKILL');
-    b.child.kill('SIGKILL');
-    // SIGTERM to a launcher (what Jupyter sends when a kernel will not stop) releases its allocation too.
-    process.kill(Number(b.steps.ready.launcher_pid), 'SIGTERM');
-    await waitFor('the second allocation to be released', () => !squeueIds().includes(jobB), 30_000, 500);
-  });
+    try {
+      await waitFor('both kernels', () => a.steps.waiting && b.steps.waiting, 120_000);
+      const jobA = String(a.steps.env.out).trim().split(' ')[0];
+      const jobB = String(b.steps.env.out).trim().split(' ')[0];
+      expect(jobA).not.toBe(jobB);
+      expect(squeueIds()).toEqual(expect.arrayContaining([jobA, jobB]));
+      // One companion holds one SSH connection for both kernels: one login session on the login node.
+      expect(sshLogins()).toBe(1);
+      // The kernels' keys must not appear in any process's command line (node or login side).
+      const keys = kernelKeysSince(since);
+      expect(keys.length).toBeGreaterThanOrEqual(2);
+      const cmdlines = allCmdlines();
+      for (const key of keys) expect(cmdlines.includes(key)).toBe(false);
+      const t0 = Date.now();
+      process.kill(Number(a.steps.ready.launcher_pid), 'SIGKILL');
+      await waitFor('the allocation to be released', () => !squeueIds().includes(jobA), 30_000, 500);
+      process.stderr.write(`kernel: allocation released ${Date.now() - t0} ms after kill -9 of the launcher\n`);
+      expect(squeueIds()).toContain(jobB); // the other kernel is untouched
+      a.child.kill('SIGKILL');
+      b.child.kill('SIGKILL');
+      // SIGTERM to a launcher (what Jupyter sends when a kernel will not stop) releases its allocation too.
+      process.kill(Number(b.steps.ready.launcher_pid), 'SIGTERM');
+      await waitFor('the second allocation to be released', () => !squeueIds().includes(jobB), 30_000, 500);
+    } finally {
+      // Whatever failed above, the next tests need the GPUs back (a killed launcher's allocation
+      // would otherwise hold one until its heartbeat times out).
+      a.child.kill('SIGKILL');
+      b.child.kill('SIGKILL');
+      await cancelAllJobs();
+    }
+  }, 240_000);
 
   it('discovers a venv on the cluster, registers it, and runs its kernel with that sys.prefix', async () => {
     const envs = JSON.parse(cli('kernels', 'discover', '--cluster', 'testbed', '--refresh', '--json', '--config', env.config));
@@ -169,18 +181,6 @@ describe('remote kernels (hpclab kernel-launch)', () => {
     process.stderr.write(`kernel: walltime end reported after ${k.steps.died.seconds} s:\n${k.stderr().slice(endedAt, endedAt + 300)}\n`);
   }, 240_000);
 
-  /** Keys of the remote connection files the launcher wrote (0600, in the session dirs). */
-  function findKeys(): string[] {
-    const sessions = path.join('/home', env.user, '.hpclab', 'sessions');
-    const keys: string[] = [];
-    for (const dir of readdirSync(sessions)) {
-      for (const f of readdirSync(path.join(sessions, dir)).filter(n => /^kernel-\d+\.json$/.test(n))) {
-        keys.push(JSON.parse(readFileSync(path.join(sessions, dir, f), 'utf8')).key);
-      }
-    }
-    expect(keys.length).toBeGreaterThan(0);
-    return keys;
-  }
 });
 
 /** Reads the companion's event stream until `enough` says so (or 20 s pass); returns the text. */

@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 
 /** Facts about the running testbed, as `scripts/testbed env` prints them. */
@@ -55,6 +56,24 @@ export async function cancelAllJobs(): Promise<void> {
     await new Promise(r => setTimeout(r, 200));
   }
   throw new Error(`jobs still listed 60 s after scancel:\n${execFileSync('squeue', { encoding: 'utf8' })}`);
+}
+
+/**
+ * Keys of the kernel connection files written on the cluster since `sinceMs`: this run's kernels.
+ * The cluster's home outlives a test run, and a file an earlier run left (a fuzzed key such as
+ * `<`) would otherwise be "found" in every command line.
+ */
+export function kernelKeysSince(sinceMs: number): string[] {
+  const sessions = path.join('/home', testbed().user, '.hpclab', 'sessions');
+  const keys: string[] = [];
+  for (const dir of readdirSync(sessions)) {
+    for (const f of readdirSync(path.join(sessions, dir)).filter(n => /^kernel-\d+\.json$/.test(n))) {
+      const file = path.join(sessions, dir, f);
+      // mtime has 1 s granularity on some filesystems: allow that much slack.
+      if (statSync(file).mtimeMs >= sinceMs - 1000) keys.push(JSON.parse(readFileSync(file, 'utf8')).key);
+    }
+  }
+  return keys;
 }
 
 /** Polls `check` until it returns a value or the time runs out; never sleeps a fixed time. */
