@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ClusterRegistry, createApp } from './app';
+import { claimCompanionLock, releaseCompanionLock } from './companion-lock';
 import { ensurePrivateDir, statePaths, writePrivateFileAtomic } from './config/paths';
 import type { HpclabConfig } from './config/schema';
 import { PromptBroker } from './api/prompt-broker';
@@ -72,7 +73,11 @@ export async function startCompanion(options: CompanionOptions): Promise<Running
   const token = randomBytes(32).toString('hex');
   // One advertised companion per user: claimed before anything connects to a cluster, so a
   // companion that loses a start-up race leaves without having opened an SSH connection.
-  const lock = options.advertise ? await claimCompanionLock(path.join(path.dirname(runtimeFile(env, homeDir)), 'companion.lock')) : undefined;
+  let lock: string | undefined;
+  if (options.advertise) {
+    lock = path.join(await ensurePrivateDir(path.dirname(runtimeFile(env, homeDir))), 'companion.lock');
+    await claimCompanionLock(lock);
+  }
   // SSH prompts (2FA) go to an open JupyterLab when there is one, else to the terminal.
   const prompts = new PromptBroker(options.prompter);
   const clusters = new ClusterRegistry(options.config, { prompter: prompts.prompter, env, homeDir });
@@ -137,7 +142,7 @@ export async function startCompanion(options: CompanionOptions): Promise<Running
       if (options.advertise) {
         await fs.rm(file, { force: true });
         if (socketPath) await fs.rm(socketPath, { force: true });
-        if (lock) await fs.rm(lock, { force: true });
+        if (lock) await releaseCompanionLock(lock);
       }
     }
   };
@@ -167,38 +172,6 @@ export async function readRuntimeInfo(env: NodeJS.ProcessEnv = process.env, home
  * Listens on a unix socket, replacing a stale one left by a crashed companion, but never one
  * another live companion answers on (two would fight over the runtime file).
  */
-/**
- * Takes the companion lock (a 0600 file created exclusively, holding our pid). A lock whose pid
- * is gone is stale (a companion killed with -9) and is taken over; a live one means another
- * companion serves this user. Returns the lock's path, removed on close.
- */
-async function claimCompanionLock(lock: string): Promise<string> {
-  await ensurePrivateDir(path.dirname(lock));
-  for (let attempt = 0; attempt < 3; attempt++) {
-    try {
-      const handle = await fs.open(lock, 'wx', 0o600);
-      await handle.writeFile(`${process.pid}\n`);
-      await handle.close();
-      return lock;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    }
-    const pid = Number((await fs.readFile(lock, 'utf8').catch(() => '')).trim());
-    if (pid > 0 && pid !== process.pid && processAlive(pid)) throw new Error(`another hpclab companion (pid ${pid}) already serves this user (stop it first, or use it)`);
-    await fs.rm(lock, { force: true });
-  }
-  throw new Error(`cannot take ${lock}: another companion keeps starting at the same time`);
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 async function listenOnSocket(server: http.Server, socketPath: string): Promise<void> {
   if (await socketAnswers(socketPath)) throw new Error(`another hpclab companion already serves ${socketPath} (stop it first, or use it)`);
   await fs.rm(socketPath, { force: true });
