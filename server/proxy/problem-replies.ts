@@ -27,8 +27,9 @@ export function sessionNotFound(): ProxyProblem {
 }
 
 export function sessionUnavailable(state: SessionState, message: string): ProxyProblem {
-  const waiting = state === 'pending' || state === 'starting';
-  return { status: 503, code: 'session-unavailable', title: TITLES[state], message, state, ...(waiting ? { retryAfterSeconds: 5 } : {}) };
+  // Worth retrying: a session on its way up, or a running one whose link is down for now.
+  const retry = state === 'pending' || state === 'starting' || state === 'running';
+  return { status: 503, code: 'session-unavailable', title: TITLES[state], message, state, ...(retry ? { retryAfterSeconds: 5 } : {}) };
 }
 
 export function sessionNotAnswering(detail?: string): ProxyProblem {

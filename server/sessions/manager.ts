@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { getProfile } from '../config/load';
 import type { HpclabConfig } from '../config/schema';
 import { SchedulerError } from '../scheduler/errors';
-import type { Snapshot } from '../scheduler/poller';
+import { describeFailure, type Snapshot } from '../scheduler/poller';
 import type { Job } from '../scheduler/types';
 import { submitArgv } from '../scheduler/slurm/argv';
 import { checkSubmitOptions } from '../scheduler/validate';
@@ -194,6 +194,10 @@ export class SessionManager {
       return { live: false, state: info.state, message: info.message ?? `The session is ${info.state}.` };
     }
     const { transport } = this.options.clusters(info.cluster);
+    // The login node cannot be reached: say so at once (the page retries by itself) rather than
+    // let the browser wait out the proxy's connect timeout for "not answering".
+    const down = transport.linkDown?.();
+    if (down) return { live: false, state: 'running', message: `${describeFailure(down)}. The session keeps running on its node; this page tries again by itself.` };
     return { sessionId: id, token, connect: () => transport.openStream(target) };
   };
 

@@ -43,5 +43,12 @@ export interface Transport {
   readFile(path: string, options?: { maxBytes?: number }): Promise<Buffer>;
   /** Writes atomically enough for small files; `mode` defaults to 0600. */
   writeFile(path: string, data: string | Buffer, options?: { mode?: number }): Promise<void>;
+  /**
+   * Why the link to the cluster is down right now (the last connection attempt's error), or
+   * undefined while it is up or has not failed. Asking starts an attempt in the background when
+   * none runs: someone is waiting, so the link should come back as soon as it can. (A local
+   * transport has no link and does not implement it.)
+   */
+  linkDown?(): Error | undefined;
   close(): Promise<void>;
 }

@@ -57,9 +57,17 @@ describe('outages on the cluster side', () => {
       const down = Date.now();
       const said = await waitFor('the cluster to be shown unreachable', async () => (await status()).error, 60_000, 1000);
       expect(said).toMatch(/^cluster unreachable: /);
-      // The proxy says so too, in words, instead of hanging.
-      const proxied = await companion().fetch(`${lab.baseUrl}api/status`);
-      expect(proxied.status).toBeGreaterThanOrEqual(502);
+      // The proxy says so too, in the same words, at once and not after its connect timeout;
+      // the session is still running and the page retries by itself.
+      const asked = Date.now();
+      const proxied = await companion().fetch(`${lab.baseUrl}api/status`, { headers: { Accept: 'application/json' } });
+      const answeredMs = Date.now() - asked;
+      expect(proxied.status).toBe(503);
+      expect(proxied.headers.get('retry-after')).toBe('5');
+      const page = (await proxied.json()) as { error: { code: string; message: string; state: string } };
+      expect(page.error).toMatchObject({ code: 'session-unavailable', state: 'running' });
+      expect(page.error.message).toMatch(/^cluster unreachable: .*The session keeps running on its node/);
+      process.stderr.write(`resilience: proxy answered "${page.error.message.slice(0, 50)}…" in ${answeredMs} ms during the outage\n`);
       await new Promise(r => setTimeout(r, Math.max(0, OUTAGE_MS - (Date.now() - down))));
       expect(await labState()).toBe('running');
       daemon('start', 'sshd');

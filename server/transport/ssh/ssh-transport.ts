@@ -49,6 +49,8 @@ export class SshTransport extends EventEmitter implements Transport {
   private connecting: Promise<Client> | undefined;
   private state: ConnectionState = 'idle';
   private failures = 0;
+  /** The last failed connection attempt, until a connection is made again. */
+  private lastError: Error | undefined;
   private readonly limiter: ChannelLimiter;
   private readonly backoff: { first: number; max: number };
   private readonly budgetMs: number;
@@ -91,6 +93,12 @@ export class SshTransport extends EventEmitter implements Transport {
       if ('socketPath' in target) client.openssh_forwardOutStreamLocal(target.socketPath, done);
       else client.forwardOut('127.0.0.1', 0, target.host, target.port, done);
     });
+  }
+
+  linkDown(): Error | undefined {
+    if (this.client || !this.lastError || this.state === 'closed') return undefined;
+    if (!this.connecting) void this.ready().catch(() => undefined);
+    return this.lastError;
   }
 
   async readFile(path: string, options: { maxBytes?: number } = {}): Promise<Buffer> {
@@ -207,6 +215,7 @@ export class SshTransport extends EventEmitter implements Transport {
         return client;
       } catch (err) {
         this.failures++;
+        this.lastError = err instanceof Error ? err : new Error(String(err));
         // Only a link problem is worth retrying (a bad key or host key will not fix itself), and
         // only after a drop: a cluster never reached should fail fast, not after 30 s.
         const retriable = this.connections > 0 && err instanceof TransportError && (err.kind === 'unreachable' || err.kind === 'timeout');
@@ -223,6 +232,7 @@ export class SshTransport extends EventEmitter implements Transport {
   private adopt(client: Client): void {
     this.client = client;
     this.failures = 0;
+    this.lastError = undefined;
     this.connections++;
     this.setState('connected');
     this.streams.set(client, new Set());

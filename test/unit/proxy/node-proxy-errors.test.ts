@@ -68,6 +68,18 @@ describe('node proxy, failures', () => {
     expect(target.connects).toBe(0);
   });
 
+  it('answers 503 at once, retrying, while a running session cannot be reached (its cluster link is down)', async () => {
+    lookup.mockReturnValue({ live: false, state: 'running', message: 'cluster unreachable: cannot connect to login:22. The session keeps running on its node; this page tries again by itself.' });
+    const reply = await request(running.port, '/hpclab/node/abc123/lab', { headers: { accept: 'text/html' } });
+    expect(reply.status).toBe(503);
+    expect(reply.headers['retry-after']).toBe('5');
+    const page = reply.body.toString();
+    expect(page).toContain('<meta http-equiv="refresh" content="5">');
+    expect(page).toContain('The session cannot be reached right now');
+    expect(page).toContain('cluster unreachable: cannot connect to login:22.');
+    expect(target.connects).toBe(0);
+  });
+
   it('answers 503 with JSON for API clients, without Retry-After once the session has ended', async () => {
     lookup.mockReturnValue({ live: false, state: 'ended', message: 'The job reached its time limit.' });
     const reply = await request(running.port, STATUS, { headers: { accept: 'application/json' } });
