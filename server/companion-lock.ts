@@ -57,9 +57,10 @@ export async function claimCompanionLock(lock: string, options: LockOptions = {}
   throw new Error(`cannot take ${lock}: other companions keep starting at the same time; try again`);
 }
 
-/** Releases `lock` if it is still ours (a takeover may have replaced it meanwhile). */
+/** Releases `lock` if it is still ours (a takeover may have replaced it meanwhile); never throws, as it runs on close. */
 export async function releaseCompanionLock(lock: string, pid = process.pid): Promise<void> {
-  if ((await readPid(lock)) === pid) await fs.rm(lock, { force: true });
+  const owner = await readPid(lock).catch(() => undefined);
+  if (owner === pid) await fs.rm(lock, { force: true });
 }
 
 /** Writes `pid` to a private temp file and links it to `file` (or renames over it): never seen half written. */

@@ -111,5 +111,9 @@ describe('companion lock', () => {
     expect(await fs.readFile(lock, 'utf8')).toBe('4243\n');
     await releaseCompanionLock(lock, 4243);
     await expect(fs.stat(lock)).rejects.toMatchObject({ code: 'ENOENT' });
+    // On close, a lock replaced by something that is no lock is left alone, without throwing.
+    await fs.writeFile(lock, 'garbage\n');
+    await expect(releaseCompanionLock(lock, 4243)).resolves.toBeUndefined();
+    expect(await fs.readFile(lock, 'utf8')).toBe('garbage\n');
   });
 });
