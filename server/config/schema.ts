@@ -192,8 +192,12 @@ export const clusterSchema = exactlyOneOf({ local: localClusterSchema, ssh: sshC
 // ---- environments ---------------------------------------------------------------------
 
 // Absolute, on one line, and without "." or ".." segments: the path says where it goes.
-const ABSOLUTE = /^(?!.*(?:^|\/)\.{1,2}(?:\/|$))\/[^\x00-\x1f\x7f]*$/;
-const pythonSchema = text('an absolute path (without "." or ".." parts) or a command name such as python3', /^(?:(?!.*(?:^|\/)\.{1,2}(?:\/|$))\/[^\x00-\x1f\x7f]*|(?!\.{1,2}$)[A-Za-z0-9_.+][A-Za-z0-9_.+-]*)$/);
+const ABSOLUTE_PATH = String.raw`(?!.*(?:^|\/)\.{1,2}(?:\/|$))\/[^\x00-\x1f\x7f]*`;
+// A command or conda env name; "." and ".." would be a directory itself or its parent.
+const PLAIN_NAME = String.raw`(?!\.{1,2}$)[A-Za-z0-9_.+][A-Za-z0-9_.+-]*`;
+const ABSOLUTE = new RegExp(`^${ABSOLUTE_PATH}$`);
+const ABSOLUTE_OR_NAME = new RegExp(`^(?:${ABSOLUTE_PATH}|${PLAIN_NAME})$`);
+const pythonSchema = text('an absolute path (without "." or ".." parts) or a command name such as python3', ABSOLUTE_OR_NAME);
 const setupSchema = stringArray(
   'an array of shell lines to run before the server starts',
   text('one line of shell (no NUL, CR or newline)', LINE)
@@ -203,8 +207,7 @@ export const envSchema = exactlyOneOf(
   {
     python: strict({ python: pythonSchema, setup: setupSchema }),
     conda: strict({
-      // conda refuses "." and ".." as names (they would be the directory itself or its parent).
-      conda: text('a conda env name or an absolute prefix path (without "." or ".." parts)', /^(?:(?!.*(?:^|\/)\.{1,2}(?:\/|$))\/[^\x00-\x1f\x7f]*|(?!\.{1,2}$)[A-Za-z0-9_.+][A-Za-z0-9_.+-]*)$/),
+      conda: text('a conda env name or an absolute prefix path (without "." or ".." parts)', ABSOLUTE_OR_NAME),
       python: pythonSchema.optional(),
       setup: setupSchema
     }),

@@ -1,6 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { TransportError } from '../transport/errors';
-import { SchedulerError } from './errors';
+import { describeFailure } from './errors';
 import type { Job, PartitionSummary, Scheduler } from './types';
 
 export interface Snapshot<T> {
@@ -133,15 +132,4 @@ export class CachedQuery<T> {
       return this.snapshot;
     }
   }
-}
-
-/**
- * What a failed refresh tells the user: which side is down comes first, because the two need
- * different patience (the login node or network, versus Slurm's controller).
- */
-export function describeFailure(err: unknown): string {
-  const message = err instanceof Error ? err.message : String(err);
-  if (err instanceof TransportError && (err.kind === 'unreachable' || err.kind === 'timeout')) return `cluster unreachable: ${message}`;
-  if (err instanceof SchedulerError && err.kind === 'unavailable') return `scheduler unreachable: ${message}`;
-  return message;
 }

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { getProfile } from '../config/load';
 import type { HpclabConfig } from '../config/schema';
-import { SchedulerError } from '../scheduler/errors';
-import { describeFailure, type Snapshot } from '../scheduler/poller';
+import { describeFailure, SchedulerError } from '../scheduler/errors';
+import type { Snapshot } from '../scheduler/poller';
 import type { Job } from '../scheduler/types';
 import { submitArgv } from '../scheduler/slurm/argv';
 import { checkSubmitOptions } from '../scheduler/validate';
