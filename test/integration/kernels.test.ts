@@ -1,8 +1,8 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { promises as fs, readdirSync, readFileSync } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { cancelAllJobs, kernelKeysSince, onLoginNode, repoRoot, testbed, waitFor } from '../support/testbed';
+import { allCommandLines, cancelAllJobs, kernelKeysSince, onLoginNode, repoRoot, testbed, waitFor } from '../support/testbed';
 
 /**
  * Remote kernels driven by the real jupyter_client, as a Jupyter server drives them: the kernel
@@ -104,7 +104,7 @@ describe('remote kernels (hpclab kernel-launch)', () => {
       // The kernels' keys must not appear in any process's command line (node or login side).
       const keys = kernelKeysSince(since);
       expect(keys.length).toBeGreaterThanOrEqual(2);
-      const cmdlines = allCmdlines();
+      const cmdlines = allCommandLines();
       for (const key of keys) expect(cmdlines.includes(key)).toBe(false);
       const t0 = Date.now();
       process.kill(Number(a.steps.ready.launcher_pid), 'SIGKILL');
@@ -211,16 +211,4 @@ function sshLogins(): number {
   const env = testbed();
   const out = execFileSync('ps', ['-u', env.user, '-o', 'args='], { encoding: 'utf8' });
   return out.split('\n').filter(line => line.startsWith(`sshd: ${env.user}`)).length;
-}
-
-function allCmdlines(): string {
-  let all = '';
-  for (const pid of readdirSync('/proc').filter(p => /^\d+$/.test(p))) {
-    try {
-      all += readFileSync(`/proc/${pid}/cmdline`, 'utf8') + '\n';
-    } catch {
-      // gone
-    }
-  }
-  return all;
 }

@@ -3,7 +3,7 @@ import { promises as fs, readdirSync, readFileSync, statSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { SessionInfo } from '../../server/sessions/types';
-import { descendants, kernelKeysSince, repoRoot, testbed } from '../support/testbed';
+import { allCommandLines, descendants, kernelKeysSince, repoRoot, testbed } from '../support/testbed';
 import { companionForSuite, runningLab, startNotebook } from './faults';
 
 const mode = (file: string) => (statSync(file).mode & 0o777).toString(8).padStart(4, '0');
@@ -72,15 +72,7 @@ describe('access while sessions run', () => {
     const sessions = path.join('/home', env.user, '.hpclab', 'sessions');
     const secrets: string[] = [JSON.parse(readFileSync(path.join(sessions, lab.id, 'rendezvous.json'), 'utf8')).token, ...kernelKeysSince(suiteStart)];
     expect(secrets.length).toBeGreaterThanOrEqual(2);
-    // One machine holds the login and compute hosts here (network namespaces), so /proc shows both.
-    let all = '';
-    for (const pid of readdirSync('/proc').filter(p => /^\d+$/.test(p))) {
-      try {
-        all += readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ') + '\n';
-      } catch {
-        // gone meanwhile
-      }
-    }
+    const all = allCommandLines(); // login and compute hosts alike
     expect(all).toContain('ipykernel_launcher'); // the kernels are there to be looked at
     expect(all).toContain('jupyter');
     for (const secret of secrets) expect(all.includes(secret)).toBe(false);

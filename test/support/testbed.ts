@@ -76,6 +76,22 @@ export function kernelKeysSince(sinceMs: number): string[] {
   return keys;
 }
 
+/**
+ * Every process's command line, one a line (arguments joined by spaces). The testbed's login and
+ * compute hosts share this machine (network namespaces), so this sees both.
+ */
+export function allCommandLines(): string {
+  let all = '';
+  for (const pid of readdirSync('/proc').filter(p => /^\d+$/.test(p))) {
+    try {
+      all += readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ') + '\n';
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return all;
+}
+
 /** Polls `check` until it returns a value or the time runs out; never sleeps a fixed time. */
 export async function waitFor<T>(what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000, everyMs = 200): Promise<T> {
   const end = Date.now() + timeoutMs;
