@@ -108,7 +108,10 @@ export async function startCompanion(options: CompanionOptions): Promise<Running
   if (options.advertise) {
     await ensurePrivateDir(path.dirname(file));
     // Kernel launchers talk to us here: only this user can enter the 0700 runtime dir.
-    socketPath = path.join(path.dirname(file), 'companion.sock');
+    // A name of its own: a launcher that read a crashed companion's runtime file must find
+    // that socket dead, not reach this companion with the old token (and get a 401).
+    socketPath = path.join(path.dirname(file), `companion-${randomBytes(4).toString('hex')}.sock`);
+    await removeDeadSockets(path.dirname(file));
     const local = http.createServer(handle);
     local.on('upgrade', onUpgrade);
     await listenOnSocket(local, socketPath);
@@ -157,6 +160,15 @@ export function socketAnswers(socketPath: string): Promise<boolean> {
     });
     probe.on('error', () => resolve(false));
   });
+}
+
+/** Sockets left by crashed companions (we hold the lock, so none of them is served). */
+async function removeDeadSockets(dir: string): Promise<void> {
+  const names = await fs.readdir(dir).catch(() => [] as string[]);
+  for (const name of names.filter(n => /^companion(-[0-9a-f]+)?\.sock$/.test(n))) {
+    const stale = path.join(dir, name);
+    if (!(await socketAnswers(stale))) await fs.rm(stale, { force: true });
+  }
 }
 
 /** What the runtime file says, or undefined when there is none (or it is unreadable). */
