@@ -53,7 +53,8 @@ export class CompanionProcess {
     if (!this.child || this.child.exitCode !== null) return;
     const exited = new Promise(resolve => this.child!.once('exit', resolve));
     this.child.kill('SIGTERM');
-    await Promise.race([exited, new Promise(r => setTimeout(r, 5000))]);
+    // Unref'd: a companion that exits at once must not leave a 5 s timer holding jest open.
+    await Promise.race([exited, new Promise(r => setTimeout(r, 5000).unref())]);
     await this.kill9();
   }
 
