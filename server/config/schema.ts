@@ -273,6 +273,9 @@ export const profileSchema = strict(
     nodelist: slurmField(slurmFields.nodelist).optional(),
     sbatch: record(sbatchKeySchema, text('an option value on one line (no control characters)', /^[^\x00-\x1f\x7f]*$/), 'an object of extra sbatch options like {"mail-type": "END"}').optional(),
     env: envSchema.optional(),
+    // Long enough for a laptop's nap or a login node's reboot; a kernel the companion stops
+    // wanting (Jupyter shut it down, its launcher exited) is released at once regardless.
+    kernelHoldMinutes: intIn(1, 1440, 'a number of minutes from 1 to 1440 (default 10)').optional(),
     command: stringArray(
       'the argv of the server to start, such as ["jupyter", "lab"]',
       text('one argument (no NUL, CR or newline)', /^[^\x00\r\n]+$/),

@@ -6,19 +6,26 @@ import { isRendezvousHost } from './rendezvous';
 /** The file the allocation job writes once it runs: where kernels of this allocation can bind. */
 export const ALLOCATION_FILE = 'allocation.json';
 
-/** Seconds without a heartbeat after which the allocation releases itself: longer than a login
- * node or network outage the kernel should survive (a minute), short enough not to waste hours. */
-export const HEARTBEAT_TIMEOUT_SEC = 90;
+/**
+ * Minutes without a heartbeat after which the allocation releases itself (a profile's
+ * `kernelHoldMinutes` overrides it): the heartbeat stops whenever the companion cannot reach the
+ * cluster, so this must outlast a laptop's nap or a login node's reboot (the kernel runs on, and
+ * its variables are there when the link is back), yet not hold a node for hours for a companion
+ * that is gone for good.
+ */
+export const DEFAULT_KERNEL_HOLD_MINUTES = 10;
 /** How often a launcher touches the heartbeat file. */
 export const HEARTBEAT_EVERY_SEC = 5;
 
 /**
  * The batch script that holds a kernel's allocation. Kernels run in it as job steps, so a
  * restart is a new step in seconds, not a new wait in the queue. It writes where the node is,
- * then waits; it releases the allocation by itself once no launcher has touched the heartbeat
- * file for a while, so a launcher killed with -9 (or a laptop gone) leaves nothing running.
+ * then waits; it releases the allocation by itself once the companion has not touched the
+ * heartbeat file for the hold time, so a companion gone for good leaves nothing running. (A
+ * launcher that exits is seen by its companion, which releases the allocation at once.)
  */
-export function renderAllocationScript(input: { sessionId: string; sessionDir: string }): string {
+export function renderAllocationScript(input: { sessionId: string; sessionDir: string; holdMinutes?: number }): string {
+  const holdSec = (input.holdMinutes ?? DEFAULT_KERNEL_HOLD_MINUTES) * 60;
   const lines = [
     '#!/bin/bash',
     `# hpclab kernel allocation ${input.sessionId}: kernels run here as job steps.`,
@@ -29,11 +36,11 @@ export function renderAllocationScript(input: { sessionId: string; sessionDir: s
     `builtin printf '{"version":1,"sessionId":"%s","host":"%s","node":"%s","jobId":"%s"}\\n' ${quoteWord(input.sessionId)} "$hpclab_addr" "\${SLURMD_NODENAME:-}" "\${SLURM_JOB_ID:-}" >"$hpclab_tmp" &&`,
     `  mv -f "$hpclab_tmp" "$hpclab_session_dir/${ALLOCATION_FILE}" || exit 5`,
     'touch "$hpclab_session_dir/heartbeat"',
-    `# Held while a launcher keeps the heartbeat fresh; released ${HEARTBEAT_TIMEOUT_SEC} s after the last beat.`,
+    `# Held while a companion keeps the heartbeat fresh; released ${holdSec} s after the last beat.`,
     'while sleep 2; do',
     '  hpclab_beat=$(stat -c %Y "$hpclab_session_dir/heartbeat" 2>/dev/null || echo 0)',
-    `  if [ $(( $(date +%s) - hpclab_beat )) -gt ${HEARTBEAT_TIMEOUT_SEC} ]; then`,
-    `    echo "hpclab: no kernel launcher for ${HEARTBEAT_TIMEOUT_SEC} s: releasing the allocation"`,
+    `  if [ $(( $(date +%s) - hpclab_beat )) -gt ${holdSec} ]; then`,
+    `    echo "hpclab: no word from the companion for ${holdSec} s: releasing the allocation"`,
     '    exit 0',
     '  fi',
     'done'

@@ -149,7 +149,7 @@ export class SessionManager {
     checkSubmitOptions(options); // bad overrides fail here, before anything runs on the cluster
     const script =
       request.kind === 'kernel'
-        ? renderAllocationScript({ sessionId: id, sessionDir })
+        ? renderAllocationScript({ sessionId: id, sessionDir, holdMinutes: profile.kernelHoldMinutes })
         : renderLabJobScript({ sessionId: id, baseUrl, sessionDir, profile, gpu: requestsGpu(options.gres) });
     return { cluster, sessionDir, baseUrl, options, script };
   }

@@ -127,7 +127,7 @@ describe('configSchema', () => {
     ['clusters.here', 'host', 'unknown key "host" (allowed: local, poll, venvRoots)'],
     ['clusters.testbed.ssh', 'Port', 'unknown key "Port" (allowed: host, port, user, identityFile, knownHostsFile, proxyJump, maxChannels, keepaliveSec, agent)'],
     ['clusters.testbed.poll', 'interval', 'unknown key "interval" (allowed: intervalSec, partitionsIntervalSec)'],
-    ['profiles.gpu', 'foo', 'unknown key "foo" (allowed: cluster, partition, gres, time, cpus, mem, account, qos, constraint, nodelist, sbatch, env, command)'],
+    ['profiles.gpu', 'foo', 'unknown key "foo" (allowed: cluster, partition, gres, time, cpus, mem, account, qos, constraint, nodelist, sbatch, env, kernelHoldMinutes, command)'],
     ['profiles.gpu.env', 'setup_', 'unknown key "setup_" (allowed: python, setup)'],
     ['defaults', 'clusters', 'unknown key "clusters" (allowed: cluster, profile)']
   ])('lists an unknown key at %j with the allowed keys', (at, key, message) => {
