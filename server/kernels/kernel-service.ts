@@ -169,7 +169,7 @@ export class KernelService {
     if (result.code !== 0) {
       const ended = await this.endOf(kernel.id, poller);
       const tail = await kernelLogTail(transport, sessions.sessionDir(kernel.id));
-      message = `the kernel on the node ended (${result.code ?? result.signal})${ended ? `: ${ended}` : ''}${tail ? `\n--- end of kernel.log ---\n${tail}` : ''}`;
+      message = `the kernel on the node ended (${result.code ?? result.signal ?? (result.stderr || 'no exit code')})${ended ? `: ${ended}` : ''}${tail ? `\n--- end of kernel.log ---\n${tail}` : ''}`;
     }
     lease.send({ type: 'ended', code: result.code === 0 ? 0 : 1, message });
     lease.end();

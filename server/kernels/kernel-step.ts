@@ -11,6 +11,8 @@ export const KERNEL_STEP_NAME = 'hpclab-kernel';
 const CURRENT_FILE = 'kernel-current';
 // One watch lasts at most this long on the cluster, so a watch left behind by a dropped link ends by itself.
 const WATCH_SEC = 600;
+// How often a watch asks squeue whether the step still runs (one RPC per kernel this often).
+const STEP_CHECK_SEC = 30;
 
 export interface KernelStepInput {
   transport: Transport;
@@ -62,7 +64,7 @@ export async function startKernelStep(input: KernelStepInput, stillWanted: () =>
   const detach = 'inner=$1; shift; setsid -f sh -c "$inner" sh "$@" </dev/null >/dev/null 2>&1';
   const started = await transport.exec(['sh', '-c', detach, 'sh', record, rc, `${sessionDir}/kernel.log`, ...srun]);
   if (started.code !== 0) throw new Error(`cannot start the kernel step: ${started.stderr.trim() || `exit ${started.code}`}`);
-  const done = watchStep(transport, rc, stillWanted);
+  const done = watchStep(transport, input.jobId, rc, stillWanted);
   const remote = await waitForPorts(transport, cf, done);
   return { remote, done };
 }
@@ -82,7 +84,7 @@ export async function findRunningKernelStep(transport: Transport, jobId: string,
   const remote = parseConnectionFile(text.toString(), cf);
   if (!hasPorts(remote) || remote.key !== key) return undefined;
   if ((await kernelStepIds(transport, jobId)).length === 0) return undefined;
-  return { remote, done: watchStep(transport, rc, stillWanted) };
+  return { remote, done: watchStep(transport, jobId, rc, stillWanted) };
 }
 
 function stepFiles(sessionDir: string, stamp: string) {
@@ -94,17 +96,32 @@ function stepFiles(sessionDir: string, stamp: string) {
  * waits on the cluster; a dropped link only ends the watch, which starts again (with backoff)
  * over the re-made connection. Gives up when the kernel is no longer wanted (its allocation ended).
  */
-async function watchStep(transport: Transport, rc: string, stillWanted: () => boolean): Promise<ExecResult> {
+async function watchStep(transport: Transport, jobId: string, rc: string, stillWanted: () => boolean): Promise<ExecResult> {
   // A dot every 5 s: once the connection is gone, writing it kills the watch (SIGPIPE), so a
   // dropped link or a killed companion leaves no watch (nor its sshd session) behind.
-  const wait = `i=0; while [ ! -e "$1" ] && [ $i -lt ${WATCH_SEC * 2} ]; do sleep 0.5; i=$((i+1)); [ $((i % 10)) -ne 0 ] || printf .; done; echo; cat "$1"`;
+  // Every 30 s it also asks whether the step still runs: a login node that rebooted took the
+  // process that writes the exit code with it (the kernel lives on, on its node), so a step
+  // that ends after that would otherwise never be seen to end. Gone means missing from squeue
+  // twice in a row with no exit code (not a step still being created, nor one whose exit code
+  // is being written); squeue failing (slurmctld away) is no answer.
+  const wait = [
+    'i=0; miss=0',
+    `while [ ! -e "$1" ] && [ $i -lt ${WATCH_SEC * 2} ]; do`,
+    '  sleep 0.5; i=$((i+1)); [ $((i % 10)) -ne 0 ] || printf .',
+    `  if [ $((i % ${STEP_CHECK_SEC * 2})) -eq 0 ] && steps=$(squeue -h -s -j "$2" -o %j 2>/dev/null); then`,
+    `    case "$steps" in *${KERNEL_STEP_NAME}*) miss=0 ;; *) [ -e "$1" ] || miss=$((miss+1)) ;; esac`,
+    '    [ $miss -lt 2 ] || { echo; echo gone; exit 0; }',
+    '  fi',
+    'done; echo; cat "$1"'
+  ].join('\n');
   let backoff = 500;
   while (stillWanted()) {
     try {
-      const r = await transport.exec(['sh', '-c', wait, 'sh', rc], { timeoutMs: (WATCH_SEC + 60) * 1000 });
+      const r = await transport.exec(['sh', '-c', wait, 'sh', rc, jobId], { timeoutMs: (WATCH_SEC + 60) * 1000 });
       backoff = 500;
       const code = r.stdout.trim().split('\n').pop() ?? '';
       if (r.code === 0 && /^\d+$/.test(code)) return { code: Number(code), signal: null, stdout: '', stderr: '' };
+      if (r.code === 0 && code === 'gone') return { code: null, signal: null, stdout: '', stderr: 'the kernel step ended without leaving its exit code' };
     } catch (err) {
       if (!(err instanceof TransportError) || !['unreachable', 'timeout'].includes(err.kind)) throw err;
       await sleep(backoff);

@@ -63,10 +63,11 @@ export class EventTap {
 /**
  * A notebook on a remote kernel, driven by Jupyter's own client (kernel_driver.py `survive`):
  * defines x, starts a cell that sets y a few seconds later, then waits for `go()` before
- * checking both are there (`walltime`: runs until the allocation's time limit ends it). The
- * launcher and its background companion use a private state home.
+ * checking both are there (`walltime`: runs until the allocation's time limit ends it;
+ * `die-on-go`: its kernel dies at `go()`). The launcher and its background companion use a
+ * private state home.
  */
-export async function startNotebook(profile = 'cpu', mode: 'survive' | 'walltime' = 'survive') {
+export async function startNotebook(profile = 'cpu', mode: 'survive' | 'walltime' | 'die-on-go' = 'survive') {
   const env = testbed();
   const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'hpclab-jupyter-'));
   const stateHome = await fs.mkdtemp(path.join(os.tmpdir(), 'hpclab-state-'));

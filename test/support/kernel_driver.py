@@ -83,6 +83,14 @@ if sys.argv[2] == 'die':
     # The kernel process on the node dies: the launcher must exit non-zero so Jupyter sees it dead.
     kc.execute('import os; os._exit(7)')
     report_death(60)
+if sys.argv[2] == 'die-on-go':
+    # The test breaks something first (reboots the login node); once it says go (creates the
+    # file named last) the kernel process on the node dies, and the launcher must say so.
+    say(step='waiting')
+    while not os.path.exists(sys.argv[3]):
+        time.sleep(0.2)
+    kc.execute('import os; os._exit(7)')
+    report_death(150)
 if sys.argv[2] == 'walltime':
     # Run until the allocation's time limit ends the kernel; the launcher must then exit non-zero.
     report_death(240)
