@@ -108,10 +108,7 @@ export async function startCompanion(options: CompanionOptions): Promise<Running
   if (options.advertise) {
     await ensurePrivateDir(path.dirname(file));
     // Kernel launchers talk to us here: only this user can enter the 0700 runtime dir.
-    // A name of its own: a launcher that read a crashed companion's runtime file must find
-    // that socket dead, not reach this companion with the old token (and get a 401).
     socketPath = path.join(path.dirname(file), `companion-${randomBytes(4).toString('hex')}.sock`);
-    await removeDeadSockets(path.dirname(file));
     const local = http.createServer(handle);
     local.on('upgrade', onUpgrade);
     await listenOnSocket(local, socketPath);
@@ -162,7 +159,7 @@ export function socketAnswers(socketPath: string): Promise<boolean> {
   });
 }
 
-/** Sockets left by crashed companions (we hold the lock, so none of them is served). */
+/** Sockets left by crashed companions (an older companion's fixed name included). */
 async function removeDeadSockets(dir: string): Promise<void> {
   const names = await fs.readdir(dir).catch(() => [] as string[]);
   for (const name of names.filter(n => /^companion(-[0-9a-f]+)?\.sock$/.test(n))) {
@@ -181,12 +178,13 @@ export async function readRuntimeInfo(env: NodeJS.ProcessEnv = process.env, home
 }
 
 /**
- * Listens on a unix socket, replacing a stale one left by a crashed companion, but never one
- * another live companion answers on (two would fight over the runtime file).
+ * Listens on a unix socket of a name of its own (a launcher that read a crashed companion's
+ * runtime file must find that socket dead, not reach this companion with the old token), first
+ * clearing the sockets crashed companions left: the caller holds the companion lock, so no live
+ * companion serves any of them.
  */
 async function listenOnSocket(server: http.Server, socketPath: string): Promise<void> {
-  if (await socketAnswers(socketPath)) throw new Error(`another hpclab companion already serves ${socketPath} (stop it first, or use it)`);
-  await fs.rm(socketPath, { force: true });
+  await removeDeadSockets(path.dirname(socketPath));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(socketPath, () => resolve());
