@@ -23,7 +23,7 @@ async function startLab(config) {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hpclab-bench-lab-'));
   for (const d of ['root', 'state', 'data', 'runtime', 'labext']) fs.mkdirSync(path.join(tmp, d));
   fs.symlinkSync(path.join(root, 'hpclab', 'labextension'), path.join(tmp, 'labext', 'hpclab'));
-  const server = ['/usr/bin/python3', path.join(root, 'ui-tests', 'server', 'hpclab_lab_host.py'), '--allow-root', `--ServerApp.root_dir=${tmp}/root`, '--expose-app-in-browser', `--labextensions-path=${tmp}/labext`];
+  const server = ['/usr/bin/python3', path.join(root, 'lab', 'server', 'hpclab_lab.py'), '--allow-root', `--ServerApp.root_dir=${tmp}/root`, '--expose-app-in-browser', `--labextensions-path=${tmp}/labext`];
   const child = spawn(process.execPath, [path.join(root, 'dist', 'server', 'cli', 'main.js'), 'lab', '--no-browser', '--config', config, '--server-command', JSON.stringify(server)], {
     detached: true,
     stdio: ['ignore', 'pipe', 'ignore'],

@@ -14,7 +14,7 @@ import * as path from 'node:path';
 
 const uiTests = path.resolve(__dirname, '..');
 const repo = path.resolve(uiTests, '..');
-const hostScript = path.join(uiTests, 'server', 'hpclab_lab_host.py');
+const hostScript = path.join(uiTests, '..', 'lab', 'server', 'hpclab_lab.py');
 // Debian's python: another python3 comes first on PATH here and lacks jupyter_server.
 const python = process.env.HPCLAB_HOST_PYTHON || '/usr/bin/python3';
 

@@ -12,7 +12,7 @@ import { isolatedJupyterEnv } from './fixtures';
 const uiTests = path.resolve(__dirname, '..');
 const repo = path.resolve(uiTests, '..');
 const hpclabBin = path.join(repo, 'dist', 'server', 'cli', 'main.js');
-const hostScript = path.join(uiTests, 'server', 'hpclab_lab_host.py');
+const hostScript = path.join(uiTests, '..', 'lab', 'server', 'hpclab_lab.py');
 
 export interface Testbed {
   user: string;

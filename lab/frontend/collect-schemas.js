@@ -56,4 +56,7 @@ for (const name of Object.keys(ownPackage.dependencies)) {
     themes += 1;
   }
 }
+// The server shows this in Help > About; an installed copy of the build has no node_modules.
+const labVersion = require(path.join(packageDir('@jupyterlab/application'), 'package.json')).version;
+fs.writeFileSync(path.join(out, 'version.json'), `${JSON.stringify({ jupyterlab: labVersion })}\n`);
 console.log(`collect-schemas: ${schemas} schema packages, ${themes} themes -> ${out}`);

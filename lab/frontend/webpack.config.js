@@ -1,6 +1,6 @@
-// Builds the test host: JupyterLab's frontend from npm as a module-federation HOST, the way a
+// Builds hpclab's JupyterLab: JupyterLab's frontend from npm as a module-federation HOST, the way a
 // user's JupyterLab is built, so that prebuilt (federated) labextensions load into it exactly
-// as they do there. Output: ui-tests/build/static (served by server/hpclab_lab_host.py).
+// as they do there. Output: lab/build/static (served by server/hpclab_lab.py).
 const fs = require('node:fs');
 const path = require('node:path');
 const webpack = require('webpack');

@@ -25,7 +25,7 @@ async function federated(extensions, key) {
   const results = await Promise.allSettled(wanted.map(e => fromContainer(e.name, e[key])));
   return results.flatMap((result, i) => {
     if (result.status === 'fulfilled') return [result.value];
-    console.error(`hpclab ui-tests host: ${wanted[i].name} ${key}:`, result.reason);
+    console.error(`hpclab JupyterLab: ${wanted[i].name} ${key}:`, result.reason);
     return [];
   });
 }

@@ -41,7 +41,7 @@ async function bootstrap() {
   const results = await Promise.allSettled(extensions.map(loadContainer));
   const loaded = extensions.filter((extension, i) => {
     if (results[i].status === 'rejected') {
-      console.error(`hpclab ui-tests host: ${extension.name}:`, results[i].reason);
+      console.error(`hpclab JupyterLab: ${extension.name}:`, results[i].reason);
       return false;
     }
     return true;
@@ -50,4 +50,4 @@ async function bootstrap() {
   await start(loaded);
 }
 
-bootstrap().catch(error => console.error('hpclab ui-tests host failed to start', error));
+bootstrap().catch(error => console.error('hpclab JupyterLab failed to start', error));
