@@ -1,4 +1,4 @@
-import { ILabShell, type JupyterFrontEnd, type JupyterFrontEndPlugin } from '@jupyterlab/application';
+import { ILabShell, ILayoutRestorer, type JupyterFrontEnd, type JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { ICommandPalette } from '@jupyterlab/apputils';
 import { PageConfig } from '@jupyterlab/coreutils';
 import { ILauncher } from '@jupyterlab/launcher';
@@ -13,7 +13,7 @@ import { SessionNotifier } from './notifications';
 import { LoginPrompts } from './prompts';
 import { HpclabSidebar } from './sidebar/panel';
 import { TimeLeftItem } from './statusbar/time-left';
-import { CommandIDs, DEFAULT_SETTINGS, IHpclabModel, PLUGIN_ID, type HpclabSettings } from './tokens';
+import { CommandIDs, DEFAULT_SETTINGS, IHpclabModel, PLUGIN_ID, SIDEBAR_ID, type HpclabSettings } from './tokens';
 
 /*
  * The hpclab extension: small plugins around one model. Nothing here awaits the network in
@@ -56,11 +56,20 @@ const sidebarPlugin: JupyterFrontEndPlugin<void> = {
   description: 'The HPC sidebar, its commands and notifications.',
   autoStart: true,
   requires: [IHpclabModel],
-  optional: [ILabShell, ICommandPalette, ITranslator],
-  activate: (app: JupyterFrontEnd, model: HpclabModel, labShell: ILabShell | null, palette: ICommandPalette | null, translator: ITranslator | null) => {
+  optional: [ILabShell, ICommandPalette, ITranslator, ILayoutRestorer],
+  activate: (
+    app: JupyterFrontEnd,
+    model: HpclabModel,
+    labShell: ILabShell | null,
+    palette: ICommandPalette | null,
+    translator: ITranslator | null,
+    restorer: ILayoutRestorer | null
+  ) => {
     const trans = (translator ?? nullTranslator).load('hpclab');
     const sidebar = new HpclabSidebar({ model, commands: app.commands, trans });
     app.shell.add(sidebar, 'left', { rank: 250 });
+    // Lab reopens the sidebar if it was open when the page was left (and a workspace can name it).
+    restorer?.add(sidebar, SIDEBAR_ID);
     registerCommands(app, model, sidebar, trans, () => current, palette ?? undefined);
     new SessionNotifier(model, app.commands, trans);
     new LoginPrompts(model, trans);
