@@ -26,20 +26,13 @@ stop_pidfile() {
   rm -f "$f"
 }
 
+# What the cluster runs: Slurm, the login node's sshd, and Jupyter (hpclab's JupyterLab needs
+# jupyterlab_server) for sessions and kernels on the node.
 PACKAGES=(munge slurmctld slurmd slurm-client openssh-server openssh-client iproute2 procps
-  util-linux python3 python3-ipykernel python3-jupyter-client python3-jupyter-server)
+  util-linux python3 python3-ipykernel python3-jupyter-client python3-jupyter-server
+  python3-jupyterlab-server)
 
-install_packages() {
-  local missing=() p
-  for p in "${PACKAGES[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-  done
-  [ ${#missing[@]} -eq 0 ] && return 0
-  say "installing ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -o DPkg::Lock::Timeout=600 >/dev/null
-  apt-get install -y -o DPkg::Lock::Timeout=600 --no-install-recommends "${missing[@]}" >/dev/null
-}
+install_packages() { "$here/need-debian-packages" "${PACKAGES[@]}"; }
 
 # The test user: a normal account that can log in with a key only.
 ensure_user() {

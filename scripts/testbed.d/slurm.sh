@@ -81,7 +81,7 @@ node_line() { sinfo -h -N -o '%N %P %t %G' 2>/dev/null | tr '\n' ' '; }
 node_ready() {
   local s
   s=$(sinfo -h -n "$NODE" -o '%t' 2>/dev/null | head -1)
-  case "$s" in idle | mix | alloc) return 0 ;; *) return 1 ;; esac
+  case "$s" in idle | mix | alloc | comp) return 0 ;; *) return 1 ;; esac
 }
 
 wait_node_ready() {
