@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as net from 'node:net';
 import { startCompanion } from '../../main';
+import type { SessionManager } from '../../sessions/manager';
 import { openContext, UsageError } from '../context';
 import { ttyPrompter } from '../tty-prompter';
 import { parseCommandArgs, type Command } from '../args';
@@ -12,9 +13,14 @@ const DEFAULT_SERVER = ['jupyter', 'lab'];
 export const labCommand: Command = {
   name: 'lab',
   summary: 'JupyterLab here with hpclab: the companion in front of a local Jupyter server, one origin',
-  usage: 'hpclab lab [--port P] [--no-browser] [--server-command JSON] [--config FILE]',
+  usage: 'hpclab lab [--port P] [--no-browser] [--server-command JSON] [--stop-sessions] [--config FILE]',
   async run(argv) {
-    const { values } = parseCommandArgs(this, argv, { port: { type: 'string' }, 'no-browser': { type: 'boolean' }, 'server-command': { type: 'string' } });
+    const { values } = parseCommandArgs(this, argv, {
+      port: { type: 'string' },
+      'no-browser': { type: 'boolean' },
+      'server-command': { type: 'string' },
+      'stop-sessions': { type: 'boolean' }
+    });
     const port = values.port === undefined ? 0 : Number(values.port);
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port: expected a port number from 0 to 65535, got ${JSON.stringify(values.port)}`);
     const command = values['server-command'] === undefined ? DEFAULT_SERVER : parseServerCommand(values['server-command']);
@@ -34,21 +40,50 @@ export const labCommand: Command = {
     }
     const url = `${companion.url}lab?token=${companion.token}`;
     process.stdout.write(`Jupyter at: ${url}\n`);
-    process.stderr.write('Ctrl-C stops JupyterLab here (sessions and kernels on the cluster are stopped from the sidebar).\n');
+    process.stderr.write(
+      values['stop-sessions']
+        ? 'Ctrl-C stops JupyterLab here, its kernels, and every hpclab session of yours on the cluster.\n'
+        : 'Ctrl-C stops JupyterLab here and its kernels (Lab sessions on the cluster are stopped from the sidebar).\n'
+    );
     if (!values['no-browser']) openBrowser(url);
     const exitCode = await new Promise<number>(resolve => {
-      process.once('SIGINT', () => resolve(0));
-      process.once('SIGTERM', () => resolve(0));
-      server.child.once('exit', code => {
+      const onExit = (code: number | null) => {
         process.stderr.write(`hpclab lab: the Jupyter server exited (${code})\n${server.tail()}`);
         resolve(1);
-      });
+      };
+      const onSignal = () => {
+        // Stopping it ourselves below is not a failure to report.
+        server.child.off('exit', onExit);
+        resolve(0);
+      };
+      process.once('SIGINT', onSignal);
+      process.once('SIGTERM', onSignal);
+      server.child.once('exit', onExit);
     });
-    await companion.close();
+    // The server first: it shuts its kernels down, and their launchers release their allocations
+    // through the companion, which must still be there (else they would start another one).
     await stopProcess(server.child);
+    if (values['stop-sessions']) await stopAllSessions(companion.sessions);
+    await companion.close();
+    // As `hpclab serve`: told to stop, it stops, even if a straggler (a watch on the cluster, a
+    // timer) still holds the loop.
+    setTimeout(() => process.exit(exitCode), 2000).unref();
     return exitCode;
   }
 };
+
+/** Cancels every live session's job (Lab sessions and kernel allocations), saying what ended. */
+async function stopAllSessions(sessions: SessionManager): Promise<void> {
+  const live = sessions.list().filter(s => s.state !== 'ended' && s.state !== 'failed');
+  for (const s of live) {
+    try {
+      await sessions.stop(s.id);
+      process.stderr.write(`hpclab lab: stopped session ${s.id} (${s.profile}${s.jobId ? `, job ${s.jobId}` : ''})\n`);
+    } catch (err) {
+      process.stderr.write(`hpclab lab: could not stop session ${s.id}${s.jobId ? ` (job ${s.jobId})` : ''}: ${(err as Error).message}\n`);
+    }
+  }
+}
 
 function parseServerCommand(text: string): string[] {
   let argv: unknown;
@@ -76,7 +111,17 @@ function freePort(): Promise<number> {
 /** Starts the server and waits until its API answers with our token (60 s at most). */
 async function startJupyter(command: string[], target: { port: number; token: string }): Promise<{ child: ChildProcess; tail(): string }> {
   const args = [...command.slice(1), '--no-browser', '--ServerApp.ip=127.0.0.1', `--ServerApp.port=${target.port}`, '--ServerApp.port_retries=0'];
-  const child = spawn(command[0], args, { env: { ...process.env, JUPYTER_TOKEN: target.token }, stdio: ['ignore', 'ignore', 'pipe'] });
+  // Its own process group: a terminal's Ctrl-C reaches only us, and we stop the server with
+  // SIGTERM, on which it shuts its kernels down (their launchers release their allocations
+  // through our companion). jupyter_server 1.x without a terminal takes SIGINT as an abrupt stop
+  // that leaves its kernels' launchers to fend for themselves.
+  const child = spawn(command[0], args, { env: { ...process.env, JUPYTER_TOKEN: target.token }, stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+  // Should we exit without stopping it (an uncaught error), the server must not outlive us.
+  const killOnExit = () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+  };
+  process.once('exit', killOnExit);
+  child.once('exit', () => process.off('exit', killOnExit));
   let log = '';
   child.stderr!.on('data', (d: Buffer) => (log = (log + d.toString()).slice(-8000)));
   const tail = () => log.split('\n').slice(-15).join('\n');
