@@ -2,7 +2,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { allCommandLines, cancelAllJobs, kernelKeysSince, onLoginNode, repoRoot, testbed, waitFor } from '../support/testbed';
+import { allCommandLines, cancelAllJobs, descendants, kernelKeysSince, onLoginNode, repoRoot, sshConnectionsOf, testbed, waitFor } from '../support/testbed';
 
 /**
  * Remote kernels driven by the real jupyter_client, as a Jupyter server drives them: the kernel
@@ -99,8 +99,13 @@ describe('remote kernels (hpclab kernel-launch)', () => {
       const jobB = String(b.steps.env.out).trim().split(' ')[0];
       expect(jobA).not.toBe(jobB);
       expect(squeueIds()).toEqual(expect.arrayContaining([jobA, jobB]));
-      // One companion holds one SSH connection for both kernels: one login session on the login node.
-      expect(sshLogins()).toBe(1);
+      // One companion holds one SSH connection for both kernels, and nothing this test started
+      // (the launchers, a companion one of them might have started) holds another. Counted by
+      // process, not by sshd sessions of the user: those include other clients and exec forks.
+      const companion = JSON.parse(await fs.readFile(path.join(stateHome, 'hpclab', 'run', 'companion.json'), 'utf8'));
+      const ours = new Set([companion.pid as number, ...[a, b].flatMap(k => [k.child.pid!, ...descendants(k.child.pid!)])]);
+      expect(sshConnectionsOf(companion.pid)).toBe(1);
+      expect([...ours].reduce((n, pid) => n + sshConnectionsOf(pid), 0)).toBe(1);
       // The kernels' keys must not appear in any process's command line (node or login side).
       const keys = kernelKeysSince(since);
       expect(keys.length).toBeGreaterThanOrEqual(2);
@@ -204,11 +209,4 @@ async function readEvents(url: string, token: string, enough: (text: string) => 
   }
   expect(enough(text)).toBe(true);
   return text;
-}
-
-/** SSH logins of the testbed user on the login node (sshd's per-connection process runs as the user). */
-function sshLogins(): number {
-  const env = testbed();
-  const out = execFileSync('ps', ['-u', env.user, '-o', 'args='], { encoding: 'utf8' });
-  return out.split('\n').filter(line => line.startsWith(`sshd: ${env.user}`)).length;
 }

@@ -108,6 +108,21 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
   throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
 }
 
+/**
+ * How many SSH connections process `pid` holds to the login node's sshd: its established TCP
+ * connections to that address, read from the socket table, so they are its own. Counting
+ * `sshd: <user>` processes instead counts every client of the testbed user on this machine,
+ * and the copy of the session process sshd forks for each exec until it runs the command.
+ */
+export function sshConnectionsOf(pid: number): number {
+  const { host, port } = testbed().ssh;
+  const peers = new Set([`${host}:${port}`, `[::ffff:${host}]:${port}`]);
+  return execFileSync('ss', ['-Htnp', 'state', 'established'], { encoding: 'utf8' })
+    .split('\n')
+    .filter(line => line.includes(`pid=${pid},`) && peers.has(line.trim().split(/\s+/)[3]))
+    .length;
+}
+
 /** Every descendant of a process (children, grandchildren…), from /proc. */
 export function descendants(pid: number): number[] {
   const { readdirSync, readFileSync } = require('node:fs') as typeof import('node:fs');
