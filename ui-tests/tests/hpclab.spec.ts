@@ -46,7 +46,7 @@ test('an invalid form value shows its field error and submits nothing', async ({
   await expect(sidebar(page).locator('[data-field="time"] .jp-hpclab-field-error')).toHaveText('');
 });
 
-test('a session requested from the form goes pending → running, and Open shows the node server through the proxy', async ({ page, hpclab, context }) => {
+test('a session requested from the form goes pending → running, and Open shows the node\'s JupyterLab through the proxy', async ({ page, hpclab, context }) => {
   await openLab(page, hpclab);
   await chooseProfile(page, 'cpu');
   await sidebar(page).locator('.jp-hpclab-form button[type="submit"]').click();
@@ -56,7 +56,8 @@ test('a session requested from the form goes pending → running, and Open shows
   const id = await row.getAttribute('data-session');
   expect(hpclab.jobs()).toHaveLength(1);
   const [tab] = await Promise.all([context.waitForEvent('page'), row.locator('[data-action="open"]').click()]);
-  await tab.waitForLoadState();
+  // The node runs JupyterLab itself (the testbed's hpclab JupyterLab), not a bare server page.
+  await expect(tab.locator('.jp-Launcher')).toBeVisible({ timeout: 90_000 });
   expect(tab.url()).toContain(`/hpclab/node/${id}/`);
   const status = await tab.evaluate(async sid => (await fetch(`/hpclab/node/${sid}/api/status`)).json(), id);
   expect(status).toHaveProperty('started');
