@@ -27,10 +27,11 @@ stop_pidfile() {
 }
 
 # What the cluster runs: Slurm, the login node's sshd, and Jupyter (hpclab's JupyterLab needs
-# jupyterlab_server) for sessions and kernels on the node.
+# jupyterlab_server) for sessions and kernels on the node; and what the tests use beside it:
+# nbclient (a Jupyter client through a tunnel URL), nc (a gateway's ProxyCommand).
 PACKAGES=(munge slurmctld slurmd slurm-client openssh-server openssh-client iproute2 procps
   util-linux python3 python3-ipykernel python3-jupyter-client python3-jupyter-server
-  python3-jupyterlab-server)
+  python3-jupyterlab-server python3-nbclient netcat-openbsd)
 
 install_packages() { "$here/need-debian-packages" "${PACKAGES[@]}"; }
 

@@ -2,11 +2,14 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { RequestHandler, Response } from 'express';
 import { ApiError, sendError } from './errors';
+import { decodeParam, queryTokens, withoutToken } from '../proxy/token-param';
 import { checkHost, checkOrigin, isStateChanging, originPolicy, type Verdict } from './origin';
 
 /*
- * The token: in `Authorization: token X` / `Bearer X`, or in the cookie that opening the
- * tokened URL (`…?token=X`) sets. Every route and the node proxy go through `guard`.
+ * The token: in `Authorization: token X` / `Bearer X`, in the cookie that opening the tokened
+ * URL (`…?token=X`) sets, or as `?token=X` on any method and on WebSocket URLs, as Jupyter
+ * accepts it (nbclient-style and REST clients send it on every request). Every route and the
+ * node proxy go through `guard`; the proxies cut the parameter before a request goes on.
  */
 
 export const TOKEN_COOKIE = 'hpclab-token';
@@ -14,7 +17,7 @@ export const TOKEN_COOKIE = 'hpclab-token';
 export type UpgradeVerdict = { ok: true } | { ok: false; status: number; message: string; code?: string };
 
 export interface Guard {
-  /** True when the request carries the token (header or cookie). Does not look at Host/Origin. */
+  /** True when the request carries the token (header, cookie or URL). Does not look at Host/Origin. */
   authenticate(req: IncomingMessage): boolean;
   /** Host, Origin (writes), then token; `?token=` on GET sets the cookie and redirects. */
   middleware: RequestHandler;
@@ -33,14 +36,6 @@ function tokenMatcher(token: string): (candidate: string) => boolean {
   return candidate => timingSafeEqual(sha256(candidate), expected);
 }
 
-function decode(value: string): string {
-  try {
-    return decodeURIComponent(value.replace(/\+/g, ' '));
-  } catch {
-    return value;
-  }
-}
-
 /** Every token the request presents: the Authorization header and each `hpclab-token` cookie. */
 export function presentedTokens(req: IncomingMessage): string[] {
   const found: string[] = [];
@@ -50,34 +45,12 @@ export function presentedTokens(req: IncomingMessage): string[] {
     const eq = part.indexOf('=');
     if (eq < 0 || part.slice(0, eq).trim() !== TOKEN_COOKIE) continue;
     const raw = part.slice(eq + 1).trim().replace(/^"(.*)"$/, '$1');
-    if (raw) found.push(decode(raw));
+    if (raw) found.push(decodeParam(raw));
   }
   return found;
 }
 
-/** Splits a URL's query into raw `k=v` parts, keeping their encoding. */
-function splitUrl(url: string): { path: string; parts: string[] } {
-  const q = url.indexOf('?');
-  if (q < 0) return { path: url, parts: [] };
-  return { path: url.slice(0, q), parts: url.slice(q + 1).split('&').filter(Boolean) };
-}
-
-const keyOf = (part: string) => decode(part.split('=', 1)[0]);
-
-export function queryTokens(url: string): string[] {
-  return splitUrl(url)
-    .parts.filter(p => keyOf(p) === 'token')
-    .map(p => decode(p.slice(p.indexOf('=') + 1 || p.length)));
-}
-
-/** The same URL without `token` params; other params keep their order and encoding. */
-export function withoutToken(url: string): string {
-  const { path, parts } = splitUrl(url);
-  // `//evil.example/…` in a Location header is another site: keep the redirect on this one.
-  const local = path.replace(/^[/\\]+/, '/');
-  const kept = parts.filter(p => keyOf(p) !== 'token');
-  return kept.length > 0 ? `${local}?${kept.join('&')}` : local;
-}
+export { queryTokens, withoutToken };
 
 function refuse(res: Response, verdict: Extract<Verdict, { ok: false }>): void {
   sendError(res, new ApiError(verdict.status, verdict.code, verdict.message));
@@ -95,7 +68,10 @@ export function createGuard(options: { token: string; allowedOrigins?: readonly 
   const policy = originPolicy(options.allowedOrigins);
   const cookie = `${TOKEN_COOKIE}=${encodeURIComponent(options.token)}; HttpOnly; SameSite=Strict; Path=/`;
 
-  const authenticate = (req: IncomingMessage) => presentedTokens(req).some(matches);
+  const authenticate = (req: IncomingMessage) => {
+    const url = (req as IncomingMessage & { originalUrl?: string }).originalUrl ?? req.url ?? '';
+    return [...presentedTokens(req), ...queryTokens(url)].some(matches);
+  };
 
   const middleware: RequestHandler = (req, res, next) => {
     const host = checkHost(policy, req);

@@ -2,6 +2,7 @@ import * as http from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import httpProxy from 'http-proxy';
+import { withoutToken } from './token-param';
 import { replaceHeaders, toBrowserHeaders, toUpstreamHeaders } from './upstream-headers';
 
 /** The local Jupyter server `hpclab lab` starts: loopback only, its own token. */
@@ -35,7 +36,9 @@ export function createLocalJupyterProxy(target: LocalJupyter): LocalJupyterProxy
   });
   proxy.on('proxyRes', (proxyRes, _req, res) => toBrowserHeaders(proxyRes.headers, res.shouldKeepAlive));
 
-  const upstreamHeaders = (req: IncomingMessage, upgrade: boolean) => {
+  const toUpstream = (req: IncomingMessage, upgrade: boolean) => {
+    // The companion's `?token=` is not the server's: the server would read it before our header.
+    req.url = withoutToken(req.url ?? '/');
     const headers = toUpstreamHeaders(req.headers, target.token, upgrade);
     headers.host = `127.0.0.1:${target.port}`;
     if (req.headers.origin !== undefined) headers.origin = origin;
@@ -44,11 +47,11 @@ export function createLocalJupyterProxy(target: LocalJupyter): LocalJupyterProxy
 
   return {
     handleRequest(req, res) {
-      upstreamHeaders(req, false);
+      toUpstream(req, false);
       proxy.web(req, res);
     },
     handleUpgrade(req, socket, head) {
-      upstreamHeaders(req, true);
+      toUpstream(req, true);
       proxy.ws(req, socket, head);
     },
     close() {

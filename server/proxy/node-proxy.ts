@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import httpProxy from 'http-proxy';
 import type { ProxyLookup, ProxyTarget } from '../sessions/types';
 import { DEFAULT_NODE_PREFIX, isValidPrefix, routeNodePath } from './node-path';
+import { withoutToken } from './token-param';
 import {
   sendProblem,
   sendRedirect,
@@ -133,8 +134,8 @@ export function createNodeProxy(options: NodeProxyOptions): NodeProxy {
       if ('status' in found) return sendProblem(req, res, found);
 
       // Forwarded as is, except that http-proxy merges repeated slashes and turns `\` into
-      // `/` in the path; Jupyter's own URLs contain neither.
-      req.url = url;
+      // `/` in the path; Jupyter's own URLs contain neither. The companion's `?token=` stays here.
+      req.url = withoutToken(url);
       replaceHeaders(req.headers, toUpstreamHeaders(req.headers, found.target.token, false));
       proxy.web(req, res, { agent: found.streams.pooled }, err => {
         if (res.writableEnded) return;
@@ -152,6 +153,7 @@ export function createNodeProxy(options: NodeProxyOptions): NodeProxy {
       const found = route.kind === 'proxy' ? locate(route.sessionId) : sessionNotFound();
       if ('status' in found) return writeProblemToSocket(req, socket, found);
 
+      req.url = withoutToken(req.url ?? '/');
       replaceHeaders(req.headers, toUpstreamHeaders(req.headers, found.target.token, true));
       proxy.ws(req, socket, head, { agent: found.streams.upgrades }, err => {
         if (answered.has(req)) socket.destroy();

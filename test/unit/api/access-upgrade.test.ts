@@ -325,9 +325,7 @@ const WRONG_TOKENS: { what: string; headers: Attempt['headers']; query?: string 
   { what: 'Authorization: token <token>x', headers: { authorization: `token ${TOKEN}x` } },
   { what: 'cookie hpclab-token=wrong', headers: { cookie: 'hpclab-token=wrong' } },
   { what: 'cookie with the token under another name', headers: { cookie: `other-token=${TOKEN}` } },
-  { what: '?token=wrong', headers: {}, query: 'token=wrong' },
-  // A URL token only ever sets the cookie on a page load; upgrades never take one.
-  { what: '?token=<the right token>', headers: {}, query: `token=${TOKEN}` }
+  { what: '?token=wrong', headers: {}, query: 'token=wrong' }
 ];
 
 const withQuery = (path: string, query: string) => `${path}${path.includes('?') ? '&' : '?'}${query}`;
@@ -407,6 +405,8 @@ describe.each(['serve', 'lab'] as const)('hpclab %s', mode => {
       // Each way of presenting the token works, so the refusals below are about the token's value.
       await expectAccepted(mode, route, { target: live(), auth: false, headers: { authorization: `Bearer ${TOKEN}` } });
       await expectAccepted(mode, route, { target: live(), auth: false, headers: { cookie: `a=b; hpclab-token=${TOKEN}` } });
+      // As Jupyter's own clients send it: the token in the WebSocket URL.
+      await expectAccepted(mode, route, { target: withQuery(live(), `token=${encodeURIComponent(TOKEN)}`), auth: false });
       // No Origin at all (not a browser) is same-origin enough.
       await expectAccepted(mode, route, { target: live(), headers: { origin: undefined } });
     });

@@ -85,6 +85,22 @@ describe('?token= in the URL', () => {
     expect(reply.headers['set-cookie']).toBeUndefined();
   });
 
+  test('on a write, ?token= authenticates without a redirect (REST clients carry it on every request)', async () => {
+    const reply = await h.request('POST', `/hpclab/api/sessions/preview?token=${encodeURIComponent(TOKEN)}`, {
+      auth: false,
+      headers: jsonHeaders,
+      body: JSON.stringify({ kind: 'lab', profile: 'gpu' })
+    });
+    expect(reply.status).not.toBe(401);
+    expect(reply.status).not.toBe(302);
+    expect(reply.headers['set-cookie']).toBeUndefined();
+  });
+
+  test('on a write, a wrong ?token= is 401', async () => {
+    const reply = await h.request('POST', '/hpclab/api/sessions/preview?token=nope', { auth: false, headers: jsonHeaders, body: '{}' });
+    expect(reply.status).toBe(401);
+  });
+
   test('withoutToken keeps the redirect on this site', () => {
     expect(withoutToken('//evil.example/x?token=1')).toBe('/evil.example/x');
     expect(withoutToken('/\\evil.example?token=1&q=2')).toBe('/evil.example?q=2');
@@ -197,6 +213,18 @@ describe('checkUpgrade (WebSocket handshake on a real server)', () => {
     expect(await connect({ Cookie: 'hpclab-token=nope' })).toBe(401);
     expect(await connect({ Origin: 'http://evil.example', Cookie: `hpclab-token=${TOKEN}` })).toBe(403);
     expect(await connect({ Host: 'evil.example', Cookie: `hpclab-token=${TOKEN}` })).toBe(403);
+  });
+
+  test('?token= in the WebSocket URL opens; a wrong one is 401', async () => {
+    const open = (token: string) =>
+      new Promise<number>((resolve, reject) => {
+        const ws = new WebSocket(`ws://127.0.0.1:${h.port}/hpclab/node/abc123/api/kernels/k/channels?session_id=s&token=${encodeURIComponent(token)}`);
+        ws.on('open', () => resolve(101));
+        ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+        ws.on('error', reject);
+      });
+    expect(await open(TOKEN)).toBe(101);
+    expect(await open('nope')).toBe(401);
   });
 
   test('authenticate() looks at credentials only', () => {

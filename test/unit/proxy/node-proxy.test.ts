@@ -31,6 +31,12 @@ describe('node proxy, HTTP', () => {
     expect(echoOf(reply)).toMatchObject({ method: 'GET', url: path, bodyLength: 0 });
   });
 
+  it("cuts the companion's ?token= from the URL, in place, other params kept", async () => {
+    const reply = await request(running.port, '/hpclab/node/abc123/api/kernels?a=1&token=companion-secret&b=%2F', { method: 'POST' });
+    expect(reply.status).toBe(200);
+    expect(echoOf(reply)).toMatchObject({ method: 'POST', url: '/hpclab/node/abc123/api/kernels?a=1&b=%2F' });
+  });
+
   it('streams a 1 MB POST body both ways intact', async () => {
     const body = Buffer.alloc(1024 * 1024);
     for (let i = 0; i < body.length; i++) body[i] = (i * 7919) % 251;
