@@ -13,6 +13,7 @@ import {
   type Session
 } from './schemas';
 import { z as zod } from 'zod';
+import type { CompanionVersion } from './version';
 
 /** A failed request, in words for the user; `fields` names each bad form field. */
 export class HpclabError extends Error {
@@ -89,6 +90,16 @@ export class HpclabApi {
     const parsed = schema.safeParse(data);
     if (!parsed.success) throw new HpclabError(res.status, 'bad-reply', `Unexpected reply from the companion for ${method} ${path}: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
     return parsed.data;
+  }
+
+  /** The companion's release; undefined when it predates the route (a 404). */
+  async version(): Promise<CompanionVersion | undefined> {
+    try {
+      return await this.request('GET', 'api/version', zod.object({ version: zod.string(), api: zod.number().int() }));
+    } catch (err) {
+      if (err instanceof HpclabError && err.status === 404) return undefined;
+      throw err;
+    }
   }
 
   clusters(): Promise<string[]> {

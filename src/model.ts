@@ -1,6 +1,7 @@
 import { Poll } from '@lumino/polling';
 import { Signal, type ISignal } from '@lumino/signaling';
 import type { HpclabApi } from './api';
+import { versionProblem } from './version';
 import { eventSchemas, type ClusterStatus, type Kernelspec, type Profile, type PromptEvent, type Session } from './schemas';
 
 /** The companion's live events, as the UI reacts to them. */
@@ -28,12 +29,15 @@ export class HpclabModel {
   error: string | null = null;
   /** Set once the first refresh has answered (or failed). */
   loaded = false;
+  /** In words, when this extension and the companion are from different releases; else null. */
+  versionProblem: string | null = null;
 
   private readonly _changed = new Signal<this, void>(this);
   private readonly _events = new Signal<this, LiveEvent>(this);
   private poll: Poll | undefined;
   private source: EventSource | undefined;
   private last = '';
+  private versionChecked = false;
 
   constructor(
     public api: HpclabApi,
@@ -43,6 +47,7 @@ export class HpclabModel {
   /** Points the model at another companion (the companionUrl setting) before it starts. */
   repoint(api: HpclabApi): void {
     this.api = api;
+    this.versionChecked = false;
   }
 
   get changed(): ISignal<this, void> {
@@ -73,6 +78,11 @@ export class HpclabModel {
   /** Asks the companion now (after an action), instead of at the next tick. */
   async refresh(): Promise<void> {
     try {
+      // Once per companion: its release does not change while it answers.
+      if (!this.versionChecked) {
+        this.versionProblem = versionProblem(await this.api.version());
+        this.versionChecked = true;
+      }
       const [clusters, profiles, sessions, kernelspecs] = await Promise.all([this.api.clusters(), this.api.profiles(), this.api.sessions(), this.api.kernelspecs()]);
       const statuses = await Promise.all(clusters.map(c => this.api.status(c)));
       this.clusters = clusters;
@@ -149,7 +159,7 @@ export class HpclabModel {
   }
 
   private emitIfChanged(): void {
-    const now = JSON.stringify([this.clusters, [...this.status.values()].map(s => [s.partitions, s.jobs, s.error]), this.sessions, this.profiles, this.kernelspecs, this.error]);
+    const now = JSON.stringify([this.clusters, [...this.status.values()].map(s => [s.partitions, s.jobs, s.error]), this.sessions, this.profiles, this.kernelspecs, this.error, this.versionProblem]);
     if (now === this.last) return;
     this.last = now;
     this._changed.emit();

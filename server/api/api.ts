@@ -3,6 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import { createGuard, type UpgradeVerdict } from './auth';
 import { ApiError, defaultLogger, errorHandler, type Logger } from './errors';
 import { EventHub } from './events';
+import { API_VERSION, HPCLAB_VERSION } from '../version';
 import { clusterRoutes } from './routes-clusters';
 import { kernelRoutes } from './routes-kernels';
 import { kernelspecRoutes } from './routes-kernelspecs';
@@ -63,6 +64,9 @@ export function createApi(deps: ApiDeps): Api {
   router.use(['/api', '/events'], (_req, res, next) => {
     res.set({ 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' });
     next();
+  });
+  router.get('/api/version', (_req, res) => {
+    res.json({ version: HPCLAB_VERSION, api: API_VERSION });
   });
   clusterRoutes(router, deps.clusters);
   sessionRoutes(router, deps.sessions);

@@ -13,6 +13,7 @@ import { sessionsCommand } from './commands/sessions';
 import { statusCommand } from './commands/status';
 import { tunnelCommand } from './commands/tunnel';
 import { UsageError } from './context';
+import { HPCLAB_VERSION } from '../version';
 
 const commands: Command[] = [statusCommand, jobsCommand, sessionsCommand, serveCommand, labCommand, tunnelCommand, kernelsCommand, kernelLaunchCommand, installCommand];
 
@@ -37,7 +38,7 @@ export async function main(argv: string[]): Promise<number> {
     return name ? 0 : 2;
   }
   if (name === '--version') {
-    process.stdout.write(require('../../../package.json').version + '\n');
+    process.stdout.write(HPCLAB_VERSION + '\n');
     return 0;
   }
   const command = commands.find(c => c.name === name);

@@ -11,8 +11,9 @@ export class ClusterSection extends Section {
   protected render(): Node[] {
     const { model, trans } = this.ctx;
     if (!model.loaded) return [this.note(trans.__('Asking the cluster…'))];
-    if (model.error && model.status.size === 0) return [this.note(model.error, 'error')];
+    if (model.error && model.status.size === 0) return [model.versionProblem, model.error].filter(t => t !== null).map(t => this.note(t, 'error'));
     const out: Node[] = [];
+    if (model.versionProblem) out.push(this.note(model.versionProblem, 'error'));
     for (const cluster of model.clusters) {
       const status = model.status.get(cluster);
       out.push(

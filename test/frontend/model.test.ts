@@ -1,12 +1,15 @@
 import { HpclabApi } from '../../src/api';
 import { HpclabModel, type LiveEvent } from '../../src/model';
 import { groupJobs, hms, pendingText } from '../../src/format';
+import packageJson from '../../package.json';
+import { API_VERSION, EXTENSION_VERSION } from '../../src/version';
 import { reply, sessionBase } from './fixtures';
 
 const base = sessionBase;
 
 function model(answers: Record<string, unknown> = {}) {
   const defaults: Record<string, unknown> = {
+    '/hpclab/api/version': { version: EXTENSION_VERSION, api: API_VERSION },
     '/hpclab/api/clusters': ['testbed'],
     '/hpclab/api/profiles': [{ name: 'gpu', cluster: 'testbed' }],
     '/hpclab/api/sessions': [],
@@ -76,3 +79,39 @@ test('formatting: countdowns, queue words and array grouping', () => {
   ]);
 });
 
+
+describe('the companion of another release', () => {
+  test('same release: no problem, and the version is asked once', async () => {
+    const { m, calls } = model();
+    await m.refresh();
+    expect(m.versionProblem).toBeNull();
+    const after = calls();
+    await m.refresh();
+    expect(calls() - after).toBe(5); // clusters, profiles, sessions, kernelspecs, status: not the version again
+  });
+
+  test('another version of the same API: said plainly, both versions named', async () => {
+    const { m } = model({ '/hpclab/api/version': { version: '9.9.9', api: API_VERSION } });
+    await m.refresh();
+    expect(m.versionProblem).toContain('different releases');
+    expect(m.versionProblem).toContain('9.9.9');
+    expect(m.versionProblem).toContain(EXTENSION_VERSION);
+  });
+
+  test('another API: cannot work together, said so', async () => {
+    const { m } = model({ '/hpclab/api/version': { version: '9.9.9', api: API_VERSION + 1 } });
+    await m.refresh();
+    expect(m.versionProblem).toContain('cannot work with companion 9.9.9');
+  });
+
+  test('a companion without the route (older release): said so, and the rest still loads', async () => {
+    const { m } = model({ '/hpclab/api/version': undefined });
+    await m.refresh();
+    expect(m.versionProblem).toContain('older release');
+    expect(m.clusters).toEqual(['testbed']);
+  });
+
+  test("the extension's version is package.json's", () => {
+    expect(EXTENSION_VERSION).toBe(packageJson.version);
+  });
+});

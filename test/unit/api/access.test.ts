@@ -44,7 +44,8 @@ test('the route list is read from the router and covers the whole API', () => {
       'GET /api/clusters/:cluster/envs',
       'POST /api/prompts/:prompt',
       'DELETE /api/prompts/:prompt',
-      'GET /events'
+      'GET /events',
+      'GET /api/version'
     ])
   );
   expect(new Set(list).size).toBe(list.length);
