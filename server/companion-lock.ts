@@ -63,6 +63,12 @@ export async function releaseCompanionLock(lock: string, pid = process.pid): Pro
   if (owner === pid) await fs.rm(lock, { force: true });
 }
 
+/** The live process that holds `lock`, if any: a companion that may still be starting. */
+export async function lockHolder(lock: string, alive: (pid: number) => boolean = processAlive): Promise<number | undefined> {
+  const owner = await readPid(lock);
+  return owner !== undefined && alive(owner) ? owner : undefined;
+}
+
 /** Writes `pid` to a private temp file and links it to `file` (or renames over it): never seen half written. */
 async function placeWhole(file: string, pid: number, how: { replace?: boolean } = {}): Promise<boolean> {
   const temp = `${file}.${pid}.${randomBytes(6).toString('hex')}.tmp`;

@@ -57,6 +57,11 @@ export interface RuntimeInfo {
 }
 
 /** Where a running companion says where it is (0600, in the 0700 runtime dir). */
+/** The lock that makes one advertised companion per user (beside the runtime file). */
+export function companionLockFile(env: NodeJS.ProcessEnv = process.env, homeDir = os.homedir()): string {
+  return path.join(path.dirname(runtimeFile(env, homeDir)), 'companion.lock');
+}
+
 export function runtimeFile(env: NodeJS.ProcessEnv = process.env, homeDir = os.homedir()): string {
   return path.join(statePaths(env, homeDir).runtimeDir, 'companion.json');
 }
@@ -75,7 +80,8 @@ export async function startCompanion(options: CompanionOptions): Promise<Running
   // companion that loses a start-up race leaves without having opened an SSH connection.
   let lock: string | undefined;
   if (options.advertise) {
-    lock = path.join(await ensurePrivateDir(path.dirname(runtimeFile(env, homeDir))), 'companion.lock');
+    lock = companionLockFile(env, homeDir);
+    await ensurePrivateDir(path.dirname(lock));
     await claimCompanionLock(lock);
   }
   // SSH prompts (2FA) go to an open JupyterLab when there is one, else to the terminal.

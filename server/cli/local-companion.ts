@@ -3,7 +3,8 @@ import { promises as fs, openSync, closeSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ensurePrivateDir, statePaths } from '../config/paths';
-import { readRuntimeInfo, socketAnswers } from '../main';
+import { lockHolder } from '../companion-lock';
+import { companionLockFile, readRuntimeInfo, socketAnswers } from '../main';
 
 /** A companion on this machine, reachable on its private unix socket. */
 export interface LocalCompanion {
@@ -51,7 +52,9 @@ export async function ensureLocalCompanion(configPath: string, log: (message: st
     // Another launcher may have started one at the same moment: whichever answers is the one.
     const found = await findLocalCompanion(env, homeDir);
     if (found) return checkConfig(found, configPath);
-    if (exited && !(await findLocalCompanion(env, homeDir))) {
+    // Ours lost the race for the lock to one that has not answered yet (it is still connecting):
+    // wait for that one, as long as it lives.
+    if (exited && !(await findLocalCompanion(env, homeDir)) && (await lockHolder(companionLockFile(env, homeDir))) === undefined) {
       const tail = (await fs.readFile(logFile, 'utf8').catch(() => '')).trim().split('\n').slice(-5).join('\n');
       throw new Error(`the companion did not start${tail ? `:\n${tail}` : ''}`);
     }

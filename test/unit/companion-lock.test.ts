@@ -3,7 +3,7 @@ import { promises as fs, readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as ts from 'typescript';
-import { claimCompanionLock, releaseCompanionLock } from '../../server/companion-lock';
+import { claimCompanionLock, lockHolder, releaseCompanionLock } from '../../server/companion-lock';
 
 /**
  * Each starter is told its pid, and `alive` says which pids run. The races run the module in
@@ -23,6 +23,15 @@ describe('companion lock', () => {
     live.clear();
   });
   afterEach(() => fs.rm(dir, { recursive: true, force: true }));
+
+  test('lockHolder names a live owner only', async () => {
+    expect(await lockHolder(lock, alive)).toBeUndefined();
+    await fs.writeFile(lock, `${DEAD}\n`);
+    expect(await lockHolder(lock, alive)).toBeUndefined();
+    live.add(4242);
+    await fs.writeFile(lock, '4242\n');
+    expect(await lockHolder(lock, alive)).toBe(4242);
+  });
 
   /** N starter processes at once; resolves to the pids that won and the owners the losers were told of. */
   async function race(n: number) {

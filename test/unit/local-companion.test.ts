@@ -2,8 +2,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseConfig } from '../../server/config/load';
-import { findLocalCompanion } from '../../server/cli/local-companion';
-import { runtimeFile, startCompanion } from '../../server/main';
+import { ensureLocalCompanion, findLocalCompanion } from '../../server/cli/local-companion';
+import { companionLockFile, runtimeFile, startCompanion } from '../../server/main';
 
 /*
  * A kernel launcher whose companion was killed reads the runtime file while a new companion
@@ -64,4 +64,23 @@ it('a launcher polling through a restart sees nothing, then the new companion wi
   }
   expect(fs.existsSync(companion.socketPath!)).toBe(false);
   expect(await findLocalCompanion(env(), home)).toBeUndefined();
+});
+
+it("a launcher whose own companion lost the start-up race waits for the winner, not 'did not start'", async () => {
+  // The winner holds the lock but has not answered yet (it is still connecting). Here the winner
+  // is this process, which starts its companion 1.5 s later; the launcher's own companion exits
+  // at once (under ts-jest there is no built main.js for it to run), as a loser of the race does.
+  const lock = companionLockFile(env(), home);
+  fs.mkdirSync(path.dirname(lock), { recursive: true, mode: 0o700 });
+  fs.writeFileSync(lock, `${process.pid}\n`, { mode: 0o600 });
+  const logs: string[] = [];
+  const launched = ensureLocalCompanion('config.json', m => logs.push(m), env(), home);
+  await new Promise(r => setTimeout(r, 1500));
+  const companion = await startCompanion({ config: CONFIG, env: env(), homeDir: home, advertise: true, configPath: 'config.json' });
+  try {
+    expect((await launched).token).toBe(companion.token);
+    expect(logs.join('\n')).toContain('started the companion in the background');
+  } finally {
+    await companion.close();
+  }
 });
