@@ -6,6 +6,8 @@ import { TransportError } from '../errors';
 import type { Prompter } from '../types';
 import { createAuthHandler, type IdentityFile } from './auth';
 import { verifyHostKey, preferredHostKeyAlgorithms, type KnownHostsSource } from './host-keys';
+import type { ProxyCommandSpec } from './proxy-command';
+import { ProxyProcess } from './proxy-process';
 
 /** One SSH hop, fully resolved: the login node, or a jump host in front of it. */
 export interface HopSpec {
@@ -18,12 +20,19 @@ export interface HopSpec {
   keepaliveSec: number;
   keepaliveCountMax: number;
   connectTimeoutSec: number;
+  /** Reach this hop through a command's stdin/stdout instead of TCP; first hop only. */
+  proxyCommand?: ProxyCommandSpec;
 }
 
 export interface ChainOptions {
   cluster: string;
   agentSocket?: string;
   prompter?: Prompter;
+  /**
+   * Where a ProxyCommand's stderr and exit are reported. Default: the companion's stderr with
+   * the cluster named, as ssh shows a ProxyCommand's stderr on the terminal.
+   */
+  log?: (message: string) => void;
 }
 
 export const hopLabel = (hop: HopSpec): string => `${hop.username}@${hop.hostName}:${hop.port}`;
@@ -37,6 +46,10 @@ export async function connectChain(hops: HopSpec[], options: ChainOptions): Prom
   try {
     let sock: Duplex | undefined;
     for (const hop of hops) {
+      if (clients.length > 0 && hop.proxyCommand) {
+        // resolveSshTarget never does this: a hop reached by a jump is not also reached by a command.
+        throw new TransportError('config', `${hopLabel(hop)} has both a jump host and a ProxyCommand`, options.cluster);
+      }
       if (clients.length > 0) sock = await forwardTo(clients[clients.length - 1], hop, options.cluster);
       clients.push(await connectHop(hop, sock, options));
     }
@@ -91,24 +104,60 @@ async function connectHop(hop: HopSpec, sock: Duplex | undefined, options: Chain
   // Known types first (as OpenSSH orders them), others still allowed: a server that dropped its
   // recorded key type then fails with the clear changed-key message, not a negotiation error.
   if (algorithms.length > 0) config.algorithms = { serverHostKey: { prepend: algorithms } as never };
-  if (!sock) config.sock = await tcpConnect(hop, options.cluster);
+  // Started last, after everything that can throw, so a failed setup leaves no process behind.
+  let proxy: ProxyProcess | undefined;
+  if (!sock && hop.proxyCommand) {
+    const log = options.log ?? ((line: string) => process.stderr.write(`hpclab: cluster ${options.cluster}: ${line}\n`));
+    proxy = new ProxyProcess(hop.proxyCommand, { cluster: options.cluster, log, agentSocket: options.agentSocket });
+    config.sock = proxy.socket;
+  } else if (!sock) {
+    config.sock = await tcpConnect(hop, options.cluster);
+  }
 
   return new Promise((resolve, reject) => {
     const client = new Client();
+    let settled = false;
     const fail = (err: Error & { level?: string }) => {
+      // Only the first error is reported: the ones after it come from tearing the attempt down.
+      if (settled) return;
+      settled = true;
       client.removeAllListeners('ready');
       client.end();
-      reject(classify(err, hostKeyError, auth.lastError(), label, options.cluster));
+      const classified = classify(err, hostKeyError, auth.lastError(), label, options.cluster);
+      if (proxy) void explainProxyFailure(proxy, classified).then(reject);
+      else reject(classified);
     };
     client.once('ready', () => {
+      settled = true;
       client.removeListener('error', fail);
       // Later errors surface through 'close'; the owner watches for it.
       client.on('error', () => undefined);
+      // ssh2 ends the socket on close, which stops the command; this also covers a destroy.
+      if (proxy) client.once('close', () => proxy.stop());
       resolve(client);
     });
-    client.once('error', fail);
+    client.on('error', fail);
     client.connect(config);
   });
+}
+
+/**
+ * A link failure through a ProxyCommand is usually the command's: if it exited, say so with its
+ * exit status and last stderr lines; if it still runs, add those lines to the error. Host key and
+ * login errors are about the host and stand as they are. The command is stopped either way.
+ */
+async function explainProxyFailure(proxy: ProxyProcess, err: TransportError): Promise<TransportError> {
+  if (err.kind !== 'unreachable' && err.kind !== 'timeout') {
+    proxy.stop();
+    return err;
+  }
+  const exited = await proxy.exitFailure();
+  proxy.stop();
+  if (exited) return exited;
+  const tail = proxy.stderrTail();
+  if (!tail) return err;
+  const message = `${err.message} (ProxyCommand "${proxy.spec.written}" printed: ${tail})`;
+  return new TransportError(err.kind, message, err.cluster, { cause: err });
 }
 
 function tcpConnect(hop: HopSpec, cluster: string): Promise<net.Socket> {

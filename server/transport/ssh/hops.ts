@@ -25,6 +25,7 @@ function toHop(t: ResolvedSshTarget, keepaliveSec: number): HopSpec {
     knownHostsFiles: t.knownHostsFiles,
     keepaliveSec,
     keepaliveCountMax: t.serverAliveCountMax,
-    connectTimeoutSec: t.connectTimeoutSec
+    connectTimeoutSec: t.connectTimeoutSec,
+    ...(t.proxyCommand ? { proxyCommand: t.proxyCommand } : {})
   };
 }

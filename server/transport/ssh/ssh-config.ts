@@ -2,6 +2,10 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import SSHConfig from 'ssh-config';
 import { TransportError } from '../errors';
+import {
+  expandProxyCommand, isNone, proxyCommandAsJump, proxySetting, tagProxyDirectives,
+  type ProxyCommandSpec, type ProxySetting
+} from './proxy-command';
 
 /** What hpclab's own cluster entry says; every value given here wins over ~/.ssh/config. */
 export interface SshTargetInput {
@@ -38,6 +42,8 @@ export interface ResolvedSshTarget {
   connectTimeoutSec: number;
   /** Hosts to pass through first, in connection order; each hop's own `jumps` is empty. */
   jumps: ResolvedSshTarget[];
+  /** A command whose stdin/stdout reach this host (ProxyCommand); only ever on the first hop. */
+  proxyCommand?: ProxyCommandSpec;
 }
 
 // OpenSSH keeps no keepalive by default; we need one, because a silently dead link would
@@ -68,7 +74,7 @@ function resolveHop(input: SshTargetInput, options: ResolveOptions, trail: strin
   if (trail.includes(key)) throw configError(`ProxyJump loop: ${names.join(' → ')}; check ProxyJump for these hosts in ~/.ssh/config (a jump host that a \`Host *\` ProxyJump also matches needs \`ProxyJump none\` in its own Host block)`);
   if (trail.length > MAX_JUMPS) throw configError(`the ProxyJump chain ${names.join(' → ')} is longer than ${MAX_JUMPS} hops`);
 
-  const cfg = computeFor(alias, input.user, options.sshConfigText);
+  const { cfg, proxy } = computeFor(alias, input.user, options.sshConfigText);
   const hostName = expandTokens(first(cfg.hostname) ?? alias, { h: alias, n: alias }, 'HostName');
   const port = input.port ?? parsePort(first(cfg.port), `Port for ${alias}`) ?? 22;
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw configError(`port ${port} for ${alias} is not a TCP port`);
@@ -103,8 +109,22 @@ function resolveHop(input: SshTargetInput, options: ResolveOptions, trail: strin
     jumps: []
   };
 
-  const jumpSpec = input.proxyJump ?? first(cfg.proxyjump) ?? proxyCommandAsJump(first(cfg.proxycommand), alias);
-  if (jumpSpec === undefined || jumpSpec.trim().toLowerCase() === 'none') return resolved;
+  // hpclab's own proxyJump wins over ~/.ssh/config, as ssh's -J does.
+  const setting: ProxySetting = input.proxyJump !== undefined ? { jump: input.proxyJump } : proxy;
+  let jumpSpec = setting.jump;
+  if (setting.command !== undefined && !isNone(setting.command)) {
+    jumpSpec = proxyCommandAsJump(setting.command);
+    if (jumpSpec === undefined) {
+      // With ProxyUseFdpass the command hands back a socket over a unix socket; we read a pipe.
+      if (parseYesNo(first(cfg.proxyusefdpass), 'ProxyUseFdpass')) {
+        throw configError(`ProxyUseFdpass for ${alias} is not supported; remove it, and the connection ` +
+          `is relayed through ProxyCommand's stdin/stdout`);
+      }
+      resolved.proxyCommand = expandProxyCommand(setting.command, { hostName, port, user, alias });
+      return resolved;
+    }
+  }
+  if (jumpSpec === undefined || isNone(jumpSpec)) return resolved;
   const hops = jumpSpec.split(',').map(h => parseJumpHop(h, jumpSpec));
   // As in ssh: `ProxyJump a,b` runs `ssh -J a -W %h:%p b`, so b is reached through a (its own
   // ProxyJump is overridden) while a alone uses its own ProxyJump from ~/.ssh/config.
@@ -120,11 +140,16 @@ function resolveHop(input: SshTargetInput, options: ResolveOptions, trail: strin
  * repeated IdentityFile; Host lines we decide ourselves because its glob lets `?` match zero
  * characters. Match exec and CanonicalizeHostName are not run: they would spawn processes.
  */
-function computeFor(alias: string, user: string | undefined, text: string | undefined): Record<string, string | string[]> {
-  if (!text) return {};
+function computeFor(
+  alias: string,
+  user: string | undefined,
+  text: string | undefined
+): { cfg: Record<string, string | string[]>; proxy: ProxySetting } {
+  if (!text) return { cfg: {}, proxy: {} };
+  const tagged = tagProxyDirectives(text);
   let config: SSHConfig;
   try {
-    config = SSHConfig.parse(text);
+    config = SSHConfig.parse(tagged.text);
   } catch (err) {
     throw configError(`cannot parse ~/.ssh/config: ${(err as Error).message}`, err);
   }
@@ -134,7 +159,8 @@ function computeFor(alias: string, user: string | undefined, text: string | unde
     line.value = hostMatches(patterns, alias) ? '*' : '!*';
     line.config = line.config.filter(l => !('param' in l && /^canonicalizehostname$/i.test(l.param))) as SSHConfig;
   }
-  return config.compute({ Host: alias, User: user }, { ignoreCase: true, matchExec: false });
+  const cfg = config.compute({ Host: alias, User: user }, { ignoreCase: true, matchExec: false });
+  return { cfg, proxy: proxySetting(cfg, tagged.commands) };
 }
 
 /** `*` any run, `?` exactly one character, the rest literal: ssh's PATTERNS and glob(3) alike. */
@@ -181,36 +207,6 @@ function parseJumpHop(raw: string, whole = raw): JumpHop {
   if (user === '') throw bad('has an empty user name');
   const port = portText === undefined ? undefined : parsePort(portText, `port in ProxyJump hop "${spec}"`);
   return { spec, host, user, port };
-}
-
-/**
- * ProxyCommand runs a program; hpclab has its own SSH client and cannot. The common
- * `ssh -W %h:%p jump` form is a jump in disguise, so it is read as one; anything else is refused.
- */
-export function proxyCommandAsJump(command: string | undefined, alias: string): string | undefined {
-  if (command === undefined || command.trim().toLowerCase() === 'none') return undefined;
-  const refuse = () => configError(
-    `ProxyCommand for ${alias} ("${command}") is not supported: hpclab connects with its own SSH client. ` +
-      `Write the jump host as "ProxyJump <gateway>" in ~/.ssh/config, or set ssh.proxyJump for this cluster in hpclab's config.`);
-  const words = command.trim().split(/\s+/).map(w => w.replace(/^"(.*)"$/, '$1'));
-  if (words[0] === 'exec') words.shift();
-  if (!words[0] || !/(^|\/)ssh$/.test(words.shift()!)) throw refuse();
-  let forward = false;
-  const o: { host?: string; user?: string; port?: string; via?: string } = {};
-  while (words.length) {
-    const w = words.shift()!;
-    if (w === '-W' && /^(%h|\[%h\]):%p$/.test(words.shift() ?? '')) forward = true;
-    else if (w === '-l' && words.length) o.user = words.shift();
-    else if (w === '-p' && words.length) o.port = words.shift();
-    else if (w === '-J' && words.length) o.via = words.shift();
-    else if (/^-[qTxaC]+$/.test(w)) continue;
-    else if (!w.startsWith('-') && o.host === undefined) o.host = w;
-    else throw refuse();
-  }
-  if (!forward || !o.host) throw refuse();
-  // As in ssh, -l wins over a user@ in the destination.
-  const hop = `${o.user ? `${o.user}@${o.host.slice(o.host.lastIndexOf('@') + 1)}` : o.host}${o.port ? `:${o.port}` : ''}`;
-  return o.via ? `${o.via},${hop}` : hop;
 }
 
 /** OpenSSH %-tokens; the ones that need the network or the local host name are refused. */

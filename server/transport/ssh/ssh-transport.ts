@@ -211,6 +211,12 @@ export class SshTransport extends EventEmitter implements Transport {
     for (;;) {
       try {
         const client = await this.options.connect();
+        if (this.state === 'closed') {
+          // close() ran while we connected: adopting would leave the connection (and any
+          // ProxyCommand process under it) open with nobody to end it.
+          client.end();
+          throw new TransportError('closed', 'transport closed', this.cluster);
+        }
         this.adopt(client);
         return client;
       } catch (err) {
@@ -221,7 +227,8 @@ export class SshTransport extends EventEmitter implements Transport {
         const retriable = this.connections > 0 && err instanceof TransportError && (err.kind === 'unreachable' || err.kind === 'timeout');
         const delay = Math.min(this.backoff.max, this.backoff.first * 2 ** (this.failures - 1));
         if (!retriable || Date.now() + delay > deadline || this.state === 'closed') {
-          this.setState('disconnected');
+          // A closed transport stays closed; its callers get the closed error from ready().
+          if (this.state !== 'closed') this.setState('disconnected');
           throw err;
         }
         await new Promise(r => setTimeout(r, delay));

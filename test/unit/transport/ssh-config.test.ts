@@ -3,7 +3,8 @@ import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { TransportError } from '../../../server/transport/errors';
-import { proxyCommandAsJump, readSshConfig, resolveSshTarget, type ResolvedSshTarget, type SshTargetInput } from '../../../server/transport/ssh/ssh-config';
+import { proxyCommandAsJump } from '../../../server/transport/ssh/proxy-command';
+import { readSshConfig, resolveSshTarget, type ResolvedSshTarget, type SshTargetInput } from '../../../server/transport/ssh/ssh-config';
 
 const HOME = '/home/me';
 const resolve = (input: string | SshTargetInput, sshConfigText?: string): ResolvedSshTarget =>
@@ -199,24 +200,73 @@ Host loop2
 });
 
 describe('ProxyCommand', () => {
-  it('turns the ssh -W form into a jump', () => {
-    expect(proxyCommandAsJump('ssh -W %h:%p gw', 'x')).toBe('gw');
-    expect(proxyCommandAsJump('ssh gw -W %h:%p', 'x')).toBe('gw');
-    expect(proxyCommandAsJump('exec /usr/bin/ssh -q -l u -p 2022 -W [%h]:%p gw', 'x')).toBe('u@gw:2022');
-    expect(proxyCommandAsJump('ssh -J a,b -W "%h:%p" c', 'x')).toBe('a,b,c');
-    expect(proxyCommandAsJump('none', 'x')).toBeUndefined();
+  it('turns the plain ssh -W form into a jump', () => {
+    expect(proxyCommandAsJump('ssh -W %h:%p gw')).toBe('gw');
+    expect(proxyCommandAsJump('ssh gw -W %h:%p')).toBe('gw');
+    expect(proxyCommandAsJump('exec /usr/bin/ssh -q -l u -p 2022 -W [%h]:%p gw')).toBe('u@gw:2022');
+    expect(proxyCommandAsJump('ssh -J a,b -W "%h:%p" c')).toBe('a,b,c');
     const t = resolve('hpc', 'Host hpc\n  ProxyCommand ssh -W %h:%p gw\nHost gw\n  HostName gateway\n');
     expect(hopsOf(t)).toEqual(['me@gateway:22']);
+    expect(t.proxyCommand).toBeUndefined();
   });
 
-  it('refuses other proxy commands and says to use ProxyJump', () => {
-    configError(() => resolve('hpc', 'Host hpc\n  ProxyCommand ssh gw nc %h %p\n'), /ProxyCommand .* not supported.*ProxyJump/);
-    configError(() => proxyCommandAsJump('ssh -W other:22 gw', 'x'), /ProxyJump/);
-    configError(() => proxyCommandAsJump('corkscrew proxy 8080 %h %p', 'x'), /ProxyJump/);
+  it('leaves every other command to be run as written', () => {
+    for (const command of [
+      'ssh gw nc %h %p',
+      'ssh -F /etc/gw.conf -W %h:%p gw',
+      'ssh -o StrictHostKeyChecking=yes -W %h:%p gw',
+      'ssh -W other:22 gw',
+      'ssh -W %h:%p $GATEWAY',
+      'ssh -l %r -W %h:%p gw',
+      'ssh -W %h:%p gw 2>/dev/null',
+      '~/bin/ssh -W %h:%p gw',
+      'corkscrew proxy 8080 %h %p'
+    ]) expect([command, proxyCommandAsJump(command)]).toEqual([command, undefined]);
+    const t = resolve('hpc', 'Host hpc\n  HostName login\n  ProxyCommand ssh gw exec nc %h %p\n');
+    expect(t).toMatchObject({ jumps: [], proxyCommand: { command: 'ssh gw exec nc login 22', written: 'ssh gw exec nc %h %p' } });
   });
 
-  it('prefers ProxyJump when both are set', () => {
-    expect(hopsOf(resolve('hpc', 'Host hpc\n  ProxyCommand nc %h %p\n  ProxyJump gw\n'))).toEqual(['me@gw:22']);
+  it('keeps whichever of ProxyJump and ProxyCommand comes first, as ssh does', () => {
+    expect(resolve('hpc', 'Host hpc\n  ProxyCommand nc %h %p\n  ProxyJump gw\n')).toMatchObject({ jumps: [], proxyCommand: { command: 'nc hpc 22' } });
+    const jumpFirst = resolve('hpc', 'Host hpc\n  ProxyJump gw\n  ProxyCommand nc %h %p\n');
+    expect([hopsOf(jumpFirst), jumpFirst.proxyCommand]).toEqual([['me@gw:22'], undefined]);
+    // `ProxyCommand none` hides a later ProxyJump; `ProxyJump none` hides only later ProxyJumps.
+    const none = resolve('hpc', 'Host hpc\n  ProxyCommand none\nHost *\n  ProxyJump gw\n');
+    expect([none.jumps, none.proxyCommand]).toEqual([[], undefined]);
+    expect(resolve('hpc', 'Host hpc\n  ProxyJump none\nHost *\n  ProxyCommand=nc %h %p\n  ProxyJump gw\n').proxyCommand?.command).toBe('nc hpc 22');
+    // hpclab's own proxyJump wins, as -J does on ssh's command line.
+    expect(hopsOf(resolve({ host: 'hpc', proxyJump: 'other' }, 'Host hpc\n  ProxyCommand nc %h %p\n'))).toEqual(['me@other:22']);
+  });
+
+  it('agrees with `ssh -G` on which of the two applies', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'hpclab-sshg-'));
+    try {
+      const text = `
+Host a
+  ProxyCommand nc %h %p
+  ProxyJump gw
+Host b
+  ProxyJump gw
+  ProxyCommand nc %h %p
+Host c
+  ProxyCommand none
+Host d
+  ProxyJump none
+Host *
+  ProxyCommand sh -c  "exec nc %h %p"   # kept verbatim
+  ProxyJump other
+`;
+      writeFileSync(path.join(dir, 'config'), text);
+      for (const alias of ['a', 'b', 'c', 'd', 'e']) {
+        const out = execFileSync('ssh', ['-G', '-T', '-F', path.join(dir, 'config'), alias], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+        const g = Object.fromEntries(out.split('\n').map(l => [l.slice(0, l.indexOf(' ')), l.slice(l.indexOf(' ') + 1)]));
+        const ours = resolveSshTarget({ host: alias }, { sshConfigText: text, homeDir: os.homedir(), localUser: 'me' });
+        expect({ alias, command: ours.proxyCommand?.written, jump: ours.jumps.length > 0 })
+          .toEqual({ alias, command: g.proxycommand, jump: g.proxyjump !== undefined });
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
