@@ -7,6 +7,7 @@ import { jobsCommand } from './commands/jobs';
 import { kernelLaunchCommand } from './commands/kernel-launch';
 import { kernelsCommand } from './commands/kernels';
 import { installCommand } from './commands/install';
+import { initCommand } from './commands/init';
 import { labCommand } from './commands/lab';
 import { serveCommand } from './commands/serve';
 import { sessionsCommand } from './commands/sessions';
@@ -15,7 +16,7 @@ import { tunnelCommand } from './commands/tunnel';
 import { UsageError } from './context';
 import { HPCLAB_VERSION } from '../version';
 
-const commands: Command[] = [statusCommand, jobsCommand, sessionsCommand, serveCommand, labCommand, tunnelCommand, kernelsCommand, kernelLaunchCommand, installCommand];
+const commands: Command[] = [initCommand, statusCommand, jobsCommand, sessionsCommand, serveCommand, labCommand, tunnelCommand, kernelsCommand, kernelLaunchCommand, installCommand];
 
 function help(): string {
   const width = Math.max(...commands.map(c => c.name.length));

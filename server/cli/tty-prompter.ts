@@ -16,6 +16,11 @@ export async function ttyPrompter(request: PromptRequest): Promise<string[]> {
   return answers;
 }
 
+/** One question answered on the terminal, echoed (a choice, a yes or no); the caller checks for a TTY. */
+export function askLine(question: string): Promise<string> {
+  return ask(question, true);
+}
+
 function ask(question: string, echo: boolean): Promise<string> {
   return new Promise(resolve => {
     const rl = readline.createInterface({ input: process.stdin, output: process.stderr, terminal: true });
