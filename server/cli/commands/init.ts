@@ -9,6 +9,7 @@ import { discoverEnvs, type DiscoveredEnv } from '../../kernels/discovery';
 import type { Transport } from '../../transport/types';
 import { parseCommandArgs, type Command } from '../args';
 import { UsageError } from '../context';
+import { kernelsCommand } from './kernels';
 import { clusterNameFor, mergeIntoConfig, proposeProfiles, type ClusterFacts } from '../init/proposal';
 import { listSshHosts } from '../init/ssh-hosts';
 import { Progress } from '../progress';
@@ -79,12 +80,16 @@ export const initCommand: Command = {
     }
     await ensurePrivateDir(path.dirname(target));
     await writePrivateFileAtomic(target, text);
-    if (values.json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
-    else
-      process.stdout.write(
-        `Wrote ${target}: cluster ${cluster}${merged.added.length ? `, profiles ${merged.added.join(', ')}` : ' (its profiles were there already)'}.\n` +
-          `Next: hpclab status --cluster ${cluster}; a remote kernel per profile with hpclab kernels add --profile NAME.\n`
-      );
+    if (values.json) {
+      process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+      return 0;
+    }
+    process.stdout.write(`Wrote ${target}: cluster ${cluster}${merged.added.length ? `, profiles ${merged.added.join(', ')}` : ' (its profiles were there already)'}.\n`);
+    if (interactive && merged.added.length > 0 && /^y(es)?$/i.test((await askLine(`Add a remote kernel for ${merged.added.join(', ')} to Jupyter's kernel picker? [y/N] `)).trim())) {
+      for (const profile of merged.added) await kernelsCommand.run(['add', '--profile', profile, '--config', target]);
+    } else {
+      process.stdout.write(`Next: hpclab status --cluster ${cluster}; a remote kernel per profile with hpclab kernels add --profile NAME.\n`);
+    }
     return 0;
   }
 };
