@@ -50,8 +50,6 @@ export function presentedTokens(req: IncomingMessage): string[] {
   return found;
 }
 
-export { queryTokens, withoutToken };
-
 function refuse(res: Response, verdict: Extract<Verdict, { ok: false }>): void {
   sendError(res, new ApiError(verdict.status, verdict.code, verdict.message));
 }

@@ -117,6 +117,16 @@ export async function ensurePrivateDir(dir: string): Promise<string> {
   return target;
 }
 
+/** A file's text, or undefined when there is no such file; any other failure is thrown. */
+export async function readTextIfExists(file: string): Promise<string | undefined> {
+  try {
+    return await fs.readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
 /**
  * Writes `data` to `file` so that readers see the old content or the new, never a torn file:
  * a 0600 temp file in the same directory (so rename stays on one filesystem), fsync, rename.

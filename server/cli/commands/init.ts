@@ -1,9 +1,8 @@
-import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ClusterRegistry } from '../../app';
 import { parseConfig } from '../../config/load';
-import { configPath, ensurePrivateDir, writePrivateFileAtomic } from '../../config/paths';
+import { configPath, ensurePrivateDir, readTextIfExists, writePrivateFileAtomic } from '../../config/paths';
 import type { EnvConfig } from '../../config/schema';
 import { discoverEnvs, type DiscoveredEnv } from '../../kernels/discovery';
 import type { Transport } from '../../transport/types';
@@ -107,13 +106,8 @@ async function chooseHost(hosts: string[], interactive: boolean): Promise<string
 
 /** The config there now, checked; undefined when there is none. A broken one is an error: nothing is overwritten. */
 async function readExisting(file: string): Promise<Record<string, unknown> | undefined> {
-  let text: string;
-  try {
-    text = await fs.readFile(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
+  const text = await readTextIfExists(file);
+  if (text === undefined) return undefined;
   parseConfig(text, file); // throws a ConfigError naming the file and field
   return JSON.parse(text) as Record<string, unknown>;
 }

@@ -1,7 +1,8 @@
 import type { IncomingMessage } from 'node:http';
 import WebSocket, { WebSocketServer } from 'ws';
 import { createApi } from '../../../server/api/api';
-import { presentedTokens, queryTokens, withoutToken } from '../../../server/api/auth';
+import { presentedTokens } from '../../../server/api/auth';
+import { queryTokens, withoutToken } from '../../../server/proxy/token-param';
 import { checkHost, checkOrigin, originPolicy } from '../../../server/api/origin';
 import { FakeClusters, FakeSessions, jsonHeaders, startHarness, TOKEN, type Harness } from './harness';
 
