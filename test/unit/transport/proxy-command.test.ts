@@ -216,7 +216,9 @@ if (mode === 'stubborn') process.on('SIGHUP', () => process.stderr.write('relay:
         message: expect.stringMatching(/^ProxyCommand "nc %h %p" could not be started with .*no-such-shell: .*ENOENT/)
       });
     } finally {
-      process.env.SHELL = saved;
+      // Assigning undefined would store the string "undefined": unset it instead.
+      if (saved === undefined) delete process.env.SHELL;
+      else process.env.SHELL = saved;
     }
   });
 
