@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ClusterRegistry, createApp } from './app';
+import { CLI_ENTRY } from './cli/entry-path';
 import { claimCompanionLock, releaseCompanionLock } from './companion-lock';
 import { ensurePrivateDir, statePaths, writePrivateFileAtomic } from './config/paths';
 import type { HpclabConfig } from './config/schema';
@@ -94,7 +95,7 @@ export async function startCompanion(options: CompanionOptions): Promise<Running
     config: options.config,
     kernelsDir: kernelsDir(env, homeDir),
     // Kernelspecs run this very CLI, by absolute paths, with the companion's own config.
-    hpclab: [process.execPath, path.join(__dirname, 'cli', 'main.js')],
+    hpclab: [process.execPath, CLI_ENTRY],
     configPath: options.configPath
   });
   const discovery = new EnvDiscovery({ config: options.config, cacheFile: path.join(stateDir, 'discovery.json'), transport: name => clusters.get(name).transport });

@@ -4,6 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { ensurePrivateDir, statePaths } from '../config/paths';
 import { lockHolder } from '../companion-lock';
+import { CLI_ENTRY } from './entry-path';
 import { companionLockFile, readRuntimeInfo, socketAnswers } from '../main';
 
 /** A companion on this machine, reachable on its private unix socket. */
@@ -37,7 +38,7 @@ export async function ensureLocalCompanion(configPath: string, log: (message: st
   await ensurePrivateDir(stateDir);
   const logFile = path.join(stateDir, 'companion.log');
   const fd = openSync(logFile, 'a', 0o600);
-  const child = spawn(process.execPath, [path.join(__dirname, 'main.js'), 'serve', '--config', configPath, '--exit-when-idle', String(AUTO_IDLE_EXIT_SEC)], {
+  const child = spawn(process.execPath, [CLI_ENTRY, 'serve', '--config', configPath, '--exit-when-idle', String(AUTO_IDLE_EXIT_SEC)], {
     detached: true,
     stdio: ['ignore', fd, fd],
     env

@@ -6,6 +6,7 @@ import { matchEnv, type DiscoveredEnv } from '../../kernels/discovery';
 import { checkKernelName, kernelsDir, listKernelspecs, removeKernelspec } from '../../kernels/kernelspec';
 import { EnvDiscovery, KernelspecService } from '../../kernels/kernelspec-service';
 import { openContext, pickCluster, UsageError, type CliContext } from '../context';
+import { CLI_ENTRY } from '../entry-path';
 import { table } from '../format';
 import { parseCommandArgs, type Command } from '../args';
 
@@ -84,7 +85,7 @@ function noMore(rest: string[]): void {
 }
 
 function services(ctx: CliContext) {
-  const hpclab = [process.execPath, path.resolve(__dirname, '..', 'main.js')];
+  const hpclab = [process.execPath, CLI_ENTRY];
   // The config the kernel was added with, unless it was the default one (found the same way later).
   const configPath = ctx.configSource === 'default' || ctx.configSource === 'xdg' ? undefined : ctx.configPath;
   const kernelspecs = new KernelspecService({ config: ctx.config, kernelsDir: kernelsDir(process.env, os.homedir()), hpclab, configPath });
