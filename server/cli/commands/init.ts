@@ -1,16 +1,14 @@
 import * as os from 'node:os';
-import * as path from 'node:path';
 import { ClusterRegistry } from '../../app';
 import { parseConfig } from '../../config/load';
-import { configPath, ensurePrivateDir, readTextIfExists, writePrivateFileAtomic } from '../../config/paths';
-import type { EnvConfig } from '../../config/schema';
-import { discoverEnvs, type DiscoveredEnv } from '../../kernels/discovery';
-import type { Transport } from '../../transport/types';
+import { configPath } from '../../config/paths';
 import { parseCommandArgs, type Command } from '../args';
 import { UsageError } from '../context';
 import { kernelsCommand } from './kernels';
-import { clusterNameFor, mergeIntoConfig, proposeProfiles, type ClusterFacts } from '../init/proposal';
-import { listSshHosts } from '../init/ssh-hosts';
+import { readConfigJson, writeConfigJson } from '../../setup/config-file';
+import { discoverCluster, discoverySummary, type Discovery } from '../../setup/discover';
+import { clusterNameFor, mergeIntoConfig, proposeProfiles, type ClusterFacts } from '../../setup/proposal';
+import { listSshHosts } from '../../setup/ssh-hosts';
 import { Progress } from '../progress';
 import { askLine, ttyPrompter } from '../tty-prompter';
 import { readSshConfig } from '../../transport/ssh/ssh-config';
@@ -35,24 +33,19 @@ export const initCommand: Command = {
     // The flags as a config of one cluster, checked like any config (errors name the field).
     const probe = parseConfig(JSON.stringify({ clusters: { [cluster]: clusterConfig }, profiles: {} }), '--host/--cluster');
     const target = configPath({ flag: values.config, env: process.env, homeDir }).path;
-    const existing = await readExisting(target);
+    const existing = await readConfigJson(target);
     mergeIntoConfig(existing, cluster, clusterConfig, {}); // a clash with the user's config fails before we connect
 
     const registry = new ClusterRegistry(probe, { prompter: ttyPrompter, homeDir });
     const progress = new Progress();
-    let slurmCalls = 0;
-    let facts: ClusterFacts;
-    let envs: DiscoveredEnv[];
+    let found: Discovery;
     try {
       const { transport, scheduler } = registry.get(cluster);
-      const partitions = await progress.during(`Connecting to ${alias}, asking Slurm for partitions…`, () => (slurmCalls++, scheduler.partitions()));
-      const associations = await progress.during('Asking Slurm for your accounts and QOS…', () => (slurmCalls++, readAssociations(transport)));
-      envs = await progress.during('Looking for Python environments with ipykernel…', () => discoverEnvs(transport));
-      const env = await profileEnv(transport, envs);
-      facts = { partitions, associations, env };
+      found = await discoverCluster(alias, transport, scheduler, (label, work) => progress.during(label, work));
     } finally {
       await registry.close();
     }
+    const facts = found.facts;
 
     const merged = mergeIntoConfig(existing, cluster, clusterConfig, proposeProfiles(cluster, facts));
     const text = `${JSON.stringify(merged.config, null, 2)}\n`;
@@ -62,11 +55,9 @@ export const initCommand: Command = {
       cluster,
       host: alias,
       profiles: merged.added,
-      partitions: facts.partitions.map(p => ({ name: p.name, default: p.isDefault, timeLimitSec: p.timeLimit, gpus: p.gpus.map(g => g.type || 'gpu') })),
-      associations: facts.associations,
-      envs: envs.filter(e => e.ipykernel).map(e => `${e.kind}:${e.name}`),
+      ...discoverySummary(found),
       env: facts.env,
-      slurmCalls,
+      slurmCalls: found.slurmCalls,
       seconds: Math.round((Date.now() - t0) / 100) / 10
     };
     if (!values.json) process.stderr.write(describe(summary) + `\n\n${target} will be:\n${text}`);
@@ -77,8 +68,7 @@ export const initCommand: Command = {
         return 1;
       }
     }
-    await ensurePrivateDir(path.dirname(target));
-    await writePrivateFileAtomic(target, text);
+    await writeConfigJson(target, merged.config);
     if (values.json) {
       process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
       return 0;
@@ -102,40 +92,6 @@ async function chooseHost(hosts: string[], interactive: boolean): Promise<string
   const chosen = /^\d+$/.test(answer) ? hosts[Number(answer) - 1] : hosts.find(h => h === answer);
   if (!chosen) throw new UsageError(`--host: "${answer}" is none of ${hosts.join(', ')}`);
   return chosen;
-}
-
-/** The config there now, checked; undefined when there is none. A broken one is an error: nothing is overwritten. */
-async function readExisting(file: string): Promise<Record<string, unknown> | undefined> {
-  const text = await readTextIfExists(file);
-  if (text === undefined) return undefined;
-  parseConfig(text, file); // throws a ConfigError naming the file and field
-  return JSON.parse(text) as Record<string, unknown>;
-}
-
-/** The user's accounts and their QOS; null where accounting is off or sacctmgr is missing. */
-async function readAssociations(transport: Transport): Promise<ClusterFacts['associations']> {
-  const who = await transport.exec(['id', '-un']);
-  const user = who.stdout.trim();
-  if (who.code !== 0 || !/^[A-Za-z0-9._-]+$/.test(user)) return null;
-  const r = await transport.exec(['sacctmgr', '-nP', 'show', 'assoc', `user=${user}`, 'format=account,qos']);
-  // No slurmdbd (accounting_storage/none) or no sacctmgr: nothing to propose, which is fine.
-  if (r.code !== 0) return null;
-  const byAccount = new Map<string, Set<string>>();
-  for (const line of r.stdout.split('\n')) {
-    const [account, qos = ''] = line.trim().split('|');
-    if (!account) continue;
-    const set = byAccount.get(account) ?? new Set<string>();
-    for (const q of qos.split(',').filter(Boolean)) set.add(q);
-    byAccount.set(account, set);
-  }
-  return [...byAccount].map(([account, qos]) => ({ account, qos: [...qos] }));
-}
-
-/** python3 on the node's PATH when it has ipykernel (one check), else the first environment found with it. */
-async function profileEnv(transport: Transport, envs: DiscoveredEnv[]): Promise<EnvConfig> {
-  const check = await transport.exec(['python3', '-c', 'import importlib.util, sys; sys.exit(0 if importlib.util.find_spec("ipykernel") else 1)']);
-  if (check.code === 0) return { python: 'python3' };
-  return envs.find(e => e.ipykernel)?.env ?? { python: 'python3' };
 }
 
 function describe(s: { cluster: string; host: string; partitions: { name: string; default: boolean; gpus: string[] }[]; associations: ClusterFacts['associations']; envs: string[]; profiles: string[]; slurmCalls: number; seconds: number }): string {

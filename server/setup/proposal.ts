@@ -1,5 +1,5 @@
-import { NAME_PATTERN, type EnvConfig, type ProfileConfig } from '../../config/schema';
-import type { PartitionSummary } from '../../scheduler/types';
+import { NAME_PATTERN, type EnvConfig, type ProfileConfig } from '../config/schema';
+import type { PartitionSummary } from '../scheduler/types';
 
 /*
  * What `hpclab init` proposes from what the cluster says (pure: tested with recorded answers):

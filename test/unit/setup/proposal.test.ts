@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { parseConfig } from '../../../server/config/load';
-import { clusterNameFor, mergeIntoConfig, proposeProfiles } from '../../../server/cli/init/proposal';
-import { listSshHosts } from '../../../server/cli/init/ssh-hosts';
+import { clusterNameFor, mergeIntoConfig, proposeProfiles } from '../../../server/setup/proposal';
+import { listSshHosts } from '../../../server/setup/ssh-hosts';
 import { parsePartitions } from '../../../server/scheduler/slurm/parse-sinfo';
 
 const fixtures = path.join(__dirname, '..', '..', 'fixtures', 'slurm');
