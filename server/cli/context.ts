@@ -1,7 +1,7 @@
 import * as os from 'node:os';
 import { ClusterRegistry } from '../app';
-import { loadConfig } from '../config/load';
-import type { ConfigSource } from '../config/paths';
+import { ConfigError, loadConfig } from '../config/load';
+import { configPath, type ConfigSource } from '../config/paths';
 import type { HpclabConfig } from '../config/schema';
 import { Progress } from './progress';
 import { ttyPrompter } from './tty-prompter';
@@ -16,8 +16,16 @@ export interface CliContext {
   progress: Progress;
 }
 
-export async function openContext(configFlag: string | undefined): Promise<CliContext> {
-  const { config, path, source } = await loadConfig({ flag: configFlag, env: process.env, homeDir: os.homedir() });
+/**
+ * `allowMissing`: a config file that does not exist yet is an empty config (no clusters), for
+ * the companion, whose sidebar then offers "Add a cluster" and writes the file.
+ */
+export async function openContext(configFlag: string | undefined, options: { allowMissing?: boolean } = {}): Promise<CliContext> {
+  const { config, path, source } = await loadConfig({ flag: configFlag, env: process.env, homeDir: os.homedir() }).catch(err => {
+    if (!options.allowMissing || !isMissingFile(err)) throw err;
+    const location = configPath({ flag: configFlag, env: process.env, homeDir: os.homedir() });
+    return { config: { clusters: {}, profiles: {} } as HpclabConfig, ...location };
+  });
   return {
     config,
     configPath: path,
@@ -25,6 +33,10 @@ export async function openContext(configFlag: string | undefined): Promise<CliCo
     clusters: new ClusterRegistry(config, { prompter: ttyPrompter }),
     progress: new Progress()
   };
+}
+
+function isMissingFile(err: unknown): boolean {
+  return err instanceof ConfigError && (err.cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
 }
 
 /** `--cluster`, else the configured default, else the only cluster; otherwise say which exist. */

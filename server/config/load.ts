@@ -59,8 +59,8 @@ function readError(path: string, source: ConfigSource, err: unknown): ConfigErro
       implicit
         ? `no hpclab config: ${path} does not exist.`
         : `config file ${path} (from ${describeConfigSource(source)}) does not exist.`,
-      `Create it with your clusters and profiles, e.g. {"clusters": {"mycluster": {"ssh": {"host": "login.example.org"}}}}`,
-      `(see "Configuration" in the README), or run 'scripts/testbed config' to get the path of a config for the local demo cluster and pass it with --config or $HPCLAB_CONFIG.`
+      `Run 'hpclab init' to set up a cluster from your ~/.ssh/config (or "Add a cluster" in JupyterLab's HPC sidebar),`,
+      `or write it by hand (see "Configuration" in the README), e.g. {"clusters": {"mycluster": {"ssh": {"host": "login.example.org"}}}}.`
     ].join('\n');
     return new ConfigError(implicit ? 'missing' : 'unreadable', message, [{ path: '', message: 'file does not exist' }], path, { cause: err });
   }

@@ -24,7 +24,7 @@ export const labCommand: Command = {
     const port = values.port === undefined ? 0 : Number(values.port);
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port: expected a port number from 0 to 65535, got ${JSON.stringify(values.port)}`);
     const command = values['server-command'] === undefined ? DEFAULT_SERVER : parseServerCommand(values['server-command']);
-    const ctx = await openContext(values.config);
+    const ctx = await openContext(values.config, { allowMissing: true });
     await ctx.clusters.close();
 
     // The Jupyter server listens on loopback with its own token, passed in its environment

@@ -14,7 +14,7 @@ export const serveCommand: Command = {
     if (idleSec !== undefined && (!Number.isInteger(idleSec) || idleSec < 1)) throw new UsageError(`--exit-when-idle: expected a whole number of seconds (1 or more), got ${JSON.stringify(values['exit-when-idle'])}`);
     const port = values.port === undefined ? 0 : Number(values.port);
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port: expected a port number from 0 to 65535, got ${JSON.stringify(values.port)}`);
-    const ctx = await openContext(values.config);
+    const ctx = await openContext(values.config, { allowMissing: true });
     await ctx.clusters.close(); // the companion builds its own, long-lived ones
     const companion = await startCompanion({ config: ctx.config, configPath: ctx.configPath, host: values.host ?? '127.0.0.1', port, prompter: ttyPrompter, advertise: true });
     process.stdout.write(`hpclab companion at ${companion.url}hpclab/api/sessions?token=${companion.token}\n`);

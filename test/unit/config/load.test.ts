@@ -83,7 +83,7 @@ describe('loadConfig', () => {
     expect(err.kind).toBe('missing');
     expect(err.configPath).toBe(path.join(dir, 'xdg', 'hpclab', 'config.json'));
     expect(err.message).toContain(path.join(dir, 'xdg', 'hpclab', 'config.json'));
-    expect(err.message).toContain('scripts/testbed config');
+    expect(err.message).toContain("Run 'hpclab init'");
     expect(err.message).toContain('README');
   });
 
