@@ -7,7 +7,7 @@ import type { PromptBroker } from './api/prompt-broker';
 import { handleKernelChannel, isKernelChannelPath } from './api/kernel-channels';
 import type { KernelService } from './kernels/kernel-service';
 import type { EnvDiscovery, KernelspecService } from './kernels/kernelspec-service';
-import type { KernelspecApi, ProfileView } from './api/services';
+import type { KernelspecApi, ProfileView, SetupApi } from './api/services';
 import type { ClusterService } from './api/services';
 import { createLocalJupyterProxy, type LocalJupyter } from './proxy/local-jupyter-proxy';
 import { createNodeProxy } from './proxy/node-proxy';
@@ -72,6 +72,26 @@ export class ClusterRegistry {
     return services;
   }
 
+  /** Hands a built cluster over (its connection stays open) and forgets it here. */
+  release(name: string): ClusterServices | undefined {
+    const services = this.built.get(name);
+    this.built.delete(name);
+    return services;
+  }
+
+  /**
+   * Takes over a cluster built by another registry (setup's discovery), so the login the user
+   * just made (a 2FA code) serves the saved cluster too. One already built here wins.
+   */
+  adopt(services: ClusterServices): void {
+    if (this.built.has(services.name)) {
+      services.poller.stop();
+      services.transport.close().catch(err => console.error(`hpclab: closing a second connection to ${services.name} failed:`, err));
+      return;
+    }
+    this.built.set(services.name, services);
+  }
+
   private createTransport(name: string, cluster: ClusterConfig): Transport {
     if ('local' in cluster) return new LocalTransport(name);
     const env = this.options.env ?? process.env;
@@ -121,7 +141,8 @@ const ENVS_FRESH_MS = 10 * 60_000;
 
 /** The API's view of kernelspecs, profiles and environments. */
 function kernelspecApi(config: HpclabConfig, specs: KernelspecService, discovery: EnvDiscovery): KernelspecApi {
-  const profiles: ProfileView[] = Object.entries(config.profiles ?? {}).map(([name, p]) => ({
+  // Read at each request: setup changes the config while the companion runs.
+  const profiles = (): ProfileView[] => Object.entries(config.profiles ?? {}).map(([name, p]) => ({
     name,
     cluster: p.cluster,
     ...(p.partition ? { partition: p.partition } : {}),
@@ -135,7 +156,7 @@ function kernelspecApi(config: HpclabConfig, specs: KernelspecService, discovery
     ...(p.env ? { envKind: Object.keys(p.env).find(k => k !== 'setup' && k !== 'python') ?? 'python' } : {})
   }));
   return {
-    profiles: () => profiles,
+    profiles,
     list: () => specs.list(),
     add: request => specs.add(request),
     remove: name => specs.remove(name),
@@ -164,6 +185,8 @@ export interface AppDeps {
   kernels?: KernelService;
   kernelspecs?: { specs: KernelspecService; discovery: EnvDiscovery };
   prompts?: PromptBroker;
+  /** "Add a cluster" and "Edit profiles"; without it those routes are 404s. */
+  setup?: SetupApi;
   token: string;
   allowedOrigins?: string[];
   /** `hpclab lab`: the local Jupyter server that answers every path outside /hpclab. */
@@ -176,7 +199,7 @@ export interface AppDeps {
  */
 export function createApp(deps: AppDeps) {
   const kernelspecs = deps.kernelspecs && kernelspecApi(deps.clusters.config, deps.kernelspecs.specs, deps.kernelspecs.discovery);
-  const api = createApi({ sessions: deps.sessions, clusters: clusterService(deps.clusters), kernels: deps.kernels, kernelspecs, prompts: deps.prompts, token: deps.token, allowedOrigins: deps.allowedOrigins });
+  const api = createApi({ sessions: deps.sessions, clusters: clusterService(deps.clusters), kernels: deps.kernels, kernelspecs, prompts: deps.prompts, setup: deps.setup, token: deps.token, allowedOrigins: deps.allowedOrigins });
   const proxy = createNodeProxy({ lookup: deps.sessions.proxyLookup });
   const unsubscribe = deps.sessions.subscribe(event => {
     if (event.type === 'session' && isFinal(event.session.state)) proxy.forget(event.session.id);

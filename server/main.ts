@@ -8,13 +8,14 @@ import * as path from 'node:path';
 import { ClusterRegistry, createApp } from './app';
 import { CLI_ENTRY } from './cli/entry-path';
 import { claimCompanionLock, releaseCompanionLock } from './companion-lock';
-import { ensurePrivateDir, statePaths, writePrivateFileAtomic } from './config/paths';
+import { configPath, ensurePrivateDir, statePaths, writePrivateFileAtomic } from './config/paths';
 import type { HpclabConfig } from './config/schema';
 import { PromptBroker } from './api/prompt-broker';
 import { KernelService } from './kernels/kernel-service';
 import { kernelsDir } from './kernels/kernelspec';
 import { EnvDiscovery, KernelspecService } from './kernels/kernelspec-service';
 import type { LocalJupyter } from './proxy/local-jupyter-proxy';
+import { SetupService } from './setup/setup-service';
 import { SessionManager } from './sessions/manager';
 import { SessionStore } from './sessions/store';
 import type { Prompter } from './transport/types';
@@ -99,7 +100,15 @@ export async function startCompanion(options: CompanionOptions): Promise<Running
     configPath: options.configPath
   });
   const discovery = new EnvDiscovery({ config: options.config, cacheFile: path.join(stateDir, 'discovery.json'), transport: name => clusters.get(name).transport });
-  const { handle, onUpgrade, close: closeApp } = createApp({ clusters, sessions, kernels, kernelspecs: { specs, discovery }, prompts, token, localJupyter: options.localJupyter });
+  // Setup writes the config file the companion was started with (the default one if none was named).
+  const setup = new SetupService({
+    configPath: options.configPath ?? configPath({ env, homeDir }).path,
+    config: options.config,
+    clusters,
+    probeRegistry: config => new ClusterRegistry(config, { prompter: prompts.prompter, env, homeDir }),
+    homeDir
+  });
+  const { handle, onUpgrade, close: closeApp } = createApp({ clusters, sessions, kernels, kernelspecs: { specs, discovery }, prompts, setup, token, localJupyter: options.localJupyter });
   const server = http.createServer(handle);
   server.on('upgrade', onUpgrade);
   const servers = [server];
@@ -142,6 +151,7 @@ export async function startCompanion(options: CompanionOptions): Promise<Running
         s.closeAllConnections();
       }
       closeApp();
+      await setup.close();
       prompts.close();
       kernels.close();
       sessions.close();

@@ -10,7 +10,8 @@ import { kernelspecRoutes } from './routes-kernelspecs';
 import { promptRoutes } from './routes-prompts';
 import type { PromptBroker } from './prompt-broker';
 import { sessionRoutes } from './routes-sessions';
-import type { ClusterService, KernelAttachService, KernelspecApi, SessionService } from './services';
+import { setupRoutes } from './routes-setup';
+import type { ClusterService, KernelAttachService, KernelspecApi, SessionService, SetupApi } from './services';
 
 export interface ApiDeps {
   sessions: SessionService;
@@ -21,6 +22,8 @@ export interface ApiDeps {
   kernelspecs?: KernelspecApi;
   /** SSH login prompts answered in the browser. */
   prompts?: PromptBroker;
+  /** "Add a cluster" and "Edit profiles"; without it those routes are 404s. */
+  setup?: SetupApi;
   /** The companion's token; must not be empty. */
   token: string;
   /** Extra origins (http(s)://host[:port]) allowed as Origin, and their hosts as Host. */
@@ -73,6 +76,7 @@ export function createApi(deps: ApiDeps): Api {
   if (deps.kernels) kernelRoutes(router, deps.kernels);
   if (deps.kernelspecs) kernelspecRoutes(router, deps.kernelspecs);
   if (prompts) promptRoutes(router, prompts);
+  if (deps.setup) setupRoutes(router, deps.setup);
   router.get('/events', hub.handle);
   // Only under /api: other paths below /hpclab (the node proxy) belong to the caller.
   router.use('/api', req => {

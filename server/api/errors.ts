@@ -7,6 +7,7 @@ import { describeFailure, SchedulerError } from '../scheduler/errors';
 import { TransportError } from '../transport/errors';
 import { SessionNotFoundError } from './services';
 import { StateSaveError } from '../sessions/errors';
+import { SetupError } from '../setup/errors';
 
 /*
  * The one map from errors to HTTP statuses. Handlers throw (or reject); this decides what the
@@ -86,7 +87,16 @@ export function toApiError(err: unknown): ApiError | undefined {
     return new ApiError(err.kind === 'conflict' ? 409 : 404, err.kind, err.message);
   }
   if (err instanceof DiscoveryError) return new ApiError(502, 'discovery-failed', err.message);
-  if (err instanceof ConfigError) return err.kind === 'unknown-name' ? new ApiError(404, 'not-found', err.message) : undefined;
+  if (err instanceof ConfigError) {
+    if (err.kind === 'unknown-name') return new ApiError(404, 'not-found', err.message);
+    // Setup read the user's file and it does not load: say where, change nothing.
+    if (err.kind === 'invalid' || err.kind === 'unreadable') return new ApiError(409, 'config-broken', `${err.message}\nFix the file first; nothing was written.`);
+    return undefined;
+  }
+  if (err instanceof SetupError) {
+    const status = { invalid: 400, conflict: 409, 'not-found': 404 }[err.kind];
+    return new ApiError(status, err.kind, err.message, err.fields.length ? err.fields : undefined);
+  }
   if (err instanceof SchedulerError) {
     switch (err.kind) {
       case 'invalid-request':

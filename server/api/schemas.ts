@@ -107,7 +107,20 @@ export const promptAnswersSchema = strict(
   'a JSON object like {"answers": ["123456"]}'
 );
 
-export const paramSchemas = { cluster: nameSchema, jobId: jobIdSchema, id: sessionIdSchema, name: kernelNameSchema, prompt: promptIdSchema } as const;
+/** An ~/.ssh/config alias or a host name: one word, not an option (the config schema checks the rest). */
+const sshHostSchema = pattern('an ~/.ssh/config alias or host name (no spaces, not starting with "-")', /^[^\s\x00-\x1f\x7f-][^\s\x00-\x1f\x7f]{0,254}$/);
+const profileObject = z.record(z.string(), z.unknown(), { error: expecting('a profile object like {"cluster": "c", "partition": "debug"}') });
+
+export const discoverSchema = strict({ host: sshHostSchema, cluster: nameSchema.optional() }, 'a JSON object like {"host": "mycluster"}');
+
+export const saveSetupSchema = strict(
+  { host: sshHostSchema, cluster: nameSchema, profiles: z.record(nameSchema, profileObject, { error: expecting('an object of profiles by name') }) },
+  'a JSON object like {"host": "mycluster", "cluster": "mycluster", "profiles": {"cpu": {…}}}'
+);
+
+export const putProfileSchema = strict({ profile: profileObject }, 'a JSON object like {"profile": {"cluster": "c", "partition": "debug"}}');
+
+export const paramSchemas = { cluster: nameSchema, jobId: jobIdSchema, id: sessionIdSchema, name: kernelNameSchema, prompt: promptIdSchema, profile: nameSchema } as const;
 export type ParamName = keyof typeof paramSchemas;
 
 /** Parses a value or throws 400 naming `root` (the body, a param or a query key). */

@@ -86,3 +86,13 @@ export interface KernelspecApi {
   remove(name: string): Promise<string>;
   envs(cluster: string, refresh: boolean): Promise<DiscoveredEnv[]>;
 }
+
+/** "Add a cluster" and "Edit profiles" (server/setup); replies are the config's own words. */
+export interface SetupApi {
+  info(): Promise<{ configPath: string; configured: boolean; hosts: string[] }>;
+  discover(host: string, cluster?: string): Promise<Record<string, unknown> & { cluster: string; profiles: Record<string, unknown> }>;
+  save(host: string, cluster: string, profiles: Record<string, unknown>): Promise<{ configPath: string; cluster: string; added: string[] }>;
+  profileConfig(name: string): Promise<{ name: string; profile: unknown }>;
+  putProfile(name: string, profile: unknown): Promise<{ name: string; profile: unknown }>;
+  removeProfile(name: string): Promise<{ name: string; removed: true }>;
+}

@@ -6,7 +6,7 @@ import { startHarness, TOKEN, type Harness } from './harness';
  * without touching this file (a new route param needs a sample value below).
  */
 
-const SAMPLE_PARAMS: Record<string, string> = { cluster: 'testbed', jobId: '1234', id: 'abc123', name: 'hpclab-testbed-gpu', prompt: '0123456789abcdef' };
+const SAMPLE_PARAMS: Record<string, string> = { cluster: 'testbed', jobId: '1234', id: 'abc123', name: 'hpclab-testbed-gpu', prompt: '0123456789abcdef', profile: 'gpu' };
 
 function concrete(path: string): string {
   return path.replace(/:(\w+)/g, (_m, name: string) => {
@@ -45,7 +45,13 @@ test('the route list is read from the router and covers the whole API', () => {
       'POST /api/prompts/:prompt',
       'DELETE /api/prompts/:prompt',
       'GET /events',
-      'GET /api/version'
+      'GET /api/version',
+      'GET /api/setup',
+      'POST /api/setup/discover',
+      'POST /api/setup/save',
+      'GET /api/profiles/:profile/config',
+      'PUT /api/profiles/:profile',
+      'DELETE /api/profiles/:profile'
     ])
   );
   expect(new Set(list).size).toBe(list.length);
@@ -78,6 +84,7 @@ describe('every route', () => {
     expect(h.kernelspecs.envCalls).toEqual([]);
     expect(h.sessions.previewed).toEqual([]);
     expect(h.sessions.subscribeCalls).toBe(0);
+    expect(h.setup.calls).toEqual([]);
   });
 
   test('403 cross-origin on state-changing routes, even with the token', async () => {

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { ApiError, invalid, toApiError } from '../../../server/api/errors';
 import { SessionNotFoundError } from '../../../server/api/services';
 import { ConfigError } from '../../../server/config/load';
+import { SetupError } from '../../../server/setup/errors';
 import { TransportError } from '../../../server/transport/errors';
 
 test('ZodError → 400 invalid with one field per problem', () => {
@@ -30,9 +31,16 @@ test('a session layer with its own SessionNotFoundError class still maps to 404'
 
 test('errors whose words are not for users map to undefined (generic 500)', () => {
   expect(toApiError(new Error('x'))).toBeUndefined();
-  expect(toApiError(new ConfigError('invalid', '/home/me/config.json: bad'))).toBeUndefined();
   expect(toApiError(new TransportError('closed', 'closed'))).toBeUndefined();
   expect(toApiError(new TransportError('output-limit', 'too much'))).toBeUndefined();
   expect(toApiError('a string')).toBeUndefined();
   expect(toApiError(null)).toBeUndefined();
+});
+
+test("a config file that does not load is the user's to fix: 409 naming it; setup's own errors keep their fields", () => {
+  const broken = toApiError(new ConfigError('invalid', '/home/me/config.json: profiles.gpu.time: expected a Slurm time'));
+  expect(broken).toMatchObject({ status: 409, code: 'config-broken', message: expect.stringMatching(/^\/home\/me\/config.json: profiles.gpu.time.*\nFix the file first; nothing was written.$/) });
+  const field = toApiError(new SetupError('invalid', 'profile.time: bad', [{ path: 'profile.time', message: 'bad' }]));
+  expect(field).toMatchObject({ status: 400, code: 'invalid', fields: [{ path: 'profile.time', message: 'bad' }] });
+  expect(toApiError(new SetupError('conflict', 'taken'))).toMatchObject({ status: 409, fields: undefined });
 });

@@ -2,7 +2,7 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { createApi, type Api, type ApiDeps } from '../../../server/api/api';
-import type { ClusterService, ClusterStatus, CreateSessionRequest, JobAction, AddKernelRequest, KernelAttachRequest, KernelAttachService, KernelLease, KernelspecApi, SessionService } from '../../../server/api/services';
+import type { ClusterService, ClusterStatus, CreateSessionRequest, JobAction, AddKernelRequest, KernelAttachRequest, KernelAttachService, KernelLease, KernelspecApi, SessionService, SetupApi } from '../../../server/api/services';
 import { KernelspecError } from '../../../server/kernels/kernelspec';
 import { PromptBroker } from '../../../server/api/prompt-broker';
 import { SessionNotFoundError } from '../../../server/api/services';
@@ -145,6 +145,35 @@ export class FakeKernelspecs implements KernelspecApi {
   }
 }
 
+/** Records each setup call; answers as the real service would in shape. */
+export class FakeSetup implements SetupApi {
+  readonly calls: unknown[][] = [];
+  async info() {
+    this.calls.push(['info']);
+    return { configPath: '/home/me/.config/hpclab/config.json', configured: false, hosts: ['mycluster'] };
+  }
+  async discover(host: string, cluster?: string) {
+    this.calls.push(['discover', host, cluster]);
+    return { cluster: cluster ?? host, host, profiles: { cpu: { cluster: cluster ?? host, partition: 'debug' } } };
+  }
+  async save(host: string, cluster: string, profiles: Record<string, unknown>) {
+    this.calls.push(['save', host, cluster, profiles]);
+    return { configPath: '/home/me/.config/hpclab/config.json', cluster, added: Object.keys(profiles) };
+  }
+  async profileConfig(name: string) {
+    this.calls.push(['profileConfig', name]);
+    return { name, profile: { cluster: 'testbed' } };
+  }
+  async putProfile(name: string, profile: unknown) {
+    this.calls.push(['putProfile', name, profile]);
+    return { name, profile };
+  }
+  async removeProfile(name: string) {
+    this.calls.push(['removeProfile', name]);
+    return { name, removed: true as const };
+  }
+}
+
 export interface Harness {
   api: Api;
   kernelspecs: FakeKernelspecs;
@@ -153,6 +182,7 @@ export interface Harness {
   port: number;
   sessions: FakeSessions;
   clusters: FakeClusters;
+  setup: FakeSetup;
   logged: unknown[];
   request(method: string, path: string, options?: RequestOptions): Promise<Reply>;
   close(): Promise<void>;
@@ -178,8 +208,9 @@ export async function startHarness(deps: Partial<ApiDeps> = {}): Promise<Harness
   const clusters = new FakeClusters();
   const kernels = new FakeKernels();
   const kernelspecs = new FakeKernelspecs();
+  const setup = new FakeSetup();
   const logged: unknown[] = [];
-  const api = createApi({ sessions, clusters, kernels, kernelspecs, prompts: new PromptBroker(undefined), token: TOKEN, logger: (_m, err) => logged.push(err), ...deps });
+  const api = createApi({ sessions, clusters, kernels, kernelspecs, setup, prompts: new PromptBroker(undefined), token: TOKEN, logger: (_m, err) => logged.push(err), ...deps });
   const app = express();
   app.use('/hpclab', api.router);
   // Stands in for the node proxy that app.ts mounts behind requireAuth.
@@ -204,7 +235,7 @@ export async function startHarness(deps: Partial<ApiDeps> = {}): Promise<Harness
     server.closeAllConnections();
     await new Promise<void>(resolve => server.close(() => resolve()));
   };
-  return { api, kernels, kernelspecs, server, port, sessions, clusters, logged, request, close };
+  return { api, kernels, kernelspecs, server, port, sessions, clusters, setup, logged, request, close };
 }
 
 export const jsonHeaders = { 'Content-Type': 'application/json' };
