@@ -3,13 +3,15 @@ import type { IncomingMessage } from 'node:http';
 import type { RequestHandler, Response } from 'express';
 import { ApiError, sendError } from './errors';
 import { decodeParam, queryTokens, withoutToken } from '../proxy/token-param';
-import { checkHost, checkOrigin, isStateChanging, originPolicy, type Verdict } from './origin';
+import { checkHost, checkOrigin, isStateChanging, loopbackCrossOrigin, originPolicy, type Verdict } from './origin';
 
 /*
  * The token: in `Authorization: token X` / `Bearer X`, in the cookie that opening the tokened
  * URL (`…?token=X`) sets, or as `?token=X` on any method and on WebSocket URLs, as Jupyter
  * accepts it (nbclient-style and REST clients send it on every request). Every route and the
  * node proxy go through `guard`; the proxies cut the parameter before a request goes on.
+ * A page of another loopback origin (plain `jupyter lab` with hpclab's server extension) gets
+ * CORS answers and must send the token itself: its cookie would be a cross-site request forgery.
  */
 
 export const TOKEN_COOKIE = 'hpclab-token';
@@ -36,11 +38,15 @@ function tokenMatcher(token: string): (candidate: string) => boolean {
   return candidate => timingSafeEqual(sha256(candidate), expected);
 }
 
+/** The token in `Authorization: token X` / `Bearer X`, if any. */
+function headerTokens(req: IncomingMessage): string[] {
+  const auth = /^(?:token|bearer)[ \t]+(\S+)[ \t]*$/i.exec(req.headers.authorization ?? '');
+  return auth ? [auth[1]] : [];
+}
+
 /** Every token the request presents: the Authorization header and each `hpclab-token` cookie. */
 export function presentedTokens(req: IncomingMessage): string[] {
-  const found: string[] = [];
-  const auth = /^(?:token|bearer)[ \t]+(\S+)[ \t]*$/i.exec(req.headers.authorization ?? '');
-  if (auth) found.push(auth[1]);
+  const found = headerTokens(req);
   for (const part of (req.headers.cookie ?? '').split(';')) {
     const eq = part.indexOf('=');
     if (eq < 0 || part.slice(0, eq).trim() !== TOKEN_COOKIE) continue;
@@ -71,9 +77,25 @@ export function createGuard(options: { token: string; allowedOrigins?: readonly 
     return [...presentedTokens(req), ...queryTokens(url)].some(matches);
   };
 
+  /** A token the request carries itself (header or URL), not one the browser attached (the cookie). */
+  const carriesToken = (req: IncomingMessage) => {
+    const url = (req as IncomingMessage & { originalUrl?: string }).originalUrl ?? req.url ?? '';
+    return [...headerTokens(req), ...queryTokens(url)].some(matches);
+  };
+
   const middleware: RequestHandler = (req, res, next) => {
     const host = checkHost(policy, req);
     if (!host.ok) return refuse(res, host);
+    const foreign = loopbackCrossOrigin(policy, req);
+    if (foreign) {
+      // CORS for a Jupyter page on another loopback port: readable with the token it holds.
+      res.set({ 'Access-Control-Allow-Origin': foreign, Vary: 'Origin' });
+      if (req.method === 'OPTIONS') {
+        res.set({ 'Access-Control-Allow-Methods': 'GET, POST, PUT, DELETE', 'Access-Control-Allow-Headers': 'Authorization, Content-Type, Idempotency-Key', 'Access-Control-Max-Age': '600' });
+        return void res.status(204).end();
+      }
+      return carriesToken(req) ? next() : unauthorized(res, `${UNAUTHORIZED} (from ${foreign}: the cookie does not count for another origin)`);
+    }
     if (isStateChanging(req.method)) {
       const origin = checkOrigin(policy, req);
       if (!origin.ok) return refuse(res, origin);

@@ -70,3 +70,25 @@ export function checkOrigin(policy: OriginPolicy, req: IncomingMessage): Verdict
   if (policy.origins.has(normalized)) return { ok: true };
   return refused;
 }
+
+const LOOPBACK_NAME = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+/**
+ * The Origin of a page served by another loopback port (a Jupyter server whose hpclab
+ * extension talks to this companion), or undefined for same-origin, allowed or non-browser
+ * requests. Such a page may use the API only with a token it holds (header or URL): the browser
+ * attaches the cookie by itself, so the cookie never counts for it.
+ */
+export function loopbackCrossOrigin(policy: OriginPolicy, req: IncomingMessage): string | undefined {
+  const origin = header(req, 'origin')?.toLowerCase();
+  if (origin === undefined || origin === 'null') return undefined;
+  const host = header(req, 'host')?.toLowerCase();
+  if ((host && origin === `http://${host}`) || policy.origins.has(origin)) return undefined;
+  let url: URL;
+  try {
+    url = new URL(origin);
+  } catch {
+    return undefined; // not an origin at all: the ordinary checks refuse it
+  }
+  return DEFAULT_PORT[url.protocol] && LOOPBACK_NAME.has(url.hostname) && url.origin === origin ? origin : undefined;
+}

@@ -93,7 +93,6 @@ describe('every route', () => {
     for (const [method, path] of writes) {
       for (const headers of <Record<string, string>[]>[
         { Origin: 'http://evil.example' },
-        { Origin: 'http://localhost:1' }, // another port on the same machine is another origin
         { Origin: 'null' },
         { 'Sec-Fetch-Site': 'cross-site' }
       ]) {
@@ -104,6 +103,16 @@ describe('every route', () => {
     expect(h.sessions.created).toEqual([]);
     expect(h.clusters.actions).toEqual([]);
     expect(h.kernels.attached).toEqual([]);
+  });
+
+  test('401 for another loopback port that only has the cookie (the browser attached it, not the page)', async () => {
+    for (const [method, path] of cases()) {
+      const reply = await h.request(method, `/hpclab${path}`, { auth: false, headers: { Origin: 'http://localhost:1', Cookie: `hpclab-token=${TOKEN}` } });
+      expect([method, path, reply.status]).toEqual([method, path, 401]);
+    }
+    expect(h.sessions.created).toEqual([]);
+    expect(h.clusters.actions).toEqual([]);
+    expect(h.setup.calls).toEqual([]);
   });
 
   test('403 for a Host that is not loopback (DNS rebinding), token or not', async () => {

@@ -3,7 +3,7 @@ import WebSocket, { WebSocketServer } from 'ws';
 import { createApi } from '../../../server/api/api';
 import { presentedTokens } from '../../../server/api/auth';
 import { queryTokens, withoutToken } from '../../../server/proxy/token-param';
-import { checkHost, checkOrigin, originPolicy } from '../../../server/api/origin';
+import { checkHost, checkOrigin, loopbackCrossOrigin, originPolicy } from '../../../server/api/origin';
 import { FakeClusters, FakeSessions, jsonHeaders, startHarness, TOKEN, type Harness } from './harness';
 
 let h: Harness;
@@ -145,8 +145,19 @@ describe('Origin on writes', () => {
     expect((await create({ 'Sec-Fetch-Site': 'same-origin', Origin: `http://127.0.0.1:${h.port}` })).status).toBe(201);
   });
 
-  test('https:// of the same host is another origin', async () => {
-    expect((await create({ Origin: `https://127.0.0.1:${h.port}` })).status).toBe(403);
+  test('https:// of the same host is another origin: the cookie alone does not pass', async () => {
+    const reply = await h.request('POST', '/hpclab/api/sessions', {
+      auth: false,
+      headers: { ...jsonHeaders, Origin: `https://127.0.0.1:${h.port}`, Cookie: `hpclab-token=${TOKEN}` },
+      body: JSON.stringify({ kind: 'lab', profile: 'gpu' })
+    });
+    expect(reply.status).toBe(401);
+  });
+
+  test('a non-loopback origin is refused even with the token', async () => {
+    expect((await create({ Origin: 'http://evil.example' })).status).toBe(403);
+    const preflight = await h.request('OPTIONS', '/hpclab/api/sessions', { auth: false, headers: { Origin: 'http://evil.example', 'Access-Control-Request-Method': 'POST' } });
+    expect(preflight.headers['access-control-allow-origin']).toBeUndefined();
   });
 
   test('GET is not origin-checked (reads need the token, which another origin lacks)', async () => {
@@ -159,6 +170,52 @@ describe('Origin on writes', () => {
     expect(checkOrigin(policy, fakeReq({ Host: 'localhost:5', Origin: 'http://LOCALHOST:5' })).ok).toBe(true);
     expect(checkOrigin(policy, fakeReq({ Host: 'localhost:5', Origin: 'http://localhost:6' })).ok).toBe(false);
     expect(checkOrigin(policy, fakeReq({ Host: 'localhost:5', 'Sec-Fetch-Site': 'cross-site' })).ok).toBe(false);
+  });
+});
+
+describe('a page of another loopback port (plain Jupyter with the server extension)', () => {
+  const jupyter = 'http://localhost:8888';
+
+  test('the preflight is answered without a token, for that origin only', async () => {
+    const reply = await h.request('OPTIONS', '/hpclab/api/sessions', {
+      auth: false,
+      headers: { Origin: jupyter, 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'authorization,content-type,idempotency-key' }
+    });
+    expect(reply.status).toBe(204);
+    expect(reply.headers['access-control-allow-origin']).toBe(jupyter);
+    expect(reply.headers['access-control-allow-headers']).toMatch(/Authorization.*Content-Type.*Idempotency-Key/);
+    expect(reply.headers['access-control-allow-credentials']).toBeUndefined();
+  });
+
+  test('writes with the token in the header pass, and the reply is readable there', async () => {
+    const reply = await h.request('POST', '/hpclab/api/sessions', { headers: { ...jsonHeaders, Origin: jupyter, 'Sec-Fetch-Site': 'cross-site' }, body: JSON.stringify({ kind: 'lab', profile: 'gpu' }) });
+    expect(reply.status).toBe(201);
+    expect(reply.headers['access-control-allow-origin']).toBe(jupyter);
+  });
+
+  test('the cookie the browser attaches by itself does not count', async () => {
+    const reply = await h.request('GET', '/hpclab/api/clusters', { auth: false, headers: { Origin: jupyter, Cookie: `hpclab-token=${TOKEN}` } });
+    expect(reply.status).toBe(401);
+    expect(reply.json.error.message).toContain('cookie does not count');
+  });
+
+  test('?token= authenticates at once, without the cookie redirect (an EventSource cannot send a header)', async () => {
+    const reply = await h.request('GET', `/hpclab/api/clusters?token=${TOKEN}`, { auth: false, headers: { Origin: 'http://127.0.0.1:9999' } });
+    expect(reply.status).toBe(200);
+    expect(reply.headers['set-cookie']).toBeUndefined();
+    expect(reply.headers['access-control-allow-origin']).toBe('http://127.0.0.1:9999');
+  });
+
+  test('loopbackCrossOrigin tells the cases apart', () => {
+    const policy = originPolicy(['https://lab.example.org']);
+    const at = (origin: string) => loopbackCrossOrigin(policy, fakeReq({ Host: '127.0.0.1:5', Origin: origin }));
+    expect(at('http://localhost:8888')).toBe('http://localhost:8888');
+    expect(at('http://[::1]:8888')).toBe('http://[::1]:8888');
+    expect(at('http://127.0.0.1:5')).toBeUndefined(); // the companion's own pages
+    expect(at('https://lab.example.org')).toBeUndefined(); // allowed: treated as its own
+    expect(at('http://localhost.evil.example')).toBeUndefined();
+    expect(at('http://127.0.0.2:80')).toBeUndefined();
+    expect(at('null')).toBeUndefined();
   });
 });
 
