@@ -154,12 +154,26 @@ export class HpclabApi {
     return this.request('DELETE', `api/prompts/${encodeURIComponent(id)}`, zod.unknown());
   }
 
-  /** Where the session's own Lab is served (through the companion's proxy). */
+  /**
+   * Where the session's own Lab is served (through the companion's proxy). A companion on
+   * another origin gets the token once in the URL: it sets its cookie there and drops the token.
+   */
   sessionUrl(session: Session): string {
-    return new URL(session.baseUrl, this.base).href;
+    return this.withToken(new URL(session.baseUrl, this.base));
   }
 
+  /** The live stream; an EventSource cannot send a header, so another origin's carries the token. */
   eventsUrl(): string {
-    return this.url('events');
+    return this.withToken(new URL(this.url('events')));
+  }
+
+  /** True when the companion is on another origin and the token (not the cookie) is the credential. */
+  get usesToken(): boolean {
+    return this.token !== null;
+  }
+
+  private withToken(url: URL): string {
+    if (this.token) url.searchParams.set('token', this.token);
+    return url.href;
   }
 }

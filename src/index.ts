@@ -7,6 +7,7 @@ import { IStatusBar } from '@jupyterlab/statusbar';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 import { HpclabApi } from './api';
 import { registerCommands } from './commands';
+import { locateCompanion } from './locate';
 import { LauncherTiles } from './launcher/tiles';
 import { HpclabModel, MIN_POLL_SEC } from './model';
 import { SessionNotifier } from './notifications';
@@ -40,11 +41,19 @@ const modelPlugin: JupyterFrontEndPlugin<HpclabModel> = {
           apply(settings);
           settings.changed.connect(apply);
           if (current.companionUrl) model.repoint(new HpclabApi(current.companionUrl));
+          else model.useLocator(() => locateCompanion());
           model.start();
         },
-        () => model.start()
+        () => {
+          // No settings (a broken schema or registry): find the companion without them.
+          model.useLocator(() => locateCompanion());
+          model.start();
+        }
       );
-    } else model.start();
+    } else {
+      model.useLocator(() => locateCompanion());
+      model.start();
+    }
     // Like JupyterLab's own `window.jupyterapp`: only when the page asks, for tests and benchmarks.
     if (PageConfig.getOption('exposeAppInBrowser').toLowerCase() === 'true') (window as unknown as { hpclab: unknown }).hpclab = { model };
     return model;

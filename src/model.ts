@@ -1,6 +1,7 @@
 import { Poll } from '@lumino/polling';
 import { Signal, type ISignal } from '@lumino/signaling';
-import type { HpclabApi } from './api';
+import { HpclabError, type HpclabApi } from './api';
+import type { Located } from './locate';
 import { versionProblem } from './version';
 import { eventSchemas, type ClusterStatus, type Kernelspec, type Profile, type PromptEvent, type Session } from './schemas';
 
@@ -36,6 +37,8 @@ export class HpclabModel {
   private readonly _events = new Signal<this, LiveEvent>(this);
   private poll: Poll | undefined;
   private source: EventSource | undefined;
+  private locator: (() => Promise<Located>) | undefined;
+  private located = true;
   private last = '';
   private versionChecked = false;
 
@@ -44,10 +47,21 @@ export class HpclabModel {
     private intervalSec = 15
   ) {}
 
-  /** Points the model at another companion (the companionUrl setting) before it starts. */
+  /** Points the model at another companion (the companionUrl setting, or a restarted one). */
   repoint(api: HpclabApi): void {
+    const moved = api.base !== this.api.base || api.eventsUrl() !== this.api.eventsUrl();
     this.api = api;
     this.versionChecked = false;
+    if (moved && this.poll) this.connectEvents();
+  }
+
+  /**
+   * How to find the companion (src/locate.ts): asked before the first refresh, and again after
+   * it stopped answering (plain Jupyter's server extension starts a new one, at a new port).
+   */
+  useLocator(locator: () => Promise<Located>): void {
+    this.locator = locator;
+    this.located = false;
   }
 
   get changed(): ISignal<this, void> {
@@ -78,6 +92,12 @@ export class HpclabModel {
   /** Asks the companion now (after an action), instead of at the next tick. */
   async refresh(): Promise<void> {
     try {
+      if (this.locator && !this.located) {
+        const found = await this.locator();
+        this.repoint(found.api);
+        this.located = !found.problem;
+        if (found.problem) throw new Error(found.problem);
+      }
       // Once per companion: its release does not change while it answers.
       if (!this.versionChecked) {
         this.versionProblem = versionProblem(await this.api.version());
@@ -92,6 +112,8 @@ export class HpclabModel {
       this.status = new Map(statuses.map(s => [s.cluster, s]));
       this.error = null;
     } catch (err) {
+      // Gone (or a new one with another token): look for it again at the next tick.
+      if (err instanceof HpclabError && (err.status === 0 || err.status === 401)) this.located = false;
       this.error = (err as Error).message;
       throw err; // the Poll backs off
     } finally {
@@ -145,8 +167,11 @@ export class HpclabModel {
 
   private connectEvents(): void {
     if (typeof EventSource === 'undefined') return;
-    // The browser reconnects by itself (the companion asks for 3 s); the cookie authenticates it.
-    this.source = new EventSource(this.api.eventsUrl(), { withCredentials: true });
+    this.source?.close();
+    // The browser reconnects by itself (the companion asks for 3 s). The cookie authenticates it
+    // on the same origin; on another origin the token in the URL does (credentials would need CORS
+    // to allow them, which the companion never does).
+    this.source = new EventSource(this.api.eventsUrl(), { withCredentials: !this.api.usesToken });
     for (const type of ['snapshot', 'session', 'walltime-warning', 'prompt', 'prompt-done']) {
       this.source.addEventListener(type, e => {
         try {

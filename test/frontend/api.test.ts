@@ -1,18 +1,5 @@
 import { HpclabApi, HpclabError } from '../../src/api';
-import { reply, sessionBase } from './fixtures';
-
-/** A fetch that answers from a table and records what it was asked. */
-function fakeFetch(answers: Record<string, { status?: number; body: unknown }>) {
-  const calls: { url: string; init: RequestInit }[] = [];
-  const impl = (async (url: string, init: RequestInit) => {
-    calls.push({ url, init });
-    const key = `${init.method} ${new URL(url).pathname}${new URL(url).search}`;
-    const answer = answers[key];
-    if (!answer) throw new TypeError('Failed to fetch');
-    return reply(answer.status ?? 200, typeof answer.body === 'string' ? answer.body : JSON.stringify(answer.body));
-  }) as unknown as typeof fetch;
-  return { impl, calls };
-}
+import { fakeFetch, sessionBase } from './fixtures';
 
 const session = { ...sessionBase, id: 'abc123def456', state: 'pending', jobId: '42', pending: { reason: 'Resources', position: 2, estimatedStart: null }, baseUrl: '/hpclab/node/abc123def456/' };
 

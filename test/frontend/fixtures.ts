@@ -19,3 +19,16 @@ export const sessionBase = {
   message: null,
   baseUrl: '/hpclab/node/s1/'
 };
+
+/** A fetch that answers from a table keyed `METHOD /path?query` and records what it was asked. */
+export function fakeFetch(answers: Record<string, { status?: number; body: unknown }>) {
+  const calls: { url: string; init: RequestInit }[] = [];
+  const impl = (async (url: string, init: RequestInit) => {
+    calls.push({ url, init });
+    const key = `${init.method} ${new URL(url).pathname}${new URL(url).search}`;
+    const answer = answers[key];
+    if (!answer) throw new TypeError('Failed to fetch');
+    return reply(answer.status ?? 200, typeof answer.body === 'string' ? answer.body : JSON.stringify(answer.body));
+  }) as unknown as typeof fetch;
+  return { impl, calls };
+}

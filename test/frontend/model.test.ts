@@ -115,3 +115,39 @@ describe('the companion of another release', () => {
     expect(EXTENSION_VERSION).toBe(packageJson.version);
   });
 });
+
+test('with a locator, the model finds the companion first, and again once it stops answering', async () => {
+  let located = 0;
+  let alive = true;
+  const fetchImpl = (async (url: string) => {
+    if (!alive) throw new TypeError('Failed to fetch');
+    const path = new URL(url).pathname;
+    const answers: Record<string, unknown> = { '/hpclab/api/clusters': [], '/hpclab/api/profiles': [], '/hpclab/api/sessions': [], '/hpclab/api/kernelspecs': [], '/hpclab/api/version': { version: EXTENSION_VERSION, api: API_VERSION } };
+    return reply(path in answers ? 200 : 404, JSON.stringify(answers[path]));
+  }) as unknown as typeof fetch;
+  const m = new HpclabModel(new HpclabApi('', fetchImpl), 15);
+  m.useLocator(async () => {
+    located++;
+    return { api: new HpclabApi(`http://127.0.0.1:${4000 + located}/?token=t${located}`, fetchImpl) };
+  });
+  await m.refresh();
+  expect(located).toBe(1);
+  expect(m.api.base).toBe('http://127.0.0.1:4001/hpclab/');
+  await m.refresh();
+  expect(located).toBe(1); // found: not asked again
+  alive = false;
+  await expect(m.refresh()).rejects.toThrow(/not answering/);
+  alive = true;
+  await m.refresh();
+  expect(located).toBe(2);
+  expect(m.api.base).toBe('http://127.0.0.1:4002/hpclab/');
+  expect(m.error).toBeNull();
+});
+
+test("a locator's problem is the model's error, in its words", async () => {
+  const m = new HpclabModel(new HpclabApi('', (async () => reply(404, '')) as unknown as typeof fetch), 15);
+  m.useLocator(async () => ({ api: m.api, problem: 'hpclab needs Node.js 20 or newer on PATH' }));
+  await expect(m.refresh()).rejects.toThrow('Node.js 20');
+  expect(m.error).toBe('hpclab needs Node.js 20 or newer on PATH');
+  expect(m.loaded).toBe(true);
+});
