@@ -5,6 +5,10 @@ import type { JobAction } from './api';
 import { hpcIcon } from './icons';
 import { openLogViewer } from './log-viewer';
 import type { HpclabModel } from './model';
+import { AddClusterPanel } from './setup/add-cluster';
+import { EditProfilesPanel } from './setup/edit-profiles';
+import { setupContext } from './setup/context';
+import { openSetupTab } from './setup/open';
 import type { HpclabSidebar } from './sidebar/panel';
 import { CommandIDs, SIDEBAR_ID, type HpclabSettings } from './tokens';
 
@@ -112,5 +116,22 @@ export function registerCommands(app: JupyterFrontEnd, model: HpclabModel, sideb
     }
   });
 
-  for (const command of [CommandIDs.openSidebar, CommandIDs.refresh, CommandIDs.requestLab, CommandIDs.openNotebook, CommandIDs.discoverEnvs]) palette?.addItem({ command, category: 'HPC' });
+  commands.addCommand(CommandIDs.addCluster, {
+    label: trans.__('Add a cluster…'),
+    caption: trans.__('Connect to a login node you reach with ssh, ask Slurm what it offers, and save proposed profiles'),
+    icon: hpcIcon,
+    execute: () => void openSetupTab(app, 'hpclab-add-cluster', trans.__('Add a cluster'), () => new AddClusterPanel(setupContext(model, commands, trans)))
+  });
+
+  commands.addCommand(CommandIDs.editProfiles, {
+    label: trans.__('Edit profiles…'),
+    caption: trans.__('Change, add or remove hpclab profiles without editing JSON'),
+    execute: args => {
+      const name = args.name ? String(args.name) : undefined;
+      const panel = openSetupTab(app, 'hpclab-edit-profiles', trans.__('hpclab profiles'), () => new EditProfilesPanel(setupContext(model, commands, trans)));
+      if (name) panel.select(name);
+    }
+  });
+
+  for (const command of [CommandIDs.openSidebar, CommandIDs.refresh, CommandIDs.requestLab, CommandIDs.openNotebook, CommandIDs.discoverEnvs, CommandIDs.addCluster, CommandIDs.editProfiles]) palette?.addItem({ command, category: 'HPC' });
 }

@@ -16,6 +16,8 @@ export namespace CommandIDs {
   export const jobAction = 'hpclab:job-action';
   export const discoverEnvs = 'hpclab:discover-envs';
   export const addKernel = 'hpclab:add-kernel';
+  export const addCluster = 'hpclab:add-cluster';
+  export const editProfiles = 'hpclab:edit-profiles';
 }
 
 /** The settings every hpclab plugin reads (schema/plugin.json). */

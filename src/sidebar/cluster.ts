@@ -1,17 +1,31 @@
 import { el, gpuFree } from '../format';
 import type { Partition } from '../schemas';
+import { CommandIDs } from '../tokens';
 import { Section, type SectionContext } from './section';
 
-/** Partitions with nodes idle/allocated and GPUs free per type, as small bars. */
+/**
+ * Partitions with nodes idle/allocated and GPUs free per type, as small bars. With no cluster
+ * configured it says how to add one; "Add a cluster" and "Edit profiles" stay in its footer.
+ */
 export class ClusterSection extends Section {
   constructor(ctx: SectionContext) {
     super(ctx, ctx.trans.__('Cluster'), 'cluster');
+    const { trans, commands } = ctx;
+    const action = (name: string, label: string, command: string) =>
+      el('button', { class: 'jp-mod-styled jp-hpclab-action', dataset: { hpclabAction: name }, onclick: () => void commands.execute(command) }, label);
+    // Outside the body, so a redraw on every poll does not rebuild it.
+    this.node.append(el('div', { class: 'jp-hpclab-section-footer' }, action('add-cluster', trans.__('Add a cluster'), CommandIDs.addCluster), action('edit-profiles', trans.__('Edit profiles'), CommandIDs.editProfiles)));
   }
 
   protected render(): Node[] {
-    const { model, trans } = this.ctx;
+    const { model, trans, commands } = this.ctx;
     if (!model.loaded) return [this.note(trans.__('Asking the cluster…'))];
     if (model.error && model.status.size === 0) return [model.versionProblem, model.error].filter(t => t !== null).map(t => this.note(t, 'error'));
+    if (model.clusters.length === 0) {
+      const add = el('button', { class: 'jp-mod-styled jp-mod-accept', dataset: { hpclabAction: 'add-first-cluster' }, onclick: () => void commands.execute(CommandIDs.addCluster) }, trans.__('Add a cluster'));
+      const words = trans.__('No cluster is configured yet. hpclab connects to your cluster\'s login node the way you do with ssh, asks Slurm what it offers and proposes profiles for you to check.');
+      return [el('div', { class: 'jp-hpclab-empty', dataset: { hpclabEmpty: 'clusters' } }, el('p', {}, words), add)];
+    }
     const out: Node[] = [];
     if (model.versionProblem) out.push(this.note(model.versionProblem, 'error'));
     for (const cluster of model.clusters) {
