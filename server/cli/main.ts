@@ -3,6 +3,7 @@ import { ConfigError } from '../config/load';
 import { SchedulerError } from '../scheduler/errors';
 import { TransportError } from '../transport/errors';
 import { HelpRequested, type Command } from './args';
+import { companionCommand } from './commands/companion';
 import { jobsCommand } from './commands/jobs';
 import { kernelLaunchCommand } from './commands/kernel-launch';
 import { kernelsCommand } from './commands/kernels';
@@ -16,7 +17,7 @@ import { tunnelCommand } from './commands/tunnel';
 import { UsageError } from './context';
 import { HPCLAB_VERSION } from '../version';
 
-const commands: Command[] = [initCommand, statusCommand, jobsCommand, sessionsCommand, serveCommand, labCommand, tunnelCommand, kernelsCommand, kernelLaunchCommand, installCommand];
+const commands: Command[] = [initCommand, statusCommand, jobsCommand, sessionsCommand, serveCommand, labCommand, tunnelCommand, kernelsCommand, kernelLaunchCommand, companionCommand, installCommand];
 
 function help(): string {
   const width = Math.max(...commands.map(c => c.name.length));
