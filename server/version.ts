@@ -6,7 +6,13 @@ import * as path from 'node:path';
  * API's own version: the extension checks both, so an extension and a companion from different
  * releases say so instead of failing on a reply they cannot read.
  */
-export const HPCLAB_VERSION: string = ownPackageVersion(__dirname);
+export const HPCLAB_VERSION: string = typeof BUNDLED_HPCLAB_VERSION === 'string' ? BUNDLED_HPCLAB_VERSION : ownPackageVersion(__dirname);
+
+/**
+ * Set by webpack.companion.config.js in the single-file companion of the Python wheel: no
+ * package.json of hpclab lies above it there. Undefined in the tsc output and in tests.
+ */
+declare const BUNDLED_HPCLAB_VERSION: string | undefined;
 
 /** Bumped when a route or reply changes incompatibly. */
 export const API_VERSION = 1;

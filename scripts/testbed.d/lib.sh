@@ -28,10 +28,12 @@ stop_pidfile() {
 
 # What the cluster runs: Slurm, the login node's sshd, and Jupyter (hpclab's JupyterLab needs
 # jupyterlab_server) for sessions and kernels on the node; and what the tests use beside it:
-# nbclient (a Jupyter client through a tunnel URL), nc (a gateway's ProxyCommand).
+# nbclient (a Jupyter client through a tunnel URL), nc (a gateway's ProxyCommand), build,
+# hatchling and venv (the wheel test builds hpclab's wheel offline and installs it in a venv).
 PACKAGES=(munge slurmctld slurmd slurm-client openssh-server openssh-client iproute2 procps
   util-linux python3 python3-ipykernel python3-jupyter-client python3-jupyter-server
-  python3-jupyterlab-server python3-nbclient netcat-openbsd)
+  python3-jupyterlab-server python3-nbclient netcat-openbsd python3-build python3-hatchling
+  python3-venv)
 
 install_packages() { "$here/need-debian-packages" "${PACKAGES[@]}"; }
 
