@@ -26,9 +26,12 @@ describe('hpclab init', () => {
     await fs.mkdir(path.join(home, '.ssh'), { mode: 0o700 });
     const jump = env.jumps[0];
     const common = [`User ${env.user}`, `IdentityFile ${env.identityFile}`, `UserKnownHostsFile ${env.knownHostsFile}`];
+    // The gateway line of a jupyter-on-Slurm guide: ssh to the gateway, `nc` to the login node.
+    const gatewaySsh = `ssh -F /dev/null -i ${env.identityFile} -o IdentitiesOnly=yes -o UserKnownHostsFile=${env.knownHostsFile} -o StrictHostKeyChecking=yes -o BatchMode=yes -p ${jump.port} ${env.user}@${jump.host}`;
     await fs.writeFile(
       path.join(home, '.ssh', 'config'),
-      [`Host tb-gateway`, `HostName ${jump.host}`, `Port ${jump.port}`, ...common, '', `Host tb-login`, `HostName ${env.ssh.host}`, `Port ${env.ssh.port}`, 'ProxyJump tb-gateway', ...common, '']
+      [`Host tb-gateway`, `HostName ${jump.host}`, `Port ${jump.port}`, ...common, '', `Host tb-login`, `HostName ${env.ssh.host}`, `Port ${env.ssh.port}`, 'ProxyJump tb-gateway', ...common, '',
+        `Host tb-nc`, `HostName ${env.ssh.host}`, `Port ${env.ssh.port}`, `ProxyCommand ${gatewaySsh} exec nc %h %p`, ...common, '']
         .map(l => (l.startsWith('Host ') || !l ? l : `  ${l}`))
         .join('\n')
     );
@@ -49,7 +52,7 @@ describe('hpclab init', () => {
       throw new Error('init without --host succeeded');
     })();
     expect(err.status).toBe(2);
-    expect(err.stderr).toContain('tb-gateway, tb-login');
+    expect(err.stderr).toContain('tb-gateway, tb-login, tb-nc');
   });
 
   it('writes a config whose profiles cover debug, gpu and the fake GPUs; status and a remote kernel work with it', async () => {
@@ -76,7 +79,23 @@ describe('hpclab init', () => {
 
     // A remote kernel of the GPU profile, run the way Jupyter runs it.
     expect(cli('kernels', 'add', '--profile', 'gpu-fake')).toContain('hpclab-tb-login-gpu-fake');
-    const child = spawn('/usr/bin/python3', [driver, 'hpclab-tb-login-gpu-fake', 'once'], { env: run });
+    const gpu = await runKernel('hpclab-tb-login-gpu-fake');
+    expect(['0', '1']).toContain(gpu);
+  }, 300_000);
+
+  it('works through `ProxyCommand ssh gateway exec nc %h %p`: init, status and a remote kernel', async () => {
+    const summary = JSON.parse(cli('init', '--host', 'tb-nc', '--yes', '--json'));
+    // The names cpu and gpu-fake are taken by tb-login's profiles: these get the cluster's name.
+    expect(summary).toMatchObject({ cluster: 'tb-nc', profiles: ['cpu-tb-nc', 'gpu-fake-tb-nc'] });
+    const status = JSON.parse(cli('status', '--cluster', 'tb-nc', '--json'));
+    expect(status.partitions.map((p: { name: string }) => p.name).sort()).toEqual(['debug', 'gpu']);
+    expect(cli('kernels', 'add', '--profile', 'cpu-tb-nc')).toContain('hpclab-tb-nc-cpu-tb-nc');
+    await runKernel('hpclab-tb-nc-cpu-tb-nc');
+  }, 300_000);
+
+  /** Runs the kernel as Jupyter does (kernel_driver.py); checks it ran in a job on the node and the job ended; its GPU. */
+  async function runKernel(kernelName: string): Promise<string> {
+    const child = spawn('/usr/bin/python3', [driver, kernelName, 'once'], { env: run });
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -86,8 +105,8 @@ describe('hpclab init', () => {
     const envStep = out.split('\n').filter(l => l.startsWith('{')).map(l => JSON.parse(l)).find(s => s.step === 'env');
     const [jobId, gpu, host] = String(envStep.out).trim().split(' ');
     expect(jobId).toMatch(/^\d+$/);
-    expect(['0', '1']).toContain(gpu);
     expect(host).toBe(env.node);
     await waitFor('the allocation to be released', () => !execFileSync('squeue', ['-h', '-o', '%i'], { encoding: 'utf8' }).split('\n').includes(jobId), 15_000);
-  }, 300_000);
+    return gpu;
+  }
 });
