@@ -74,8 +74,9 @@ class HpclabLab(LabServerApp):
     app_version = _frontend_version()
     extension_url = "/lab"
     default_url = "/lab"
-    # Only this app: no server extensions that happen to be installed on the machine.
-    load_other_extensions = False
+    # As `jupyter lab` does: server extensions installed with pip (hpclab's wheel among them)
+    # load too. Tests that must see none start with an empty JUPYTER_CONFIG_PATH of their own.
+    load_other_extensions = True
 
     static_dir = os.path.join(BUILD, "static")
     schemas_dir = os.path.join(BUILD, "schemas")

@@ -18,6 +18,10 @@ export interface Testbed {
   user: string;
   node: string;
   config: string;
+  ssh: { host: string; port: number };
+  jumps: { host: string; port: number }[];
+  identityFile: string;
+  knownHostsFile: string;
 }
 
 export interface HpclabLab {
