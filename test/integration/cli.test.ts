@@ -68,11 +68,13 @@ describe('hpclab CLI against the testbed', () => {
     expect(r.stdout).toBe('');
   });
 
-  it('explains where to put a config when there is none', () => {
+  it('explains how to set a cluster up when there is no config', () => {
     const r = hpclab(['status'], { XDG_CONFIG_HOME: path.join(os.tmpdir(), 'hpclab-none') });
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/config\.json/);
-    expect(r.stderr).toMatch(/scripts\/testbed config/);
+    expect(r.stderr).toMatch(/config\.json does not exist/);
+    expect(r.stderr).toMatch(/hpclab init/);
+    expect(r.stderr).toMatch(/Add a cluster/);
+    expect(r.stderr).not.toMatch(/scripts\/testbed/);
   });
 
   it('says which cluster is unreachable, in one line', async () => {
