@@ -191,6 +191,8 @@ export interface AppDeps {
   allowedOrigins?: string[];
   /** `hpclab lab`: the local Jupyter server that answers every path outside /hpclab. */
   localJupyter?: LocalJupyter;
+  /** Applies the config file again when it changed (see ConfigFollower). */
+  refreshConfig?: () => Promise<void>;
 }
 
 /**
@@ -199,7 +201,7 @@ export interface AppDeps {
  */
 export function createApp(deps: AppDeps) {
   const kernelspecs = deps.kernelspecs && kernelspecApi(deps.clusters.config, deps.kernelspecs.specs, deps.kernelspecs.discovery);
-  const api = createApi({ sessions: deps.sessions, clusters: clusterService(deps.clusters), kernels: deps.kernels, kernelspecs, prompts: deps.prompts, setup: deps.setup, token: deps.token, allowedOrigins: deps.allowedOrigins });
+  const api = createApi({ sessions: deps.sessions, clusters: clusterService(deps.clusters), kernels: deps.kernels, kernelspecs, prompts: deps.prompts, setup: deps.setup, token: deps.token, allowedOrigins: deps.allowedOrigins, refreshConfig: deps.refreshConfig });
   const proxy = createNodeProxy({ lookup: deps.sessions.proxyLookup });
   const unsubscribe = deps.sessions.subscribe(event => {
     if (event.type === 'session' && isFinal(event.session.state)) proxy.forget(event.session.id);

@@ -15,6 +15,7 @@ import { KernelService } from './kernels/kernel-service';
 import { kernelsDir } from './kernels/kernelspec';
 import { EnvDiscovery, KernelspecService } from './kernels/kernelspec-service';
 import type { LocalJupyter } from './proxy/local-jupyter-proxy';
+import { ConfigFollower } from './setup/config-follower';
 import { SetupService } from './setup/setup-service';
 import { SessionManager } from './sessions/manager';
 import { SessionStore } from './sessions/store';
@@ -100,15 +101,20 @@ export async function startCompanion(options: CompanionOptions): Promise<Running
     configPath: options.configPath
   });
   const discovery = new EnvDiscovery({ config: options.config, cacheFile: path.join(stateDir, 'discovery.json'), transport: name => clusters.get(name).transport });
-  // Setup writes the config file the companion was started with (the default one if none was named).
+  // Setup writes the config file the companion was started with (the default one if none was named),
+  // and the companion follows that file when others write it.
+  const followedFile = options.configPath ?? configPath({ env, homeDir }).path;
+  const follower = new ConfigFollower({ file: followedFile, config: options.config });
+  await follower.start();
+  follower.watch();
   const setup = new SetupService({
-    configPath: options.configPath ?? configPath({ env, homeDir }).path,
+    configPath: followedFile,
     config: options.config,
     clusters,
     probeRegistry: config => new ClusterRegistry(config, { prompter: prompts.prompter, env, homeDir }),
     homeDir
   });
-  const { handle, onUpgrade, close: closeApp } = createApp({ clusters, sessions, kernels, kernelspecs: { specs, discovery }, prompts, setup, token, localJupyter: options.localJupyter });
+  const { handle, onUpgrade, close: closeApp } = createApp({ clusters, sessions, kernels, kernelspecs: { specs, discovery }, prompts, setup, token, localJupyter: options.localJupyter, refreshConfig: () => follower.refresh() });
   const server = http.createServer(handle);
   server.on('upgrade', onUpgrade);
   const servers = [server];
@@ -151,6 +157,7 @@ export async function startCompanion(options: CompanionOptions): Promise<Running
         s.closeAllConnections();
       }
       closeApp();
+      follower.close();
       await setup.close();
       prompts.close();
       kernels.close();

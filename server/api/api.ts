@@ -32,6 +32,8 @@ export interface ApiDeps {
   logger?: Logger;
   /** SSE heartbeat period; default 15 s. */
   heartbeatMs?: number;
+  /** Brings the config up to date with its file before each API call; must not throw. */
+  refreshConfig?: () => Promise<void>;
 }
 
 export interface RouteInfo {
@@ -68,6 +70,9 @@ export function createApi(deps: ApiDeps): Api {
     res.set({ 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' });
     next();
   });
+  const refreshConfig = deps.refreshConfig;
+  // A profile `hpclab init` just wrote is known to the next call (a stat when nothing changed).
+  if (refreshConfig) router.use('/api', (_req, _res, next) => void refreshConfig().then(() => next(), next));
   router.get('/api/version', (_req, res) => {
     res.json({ version: HPCLAB_VERSION, api: API_VERSION });
   });
