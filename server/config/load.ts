@@ -39,7 +39,7 @@ export interface LoadedConfig {
   source: ConfigSource;
 }
 
-/** Finds the config file (DESIGN.md order), reads and validates it. Throws ConfigError. */
+/** Finds the config file (docs/ARCHITECTURE.md, "Config file": search order), reads and validates it. Throws ConfigError. */
 export async function loadConfig(options: ConfigPathOptions): Promise<LoadedConfig> {
   const { path, source } = configPath(options);
   let text: string;

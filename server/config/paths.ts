@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 
-/** Where the config path came from, in DESIGN.md's order of precedence. */
+/** Where the config path came from, in the search order of docs/ARCHITECTURE.md, "Config file". */
 export type ConfigSource = 'flag' | 'env' | 'xdg' | 'default';
 
 export interface ConfigLocation {

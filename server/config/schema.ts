@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { cpusPerTask, slurmFields, type SlurmStringField } from './slurm-grammar';
 
 /*
- * The schema of config.json (see DESIGN.md, "Contracts users and tests rely on").
+ * The schema of config.json (see docs/ARCHITECTURE.md, "Config file").
  *
  * Every object is strict: a misspelt key is an error, never silently ignored, because a
  * dropped `partition` or `time` would submit a job the user did not ask for. Every schema

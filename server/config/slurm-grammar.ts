@@ -3,9 +3,10 @@
  *
  * One copy serves both checks: config/schema.ts when config.json is read, and
  * scheduler/validate.ts before sbatch runs, so a profile that loads is a profile that submits.
- * It lives in config/ because config is the bottom layer (DESIGN.md: arrows point down), and
- * it holds plain predicates and descriptions rather than zod schemas because each caller words
- * its messages its own way (config names the path, validate names the option).
+ * It lives in config/ because config is the bottom layer (docs/ARCHITECTURE.md, "Layers":
+ * imports point down), and it holds plain predicates and descriptions rather than zod schemas
+ * because each caller words its messages its own way (config names the path, validate names
+ * the option).
  *
  * Values go to sbatch as one argv word each (`--time=value`), so what is refused is what Slurm
  * would refuse or misread; none of these patterns admits whitespace or control characters.

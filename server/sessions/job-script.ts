@@ -9,10 +9,10 @@ import type { SessionOverrides } from './types';
  * The batch script of a "Lab on a node" session, and its sbatch options.
  *
  * The script runs on the compute node, where other cluster users may be logged in too, so
- * (DESIGN.md, security model) the server's token is made there from /dev/urandom and travels
- * only through shell variables, builtins (printf, export), the 0600 rendezvous file and the
- * server's environment (JUPYTER_TOKEN): never in this text, never in any process's argv,
- * which every user can read with ps. Everything hpclab renders from values goes through
+ * (docs/ARCHITECTURE.md, "Security model") the server's token is made there from /dev/urandom
+ * and travels only through shell variables, builtins (printf, export), the 0600 rendezvous file
+ * and the server's environment (JUPYTER_TOKEN): never in this text, never in any process's
+ * argv, which every user can read with ps. Everything hpclab renders from values goes through
  * quote.ts; the text is LF-only so nothing edited on Windows reaches the cluster as CRLF.
  *
  * Exit codes before the server starts: 3 environment, 4 address or port, 5 token or files.

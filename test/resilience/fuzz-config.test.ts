@@ -38,7 +38,7 @@ afterAll(() => tally.print());
 
 type Json = Record<string, unknown>;
 
-/** The DESIGN.md example with every field set, so each can be broken. */
+/** The docs/ARCHITECTURE.md example ("Config file") with every field set, so each can be broken. */
 function base(): Json {
   return {
     clusters: {

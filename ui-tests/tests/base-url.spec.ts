@@ -11,7 +11,7 @@ test('Lab and the prebuilt extension load under a base_url', async ({ page, lab 
   page.on('request', request => {
     const url = new URL(request.url());
     // The host's own requests; our extension talks to the companion at the origin's /hpclab/
-    // (DESIGN.md), which is not Lab's base_url.
+    // (docs/ARCHITECTURE.md, "How the browser finds the companion"), which is not Lab's base_url.
     const own = !url.pathname.startsWith('/hpclab/');
     if (url.protocol.startsWith('http') && own && !url.pathname.startsWith('/prefix/for/tests/')) {
       outside.push(url.pathname);

@@ -1,7 +1,7 @@
 import { ConfigError, parseConfig, type ConfigProblem } from '../../../server/config/load';
 import type { EnvConfig, HpclabConfig } from '../../../server/config/schema';
 
-/** The example in DESIGN.md, verbatim. */
+/** The example in docs/ARCHITECTURE.md ("Config file"), verbatim. */
 const DESIGN_EXAMPLE = `{"clusters": {"testbed": {"ssh": {"host": "127.0.0.1", "port": 2222, "user": "hpcuser",
                   "identityFile": "/path/id_ed25519", "knownHostsFile": "/path/known_hosts"}},
                 "here": {"local": true}},
@@ -41,7 +41,7 @@ function parse(config: unknown): HpclabConfig {
 }
 
 describe('configSchema', () => {
-  it('accepts the example in DESIGN.md as written', () => {
+  it('accepts the example in docs/ARCHITECTURE.md as written', () => {
     const config = parseConfig(DESIGN_EXAMPLE, 'config.json');
     const testbed = config.clusters.testbed;
     expect('ssh' in testbed && testbed.ssh.port).toBe(2222);
