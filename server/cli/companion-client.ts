@@ -12,6 +12,7 @@ export async function findCompanion(): Promise<CompanionClient | undefined> {
     if (!info) return undefined;
     process.kill(info.pid, 0); // still alive?
   } catch {
+    // The companion that wrote the runtime file is gone (or the pid is now someone else's): none runs.
     return undefined;
   }
   return {
@@ -22,6 +23,7 @@ export async function findCompanion(): Promise<CompanionClient | undefined> {
         headers: { Authorization: `token ${info.token}`, ...(body ? { 'Content-Type': 'application/json' } : {}) },
         body: body ? JSON.stringify(body) : undefined
       });
+      // A reply that is not JSON (a proxy's error page) still yields the status below.
       const data = (await res.json().catch(() => ({}))) as { error?: { message?: string } };
       if (!res.ok) throw new Error(data.error?.message ?? `the companion answered ${res.status}`);
       return data as T;

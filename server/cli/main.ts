@@ -1,7 +1,4 @@
 #!/usr/bin/env node
-import { ConfigError } from '../config/load';
-import { SchedulerError } from '../scheduler/errors';
-import { TransportError } from '../transport/errors';
 import { HelpRequested, type Command } from './args';
 import { companionCommand } from './commands/companion';
 import { jobsCommand } from './commands/jobs';
@@ -15,56 +12,56 @@ import { sessionsCommand } from './commands/sessions';
 import { statusCommand } from './commands/status';
 import { tunnelCommand } from './commands/tunnel';
 import { UsageError } from './context';
+import { describeFailure } from './failure';
+import { renderCommandHelp, renderOverview } from './help';
+import { closest } from './suggest';
 import { HPCLAB_VERSION } from '../version';
 
-const commands: Command[] = [initCommand, statusCommand, jobsCommand, sessionsCommand, serveCommand, labCommand, tunnelCommand, kernelsCommand, kernelLaunchCommand, companionCommand, installCommand];
+export const commands: Command[] = [initCommand, statusCommand, jobsCommand, sessionsCommand, serveCommand, labCommand, tunnelCommand, kernelsCommand, kernelLaunchCommand, companionCommand, installCommand];
 
-function help(): string {
-  const width = Math.max(...commands.map(c => c.name.length));
-  return [
-    'hpclab: Jupyter on HPC compute nodes.',
-    '',
-    'usage: hpclab <command> [options]   (hpclab <command> --help for more)',
-    '',
-    ...commands.map(c => `  ${c.name.padEnd(width)}  ${c.summary}`),
-    '',
-    'Every command takes --config FILE (else $HPCLAB_CONFIG, else ~/.config/hpclab/config.json).'
-  ].join('\n');
+/** Help wraps to the terminal, within reason; piped output gets 80 columns. */
+function helpWidth(): number {
+  return Math.max(60, Math.min(process.stdout.columns || 80, 100));
 }
 
-/** Runs one command line; returns the exit code. Failures print one line, never a stack. */
+/** Runs one command line; returns the exit code. Failures print their reason and next step, never a stack. */
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
+  if (name === 'help' && rest.length > 0) return main([...rest, '--help']);
   if (!name || name === '--help' || name === '-h' || name === 'help') {
-    process.stdout.write(help() + '\n');
+    process.stdout.write(renderOverview(commands, helpWidth()) + '\n');
     return name ? 0 : 2;
   }
-  if (name === '--version') {
+  if (name === '--version' || name === '-V' || name === 'version') {
     process.stdout.write(HPCLAB_VERSION + '\n');
     return 0;
   }
   const command = commands.find(c => c.name === name);
   if (!command) {
-    process.stderr.write(`hpclab: unknown command "${name}"\n\n${help()}\n`);
+    process.stderr.write(unknownCommand(name) + '\n');
     return 2;
   }
   try {
     return await command.run(rest);
   } catch (err) {
     if (err instanceof HelpRequested) {
-      process.stdout.write(err.message + '\n');
+      process.stdout.write(renderCommandHelp(err.command, helpWidth()) + '\n');
       return 0;
     }
-    process.stderr.write(`hpclab ${name}: ${describe(err)}\n`);
+    process.stderr.write(`hpclab ${name}: ${describeFailure(err)}\n`);
     return err instanceof UsageError ? 2 : 1;
   }
 }
 
-function describe(err: unknown): string {
-  if (err instanceof ConfigError || err instanceof UsageError) return err.message;
-  if (err instanceof TransportError) return `${err.cluster ? `cluster ${err.cluster}: ` : ''}${err.message}`;
-  if (err instanceof SchedulerError) return `Slurm: ${err.message}`;
-  return err instanceof Error ? err.message : String(err);
+/** The closest command, if one is near, and the list of them all. */
+export function unknownCommand(name: string): string {
+  const flagLike = name.startsWith('-');
+  const near = flagLike ? undefined : closest(name, commands.map(c => c.name));
+  return [
+    flagLike ? `hpclab: unknown flag '${name}' before the command; flags go after it (hpclab COMMAND ${name})` : `hpclab: unknown command "${name}"${near ? `; did you mean "hpclab ${near}"?` : ''}`,
+    `Commands: ${commands.map(c => c.name).join(', ')}.`,
+    "Run 'hpclab --help' for what each does."
+  ].join('\n');
 }
 
 if (require.main === module) {

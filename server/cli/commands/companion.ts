@@ -4,7 +4,7 @@ import { configPath, statePaths } from '../../config/paths';
 import { readRuntimeInfo } from '../../main';
 import { API_VERSION, HPCLAB_VERSION } from '../../version';
 import { ensureLocalCompanion } from '../local-companion';
-import { parseCommandArgs, type Command } from '../args';
+import { defineCommand } from '../args';
 
 /** What `hpclab companion --json` prints: how a local client (the Jupyter server extension) reaches the companion. */
 export interface CompanionAnswer {
@@ -20,12 +20,21 @@ export interface CompanionAnswer {
  * extension asks on behalf of a plain `jupyter lab`. Only the answer goes to stdout; progress
  * goes to stderr.
  */
-export const companionCommand: Command = {
+export const companionCommand = defineCommand({
   name: 'companion',
   summary: 'Make sure my companion runs; print its URL and token',
-  usage: 'hpclab companion [--json] [--config FILE]',
-  async run(argv) {
-    const { values } = parseCommandArgs(this, argv, { json: { type: 'boolean' } });
+  usage: ['hpclab companion [--json] [--config FILE]'],
+  description:
+    'Finds your running companion, or starts one in the background (as kernels do; it exits after 5 idle minutes), and prints its URL and token. This is what the Python package\'s Jupyter server extension asks.',
+  flags: {
+    json: { type: 'boolean', description: 'print {url, token, pid, version, api} as one JSON line' }
+  },
+  examples: [
+    { description: "The companion's address, for a script", command: 'hpclab companion --json' },
+    { description: 'A companion for another config file', command: 'hpclab companion --config ~/work/hpclab.json' }
+  ],
+  env: ['HPCLAB_CONFIG', 'XDG_CONFIG_HOME', 'XDG_STATE_HOME', 'XDG_RUNTIME_DIR', 'SSH_AUTH_SOCK', 'SHELL'],
+  async run({ values }) {
     // The path only, not the file: a companion may start before the config exists (the Lab's setup writes it).
     const config = configPath({ flag: values.config, env: process.env, homeDir: os.homedir() }).path;
     const answer = await currentCompanion(config);
@@ -33,7 +42,7 @@ export const companionCommand: Command = {
     else process.stdout.write(`hpclab companion ${answer.version} (pid ${answer.pid}) at ${answer.url}hpclab/api/sessions?token=${answer.token}\n`);
     return 0;
   }
-};
+});
 
 /**
  * The running (or just started) companion with its URL. The socket answer and the runtime file

@@ -2,7 +2,7 @@ import * as os from 'node:os';
 import { ClusterRegistry } from '../../app';
 import { parseConfig } from '../../config/load';
 import { configPath } from '../../config/paths';
-import { parseCommandArgs, type Command } from '../args';
+import { defineCommand } from '../args';
 import { UsageError } from '../context';
 import { kernelsCommand } from './kernels';
 import { readConfigJson, writeConfigJson } from '../../setup/config-file';
@@ -18,13 +18,25 @@ import { readSshConfig } from '../../transport/ssh/ssh-config';
  * connects as everything else does (jump hosts, agent, 2FA prompts on the terminal), asks Slurm
  * what the user may use, proposes profiles, shows the config and writes it (0600) after a yes.
  */
-export const initCommand: Command = {
+export const initCommand = defineCommand({
   name: 'init',
   summary: 'Set up a cluster from ~/.ssh/config: connect, find partitions, GPUs, accounts and environments, write profiles',
-  usage: 'hpclab init [--host ALIAS] [--cluster NAME] [--yes] [--json] [--config FILE]',
-  async run(argv) {
+  usage: ['hpclab init [--host ALIAS] [--cluster NAME] [--yes] [--json] [--config FILE]'],
+  description:
+    "First-run setup without editing a file: connects to the login node as ssh does (jump hosts, agent, 2FA prompts), asks Slurm for partitions, GPU types, accounts and QOS, finds Python environments with ipykernel, proposes profiles, shows the config and writes it (0600) after a yes. An existing config is merged; nothing in it changes.",
+  flags: {
+    host: { type: 'string', value: 'ALIAS', description: "the login node's Host alias in ~/.ssh/config (default: asked on the terminal)" },
+    cluster: { type: 'string', value: 'NAME', description: 'the name of the cluster in the config (default: made from the alias)' },
+    yes: { type: 'boolean', description: 'write the config without asking (needed without a terminal)' },
+    json: { type: 'boolean', description: 'print what was found and written as JSON instead of the summary' }
+  },
+  examples: [
+    { description: 'Pick the login node from ~/.ssh/config and confirm on the terminal', command: 'hpclab init' },
+    { description: 'Unattended, from a script', command: 'hpclab init --host mycluster --yes --json' }
+  ],
+  env: ['HPCLAB_CONFIG', 'XDG_CONFIG_HOME', 'SSH_AUTH_SOCK', 'SHELL', 'CI'],
+  async run({ values }) {
     const t0 = Date.now();
-    const { values } = parseCommandArgs(this, argv, { host: { type: 'string' }, cluster: { type: 'string' }, yes: { type: 'boolean' }, json: { type: 'boolean' } });
     const homeDir = os.homedir();
     const interactive = !!process.stdin.isTTY && !values.yes;
     const alias = values.host ?? (await chooseHost(listSshHosts(await readSshConfig(homeDir)), interactive));
@@ -81,7 +93,7 @@ export const initCommand: Command = {
     }
     return 0;
   }
-};
+});
 
 /** The alias to set up: asked on the terminal from ~/.ssh/config's hosts, else a usage error listing them. */
 async function chooseHost(hosts: string[], interactive: boolean): Promise<string> {

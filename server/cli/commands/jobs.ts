@@ -1,26 +1,41 @@
 import { jobIdSchema } from '../../scheduler/validate';
 import { jobsTable } from '../format';
 import { UsageError, openContext, pickCluster } from '../context';
-import { parseCommandArgs, type Command } from '../args';
+import { defineCommand } from '../args';
+import { didYouMean } from '../suggest';
 
 const ACTIONS = ['cancel', 'hold', 'release'] as const;
 type Action = (typeof ACTIONS)[number];
 
-export const jobsCommand: Command = {
+export const jobsCommand = defineCommand({
   name: 'jobs',
   summary: 'My jobs; cancel, hold or release one',
-  usage: 'hpclab jobs [--cluster C] [--json] [--config FILE]\n       hpclab jobs cancel|hold|release JOBID [--cluster C]',
-  async run(argv) {
-    const { values, positionals } = parseCommandArgs(this, argv, { cluster: { type: 'string' }, json: { type: 'boolean' } }, true);
+  usage: ['hpclab jobs [--cluster C] [--json] [--config FILE]', 'hpclab jobs cancel|hold|release JOBID [--cluster C] [--json] [--config FILE]'],
+  description: 'Lists your jobs on a cluster (state, time used and left, pending reason and estimated start), or cancels, holds or releases one of them.',
+  flags: {
+    cluster: { type: 'string', value: 'C', description: 'the cluster (default: defaults.cluster in the config, else the only cluster)' },
+    json: { type: 'boolean', description: 'print the jobs ({cluster, fetchedAt, jobs}) or the action done ({cluster, action, id, ok}) as JSON' }
+  },
+  arguments: [
+    { name: 'cancel|hold|release', description: 'act on one job instead of listing them' },
+    { name: 'JOBID', description: 'the Slurm job id, e.g. 1234, or an array task such as 1234_5' }
+  ],
+  examples: [
+    { description: 'My jobs on the only (or default) cluster', command: 'hpclab jobs' },
+    { description: 'Cancel one job on a named cluster', command: 'hpclab jobs cancel 1234 --cluster mycluster' }
+  ],
+  env: ['HPCLAB_CONFIG', 'XDG_CONFIG_HOME', 'SSH_AUTH_SOCK', 'SHELL', 'CI'],
+  async run({ values, positionals }) {
     const [action, id, ...extra] = positionals;
     if (action !== undefined && !ACTIONS.includes(action as Action)) {
-      throw new UsageError(`unknown jobs action "${action}": use cancel, hold or release`);
+      if (jobIdSchema.safeParse(action).success) throw new UsageError(`"${action}" is a job id: say what to do with it, e.g. hpclab jobs cancel ${action}`);
+      throw new UsageError(`unknown jobs action "${action}"${didYouMean(action, ACTIONS)}: use cancel, hold or release (hpclab jobs alone lists your jobs)`);
     }
     if (action && id === undefined) throw new UsageError(`jobs ${action}: give the job id, e.g. hpclab jobs ${action} 1234`);
-    if (extra.length) throw new UsageError(`jobs ${action}: one job id at a time (got ${positionals.slice(1).join(' ')})`);
+    if (extra.length) throw new UsageError(`jobs ${action}: one job id at a time (got ${positionals.slice(1).join(' ')}); run it once per job`);
     if (id !== undefined) {
       const checked = jobIdSchema.safeParse(id);
-      if (!checked.success) throw new UsageError(`JOBID: expected a Slurm job id such as 1234 or 1234_5, got ${JSON.stringify(id)}`);
+      if (!checked.success) throw new UsageError(`JOBID: expected a Slurm job id such as 1234 or 1234_5, got ${JSON.stringify(id)} (hpclab jobs lists yours)`);
     }
     const ctx = await openContext(values.config);
     try {
@@ -39,4 +54,4 @@ export const jobsCommand: Command = {
       await ctx.clusters.close();
     }
   }
-};
+});

@@ -7,16 +7,25 @@ import { parseConnectionFile } from '../../kernels/connection-file';
 import { runKernelClient } from '../kernel-client';
 import { ensureLocalCompanion } from '../local-companion';
 import { openContext, UsageError } from '../context';
-import { parseCommandArgs, type Command } from '../args';
+import { defineCommand } from '../args';
 
 /** What a hpclab kernelspec's argv runs; Jupyter passes the connection file last. */
-export const kernelLaunchCommand: Command = {
+export const kernelLaunchCommand = defineCommand({
   name: 'kernel-launch',
   summary: 'Run a Jupyter kernel on a compute node (what hpclab kernelspecs call)',
-  usage: 'hpclab kernel-launch --profile P [--cluster C] [--env JSON] [--config FILE] CONNECTION_FILE',
-  async run(argv) {
-    const { values, positionals } = parseCommandArgs(this, argv, { profile: { type: 'string' }, cluster: { type: 'string' }, env: { type: 'string' } }, true);
-    if (!values.profile) throw new UsageError('--profile: which profile to run the kernel with (see hpclab kernels list)');
+  usage: ['hpclab kernel-launch --profile P [--cluster C] [--env JSON] [--config FILE] CONNECTION_FILE'],
+  description:
+    "What the argv of a kernelspec written by 'hpclab kernels add' runs; you rarely type it. It asks your companion (started in the background if none runs) for an allocation, starts the kernel there, and relays Jupyter's five channels to it. The same connection file finds the same allocation again after a restart.",
+  flags: {
+    profile: { type: 'string', value: 'P', description: 'the profile to allocate with (required)' },
+    cluster: { type: 'string', value: 'C', description: "the cluster, if not the profile's" },
+    env: { type: 'string', value: 'JSON', description: 'the environment to run the kernel in, e.g. {"venv": "/home/me/venv"} (default: the profile\'s)' }
+  },
+  arguments: [{ name: 'CONNECTION_FILE', description: 'the kernel connection file Jupyter passes ({connection_file} in kernel.json)' }],
+  examples: [{ description: 'What a kernelspec for the profile "gpu" runs (Jupyter fills in the file)', command: 'hpclab kernel-launch --profile gpu ~/.local/share/jupyter/runtime/kernel-1234.json' }],
+  env: ['HPCLAB_CONFIG', 'XDG_CONFIG_HOME', 'XDG_STATE_HOME', 'XDG_RUNTIME_DIR', 'SSH_AUTH_SOCK', 'SHELL'],
+  async run({ values, positionals }) {
+    if (!values.profile) throw new UsageError('--profile: name the profile to run the kernel with, e.g. --profile gpu (hpclab kernels list shows the kernels you added and their profiles)');
     if (positionals.length !== 1) throw new UsageError('CONNECTION_FILE: give exactly one connection file (Jupyter passes {connection_file})');
     const env = values.env === undefined ? undefined : parseEnvFlag(values.env);
     const ctx = await openContext(values.config);
@@ -49,7 +58,7 @@ export const kernelLaunchCommand: Command = {
       process.off('SIGINT', onSignal);
     }
   }
-};
+});
 
 /** `--env '{"venv": "/path"}'`: the environment a kernelspec from `kernels add --env` runs in. */
 function parseEnvFlag(text: string): EnvConfig {

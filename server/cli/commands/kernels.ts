@@ -8,7 +8,8 @@ import { EnvDiscovery, KernelspecService } from '../../kernels/kernelspec-servic
 import { openContext, pickCluster, UsageError, type CliContext } from '../context';
 import { CLI_ENTRY } from '../entry-path';
 import { table } from '../format';
-import { parseCommandArgs, type Command } from '../args';
+import { defineCommand } from '../args';
+import { didYouMean } from '../suggest';
 
 /** Discovery answers younger than this are shown without asking the cluster (`--refresh` asks). */
 const DISCOVERY_FRESH_MS = 10 * 60_000;
@@ -16,31 +17,39 @@ const DISCOVERY_FRESH_MS = 10 * 60_000;
 const DISCOVERY_ADD_MS = 24 * 3600_000;
 
 const USAGE = [
-  'hpclab kernels list [--json]',
-  '       hpclab kernels add --profile P [--cluster C] [--env NAME|PATH] [--name N] [--display-name D] [--config FILE]',
-  '       hpclab kernels remove NAME',
-  '       hpclab kernels discover [--cluster C] [--refresh] [--json] [--config FILE]'
-].join('\n');
+  'hpclab kernels [list] [--json]',
+  'hpclab kernels add --profile P [--cluster C] [--env NAME|PATH] [--name N] [--display-name D] [--json] [--config FILE]',
+  'hpclab kernels remove NAME [--json]',
+  'hpclab kernels discover [--cluster C] [--refresh] [--json] [--config FILE]'
+];
+const ACTIONS = ['list', 'add', 'remove', 'discover'];
+const USAGE_TEXT = `usage: ${USAGE.join('\n       ')}`;
 
-export const kernelsCommand: Command = {
+export const kernelsCommand = defineCommand({
   name: 'kernels',
   summary: 'Remote kernels in the kernel picker: add, list, remove; discover envs on a cluster',
   usage: USAGE,
-  async run(argv) {
-    const { values, positionals } = parseCommandArgs(
-      this,
-      argv,
-      {
-        profile: { type: 'string' },
-        cluster: { type: 'string' },
-        env: { type: 'string' },
-        name: { type: 'string' },
-        'display-name': { type: 'string' },
-        refresh: { type: 'boolean' },
-        json: { type: 'boolean' }
-      },
-      true
-    );
+  description:
+    "Manages the kernelspecs that put remote kernels into Jupyter's kernel picker: each runs `hpclab kernel-launch` with a profile (and optionally an environment found on the cluster). discover lists the Python environments on a cluster: conda envs, venvs under the configured venvRoots, python modules.",
+  flags: {
+    profile: { type: 'string', value: 'P', description: 'add: the profile the kernel asks Slurm with (partition, GPUs, time)' },
+    cluster: { type: 'string', value: 'C', description: "add: the cluster, if not the profile's; discover: the cluster to look on" },
+    env: { type: 'string', value: 'NAME|PATH', description: 'add: run the kernel in this environment, by name or prefix, as discover lists it' },
+    name: { type: 'string', value: 'N', description: "add: the kernelspec's name (default: made from the profile and env)" },
+    'display-name': { type: 'string', value: 'D', description: 'add: the name shown in the kernel picker' },
+    refresh: { type: 'boolean', description: 'discover: ask the cluster again instead of using an answer younger than 10 minutes' },
+    json: { type: 'boolean', description: 'print the kernelspecs, the added or removed one, or the environments found as JSON' }
+  },
+  arguments: [
+    { name: 'list|add|remove|discover', description: 'what to do (default: list)' },
+    { name: 'NAME', description: "remove: the kernelspec's name, as list shows it" }
+  ],
+  examples: [
+    { description: 'A kernel that runs on a GPU node with the profile "gpu"', command: 'hpclab kernels add --profile gpu' },
+    { description: 'Python environments on a cluster, then a kernel in one of them', command: 'hpclab kernels discover --cluster mycluster && hpclab kernels add --profile gpu --env torch' }
+  ],
+  env: ['HPCLAB_CONFIG', 'XDG_CONFIG_HOME', 'JUPYTER_DATA_DIR', 'XDG_DATA_HOME', 'XDG_STATE_HOME', 'SSH_AUTH_SOCK', 'SHELL', 'CI'],
+  async run({ values, positionals }) {
     const [action = 'list', ...rest] = positionals;
     const dir = kernelsDir(process.env, os.homedir());
     if (action === 'list') {
@@ -52,16 +61,17 @@ export const kernelsCommand: Command = {
       return 0;
     }
     if (action === 'remove') {
-      if (rest.length !== 1) throw new UsageError(`NAME: give one kernel name (hpclab kernels list shows them)\nusage: ${USAGE}`);
+      if (rest.length !== 1) throw new UsageError(`NAME: give one kernel name (hpclab kernels list shows them)\n${USAGE_TEXT}`);
       try {
-        process.stdout.write(`Removed kernel ${rest[0]} (${await removeKernelspec(dir, rest[0])})\n`);
+        const removed = await removeKernelspec(dir, rest[0]);
+        process.stdout.write(values.json ? JSON.stringify({ name: rest[0], path: removed }) + '\n' : `Removed kernel ${rest[0]} (${removed})\n`);
       } catch (err) {
         throw new UsageError((err as Error).message);
       }
       return 0;
     }
-    if (action === 'add' && !values.profile) throw new UsageError('--profile: which profile the kernel asks Slurm for (partition, GPUs, time); see your config');
-    if (!['add', 'discover'].includes(action)) throw new UsageError(`unknown kernels action "${action}": use list, add, remove or discover\nusage: ${USAGE}`);
+    if (action === 'add' && !values.profile) throw new UsageError('--profile: name the profile the kernel asks Slurm with, e.g. hpclab kernels add --profile gpu (profiles are in your config; hpclab init proposes some)');
+    if (!['add', 'discover'].includes(action)) throw new UsageError(`unknown kernels action "${action}"${didYouMean(action, ACTIONS)}: use list, add, remove or discover\n${USAGE_TEXT}`);
     const ctx = await openContext(values.config);
     try {
       if (action === 'discover') {
@@ -78,10 +88,10 @@ export const kernelsCommand: Command = {
       await ctx.clusters.close();
     }
   }
-};
+});
 
 function noMore(rest: string[]): void {
-  if (rest.length > 0) throw new UsageError(`unexpected ${rest.join(' ')}\nusage: ${USAGE}`);
+  if (rest.length > 0) throw new UsageError(`unexpected ${rest.join(' ')}\n${USAGE_TEXT}`);
 }
 
 function services(ctx: CliContext) {
@@ -97,7 +107,7 @@ function services(ctx: CliContext) {
   return { kernelspecs, discovery };
 }
 
-async function add(ctx: CliContext, values: { profile: string; cluster?: string; env?: string; name?: string; 'display-name'?: string }): Promise<number> {
+async function add(ctx: CliContext, values: { profile: string; cluster?: string; env?: string; name?: string; 'display-name'?: string; json?: boolean }): Promise<number> {
   const profile = getProfile(ctx.config, values.profile);
   const cluster = values.cluster ?? profile.cluster;
   getCluster(ctx.config, cluster);
@@ -113,7 +123,11 @@ async function add(ctx: CliContext, values: { profile: string; cluster?: string;
   const { kernelspecs, discovery } = services(ctx);
   const found = values.env === undefined ? undefined : await findEnv(ctx, discovery, cluster, values.env);
   const spec = await kernelspecs.add({ profile: values.profile, cluster: values.cluster, env: found?.env, name: values.name, displayName: values['display-name'] });
-  process.stdout.write(`${spec.created ? 'Added' : 'Updated'} kernel "${spec.displayName}" as ${spec.name} (${spec.path})\n`);
+  process.stdout.write(
+    values.json
+      ? JSON.stringify({ name: spec.name, displayName: spec.displayName, path: spec.path, created: spec.created }) + '\n'
+      : `${spec.created ? 'Added' : 'Updated'} kernel "${spec.displayName}" as ${spec.name} (${spec.path})\n`
+  );
   if (found && found.ipykernel === false) {
     process.stderr.write(`warning: ipykernel is not importable in ${found.prefix ?? found.name}; install it there (python -m pip install ipykernel) or the kernel will not start\n`);
   }

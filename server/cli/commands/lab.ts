@@ -5,24 +5,33 @@ import { startCompanion } from '../../main';
 import type { SessionManager } from '../../sessions/manager';
 import { openContext, UsageError } from '../context';
 import { ttyPrompter } from '../tty-prompter';
-import { parseCommandArgs, type Command } from '../args';
+import { defineCommand } from '../args';
+import { urlLine } from '../url-output';
 import { openBrowser } from './tunnel';
 
 const DEFAULT_SERVER = ['jupyter', 'lab'];
 
-export const labCommand: Command = {
+export const labCommand = defineCommand({
   name: 'lab',
   summary: 'JupyterLab here with hpclab: the companion in front of a local Jupyter server, one origin',
-  usage: 'hpclab lab [--port P] [--no-browser] [--server-command JSON] [--stop-sessions] [--config FILE]',
-  async run(argv) {
-    const { values } = parseCommandArgs(this, argv, {
-      port: { type: 'string' },
-      'no-browser': { type: 'boolean' },
-      'server-command': { type: 'string' },
-      'stop-sessions': { type: 'boolean' }
-    });
+  usage: ['hpclab lab [--port P] [--no-browser] [--server-command JSON] [--stop-sessions] [--json] [--config FILE]'],
+  description:
+    'Starts a local Jupyter server (on loopback, with its own token passed in its environment) and the companion in front of it, so JupyterLab, the hpclab sidebar and remote kernels share one origin. Prints the URL and opens the browser. Ctrl-C stops the server and its kernels.',
+  flags: {
+    port: { type: 'string', value: 'P', description: 'the port to serve on (default 0: a free one)' },
+    'no-browser': { type: 'boolean', description: 'do not open a browser; only print the URL' },
+    'server-command': { type: 'string', value: 'JSON', description: 'the Jupyter server to start, as a JSON array (default ["jupyter", "lab"], found on PATH)' },
+    'stop-sessions': { type: 'boolean', description: 'on Ctrl-C also stop every hpclab session of yours on the clusters' },
+    json: { type: 'boolean', description: 'print {url, token, pid} as one JSON line instead of "Jupyter at: URL" (url opens JupyterLab, token included)' }
+  },
+  examples: [
+    { description: 'JupyterLab with hpclab in the browser', command: 'hpclab lab' },
+    { description: 'Headless, another Jupyter server, the URL for a script', command: `hpclab lab --no-browser --server-command '["python", "-m", "jupyterlab"]' --json` }
+  ],
+  env: ['HPCLAB_CONFIG', 'XDG_CONFIG_HOME', 'XDG_STATE_HOME', 'XDG_RUNTIME_DIR', 'SSH_AUTH_SOCK', 'SHELL', 'JUPYTER_DATA_DIR', 'XDG_DATA_HOME', 'CI'],
+  async run({ values }) {
     const port = values.port === undefined ? 0 : Number(values.port);
-    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port: expected a port number from 0 to 65535, got ${JSON.stringify(values.port)}`);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port: expected a port number from 0 to 65535 (0 or no --port picks a free one), got ${JSON.stringify(values.port)}`);
     const command = values['server-command'] === undefined ? DEFAULT_SERVER : parseServerCommand(values['server-command']);
     const ctx = await openContext(values.config, { allowMissing: true });
     await ctx.clusters.close();
@@ -39,7 +48,7 @@ export const labCommand: Command = {
       throw err;
     }
     const url = `${companion.url}lab?token=${companion.token}`;
-    process.stdout.write(`Jupyter at: ${url}\n`);
+    process.stdout.write(urlLine(values.json, `Jupyter at: ${url}`, { url, token: companion.token, pid: process.pid }));
     process.stderr.write(
       values['stop-sessions']
         ? 'Ctrl-C stops JupyterLab here, its kernels, and every hpclab session of yours on the cluster.\n'
@@ -70,7 +79,7 @@ export const labCommand: Command = {
     setTimeout(() => process.exit(exitCode), 2000).unref();
     return exitCode;
   }
-};
+});
 
 /** Cancels every live session's job (Lab sessions and kernel allocations), saying what ended. */
 async function stopAllSessions(sessions: SessionManager): Promise<void> {

@@ -1,13 +1,22 @@
 import { jobsTable, partitionsTable } from '../format';
 import { openContext, pickCluster } from '../context';
-import { parseCommandArgs, type Command } from '../args';
+import { defineCommand } from '../args';
 
-export const statusCommand: Command = {
+export const statusCommand = defineCommand({
   name: 'status',
   summary: 'Partitions with free GPUs per type, then my jobs',
-  usage: 'hpclab status [--cluster C] [--json] [--config FILE]',
-  async run(argv) {
-    const { values } = parseCommandArgs(this, argv, { cluster: { type: 'string' }, json: { type: 'boolean' } });
+  usage: ['hpclab status [--cluster C] [--json] [--config FILE]'],
+  description: "Asks a cluster's Slurm for its partitions (nodes idle/mixed/allocated/down, CPUs, GPUs free per type) and for your jobs, and prints both as tables.",
+  flags: {
+    cluster: { type: 'string', value: 'C', description: 'the cluster to ask (default: defaults.cluster in the config, else the only cluster)' },
+    json: { type: 'boolean', description: 'print {cluster, fetchedAt, partitions, jobs} as JSON instead of tables' }
+  },
+  examples: [
+    { description: 'Free GPUs and my jobs on the only (or default) cluster', command: 'hpclab status' },
+    { description: 'Partitions of one cluster, for a script', command: 'hpclab status --cluster mycluster --json' }
+  ],
+  env: ['HPCLAB_CONFIG', 'XDG_CONFIG_HOME', 'SSH_AUTH_SOCK', 'SHELL', 'CI'],
+  async run({ values }) {
     const ctx = await openContext(values.config);
     try {
       const name = pickCluster(ctx, values.cluster);
@@ -27,4 +36,4 @@ export const statusCommand: Command = {
       await ctx.clusters.close();
     }
   }
-};
+});
