@@ -1,6 +1,6 @@
 // The companion and CLI as ONE file for the Python wheel (hpclab/companion/main.js): the tsc
 // output (dist/server/cli/main.js, so `npm run build:server` first) with express, ssh2,
-// ssh-config, zod and http-proxy inside. Node.js runs it with nothing else installed.
+// ssh-config, zod and http-proxy-3 inside. Node.js runs it with nothing else installed.
 // Run by scripts/build-wheel: `webpack --config webpack.companion.config.js`.
 const path = require('node:path');
 const webpack = require('webpack');

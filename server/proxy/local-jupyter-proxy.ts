@@ -1,7 +1,7 @@
 import * as http from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import httpProxy from 'http-proxy';
+import { createProxyServer } from 'http-proxy-3';
 import { withoutToken } from './token-param';
 import { replaceHeaders, toBrowserHeaders, toUpstreamHeaders } from './upstream-headers';
 
@@ -27,7 +27,7 @@ export interface LocalJupyterProxy {
 export function createLocalJupyterProxy(target: LocalJupyter): LocalJupyterProxy {
   const origin = `http://127.0.0.1:${target.port}`;
   const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
-  const proxy = httpProxy.createProxyServer({ target: origin, agent, ws: true });
+  const proxy = createProxyServer({ target: origin, agent, ws: true });
   proxy.on('error', (_err, _req, resOrSocket) => {
     const res = resOrSocket as ServerResponse | Duplex | undefined;
     if (res && 'writeHead' in res && !res.headersSent) {

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import httpProxy from 'http-proxy';
+import { createProxyServer } from 'http-proxy-3';
 import type { ProxyLookup, ProxyTarget } from '../sessions/types';
 import { DEFAULT_NODE_PREFIX, isValidPrefix, routeNodePath } from './node-path';
 import { withoutToken } from './token-param';
@@ -56,7 +56,7 @@ export function createNodeProxy(options: NodeProxyOptions): NodeProxy {
   const answered = new WeakSet<IncomingMessage>();
   let closed = false;
 
-  const proxy = httpProxy.createProxyServer({ target: UPSTREAM_TARGET });
+  const proxy = createProxyServer({ target: UPSTREAM_TARGET });
   // Every web()/ws() call passes its own error callback; this only keeps a stray error from
   // ever being an unhandled 'error' event.
   proxy.on('error', (_err, _req, resOrSocket) => resOrSocket?.destroy());
