@@ -13,6 +13,7 @@ import {
   type Session
 } from './schemas';
 import { z as zod } from 'zod';
+import { english, type Words } from './translate';
 import type { CompanionVersion } from './version';
 
 /** A failed request, in words for the user; `fields` names each bad form field. */
@@ -48,7 +49,8 @@ export class HpclabApi {
 
   constructor(
     companionUrl: string,
-    private readonly fetchImpl: typeof fetch = (...args) => fetch(...args)
+    private readonly fetchImpl: typeof fetch = (...args) => fetch(...args),
+    private readonly trans: Words = english
   ) {
     const url = new URL(companionUrl || '/hpclab/', window.location.href);
     this.token = url.searchParams.get('token');
@@ -64,32 +66,27 @@ export class HpclabApi {
 
   /** Sends and checks the reply against `schema`; every failure becomes an HpclabError. */
   async request<T>(method: string, path: string, schema: z.ZodType<T>, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
+    const res = await this.send(method, path, { headers: { ...(body === undefined ? {} : { 'Content-Type': 'application/json' }), ...headers }, body: body === undefined ? undefined : JSON.stringify(body) });
+    const parsed = schema.safeParse(parseJson(await res.text()));
+    if (!parsed.success) throw new HpclabError(res.status, 'bad-reply', this.trans.__('Unexpected reply from the companion for %1 %2: %3', method, path, parsed.error.issues[0]?.message ?? 'invalid'));
+    return parsed.data;
+  }
+
+  /**
+   * The one place a request leaves: the credential (the cookie on the same origin, the token
+   * header on another), and any failure or non-2xx answer turned into an HpclabError.
+   */
+  private async send(method: string, path: string, init: RequestInit & { headers?: Record<string, string> } = {}): Promise<Response> {
     let res: Response;
     try {
-      res = await this.fetchImpl(this.url(path), {
-        method,
-        credentials: 'same-origin',
-        headers: { ...(body === undefined ? {} : { 'Content-Type': 'application/json' }), ...(this.token ? { Authorization: `token ${this.token}` } : {}), ...headers },
-        body: body === undefined ? undefined : JSON.stringify(body)
-      });
+      res = await this.fetchImpl(this.url(path), { ...init, method, credentials: 'same-origin', headers: { ...(this.token ? { Authorization: `token ${this.token}` } : {}), ...init.headers } });
     } catch (err) {
-      throw new HpclabError(0, 'unreachable', `The hpclab companion is not answering at ${this.base} (${(err as Error).message}).`);
+      throw new HpclabError(0, 'unreachable', this.trans.__('The hpclab companion is not answering at %1 (%2).', this.base, (err as Error).message));
     }
-    const text = await res.text();
-    let data: unknown;
-    try {
-      data = text ? JSON.parse(text) : undefined;
-    } catch {
-      data = undefined;
-    }
-    if (!res.ok) {
-      const parsed = errorBodySchema.safeParse(data);
-      if (parsed.success) throw new HpclabError(res.status, parsed.data.error.code, parsed.data.error.message, parsed.data.error.fields);
-      throw new HpclabError(res.status, 'http', `The companion answered ${res.status} ${res.statusText}.`);
-    }
-    const parsed = schema.safeParse(data);
-    if (!parsed.success) throw new HpclabError(res.status, 'bad-reply', `Unexpected reply from the companion for ${method} ${path}: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
-    return parsed.data;
+    if (res.ok) return res;
+    const parsed = errorBodySchema.safeParse(parseJson(await res.text()));
+    if (parsed.success) throw new HpclabError(res.status, parsed.data.error.code, parsed.data.error.message, parsed.data.error.fields);
+    throw new HpclabError(res.status, 'http', this.trans.__('The companion answered %1 %2.', res.status, res.statusText));
   }
 
   /** The companion's release; undefined when it predates the route (a 404). */
@@ -134,6 +131,30 @@ export class HpclabApi {
     return this.request('POST', 'api/sessions/preview', zod.object({ script: zod.string(), argv: zod.array(zod.string()) }), request);
   }
 
+  /**
+   * The session's job log: the last `tail` bytes, then (with `follow`) what the job appends until
+   * the session is over. Yields text as it arrives; abort `signal` to stop following.
+   */
+  async *sessionLog(id: string, options: { tail?: number; follow?: boolean; signal?: AbortSignal } = {}): AsyncGenerator<string> {
+    const query = `tail=${options.tail ?? 65536}${options.follow ? '&follow=1' : ''}`;
+    const res = await this.send('GET', `api/sessions/${encodeURIComponent(id)}/log?${query}`, { signal: options.signal });
+    if (!res.body) {
+      // No stream to read (an old browser, or a reply without a body): the text as one piece.
+      yield await res.text();
+      return;
+    }
+    const reader = res.body.getReader();
+    const decoder = new TextDecoder(); // `stream: true` keeps a UTF-8 character split across chunks whole
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      const text = decoder.decode(value, { stream: true });
+      if (text) yield text;
+    }
+    const rest = decoder.decode();
+    if (rest) yield rest;
+  }
+
   kernelspecs(): Promise<Kernelspec[]> {
     return this.request('GET', 'api/kernelspecs', zod.array(kernelspecSchema));
   }
@@ -175,5 +196,14 @@ export class HpclabApi {
   private withToken(url: URL): string {
     if (this.token) url.searchParams.set('token', this.token);
     return url.href;
+  }
+}
+
+/** The reply's JSON, or undefined when it is not JSON (a proxy's error page). */
+function parseJson(text: string): unknown {
+  try {
+    return text ? JSON.parse(text) : undefined;
+  } catch {
+    return undefined; // the caller's schema check says what was expected instead
   }
 }

@@ -1,36 +1,37 @@
 import type { JupyterFrontEnd } from '@jupyterlab/application';
 import { Dialog, Notification, showDialog, showErrorMessage, type ICommandPalette } from '@jupyterlab/apputils';
 import type { TranslationBundle } from '@jupyterlab/translation';
+import { refreshIcon } from '@jupyterlab/ui-components';
 import type { JobAction } from './api';
 import { hpcIcon } from './icons';
-import { openLogViewer } from './log-viewer';
-import type { HpclabModel } from './model';
 import { AddClusterPanel } from './setup/add-cluster';
 import { EditProfilesPanel } from './setup/edit-profiles';
 import { setupContext } from './setup/context';
 import { openSetupTab } from './setup/open';
 import type { HpclabSidebar } from './sidebar/panel';
-import { CommandIDs, SIDEBAR_ID, type HpclabSettings } from './tokens';
+import { CommandIDs, SIDEBAR_ID, type IHpclabModel } from './tokens';
 
 /** Every hpclab action as a command: buttons, launcher tiles and the palette all run these. */
-export function registerCommands(app: JupyterFrontEnd, model: HpclabModel, sidebar: HpclabSidebar, trans: TranslationBundle, settings: () => HpclabSettings, palette?: ICommandPalette): void {
+export function registerCommands(app: JupyterFrontEnd, model: IHpclabModel, sidebar: HpclabSidebar, trans: TranslationBundle, palette?: ICommandPalette): void {
   const { commands } = app;
-  const api = model.api;
+  // Read at each use, never kept: the model is repointed when a restarted companion moves.
+  const api = () => model.api;
   const fail = (title: string) => (err: unknown) => void showErrorMessage(title, (err as Error).message);
   const id = (args: Record<string, unknown>) => String(args.id ?? '');
+  const words: Record<JobAction, string> = { cancel: trans.__('Cancel'), hold: trans.__('Hold'), release: trans.__('Release') };
 
   commands.addCommand(CommandIDs.openSidebar, { label: trans.__('Show the HPC sidebar'), icon: hpcIcon, execute: () => app.shell.activateById(SIDEBAR_ID) });
-  commands.addCommand(CommandIDs.refresh, { label: trans.__('Refresh cluster status'), execute: () => model.refresh().catch(fail(trans.__('Cannot reach the cluster'))) });
+  commands.addCommand(CommandIDs.refresh, { label: trans.__('Refresh cluster status'), icon: refreshIcon, execute: () => model.refresh().catch(fail(trans.__('Cannot reach the cluster'))) });
 
   commands.addCommand(CommandIDs.requestLab, {
     label: args => (args.profile ? trans.__('JupyterLab on a node (%1)', String(args.profile)) : trans.__('JupyterLab on a node')),
     caption: trans.__('Request a compute node running JupyterLab; it opens when the job starts'),
     icon: hpcIcon,
     execute: async args => {
-      const profile = String(args.profile ?? (settings().defaultProfile || model.profiles[0]?.name || ''));
+      const profile = String(args.profile ?? (model.settings.defaultProfile || model.profiles[0]?.name || ''));
       if (!profile) return void showErrorMessage(trans.__('No profile'), trans.__('The hpclab config has no profiles.'));
       const key = `${Date.now()}-${Math.random().toString(36).slice(2)}`;
-      await api.createSession({ kind: 'lab', profile }, key).then(() => model.refresh(), fail(trans.__('Cannot request a session')));
+      await api().createSession({ kind: 'lab', profile }, key).then(() => model.refresh(), fail(trans.__('Cannot request a session')));
       app.shell.activateById(SIDEBAR_ID);
     }
   });
@@ -39,7 +40,7 @@ export function registerCommands(app: JupyterFrontEnd, model: HpclabModel, sideb
     label: trans.__('Open the session in a new tab'),
     execute: args => {
       const s = model.session(id(args));
-      if (s) window.open(api.sessionUrl(s), '_blank', 'noopener');
+      if (s) window.open(api().sessionUrl(s), '_blank', 'noopener');
     }
   });
 
@@ -49,30 +50,19 @@ export function registerCommands(app: JupyterFrontEnd, model: HpclabModel, sideb
       const s = model.session(id(args));
       if (!s) return;
       const answer = await showDialog({ title: trans.__('Stop session?'), body: trans.__('This cancels job %1 (%2). Unsaved work on the node is lost.', s.jobId ?? '', s.profile), buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: trans.__('Stop') })] });
-      if (answer.button.accept) await api.stopSession(s.id).then(() => model.refresh(), fail(trans.__('Cannot stop the session')));
-    }
-  });
-
-  commands.addCommand(CommandIDs.showLog, {
-    label: trans.__('Show the session log'),
-    execute: args => {
-      const s = model.session(id(args));
-      if (!s) return;
-      const widget = openLogViewer(api, s.id, trans.__('Log %1', s.jobId ?? s.id));
-      app.shell.add(widget, 'main');
-      app.shell.activateById(widget.id);
+      if (answer.button.accept) await api().stopSession(s.id).then(() => model.refresh(), fail(trans.__('Cannot stop the session')));
     }
   });
 
   commands.addCommand(CommandIDs.jobAction, {
-    label: args => trans.__('%1 job', String(args.action ?? '')),
+    label: args => trans.__('%1 job', words[args.action as JobAction] ?? String(args.action ?? '')),
     execute: async args => {
       const action = String(args.action) as JobAction;
       const jobId = String(args.jobId);
-      const words: Record<JobAction, string> = { cancel: trans.__('Cancel'), hold: trans.__('Hold'), release: trans.__('Release') };
+      const failed: Record<JobAction, string> = { cancel: trans.__('Cannot cancel job %1', jobId), hold: trans.__('Cannot hold job %1', jobId), release: trans.__('Cannot release job %1', jobId) };
       const answer = await showDialog({ title: trans.__('%1 job %2?', words[action], jobId), body: trans.__('On cluster %1.', String(args.cluster)), buttons: [Dialog.cancelButton({ label: trans.__('Keep') }), Dialog.warnButton({ label: words[action] })] });
       if (!answer.button.accept) return;
-      await api.jobAction(String(args.cluster), jobId, action).then(() => model.refresh(), fail(trans.__('Cannot %1 job %2', action, jobId)));
+      await api().jobAction(String(args.cluster), jobId, action).then(() => model.refresh(), fail(failed[action]));
     }
   });
 
@@ -81,10 +71,10 @@ export function registerCommands(app: JupyterFrontEnd, model: HpclabModel, sideb
     caption: trans.__('A notebook whose kernel runs on a compute node'),
     icon: hpcIcon,
     execute: async args => {
-      const profile = String(args.profile ?? settings().defaultProfile ?? '');
+      const profile = String(args.profile ?? model.settings.defaultProfile ?? '');
       try {
         // The kernelspec is written (or refreshed) by the companion where Jupyter looks.
-        const spec = await api.addKernelspec({ profile });
+        const spec = await api().addKernelspec({ profile });
         await app.serviceManager.kernelspecs.refreshSpecs();
         Notification.info(trans.__('Starting a kernel on %1 (%2): it waits for the allocation.', spec.metadata.cluster, profile), { autoClose: 6000 });
         return await commands.execute('notebook:create-new', { kernelName: spec.name });
@@ -98,7 +88,7 @@ export function registerCommands(app: JupyterFrontEnd, model: HpclabModel, sideb
     label: trans.__('Find Python environments on the cluster'),
     execute: async args => {
       const cluster = String(args.cluster ?? model.clusters[0] ?? '');
-      await api.envs(cluster, Boolean(args.refresh)).then(
+      await api().envs(cluster, Boolean(args.refresh)).then(
         envs => sidebar.kernels.showEnvs(cluster, envs),
         err => sidebar.kernels.showEnvs(cluster, (err as Error).message)
       );
@@ -108,9 +98,10 @@ export function registerCommands(app: JupyterFrontEnd, model: HpclabModel, sideb
   commands.addCommand(CommandIDs.addKernel, {
     label: trans.__('Add as kernel'),
     execute: async args => {
-      const spec = await api.addKernelspec({ profile: String(args.profile), cluster: String(args.cluster), env: args.env as Record<string, unknown> }).catch(fail(trans.__('Cannot add the kernel')));
+      const spec = await api().addKernelspec({ profile: String(args.profile), cluster: String(args.cluster), env: args.env as Record<string, unknown> }).catch(fail(trans.__('Cannot add the kernel')));
       if (!spec) return;
       await app.serviceManager.kernelspecs.refreshSpecs();
+      // A failed refresh needs no dialog here: model.error carries it and the sidebar shows it.
       await model.refresh().catch(() => undefined);
       Notification.success(trans.__('Added "%1" to the kernel picker.', spec.displayName), { autoClose: 5000 });
     }
@@ -133,5 +124,5 @@ export function registerCommands(app: JupyterFrontEnd, model: HpclabModel, sideb
     }
   });
 
-  for (const command of [CommandIDs.openSidebar, CommandIDs.refresh, CommandIDs.requestLab, CommandIDs.openNotebook, CommandIDs.discoverEnvs, CommandIDs.addCluster, CommandIDs.editProfiles]) palette?.addItem({ command, category: 'HPC' });
+  for (const command of [CommandIDs.openSidebar, CommandIDs.refresh, CommandIDs.requestLab, CommandIDs.openNotebook, CommandIDs.discoverEnvs, CommandIDs.addCluster, CommandIDs.editProfiles]) palette?.addItem({ command, category: trans.__('HPC') });
 }

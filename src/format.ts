@@ -1,4 +1,5 @@
 import type { Job, Partition, Session } from './schemas';
+import type { Words } from './translate';
 
 /** `3725` → `1:02:05`; days as `2-03:00:00`, like Slurm. */
 export function hms(seconds: number): string {
@@ -15,13 +16,13 @@ export function secondsLeft(session: Session, now = Date.now()): number | null {
   return session.endsAt ? Math.max(0, (Date.parse(session.endsAt) - now) / 1000) : null;
 }
 
-/** Pending details in words: reason, place in the queue, estimated start. */
-export function pendingText(session: Session): string {
+/** Pending details in words: Slurm's reason, place in the queue, estimated start. */
+export function pendingText(session: Session, trans: Words): string {
   const p = session.pending;
-  if (!p) return 'waiting in the queue';
-  const parts = [p.reason && p.reason !== 'None' ? p.reason : 'waiting'];
-  if (p.position) parts.push(`#${p.position} in the queue`);
-  if (p.estimatedStart) parts.push(`starts ~${new Date(p.estimatedStart).toLocaleTimeString()}`);
+  if (!p) return trans.__('waiting in the queue');
+  const parts = [p.reason && p.reason !== 'None' ? p.reason : trans.__('waiting')];
+  if (p.position) parts.push(trans.__('#%1 in the queue', p.position));
+  if (p.estimatedStart) parts.push(trans.__('starts ~%1', new Date(p.estimatedStart).toLocaleTimeString()));
   return parts.join(', ');
 }
 

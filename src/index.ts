@@ -9,7 +9,8 @@ import { HpclabApi } from './api';
 import { registerCommands } from './commands';
 import { locateCompanion } from './locate';
 import { LauncherTiles } from './launcher/tiles';
-import { HpclabModel, MIN_POLL_SEC } from './model';
+import { registerLogCommand } from './log/commands';
+import { HpclabModel } from './model';
 import { SessionNotifier } from './notifications';
 import { LoginPrompts } from './prompts';
 import { HpclabSidebar } from './sidebar/panel';
@@ -21,37 +22,36 @@ import { CommandIDs, DEFAULT_SETTINGS, IHpclabModel, PLUGIN_ID, SIDEBAR_ID, type
  * `activate`: the model starts polling in the background once the settings are read.
  */
 
-let current: HpclabSettings = { ...DEFAULT_SETTINGS };
-
-const modelPlugin: JupyterFrontEndPlugin<HpclabModel> = {
+const modelPlugin: JupyterFrontEndPlugin<IHpclabModel> = {
   id: PLUGIN_ID,
   description: 'Cluster and session state from the hpclab companion.',
   autoStart: true,
   provides: IHpclabModel,
-  optional: [ISettingRegistry],
-  activate: (_app: JupyterFrontEnd, registry: ISettingRegistry | null) => {
-    const model = new HpclabModel(new HpclabApi(''), DEFAULT_SETTINGS.pollIntervalSec);
-    const apply = (s: ISettingRegistry.ISettings) => {
-      current = { ...DEFAULT_SETTINGS, ...(s.composite as Partial<HpclabSettings>) };
-      model.setInterval(Math.max(MIN_POLL_SEC, current.pollIntervalSec));
-    };
+  optional: [ISettingRegistry, ITranslator],
+  activate: (_app: JupyterFrontEnd, registry: ISettingRegistry | null, translator: ITranslator | null) => {
+    const trans = (translator ?? nullTranslator).load('hpclab');
+    // The class stays here: every other plugin gets the read-only IHpclabModel.
+    const model = new HpclabModel(new HpclabApi('', undefined, trans), DEFAULT_SETTINGS.pollIntervalSec, trans);
+    const locate = () => locateCompanion({ trans });
+    const apply = (s: ISettingRegistry.ISettings) => model.applySettings(s.composite as Partial<HpclabSettings>);
     if (registry) {
       registry.load(PLUGIN_ID).then(
         settings => {
           apply(settings);
           settings.changed.connect(apply);
-          if (current.companionUrl) model.repoint(new HpclabApi(current.companionUrl));
-          else model.useLocator(() => locateCompanion());
+          if (model.settings.companionUrl) model.repoint(new HpclabApi(model.settings.companionUrl, undefined, trans));
+          else model.useLocator(locate);
           model.start();
         },
-        () => {
+        (err: unknown) => {
           // No settings (a broken schema or registry): find the companion without them.
-          model.useLocator(() => locateCompanion());
+          console.warn(`hpclab: cannot load the settings of ${PLUGIN_ID}; using the defaults`, err);
+          model.useLocator(locate);
           model.start();
         }
       );
     } else {
-      model.useLocator(() => locateCompanion());
+      model.useLocator(locate);
       model.start();
     }
     // Like JupyterLab's own `window.jupyterapp`: only when the page asks, for tests and benchmarks.
@@ -68,21 +68,32 @@ const sidebarPlugin: JupyterFrontEndPlugin<void> = {
   optional: [ILabShell, ICommandPalette, ITranslator, ILayoutRestorer],
   activate: (
     app: JupyterFrontEnd,
-    model: HpclabModel,
+    model: IHpclabModel,
     labShell: ILabShell | null,
     palette: ICommandPalette | null,
     translator: ITranslator | null,
     restorer: ILayoutRestorer | null
   ) => {
     const trans = (translator ?? nullTranslator).load('hpclab');
-    const sidebar = new HpclabSidebar({ model, commands: app.commands, trans });
+    const sidebar = new HpclabSidebar({ model, commands: app.commands, trans }, translator ?? undefined);
     app.shell.add(sidebar, 'left', { rank: 250 });
     // Lab reopens the sidebar if it was open when the page was left (and a workspace can name it).
     restorer?.add(sidebar, SIDEBAR_ID);
-    registerCommands(app, model, sidebar, trans, () => current, palette ?? undefined);
+    registerCommands(app, model, sidebar, trans, palette ?? undefined);
     new SessionNotifier(model, app.commands, trans);
     new LoginPrompts(model, trans);
     app.started.then(() => document.body.setAttribute('data-hpclab', 'loaded'));
+  }
+};
+
+const logPlugin: JupyterFrontEndPlugin<void> = {
+  id: 'hpclab:log',
+  description: "Session logs in main-area tabs, reopened after a reload.",
+  autoStart: true,
+  requires: [IHpclabModel],
+  optional: [ITranslator, ILayoutRestorer],
+  activate: (app: JupyterFrontEnd, model: IHpclabModel, translator: ITranslator | null, restorer: ILayoutRestorer | null) => {
+    registerLogCommand(app, model, (translator ?? nullTranslator).load('hpclab'), restorer);
   }
 };
 
@@ -91,8 +102,9 @@ const launcherPlugin: JupyterFrontEndPlugin<void> = {
   description: 'Launcher tiles: a notebook per profile, and JupyterLab on a node.',
   autoStart: true,
   requires: [IHpclabModel, ILauncher],
-  activate: (_app: JupyterFrontEnd, model: HpclabModel, launcher: ILauncher) => {
-    new LauncherTiles(launcher, model);
+  optional: [ITranslator],
+  activate: (_app: JupyterFrontEnd, model: IHpclabModel, launcher: ILauncher, translator: ITranslator | null) => {
+    new LauncherTiles(launcher, model, (translator ?? nullTranslator).load('hpclab'));
   }
 };
 
@@ -102,11 +114,11 @@ const statusPlugin: JupyterFrontEndPlugin<void> = {
   autoStart: true,
   requires: [IHpclabModel, IStatusBar],
   optional: [ITranslator],
-  activate: (app: JupyterFrontEnd, model: HpclabModel, statusBar: IStatusBar, translator: ITranslator | null) => {
+  activate: (app: JupyterFrontEnd, model: IHpclabModel, statusBar: IStatusBar, translator: ITranslator | null) => {
     const trans = (translator ?? nullTranslator).load('hpclab');
-    const item = new TimeLeftItem(model, trans, () => current.warnMinutes, () => void app.commands.execute(CommandIDs.openSidebar));
+    const item = new TimeLeftItem(model, trans, () => void app.commands.execute(CommandIDs.openSidebar));
     statusBar.registerStatusItem('hpclab:time-left', { item, align: 'left', rank: 50, isActive: () => model.nearestEnding() !== undefined, activeStateChanged: model.changed });
   }
 };
 
-export default [modelPlugin, sidebarPlugin, launcherPlugin, statusPlugin];
+export default [modelPlugin, sidebarPlugin, logPlugin, launcherPlugin, statusPlugin];

@@ -2,6 +2,7 @@ import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 import { z } from 'zod';
 import { HpclabApi } from './api';
+import { english, type Words } from './translate';
 
 /*
  * Where this page finds the companion, with no setting to edit:
@@ -29,14 +30,21 @@ function askJupyterServer(): Promise<ServerReply> {
   return ServerConnection.makeRequest(URLExt.join(settings.baseUrl, 'hpclab-companion'), {}, settings);
 }
 
-export async function locateCompanion(askServer: () => Promise<ServerReply> = askJupyterServer, fetchImpl: typeof fetch = (...a) => fetch(...a)): Promise<Located> {
-  const sameOrigin = new HpclabApi('', fetchImpl);
+export interface LocateOptions {
+  /** Asks the Jupyter server's `hpclab-companion` route (a fake in tests). */
+  askServer?: () => Promise<ServerReply>;
+  fetchImpl?: typeof fetch;
+  trans?: Words;
+}
+
+export async function locateCompanion({ askServer = askJupyterServer, fetchImpl = (...a) => fetch(...a), trans = english }: LocateOptions = {}): Promise<Located> {
+  const sameOrigin = new HpclabApi('', fetchImpl, trans);
   if (await answers(sameOrigin)) return { api: sameOrigin };
   let reply: ServerReply;
   try {
     reply = await askServer();
   } catch (err) {
-    return { api: sameOrigin, problem: `The Jupyter server is not answering (${(err as Error).message}).` };
+    return { api: sameOrigin, problem: trans.__('The Jupyter server is not answering (%1).', (err as Error).message) };
   }
   // No server extension (the extension was installed without the Python package): nothing else to try.
   if (reply.status === 404) return { api: sameOrigin };
@@ -46,10 +54,10 @@ export async function locateCompanion(askServer: () => Promise<ServerReply> = as
   if (reply.ok && info.success) {
     const url = new URL('hpclab/', info.data.url);
     url.searchParams.set('token', info.data.token);
-    return { api: new HpclabApi(url.href, fetchImpl) };
+    return { api: new HpclabApi(url.href, fetchImpl, trans) };
   }
   const said = errorSchema.safeParse(body);
-  return { api: sameOrigin, problem: said.success ? said.data.error.message : `hpclab's server extension answered ${reply.status} ${reply.statusText}.` };
+  return { api: sameOrigin, problem: said.success ? said.data.error.message : trans.__("hpclab's server extension answered %1 %2.", reply.status, reply.statusText) };
 }
 
 /** Whether a companion answers there (its version route), without raising. */

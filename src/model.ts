@@ -2,15 +2,11 @@ import { Poll } from '@lumino/polling';
 import { Signal, type ISignal } from '@lumino/signaling';
 import { HpclabError, type HpclabApi } from './api';
 import type { Located } from './locate';
+import { english, type Words } from './translate';
 import { versionProblem } from './version';
-import { eventSchemas, type ClusterStatus, type Kernelspec, type Profile, type PromptEvent, type Session } from './schemas';
-
-/** The companion's live events, as the UI reacts to them. */
-export type LiveEvent =
-  | { type: 'session'; session: Session; previous: Session | undefined }
-  | { type: 'walltime-warning'; session: Session | undefined; minutesLeft: number; endsAt: string }
-  | { type: 'prompt'; prompt: PromptEvent }
-  | { type: 'prompt-done'; id: string };
+import { LIVE_EVENT_TYPES, readLiveEvent } from './live-events';
+import type { ClusterStatus, Kernelspec, Profile, Session } from './schemas';
+import { DEFAULT_SETTINGS, type HpclabSettings, type IHpclabModel, type LiveEvent } from './tokens';
 
 /** The fewest seconds between polls of cluster status, whatever the settings say. */
 export const MIN_POLL_SEC = 5;
@@ -18,9 +14,10 @@ export const MIN_POLL_SEC = 5;
 /**
  * Cluster and session state for every hpclab widget: one poll of the companion (which has one
  * poller per cluster behind it) and one event stream, however many widgets read it. `changed`
- * fires only when something really changed, so widgets re-render only then.
+ * fires only when something really changed, so widgets re-render only then. The token gives
+ * widgets the read-only `IHpclabModel`; only the model plugin holds this class and writes to it.
  */
-export class HpclabModel {
+export class HpclabModel implements IHpclabModel {
   clusters: string[] = [];
   status = new Map<string, ClusterStatus>();
   sessions: Session[] = [];
@@ -33,7 +30,10 @@ export class HpclabModel {
   /** In words, when this extension and the companion are from different releases; else null. */
   versionProblem: string | null = null;
 
+  private _settings: Readonly<HpclabSettings> = DEFAULT_SETTINGS;
+  private readonly _dismissed = new Set<string>();
   private readonly _changed = new Signal<this, void>(this);
+  private readonly _settingsChanged = new Signal<this, Readonly<HpclabSettings>>(this);
   private readonly _events = new Signal<this, LiveEvent>(this);
   private poll: Poll | undefined;
   private source: EventSource | undefined;
@@ -44,7 +44,8 @@ export class HpclabModel {
 
   constructor(
     public api: HpclabApi,
-    private intervalSec = 15
+    private intervalSec = 15,
+    private readonly trans: Words = english
   ) {}
 
   /** Points the model at another companion (the companionUrl setting, or a restarted one). */
@@ -68,6 +69,18 @@ export class HpclabModel {
     return this._changed;
   }
 
+  get settings(): Readonly<HpclabSettings> {
+    return this._settings;
+  }
+
+  get settingsChanged(): ISignal<this, Readonly<HpclabSettings>> {
+    return this._settingsChanged;
+  }
+
+  get dismissed(): ReadonlySet<string> {
+    return this._dismissed;
+  }
+
   get events(): ISignal<this, LiveEvent> {
     return this._events;
   }
@@ -89,6 +102,20 @@ export class HpclabModel {
     if (this.poll) this.poll.frequency = { ...this.poll.frequency, interval: this.intervalSec * 1000 };
   }
 
+  /** The registry's composite settings (partial when a schema default is missing), on load and on every change. */
+  applySettings(composite: Partial<HpclabSettings>): void {
+    const next = { ...DEFAULT_SETTINGS, ...composite };
+    if (JSON.stringify(next) === JSON.stringify(this._settings)) return;
+    this._settings = next;
+    this.setInterval(next.pollIntervalSec);
+    this._settingsChanged.emit(next);
+  }
+
+  dismiss(sessionId: string): void {
+    this._dismissed.add(sessionId);
+    this.emitIfChanged();
+  }
+
   /** Asks the companion now (after an action), instead of at the next tick. */
   async refresh(): Promise<void> {
     try {
@@ -100,7 +127,7 @@ export class HpclabModel {
       }
       // Once per companion: its release does not change while it answers.
       if (!this.versionChecked) {
-        this.versionProblem = versionProblem(await this.api.version());
+        this.versionProblem = versionProblem(await this.api.version(), this.trans);
         this.versionChecked = true;
       }
       const [clusters, profiles, sessions, kernelspecs] = await Promise.all([this.api.clusters(), this.api.profiles(), this.api.sessions(), this.api.kernelspecs()]);
@@ -126,7 +153,6 @@ export class HpclabModel {
     return this.sessions.find(s => s.id === id);
   }
 
-  /** The running session that ends first: what the status bar counts down. */
   nearestEnding(): Session | undefined {
     return this.sessions
       .filter(s => s.state === 'running' && s.endsAt)
@@ -139,29 +165,11 @@ export class HpclabModel {
     Signal.clearData(this);
   }
 
-  /** Applies one event from the companion's stream (exported for tests through `handleEvent`). */
+  /** Applies one frame of the companion's stream (public for tests). */
   handleEvent(type: string, data: unknown): void {
-    if (type === 'snapshot') {
-      const parsed = eventSchemas.snapshot.safeParse(data);
-      if (parsed.success) this.sessions = parsed.data.sessions;
-    } else if (type === 'session') {
-      const parsed = eventSchemas.session.safeParse(data);
-      if (!parsed.success) return;
-      const next = parsed.data.session;
-      const previous = this.session(next.id);
-      this.sessions = previous ? this.sessions.map(s => (s.id === next.id ? next : s)) : [next, ...this.sessions];
-      this._events.emit({ type: 'session', session: next, previous });
-    } else if (type === 'walltime-warning') {
-      const parsed = eventSchemas['walltime-warning'].safeParse(data);
-      if (!parsed.success) return;
-      this._events.emit({ type: 'walltime-warning', session: this.session(parsed.data.sessionId), minutesLeft: parsed.data.minutesLeft, endsAt: parsed.data.endsAt });
-    } else if (type === 'prompt') {
-      const parsed = eventSchemas.prompt.safeParse(data);
-      if (parsed.success) this._events.emit({ type: 'prompt', prompt: parsed.data });
-    } else if (type === 'prompt-done') {
-      const parsed = eventSchemas['prompt-done'].safeParse(data);
-      if (parsed.success) this._events.emit({ type: 'prompt-done', id: parsed.data.id });
-    }
+    const { sessions, event } = readLiveEvent(type, data, this.sessions);
+    if (sessions) this.sessions = sessions;
+    if (event) this._events.emit(event);
     this.emitIfChanged();
   }
 
@@ -172,19 +180,24 @@ export class HpclabModel {
     // on the same origin; on another origin the token in the URL does (credentials would need CORS
     // to allow them, which the companion never does).
     this.source = new EventSource(this.api.eventsUrl(), { withCredentials: !this.api.usesToken });
-    for (const type of ['snapshot', 'session', 'walltime-warning', 'prompt', 'prompt-done']) {
+    for (const type of LIVE_EVENT_TYPES) {
       this.source.addEventListener(type, e => {
+        let data: unknown;
         try {
-          this.handleEvent(type, JSON.parse((e as MessageEvent).data));
-        } catch {
-          // a frame we cannot read: the next poll corrects the state
+          data = JSON.parse((e as MessageEvent).data);
+        } catch (err) {
+          // Not JSON (a proxy in the way?): said once in the console; the next poll corrects the state.
+          console.warn(`hpclab: an unreadable '${type}' frame from ${this.api.base}events`, err);
+          return;
         }
+        this.handleEvent(type, data);
       });
     }
   }
 
+  /** `loaded` is part of the state: widgets showing "Loading…" wait for it even when the first answer adds nothing. */
   private emitIfChanged(): void {
-    const now = JSON.stringify([this.clusters, [...this.status.values()].map(s => [s.partitions, s.jobs, s.error]), this.sessions, this.profiles, this.kernelspecs, this.error, this.versionProblem]);
+    const now = JSON.stringify([this.clusters, [...this.status.values()].map(s => [s.partitions, s.jobs, s.error]), this.sessions, this.profiles, this.kernelspecs, this.error, this.versionProblem, this.loaded, [...this._dismissed]]);
     if (now === this.last) return;
     this.last = now;
     this._changed.emit();

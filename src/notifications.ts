@@ -2,9 +2,8 @@ import { Notification } from '@jupyterlab/apputils';
 import type { TranslationBundle } from '@jupyterlab/translation';
 import type { CommandRegistry } from '@lumino/commands';
 import { pendingText } from './format';
-import type { HpclabModel, LiveEvent } from './model';
 import type { Session } from './schemas';
-import { CommandIDs } from './tokens';
+import { CommandIDs, type IHpclabModel, type LiveEvent } from './tokens';
 
 /**
  * JupyterLab notifications for what happens to sessions while the user works elsewhere: one
@@ -15,7 +14,7 @@ export class SessionNotifier {
   private readonly ids = new Map<string, string>();
 
   constructor(
-    model: HpclabModel,
+    model: IHpclabModel,
     private readonly commands: CommandRegistry,
     private readonly trans: TranslationBundle
   ) {
@@ -24,7 +23,7 @@ export class SessionNotifier {
 
   private on(event: LiveEvent): void {
     if (event.type === 'walltime-warning') {
-      const what = event.session ? `${event.session.profile} (${event.session.jobId ?? ''})` : '';
+      const what = event.session ? this.trans.__('%1 (job %2)', event.session.profile, event.session.jobId ?? '') : '';
       Notification.warning(this.trans.__('Your hpclab session %1 reaches its time limit in %2 min: save your work.', what, event.minutesLeft), {
         autoClose: false,
         actions: [{ label: this.trans.__('Save all'), callback: () => void this.commands.execute('docmanager:save-all') }]
@@ -35,9 +34,9 @@ export class SessionNotifier {
     const { session: s, previous } = event;
     if (previous?.state === s.state && JSON.stringify(previous.pending) === JSON.stringify(s.pending)) return;
     const what = s.kind === 'lab' ? this.trans.__('Lab session') : this.trans.__('Kernel allocation');
-    const log = { label: this.trans.__('Log'), callback: () => void this.commands.execute(CommandIDs.showLog, { id: s.id }) };
+    const log = { label: this.trans.__('Log'), callback: () => void this.commands.execute(CommandIDs.showLog, { sessionId: s.id }) };
     if (s.state === 'pending' || s.state === 'starting') {
-      const message = s.state === 'pending' ? this.trans.__('%1 %2 waiting: %3', what, s.jobId ?? '', pendingText(s)) : this.trans.__('%1 %2 starting on %3…', what, s.jobId ?? '', s.node ?? '');
+      const message = s.state === 'pending' ? this.trans.__('%1 %2 waiting: %3', what, s.jobId ?? '', pendingText(s, this.trans)) : this.trans.__('%1 %2 starting on %3…', what, s.jobId ?? '', s.node ?? '');
       this.progress(s, message);
     } else if (s.state === 'running' && previous?.state !== 'running') {
       const actions = s.kind === 'lab' ? [{ label: this.trans.__('Open'), callback: () => void this.commands.execute(CommandIDs.openSession, { id: s.id }) }] : [];

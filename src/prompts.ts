@@ -2,8 +2,8 @@ import { Dialog, showErrorMessage } from '@jupyterlab/apputils';
 import type { TranslationBundle } from '@jupyterlab/translation';
 import { Widget } from '@lumino/widgets';
 import { el } from './format';
-import type { HpclabModel } from './model';
 import type { PromptEvent } from './schemas';
+import type { IHpclabModel } from './tokens';
 
 /**
  * SSH login prompts (2FA codes, key passphrases) raised by the companion, answered in a
@@ -14,7 +14,7 @@ export class LoginPrompts {
   private readonly open = new Map<string, Dialog<string[]>>();
 
   constructor(
-    private readonly model: HpclabModel,
+    private readonly model: IHpclabModel,
     private readonly trans: TranslationBundle
   ) {
     model.events.connect((_m, event) => {
@@ -44,6 +44,7 @@ export class LoginPrompts {
     try {
       const result = await dialog.launch();
       if (result.button.accept && result.value) await this.model.api.answerPrompt(prompt.id, result.value);
+      // A 404 here means it is gone already (answered in another tab, or timed out): nothing to cancel.
       else if (!result.button.accept && this.open.has(prompt.id)) await this.model.api.cancelPrompt(prompt.id).catch(() => undefined);
     } catch (err) {
       void showErrorMessage(this.trans.__('Login prompt'), (err as Error).message);

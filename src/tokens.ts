@@ -1,5 +1,7 @@
 import { Token } from '@lumino/coreutils';
-import type { HpclabModel } from './model';
+import type { ISignal } from '@lumino/signaling';
+import type { HpclabApi } from './api';
+import type { ClusterStatus, Kernelspec, Profile, PromptEvent, Session } from './schemas';
 
 /** Contracts of the hpclab frontend: plugin ids, command ids and the model token. No side effects here. */
 export const PLUGIN_ID = 'hpclab:plugin';
@@ -11,6 +13,7 @@ export namespace CommandIDs {
   export const requestLab = 'hpclab:request-lab';
   export const openSession = 'hpclab:open-session';
   export const stopSession = 'hpclab:stop-session';
+  /** Args `{sessionId}`; the layout restorer reopens log tabs with the same args. */
   export const showLog = 'hpclab:show-log';
   export const openNotebook = 'hpclab:open-notebook';
   export const jobAction = 'hpclab:job-action';
@@ -30,5 +33,48 @@ export interface HpclabSettings {
 
 export const DEFAULT_SETTINGS: HpclabSettings = { companionUrl: '', pollIntervalSec: 15, warnMinutes: [10, 2], defaultProfile: '' };
 
+/** The companion's live events, as the UI reacts to them. */
+export type LiveEvent =
+  | { type: 'session'; session: Session; previous: Session | undefined }
+  | { type: 'walltime-warning'; session: Session | undefined; minutesLeft: number; endsAt: string }
+  | { type: 'prompt'; prompt: PromptEvent }
+  | { type: 'prompt-done'; id: string };
+
+/**
+ * Cluster and session state of the companion, shared by every widget: one poll and one event
+ * stream however many read it. Widgets read it; they change the cluster through commands, and
+ * only what the page shows (`dismiss`) through the model itself.
+ */
+export interface IHpclabModel {
+  readonly clusters: readonly string[];
+  readonly status: ReadonlyMap<string, ClusterStatus>;
+  readonly sessions: readonly Session[];
+  readonly profiles: readonly Profile[];
+  readonly kernelspecs: readonly Kernelspec[];
+  /** Why the last refresh failed, in words; null when it worked. */
+  readonly error: string | null;
+  /** Set once the first refresh has answered (or failed). */
+  readonly loaded: boolean;
+  /** In words, when this extension and the companion are from different releases; else null. */
+  readonly versionProblem: string | null;
+  /** The request path to the companion; read it at each use, the model may be repointed. */
+  readonly api: HpclabApi;
+  /** The composite settings of `hpclab:plugin` (defaults until the registry answers). */
+  readonly settings: Readonly<HpclabSettings>;
+  /** Sessions the user dismissed from the list, for the life of the page. */
+  readonly dismissed: ReadonlySet<string>;
+  /** Fires only when the state above really changed. */
+  readonly changed: ISignal<IHpclabModel, void>;
+  readonly settingsChanged: ISignal<IHpclabModel, Readonly<HpclabSettings>>;
+  readonly events: ISignal<IHpclabModel, LiveEvent>;
+  /** Asks the companion now (after an action) instead of at the next tick; rejects when it fails. */
+  refresh(): Promise<void>;
+  session(id: string): Session | undefined;
+  /** The running session that ends first: what the status bar counts down. */
+  nearestEnding(): Session | undefined;
+  /** Hides an ended session from the sidebar (nothing is asked of the companion). */
+  dismiss(sessionId: string): void;
+}
+
 /** The shared model: one poll and one event stream for every widget. */
-export const IHpclabModel = new Token<HpclabModel>('hpclab:IHpclabModel', 'Cluster and session state of the hpclab companion.');
+export const IHpclabModel = new Token<IHpclabModel>('hpclab:IHpclabModel', 'Cluster and session state of the hpclab companion.');

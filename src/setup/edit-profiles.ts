@@ -39,7 +39,7 @@ export class EditProfilesPanel extends Widget {
     // A cluster or profile added elsewhere (the Add a cluster tab, the CLI) shows up in the list;
     // the form being edited is left alone. Widget.dispose disconnects this.
     ctx.model.changed.connect(() => {
-      const names = (p: { name: string }[]) => p.map(x => x.name).join('\n');
+      const names = (p: readonly { name: string }[]) => p.map(x => x.name).join('\n');
       if (ctx.model.clusters.join('\n') !== this.clusters.join('\n') || names(ctx.model.profiles) !== names(this.profiles)) void this.reload();
     }, this);
   }

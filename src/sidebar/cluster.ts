@@ -53,7 +53,7 @@ export class ClusterSection extends Section {
     return el(
       'div',
       { class: 'jp-hpclab-partition', dataset: { partition: p.name } },
-      el('div', { class: 'jp-hpclab-partition-head' }, el('span', { class: 'jp-hpclab-partition-name' }, p.name + (p.isDefault ? '*' : '')), el('span', { class: 'jp-hpclab-muted' }, `${p.available} · ${busy}/${p.nodes.total} ${trans.__('busy')}`)),
+      el('div', { class: 'jp-hpclab-partition-head' }, el('span', { class: 'jp-hpclab-partition-name' }, p.name + (p.isDefault ? '*' : '')), el('span', { class: 'jp-hpclab-muted' }, trans.__('%1 · %2/%3 busy', p.available, busy, p.nodes.total))),
       ...rows
     );
   }

@@ -67,7 +67,7 @@ export class JobsSection extends Section {
     if (r.kind === 'array') return el('tr', { class: 'jp-hpclab-array' }, el('td', { colspan: '5' }, trans.__('array %1 (%2 tasks)', r.key, r.count)));
     const { cluster, job } = r;
     const act = (action: string, label: string) =>
-      el('button', { class: 'jp-mod-styled jp-hpclab-action', title: `${label} ${job.id}`, dataset: { action }, onclick: () => void commands.execute(CommandIDs.jobAction, { cluster, jobId: job.id, action }) }, label);
+      el('button', { class: 'jp-mod-styled jp-hpclab-action', title: trans.__('%1 job %2', label, job.id), dataset: { action }, onclick: () => void commands.execute(CommandIDs.jobAction, { cluster, jobId: job.id, action }) }, label);
     const actions = [act('cancel', trans.__('Cancel'))];
     if (job.state === 'PENDING') actions.push(job.reason?.includes('Held') ? act('release', trans.__('Release')) : act('hold', trans.__('Hold')));
     const time = job.state === 'PENDING' ? (job.reason ?? '') : `${hms(job.timeUsed)}${job.timeLimit !== null ? ` / ${hms(job.timeLimit)}` : ''}`;

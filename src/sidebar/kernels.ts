@@ -51,7 +51,7 @@ export class KernelsSection extends Section {
           'li',
           { dataset: { env: e.name } },
           el('span', { title: e.prefix ?? '' }, `${e.kind} ${e.name}${e.pythonVersion ? ` (${e.pythonVersion})` : ''}`),
-          e.ipykernel === false ? el('span', { class: 'jp-hpclab-muted' }, trans.__(' no ipykernel')) : null,
+          e.ipykernel === false ? el('span', { class: 'jp-hpclab-muted' }, ` ${trans.__('no ipykernel')}`) : null,
           profile
             ? el('button', { class: 'jp-mod-styled jp-hpclab-action', disabled: e.ipykernel === false, onclick: () => void commands.execute(CommandIDs.addKernel, { cluster, profile, env: e.env as never }) }, trans.__('Add as kernel'))
             : null

@@ -150,6 +150,7 @@ export class RequestSection extends Section {
       const key = `${Date.now()}-${Math.random().toString(36).slice(2)}`;
       const session = await this.ctx.model.api.createSession(this.request(), key);
       this.status.textContent = this.ctx.trans.__('Submitted: job %1', session.jobId ?? '');
+      // A failed refresh needs no word here: model.error carries it and the sidebar shows it.
       void this.ctx.model.refresh().catch(() => undefined);
     } catch (err) {
       this.showError(err);

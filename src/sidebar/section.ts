@@ -1,14 +1,14 @@
 import { Widget } from '@lumino/widgets';
-import type { TranslationBundle } from '@jupyterlab/translation';
 import type { CommandRegistry } from '@lumino/commands';
-import type { HpclabModel } from '../model';
 import { el } from '../format';
+import type { Words } from '../translate';
+import type { IHpclabModel } from '../tokens';
 
 /** What every sidebar section gets. */
 export interface SectionContext {
-  model: HpclabModel;
+  model: IHpclabModel;
   commands: CommandRegistry;
-  trans: TranslationBundle;
+  trans: Words;
 }
 
 /**

@@ -1,14 +1,20 @@
-import { CommandIDs } from '../tokens';
 import { el, hms, pendingText, secondsLeft } from '../format';
-import type { Session } from '../schemas';
+import type { Session, SessionState } from '../schemas';
+import { CommandIDs } from '../tokens';
 import { Section, type SectionContext } from './section';
+
+/** States a session never leaves (the companion's state machine ends in one of these). */
+const FINAL: ReadonlySet<SessionState> = new Set<SessionState>(['ended', 'failed']);
 
 /**
  * My sessions: pending with reason, place and estimated start; running with a countdown that
- * ticks every second; Open (the proxied Lab, in a new tab), Stop and Log.
+ * ticks every second; Open (the proxied Lab, in a new tab), Stop and Log. Ended and failed ones
+ * wait under an "N ended" toggle, each with Dismiss, so a day of sessions does not bury the live ones.
  */
 export class SessionsSection extends Section {
   private ticker: number | undefined;
+  /** Collapsed at first: what ended is history, what runs is what the user came for. */
+  private showEnded = false;
 
   constructor(ctx: SectionContext) {
     super(ctx, ctx.trans.__('Sessions'), 'sessions');
@@ -25,24 +31,41 @@ export class SessionsSection extends Section {
 
   protected render(): Node[] {
     const { model, trans } = this.ctx;
-    const live = model.sessions.filter(s => s.state !== 'ended' && s.state !== 'failed');
-    const recent = model.sessions.filter(s => s.state === 'ended' || s.state === 'failed').slice(0, 3);
-    if (live.length + recent.length === 0) return [this.note(model.loaded ? trans.__('No sessions. Request one above.') : trans.__('Loading…'))];
-    return [...live, ...recent].map(s => this.row(s));
+    const live = model.sessions.filter(s => !FINAL.has(s.state));
+    const ended = model.sessions.filter(s => FINAL.has(s.state) && !model.dismissed.has(s.id));
+    if (live.length + ended.length === 0) return [this.note(model.loaded ? trans.__('No sessions. Request one above.') : trans.__('Loading…'))];
+    const out: Node[] = live.map(s => this.row(s));
+    if (ended.length > 0) {
+      const toggle = el(
+        'button',
+        { class: 'jp-hpclab-ended-toggle', 'aria-expanded': String(this.showEnded), dataset: { hpclabAction: 'toggle-ended' }, onclick: () => this.toggleEnded() },
+        trans._n('%1 ended', '%1 ended', ended.length)
+      );
+      out.push(el('div', { class: 'jp-hpclab-ended', dataset: { ended: String(ended.length) } }, toggle, ...(this.showEnded ? ended.map(s => this.row(s)) : [])));
+    }
+    return out;
+  }
+
+  private toggleEnded(): void {
+    this.showEnded = !this.showEnded;
+    this.update();
   }
 
   private row(s: Session): HTMLElement {
-    const { trans, commands } = this.ctx;
-    const button = (label: string, command: string, extra: Record<string, string> = {}) =>
-      el('button', { class: 'jp-mod-styled jp-hpclab-action', dataset: { action: label.toLowerCase() }, onclick: () => void commands.execute(command, { id: s.id, ...extra }) }, label);
+    const { trans, commands, model } = this.ctx;
+    const button = (action: string, label: string, onclick: () => void) => el('button', { class: 'jp-mod-styled jp-hpclab-action', dataset: { action }, onclick }, label);
+    const run = (command: string, args: Record<string, string>) => () => void commands.execute(command, args);
+    const final = FINAL.has(s.state);
     const actions: HTMLElement[] = [];
-    if (s.kind === 'lab' && s.state === 'running') actions.push(button(trans.__('Open'), CommandIDs.openSession));
-    if (s.state !== 'ended' && s.state !== 'failed') actions.push(button(trans.__('Stop'), CommandIDs.stopSession));
-    actions.push(button(trans.__('Log'), CommandIDs.showLog));
+    if (s.kind === 'lab' && s.state === 'running') actions.push(button('open', trans.__('Open'), run(CommandIDs.openSession, { id: s.id })));
+    if (!final) actions.push(button('stop', trans.__('Stop'), run(CommandIDs.stopSession, { id: s.id })));
+    actions.push(button('log', trans.__('Log'), run(CommandIDs.showLog, { sessionId: s.id })));
+    if (final) actions.push(button('dismiss', trans.__('Dismiss'), () => model.dismiss(s.id)));
+    const kind = s.kind === 'lab' ? trans.__('Lab') : trans.__('Kernel');
     return el(
       'div',
       { class: `jp-hpclab-session jp-hpclab-state-${s.state}`, dataset: { session: s.id, state: s.state } },
-      el('div', { class: 'jp-hpclab-session-head' }, el('span', { class: 'jp-hpclab-session-title' }, `${s.kind === 'lab' ? 'Lab' : trans.__('Kernel')} · ${s.profile}`), el('span', { class: 'jp-hpclab-badge' }, s.state)),
+      el('div', { class: 'jp-hpclab-session-head' }, el('span', { class: 'jp-hpclab-session-title' }, trans.__('%1 · %2', kind, s.profile)), el('span', { class: 'jp-hpclab-badge' }, this.stateWord(s.state))),
       el('div', { class: 'jp-hpclab-muted' }, this.detail(s)),
       el('div', { class: 'jp-hpclab-actions' }, ...actions)
     );
@@ -50,15 +73,29 @@ export class SessionsSection extends Section {
 
   private detail(s: Session): string {
     const { trans } = this.ctx;
-    const job = s.jobId ? `${trans.__('job')} ${s.jobId}` : '';
-    if (s.state === 'pending') return `${job} · ${pendingText(s)}`;
+    const line = (...parts: (string | null | undefined)[]) => parts.filter(Boolean).join(' · ');
+    const job = s.jobId ? trans.__('job %1', s.jobId) : '';
+    if (s.state === 'pending') return line(job, pendingText(s, trans));
     if (s.state === 'running') {
       const left = secondsLeft(s);
       // The end time comes with the next poll after the start; say nothing until it is known.
-      return [job, s.node, left === null ? '' : trans.__('%1 left', hms(left))].filter(Boolean).join(' · ');
+      return line(job, s.node, left === null ? '' : trans.__('%1 left', hms(left)));
     }
-    if (s.state === 'ended' || s.state === 'failed') return `${job} · ${s.endReason ?? s.state}${s.message ? ` · ${s.message.split('\n')[0]}` : ''}`;
-    return `${job} · ${s.state}${s.node ? ` on ${s.node}` : ''}`;
+    if (FINAL.has(s.state)) return line(job, s.endReason ?? this.stateWord(s.state), s.message?.split('\n')[0]);
+    return line(job, s.node ? trans.__('%1 on %2', this.stateWord(s.state), s.node) : this.stateWord(s.state));
+  }
+
+  private stateWord(state: SessionState): string {
+    const { trans } = this.ctx;
+    const words: Record<SessionState, string> = {
+      pending: trans.__('pending'),
+      starting: trans.__('starting'),
+      running: trans.__('running'),
+      ending: trans.__('ending'),
+      ended: trans.__('ended'),
+      failed: trans.__('failed')
+    };
+    return words[state];
   }
 
   /** Only the countdown text changes each second; the rest waits for a real model change. */

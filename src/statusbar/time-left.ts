@@ -1,16 +1,15 @@
 import { Widget } from '@lumino/widgets';
-import type { TranslationBundle } from '@jupyterlab/translation';
 import { hms, secondsLeft } from '../format';
-import type { HpclabModel } from '../model';
+import type { Words } from '../translate';
+import type { IHpclabModel } from '../tokens';
 
 /** The nearest-ending session's time left; warning style under the first threshold; click opens the sidebar. */
 export class TimeLeftItem extends Widget {
   private ticker: number | undefined;
 
   constructor(
-    private readonly model: HpclabModel,
-    trans: TranslationBundle,
-    private readonly warnMinutes: () => number[],
+    private readonly model: IHpclabModel,
+    private readonly trans: Words,
     onClick: () => void
   ) {
     super();
@@ -18,6 +17,8 @@ export class TimeLeftItem extends Widget {
     this.node.title = trans.__('Time left in your hpclab session (click for the sidebar)');
     this.node.addEventListener('click', onClick);
     model.changed.connect(() => this.tick(), this);
+    // The warning threshold is a setting: a change shows at once, not at the next tick.
+    model.settingsChanged.connect(() => this.tick(), this);
   }
 
   protected onAfterAttach(): void {
@@ -32,8 +33,8 @@ export class TimeLeftItem extends Widget {
   private tick(): void {
     const session = this.model.nearestEnding();
     const left = session ? secondsLeft(session) : null;
-    this.node.textContent = session && left !== null ? `HPC ${session.profile} ${hms(left)}` : '';
-    const first = Math.max(0, ...this.warnMinutes());
+    this.node.textContent = session && left !== null ? this.trans.__('HPC %1 %2', session.profile, hms(left)) : '';
+    const first = Math.max(0, ...this.model.settings.warnMinutes);
     this.node.classList.toggle('jp-hpclab-warn', left !== null && left <= first * 60);
   }
 }

@@ -45,3 +45,11 @@ test('an unreachable companion, a proxy error page and a malformed reply each ge
   await expect(api.kernelspecs()).rejects.toMatchObject({ code: 'bad-reply' });
 });
 
+
+test('the session log without follow: the tail as text, through the same credentials', async () => {
+  const { impl, calls } = fakeFetch({ 'GET /hpclab/api/sessions/s1/log?tail=100': { body: 'last lines\n' } });
+  const chunks: string[] = [];
+  for await (const chunk of new HpclabApi('http://127.0.0.1:9999/?token=secret', impl).sessionLog('s1', { tail: 100 })) chunks.push(chunk);
+  expect(chunks.join('')).toBe('last lines\n');
+  expect((calls[0].init.headers as Record<string, string>).Authorization).toBe('token secret');
+});

@@ -9,7 +9,7 @@ const unused = async (): Promise<ServerReply> => {
 
 test('under hpclab lab the companion on the same origin wins, with the cookie', async () => {
   const { impl } = fakeFetch({ 'GET /hpclab/api/version': { body: { version: EXTENSION_VERSION, api: API_VERSION } } });
-  const found = await locateCompanion(unused, impl);
+  const found = await locateCompanion({ askServer: unused, fetchImpl: impl });
   expect(found.problem).toBeUndefined();
   expect(found.api.usesToken).toBe(false);
   expect(found.api.base).toBe('http://localhost/hpclab/');
@@ -17,7 +17,7 @@ test('under hpclab lab the companion on the same origin wins, with the cookie', 
 
 test('under plain Jupyter the server extension names the companion; the token goes in the header and the events URL', async () => {
   const { impl, calls } = fakeFetch({ 'GET /hpclab/api/clusters': { body: ['testbed'] } });
-  const found = await locateCompanion(server(200, { url: 'http://127.0.0.1:4567/', token: 'tok', version: EXTENSION_VERSION, api: API_VERSION }), impl);
+  const found = await locateCompanion({ askServer: server(200, { url: 'http://127.0.0.1:4567/', token: 'tok', version: EXTENSION_VERSION, api: API_VERSION }), fetchImpl: impl });
   expect(found.problem).toBeUndefined();
   expect(found.api.base).toBe('http://127.0.0.1:4567/hpclab/');
   expect(found.api.eventsUrl()).toBe('http://127.0.0.1:4567/hpclab/events?token=tok');
@@ -29,19 +29,19 @@ test('under plain Jupyter the server extension names the companion; the token go
 
 test("the server extension's words reach the user when it cannot start the companion", async () => {
   const { impl } = fakeFetch({});
-  const found = await locateCompanion(server(503, { error: { code: 'companion-unavailable', message: 'hpclab needs Node.js 20 or newer on PATH' } }), impl);
+  const found = await locateCompanion({ askServer: server(503, { error: { code: 'companion-unavailable', message: 'hpclab needs Node.js 20 or newer on PATH' } }), fetchImpl: impl });
   expect(found.problem).toBe('hpclab needs Node.js 20 or newer on PATH');
 });
 
 test('no server extension (404): the same-origin default, no problem invented', async () => {
   const { impl } = fakeFetch({});
-  const found = await locateCompanion(server(404, undefined), impl);
+  const found = await locateCompanion({ askServer: server(404, undefined), fetchImpl: impl });
   expect(found.problem).toBeUndefined();
   expect(found.api.usesToken).toBe(false);
 });
 
 test('a garbled answer is named with its status', async () => {
   const { impl } = fakeFetch({});
-  expect((await locateCompanion(server(502, undefined), impl)).problem).toMatch(/answered 502/);
-  expect((await locateCompanion(server(200, { url: 'not a url' }), impl)).problem).toMatch(/answered 200/);
+  expect((await locateCompanion({ askServer: server(502, undefined), fetchImpl: impl })).problem).toMatch(/answered 502/);
+  expect((await locateCompanion({ askServer: server(200, { url: 'not a url' }), fetchImpl: impl })).problem).toMatch(/answered 200/);
 });

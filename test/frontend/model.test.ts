@@ -1,6 +1,8 @@
 import { HpclabApi } from '../../src/api';
-import { HpclabModel, type LiveEvent } from '../../src/model';
+import { HpclabModel } from '../../src/model';
 import { groupJobs, hms, pendingText } from '../../src/format';
+import type { LiveEvent } from '../../src/tokens';
+import { english } from '../../src/translate';
 import packageJson from '../../package.json';
 import { API_VERSION, EXTENSION_VERSION } from '../../src/version';
 import { reply, sessionBase } from './fixtures';
@@ -68,10 +70,34 @@ test('the poll interval never goes below the floor', () => {
   m.dispose();
 });
 
+test('settings: applied once per real change, the poll interval follows with its floor', () => {
+  const { m } = model();
+  const seen: unknown[] = [];
+  m.settingsChanged.connect((_m, s) => seen.push(s));
+  m.start();
+  m.applySettings({ pollIntervalSec: 2, warnMinutes: [5] });
+  m.applySettings({ pollIntervalSec: 2, warnMinutes: [5] });
+  expect(seen).toHaveLength(1);
+  expect(m.settings).toMatchObject({ pollIntervalSec: 2, warnMinutes: [5], companionUrl: '' }); // the rest from the defaults
+  expect((m as unknown as { poll: { frequency: { interval: number } } }).poll.frequency.interval).toBe(5000);
+  m.dispose();
+});
+
+test('a dismissed session is remembered and `changed` fires for it', () => {
+  const { m } = model();
+  m.handleEvent('snapshot', { type: 'snapshot', sessions: [{ ...base, id: 's1', state: 'ended' }] });
+  let changes = 0;
+  m.changed.connect(() => changes++);
+  m.dismiss('s1');
+  m.dismiss('s1');
+  expect([...m.dismissed]).toEqual(['s1']);
+  expect(changes).toBe(1);
+});
+
 test('formatting: countdowns, queue words and array grouping', () => {
   expect(hms(3725)).toBe('1:02:05');
   expect(hms(2 * 86400 + 60)).toBe('2-00:01:00');
-  expect(pendingText({ ...base, id: 'x', state: 'pending', pending: { reason: 'Resources', position: 3, estimatedStart: null } })).toBe('Resources, #3 in the queue');
+  expect(pendingText({ ...base, id: 'x', state: 'pending', pending: { reason: 'Resources', position: 3, estimatedStart: null } }, english)).toBe('Resources, #3 in the queue');
   const job = (id: string, arrayJobId: string | null) => ({ id, arrayJobId, arrayTaskId: null, name: 'j', user: 'u', state: 'PENDING', reason: null, partition: 'p', nodes: null, timeUsed: 0, timeLimit: null, timeLeft: null, startTime: null, gres: null });
   expect(groupJobs([job('10_1', '10'), job('10_2', '10'), job('11', null)]).map(g => [g.key, g.jobs.length])).toEqual([
     ['10', 2],
