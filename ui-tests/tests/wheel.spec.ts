@@ -113,7 +113,7 @@ test('a fresh venv: the sidebar offers "Add a cluster", and the saved cluster sh
   await expect(sidebar(page).locator('[data-hpclab-empty="clusters"]')).toBeVisible({ timeout: 60_000 });
   await sidebar(page).locator('[data-hpclab-action="add-first-cluster"]').click();
 
-  const add = page.locator('#hpclab-add-cluster');
+  const add = page.locator('[data-hpclab-setup="add-cluster"]');
   await expect(add).toHaveAttribute('data-hpclab-step', 'host');
   await add.locator('select[data-hpclab-field="host"]').selectOption('tb-login');
   const t0 = Date.now();
@@ -141,7 +141,7 @@ test('"Edit profiles" changes a profile; a bad value is named beside its field',
   await page.goto(labUrl);
   await expect(page.locator('body')).toHaveAttribute('data-hpclab', 'loaded', { timeout: 60_000 });
   await sidebar(page).locator('.jp-hpclab-section-footer [data-hpclab-action="edit-profiles"]').click();
-  const edit = page.locator('#hpclab-edit-profiles');
+  const edit = page.locator('[data-hpclab-setup="edit-profiles"]');
   await edit.locator('button[data-hpclab-profile="gpu-fake"]').click();
   await expect(edit.locator('form[data-hpclab-profile-form]')).toHaveAttribute('data-profile', 'gpu-fake');
   const time = edit.locator('[data-hpclab-field="time"]');
