@@ -38,8 +38,10 @@ export function setupRoutes(router: Router, setup: SetupApi): void {
   });
 
   router.put('/api/profiles/:profile', json, async (req, res) => {
+    // The path names what is changed: a bad name is the error even when the body is bad too.
+    const name = readParam(req, 'profile');
     const { profile } = parse(putProfileSchema, body(req.body), 'body');
-    res.json(await setup.putProfile(readParam(req, 'profile'), profile));
+    res.json(await setup.putProfile(name, profile));
   });
 
   router.delete('/api/profiles/:profile', async (req, res) => {

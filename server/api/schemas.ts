@@ -109,12 +109,31 @@ export const promptAnswersSchema = strict(
 
 /** An ~/.ssh/config alias or a host name: one word, not an option (the config schema checks the rest). */
 const sshHostSchema = pattern('an ~/.ssh/config alias or host name (no spaces, not starting with "-")', /^[^\s\x00-\x1f\x7f-][^\s\x00-\x1f\x7f]{0,254}$/);
-const profileObject = z.record(z.string(), z.unknown(), { error: expecting('a profile object like {"cluster": "c", "partition": "debug"}') });
+/**
+ * zod's record passes an own `__proto__` key (JSON.parse makes one) by without checking it, and
+ * what it copies would get that object as its prototype: the keys are checked on the parsed
+ * JSON itself, before anything is copied.
+ */
+function keysChecked<T extends z.ZodType>(key: RegExp, what: string, record: T) {
+  return z.preprocess((value, ctx) => {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) return value;
+    for (const k of Object.keys(value)) if (!key.test(k)) ctx.addIssue({ code: 'custom', path: [k], input: value, message: `expected ${what}` });
+    return value;
+  }, record);
+}
+
+// The setup service checks each field as config.json is checked; here only that the keys are
+// profile fields (camelCase words).
+const profileObject = keysChecked(
+  /^[A-Za-z][A-Za-z0-9]{0,63}$/,
+  'a profile field such as "partition" or "gres"',
+  z.record(z.string(), z.unknown(), { error: expecting('a profile object like {"cluster": "c", "partition": "debug"}') })
+);
 
 export const discoverSchema = strict({ host: sshHostSchema, cluster: nameSchema.optional() }, 'a JSON object like {"host": "mycluster"}');
 
 export const saveSetupSchema = strict(
-  { host: sshHostSchema, cluster: nameSchema, profiles: z.record(nameSchema, profileObject, { error: expecting('an object of profiles by name') }) },
+  { host: sshHostSchema, cluster: nameSchema, profiles: keysChecked(NAME_PATTERN, 'a profile name of letters, digits, "_", "." and "-"', z.record(nameSchema, profileObject, { error: expecting('an object of profiles by name') })) },
   'a JSON object like {"host": "mycluster", "cluster": "mycluster", "profiles": {"cpu": {…}}}'
 );
 

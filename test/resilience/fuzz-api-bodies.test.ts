@@ -159,9 +159,39 @@ function bodyRoutes(): Record<string, BodyRoute> {
       ],
       requestOf: args => ({ answers: args[1] }),
       accepted: () => (waitingPrompt = undefined)
+    },
+    // Setup: the host is an ~/.ssh/config alias handed to hpclab's own SSH client (never a
+    // command line); profiles are checked field by field by the setup service, as config.json is.
+    'POST /api/setup/discover': {
+      method: 'POST',
+      target: () => '/hpclab/api/setup/discover',
+      body: { host: 'login1', cluster: 'mycluster' },
+      fields: [{ path: 'host', accepts: C.host }, { path: 'cluster', accepts: C.name }],
+      requestOf: args => ({ host: args[0], cluster: args[1] })
+    },
+    'POST /api/setup/save': {
+      method: 'POST',
+      target: () => '/hpclab/api/setup/save',
+      body: { host: 'login1', cluster: 'mycluster', profiles: { cpu: { cluster: 'mycluster' } } },
+      fields: [
+        { path: 'host', accepts: C.host },
+        { path: 'cluster', accepts: C.name },
+        { path: 'profiles', accepts: v => isPlainObject(v) && Object.entries(v).every(([k, p]) => C.name(k) && profileAccept(p)) },
+        { path: 'profiles.cpu', accepts: profileAccept }
+      ],
+      requestOf: args => ({ host: args[0], cluster: args[1], profiles: args[2] })
+    },
+    'PUT /api/profiles/:profile': {
+      method: 'PUT',
+      target: () => '/hpclab/api/profiles/gpu',
+      body: { profile: { cluster: 'mycluster', partition: 'debug' } },
+      fields: [{ path: 'profile', accepts: profileAccept }],
+      requestOf: args => ({ profile: args[1] })
     }
   };
 }
+/** The API checks a profile's keys only (the setup service checks the fields): camelCase words, so no `__proto__`. */
+const profileAccept: Contract = v => isPlainObject(v) && Object.keys(v).every(k => /^[A-Za-z][A-Za-z0-9]{0,63}$/.test(k));
 const text1024: Contract = v => typeof v === 'string' && v.length <= 1024;
 
 test('every route that reads a JSON body has fields to fuzz', () => {

@@ -30,7 +30,7 @@ export interface Call {
 }
 export const calls: Call[] = [];
 /** Lookups that change nothing; a refused request may still make them (with validated values). */
-const READS = new Set(['sessions.get', 'sessions.list', 'clusters.names', 'kernelspecs.profiles', 'kernelspecs.list', 'prompts.subscribe', 'prompts.waiting']);
+const READS = new Set(['sessions.get', 'sessions.list', 'clusters.names', 'kernelspecs.profiles', 'kernelspecs.list', 'prompts.subscribe', 'prompts.waiting', 'setup.info', 'setup.profileConfig']);
 export const acting = (made: Call[]) => made.filter(c => !c.threw && !READS.has(`${c.service}.${c.method}`));
 
 /** Wraps the methods (all of the prototype's, or `only`) so each call is recorded. */
@@ -144,6 +144,7 @@ export const ACCEPTS: Record<string, { sample: string; accepts: Contract }> = {
   id: { sample: 'abc123', accepts: C.sessionId },
   name: { sample: 'hpclab-testbed-gpu', accepts: C.kernelName },
   prompt: { sample: '0123456789abcdef', accepts: C.promptId },
+  profile: { sample: 'gpu', accepts: C.name },
   tail: { sample: '100', accepts: v => typeof v === 'string' && /^\d{1,8}$/.test(v) && Number(v) <= 1024 * 1024 },
   follow: { sample: '0', accepts: v => v === '0' || v === 'false' },
   refresh: { sample: '0', accepts: v => ['0', '1', 'true', 'false'].includes(v as string) }
@@ -182,6 +183,7 @@ export async function startApiHarness(): Promise<Harness> {
   recordCalls('clusters', h.clusters);
   recordCalls('kernels', h.kernels);
   recordCalls('kernelspecs', h.kernelspecs);
+  recordCalls('setup', h.setup);
   recordCalls('prompts', broker, ['answer', 'cancel']);
   broker.subscribe(() => undefined); // someone is listening: prompts wait for an answer
   return h;
