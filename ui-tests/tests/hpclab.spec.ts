@@ -120,3 +120,23 @@ test('sidebar screenshots in the light and dark themes', async ({ page, hpclab }
   await expect(page.locator('body')).toHaveAttribute('data-jp-theme-light', 'false');
   await sidebar(page).screenshot({ path: testInfo.outputPath('sidebar-dark.png') });
 });
+
+test('the sidebar and a session\'s log tab come back after a reload', async ({ page, hpclab }) => {
+  await openLab(page, hpclab);
+  await chooseProfile(page, 'cpu');
+  await sidebar(page).locator('.jp-hpclab-form button[type="submit"]').click();
+  const row = sidebar(page).locator('.jp-hpclab-session').first();
+  await expect(row).toHaveAttribute('data-state', 'running', { timeout: 90_000 });
+  const id = (await row.getAttribute('data-session'))!;
+  await row.locator('[data-action="log"]').click();
+  const log = page.locator(`.jp-hpclab-log[data-hpclab-log="${id}"]`);
+  await expect(log).toContainText(/Jupyter/, { timeout: 30_000 });
+  // The layout is saved as it changes; a reload (no ?reset) must bring back both.
+  await page.waitForTimeout(1500);
+  await page.reload();
+  await expect(page.locator('body')).toHaveAttribute('data-hpclab', 'loaded', { timeout: 60_000 });
+  await expect(sidebar(page)).toBeVisible();
+  await expect(sidebar(page).locator(`.jp-hpclab-session[data-session="${id}"]`)).toHaveAttribute('data-state', 'running');
+  await expect(log).toBeVisible();
+  await expect(log).toContainText(/Jupyter/, { timeout: 30_000 });
+});
