@@ -15,6 +15,7 @@ import type { SessionManager } from './sessions/manager';
 import { isFinal } from './sessions/reconcile';
 import type { ClusterConfig, HpclabConfig } from './config/schema';
 import { getCluster } from './config/load';
+import { stderrLogger, type Logger } from './log';
 import { ClusterPoller } from './scheduler/poller';
 import { SlurmScheduler } from './scheduler/slurm/slurm-scheduler';
 import type { Scheduler } from './scheduler/types';
@@ -37,6 +38,8 @@ export interface DepsOptions {
   prompter?: Prompter;
   env?: NodeJS.ProcessEnv;
   homeDir?: string;
+  /** Each cluster's connection logs as `ssh <cluster>` below it; default: warnings on stderr. */
+  logger?: Logger;
 }
 
 /**
@@ -45,11 +48,14 @@ export interface DepsOptions {
  */
 export class ClusterRegistry {
   private readonly built = new Map<string, ClusterServices>();
+  private readonly logger: Logger;
 
   constructor(
     readonly config: HpclabConfig,
     private readonly options: DepsOptions = {}
-  ) {}
+  ) {
+    this.logger = options.logger ?? stderrLogger();
+  }
 
   names(): string[] {
     return Object.keys(this.config.clusters);
@@ -86,7 +92,7 @@ export class ClusterRegistry {
   adopt(services: ClusterServices): void {
     if (this.built.has(services.name)) {
       services.poller.stop();
-      services.transport.close().catch(err => console.error(`hpclab: closing a second connection to ${services.name} failed:`, err));
+      services.transport.close().catch(err => this.logger.child(`ssh ${services.name}`).warn('closing a second connection (from setup) failed', err));
       return;
     }
     this.built.set(services.name, services);
@@ -98,13 +104,18 @@ export class ClusterRegistry {
     const homeDir = this.options.homeDir ?? os.homedir();
     const ssh = cluster.ssh;
     const agentSocket = ssh.agent === false ? undefined : env.SSH_AUTH_SOCK || undefined;
+    const logger = this.logger.child(`ssh ${name}`);
+    // A ProxyCommand's stderr goes to the companion's log when there is one; a CLI command
+    // without a logger keeps ssh's way of showing it on the terminal.
+    const log = this.options.logger ? (line: string) => logger.warn(line) : undefined;
     return new SshTransport({
       cluster: name,
       maxChannels: ssh.maxChannels ?? 8,
+      logger,
       connect: async () => {
         // ~/.ssh/config is read at each (re)connect, so edits apply without a restart.
         const hops = await hopsFor(ssh, { homeDir, localUser: os.userInfo().username, sshConfigText: await readSshConfig(homeDir) });
-        return connectChain(hops, { cluster: name, agentSocket, prompter: this.options.prompter });
+        return connectChain(hops, { cluster: name, agentSocket, prompter: this.options.prompter, log });
       }
     });
   }
@@ -193,6 +204,8 @@ export interface AppDeps {
   localJupyter?: LocalJupyter;
   /** Applies the config file again when it changed (see ConfigFollower). */
   refreshConfig?: () => Promise<void>;
+  /** The API logs the detail of its 500s as `api` below it. */
+  logger?: Logger;
 }
 
 /**
@@ -201,7 +214,7 @@ export interface AppDeps {
  */
 export function createApp(deps: AppDeps) {
   const kernelspecs = deps.kernelspecs && kernelspecApi(deps.clusters.config, deps.kernelspecs.specs, deps.kernelspecs.discovery);
-  const api = createApi({ sessions: deps.sessions, clusters: clusterService(deps.clusters), kernels: deps.kernels, kernelspecs, prompts: deps.prompts, setup: deps.setup, token: deps.token, allowedOrigins: deps.allowedOrigins, refreshConfig: deps.refreshConfig });
+  const api = createApi({ sessions: deps.sessions, clusters: clusterService(deps.clusters), kernels: deps.kernels, kernelspecs, prompts: deps.prompts, setup: deps.setup, token: deps.token, allowedOrigins: deps.allowedOrigins, refreshConfig: deps.refreshConfig, logger: deps.logger?.child('api') });
   const proxy = createNodeProxy({ lookup: deps.sessions.proxyLookup });
   const unsubscribe = deps.sessions.subscribe(event => {
     if (event.type === 'session' && isFinal(event.session.state)) proxy.forget(event.session.id);

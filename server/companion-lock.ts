@@ -59,7 +59,7 @@ export async function claimCompanionLock(lock: string, options: LockOptions = {}
 
 /** Releases `lock` if it is still ours (a takeover may have replaced it meanwhile); never throws, as it runs on close. */
 export async function releaseCompanionLock(lock: string, pid = process.pid): Promise<void> {
-  const owner = await readPid(lock).catch(() => undefined);
+  const owner = await readPid(lock).catch(() => undefined); // not a lock of ours (or unreadable): leave it as it is
   if (owner === pid) await fs.rm(lock, { force: true });
 }
 

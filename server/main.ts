@@ -10,6 +10,7 @@ import { CLI_ENTRY } from './cli/entry-path';
 import { claimCompanionLock, releaseCompanionLock } from './companion-lock';
 import { configPath, ensurePrivateDir, statePaths, writePrivateFileAtomic } from './config/paths';
 import type { HpclabConfig } from './config/schema';
+import { loggerFromEnv, type Logger } from './log';
 import { PromptBroker } from './api/prompt-broker';
 import { KernelService } from './kernels/kernel-service';
 import { kernelsDir } from './kernels/kernelspec';
@@ -20,6 +21,7 @@ import { SetupService } from './setup/setup-service';
 import { SessionManager } from './sessions/manager';
 import { SessionStore } from './sessions/store';
 import type { Prompter } from './transport/types';
+import { HPCLAB_VERSION } from './version';
 
 export interface CompanionOptions {
   config: HpclabConfig;
@@ -34,6 +36,10 @@ export interface CompanionOptions {
   configPath?: string;
   /** `hpclab lab`: serve this local Jupyter server on the same origin. */
   localJupyter?: LocalJupyter;
+  /** Where everything the companion does is logged; default: stderr at `$HPCLAB_LOG`'s level (see server/log.ts). */
+  logger?: Logger;
+  /** `--verbose`: log at debug level, whatever `$HPCLAB_LOG` says (when no logger is given). */
+  verbose?: boolean;
 }
 
 export interface RunningCompanion {
@@ -76,6 +82,10 @@ export function runtimeFile(env: NodeJS.ProcessEnv = process.env, homeDir = os.h
 export async function startCompanion(options: CompanionOptions): Promise<RunningCompanion> {
   const env = options.env ?? process.env;
   const homeDir = options.homeDir ?? os.homedir();
+  // The one logger of this companion; each service logs below it under its own scope.
+  // A companion inside a terminal command (tunnel, sessions stop) keeps that terminal for the
+  // command's own output: warnings only, unless HPCLAB_LOG asks for more.
+  const logger = options.logger ?? loggerFromEnv({ env, verbose: options.verbose, write: entry => process.stderr.write(entry), unset: options.advertise ? undefined : 'warn' });
   const { stateDir } = statePaths(env, homeDir);
   await ensurePrivateDir(stateDir);
   const token = randomBytes(32).toString('hex');
@@ -89,10 +99,10 @@ export async function startCompanion(options: CompanionOptions): Promise<Running
   }
   // SSH prompts (2FA) go to an open JupyterLab when there is one, else to the terminal.
   const prompts = new PromptBroker(options.prompter);
-  const clusters = new ClusterRegistry(options.config, { prompter: prompts.prompter, env, homeDir });
-  const sessions = new SessionManager({ config: options.config, clusters: name => clusters.get(name), store: new SessionStore(path.join(stateDir, 'sessions.json')) });
+  const clusters = new ClusterRegistry(options.config, { prompter: prompts.prompter, env, homeDir, logger });
+  const sessions = new SessionManager({ config: options.config, clusters: name => clusters.get(name), store: new SessionStore(path.join(stateDir, 'sessions.json')), logger: logger.child('sessions') });
   await sessions.start();
-  const kernels = new KernelService({ config: options.config, clusters: name => clusters.get(name), sessions });
+  const kernels = new KernelService({ config: options.config, clusters: name => clusters.get(name), sessions, logger: logger.child('kernels') });
   const specs = new KernelspecService({
     config: options.config,
     kernelsDir: kernelsDir(env, homeDir),
@@ -104,17 +114,19 @@ export async function startCompanion(options: CompanionOptions): Promise<Running
   // Setup writes the config file the companion was started with (the default one if none was named),
   // and the companion follows that file when others write it.
   const followedFile = options.configPath ?? configPath({ env, homeDir }).path;
-  const follower = new ConfigFollower({ file: followedFile, config: options.config });
+  const configLog = logger.child('config');
+  const follower = new ConfigFollower({ file: followedFile, config: options.config, report: message => configLog.warn(message) });
   await follower.start();
   follower.watch();
   const setup = new SetupService({
     configPath: followedFile,
     config: options.config,
     clusters,
-    probeRegistry: config => new ClusterRegistry(config, { prompter: prompts.prompter, env, homeDir }),
-    homeDir
+    probeRegistry: config => new ClusterRegistry(config, { prompter: prompts.prompter, env, homeDir, logger }),
+    homeDir,
+    logger: logger.child('setup')
   });
-  const { handle, onUpgrade, close: closeApp } = createApp({ clusters, sessions, kernels, kernelspecs: { specs, discovery }, prompts, setup, token, localJupyter: options.localJupyter, refreshConfig: () => follower.refresh() });
+  const { handle, onUpgrade, close: closeApp } = createApp({ clusters, sessions, kernels, kernelspecs: { specs, discovery }, prompts, setup, token, localJupyter: options.localJupyter, refreshConfig: () => follower.refresh(), logger });
   const server = http.createServer(handle);
   server.on('upgrade', onUpgrade);
   const servers = [server];
@@ -138,6 +150,9 @@ export async function startCompanion(options: CompanionOptions): Promise<Running
     const info: RuntimeInfo = { url, token, pid: process.pid, socket: socketPath, config: options.configPath };
     await writePrivateFileAtomic(file, JSON.stringify(info) + '\n');
   }
+  // The companion others use (serve, lab) says so; one inside a CLI command (tunnel) only in detail.
+  const lifecycle = (message: string) => (options.advertise ? logger.info(message) : logger.debug(message));
+  lifecycle(`companion ${HPCLAB_VERSION} (pid ${process.pid}) listening on ${url}${socketPath ? ` and ${socketPath}` : ''}; config ${followedFile}`);
   return {
     url,
     token,
@@ -151,6 +166,7 @@ export async function startCompanion(options: CompanionOptions): Promise<Running
       return open.reduce((a, b) => a + b, 0) + kernels.count();
     },
     async close() {
+      lifecycle('stopping');
       // Drain: stop taking requests, end live connections, then the adapters.
       for (const s of servers) {
         s.close();
@@ -185,7 +201,7 @@ export function socketAnswers(socketPath: string): Promise<boolean> {
 
 /** Sockets left by crashed companions (an older companion's fixed name included). */
 async function removeDeadSockets(dir: string): Promise<void> {
-  const names = await fs.readdir(dir).catch(() => [] as string[]);
+  const names = await fs.readdir(dir).catch(() => [] as string[]); // nothing to clear; listening there fails next if the dir is unusable
   for (const name of names.filter(n => /^companion(-[0-9a-f]+)?\.sock$/.test(n))) {
     const stale = path.join(dir, name);
     if (!(await socketAnswers(stale))) await fs.rm(stale, { force: true });
@@ -197,6 +213,7 @@ export async function readRuntimeInfo(env: NodeJS.ProcessEnv = process.env, home
   try {
     return JSON.parse(await fs.readFile(runtimeFile(env, homeDir), 'utf8')) as RuntimeInfo;
   } catch {
+    // No runtime file (no companion advertised) or a half-gone one: either way, none to reach.
     return undefined;
   }
 }

@@ -8,6 +8,7 @@ import { TransportError } from '../transport/errors';
 import { SessionNotFoundError } from './services';
 import { StateSaveError } from '../sessions/errors';
 import { SetupError } from '../setup/errors';
+import { stderrLogger, type Logger as CompanionLogger } from '../log';
 
 /*
  * The one map from errors to HTTP statuses. Handlers throw (or reject); this decides what the
@@ -37,8 +38,13 @@ export class ApiError extends Error {
   }
 }
 
-export type Logger = (message: string, err?: unknown) => void;
-export const defaultLogger: Logger = (message, err) => console.error(`hpclab api: ${message}`, err ?? '');
+/**
+ * Where a 500's detail goes: the companion's logger (server/log.ts; createApp passes its `api`
+ * child), or a plain function taking the message and the error, as before it existed.
+ */
+export type Logger = CompanionLogger | ((message: string, err?: unknown) => void);
+/** Without a logger: stderr, like every service that was given none. */
+export const defaultLogger: Logger = (message, err) => stderrLogger('api').error(message, err);
 
 export const INTERNAL_MESSAGE = "internal error (the companion's log has the detail)";
 
@@ -139,9 +145,10 @@ export function sendError(res: Response, error: ApiError): void {
 
 /** Express error middleware built on toApiError. */
 export function errorHandler(logger: Logger): ErrorRequestHandler {
+  const log = typeof logger === 'function' ? logger : (message: string, err: unknown) => logger.error(message, err);
   return (err, req, res, next) => {
     const mapped = toApiError(err);
-    if (!mapped) logger(`${req.method} ${req.originalUrl.split('?')[0]} failed`, err);
+    if (!mapped) log(`${req.method} ${req.originalUrl.split('?')[0]} failed`, err);
     // A stream already under way (events, a log) cannot change its status: let express end it.
     if (res.headersSent) return next(err);
     sendError(res, mapped ?? new ApiError(500, 'internal', INTERNAL_MESSAGE));

@@ -21,6 +21,7 @@ export async function handleKernelChannel(req: IncomingMessage, socket: Duplex, 
   const match = CHANNEL_PATH.exec((req.url ?? '').split('?')[0]);
   if (!match) return refuse(404, 'Not Found');
   if ((req.headers.upgrade ?? '').toLowerCase() !== CHANNEL_PROTOCOL) return refuse(400, 'Bad Request');
+  // KernelService.openChannel logs why a channel could not be opened; the launcher sees a 503 and retries.
   const opened = await kernels.openChannel(match[1], `${match[2]}_port` as ChannelPort).catch(() => null);
   if (opened === undefined) return refuse(404, 'Not Found');
   if (opened === null) return refuse(503, 'Service Unavailable');

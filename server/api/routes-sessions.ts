@@ -83,6 +83,8 @@ export function sessionRoutes(router: Router, sessions: SessionService): void {
     res.setHeader('Cache-Control', 'no-store');
     res.flushHeaders();
     while (open) {
+      // A failed read (the login node busy, the connection reconnecting) is retried at the next tick;
+      // the session's own state says whether the job is still there.
       const chunk = await sessions.readLogFrom(id, offset).catch(() => ({ text: '', size: offset }));
       if (chunk.text) res.write(chunk.text);
       offset += Buffer.byteLength(chunk.text);

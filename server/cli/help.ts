@@ -3,6 +3,7 @@ import { allFlags, type Command, type Flag } from './args';
 /** What each environment variable hpclab reads does; commands name the ones they read. */
 const ENV_DOCS = {
   HPCLAB_CONFIG: 'the config file, when --config is not given',
+  HPCLAB_LOG: "how much the companion logs on stderr (a background companion: to companion.log in the state dir): error, warn, info (default) or debug, which --verbose also sets",
   XDG_CONFIG_HOME: 'the config is $XDG_CONFIG_HOME/hpclab/config.json when neither --config nor $HPCLAB_CONFIG is set (default ~/.config)',
   XDG_STATE_HOME: 'sessions, caches and the companion log live in $XDG_STATE_HOME/hpclab (default ~/.local/state)',
   XDG_RUNTIME_DIR: "the companion's socket and runtime file live in $XDG_RUNTIME_DIR/hpclab (default: the state dir's run/)",

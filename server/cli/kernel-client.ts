@@ -147,6 +147,7 @@ function errorMessage(body: string, status: number | undefined): string {
   try {
     return (JSON.parse(body) as { error: { message: string } }).error.message;
   } catch {
+    // Not the API's JSON error (a proxy's HTML page, a cut body): the status is all there is.
     return `the companion answered ${status}`;
   }
 }

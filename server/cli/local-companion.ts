@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { ensurePrivateDir, statePaths } from '../config/paths';
 import { lockHolder } from '../companion-lock';
 import { CLI_ENTRY } from './entry-path';
+import { rotateLog } from './log-rotation';
 import { companionLockFile, readRuntimeInfo, socketAnswers } from '../main';
 
 /** A companion on this machine, reachable on its private unix socket. */
@@ -37,6 +38,8 @@ export async function ensureLocalCompanion(configPath: string, log: (message: st
   const { stateDir } = statePaths(env, homeDir);
   await ensurePrivateDir(stateDir);
   const logFile = path.join(stateDir, 'companion.log');
+  // A log that cannot be rotated is still appended to: starting the companion matters more.
+  await rotateLog(logFile).catch(err => log(`hpclab: cannot rotate ${logFile} (${(err as Error).message}); appending to it`));
   const fd = openSync(logFile, 'a', 0o600);
   const child = spawn(process.execPath, [CLI_ENTRY, 'serve', '--config', configPath, '--exit-when-idle', String(AUTO_IDLE_EXIT_SEC)], {
     detached: true,
@@ -56,6 +59,7 @@ export async function ensureLocalCompanion(configPath: string, log: (message: st
     // Ours lost the race for the lock to one that has not answered yet (it is still connecting):
     // wait for that one, as long as it lives.
     if (exited && !(await findLocalCompanion(env, homeDir)) && (await lockHolder(companionLockFile(env, homeDir))) === undefined) {
+      // No log to quote (unreadable or gone): the error still says the companion did not start.
       const tail = (await fs.readFile(logFile, 'utf8').catch(() => '')).trim().split('\n').slice(-5).join('\n');
       throw new Error(`the companion did not start${tail ? `:\n${tail}` : ''}`);
     }

@@ -151,7 +151,7 @@ export async function writePrivateFileAtomic(file: string, data: string | Uint8A
     await fs.rename(temp, target);
     created = false;
   } catch (err) {
-    if (created) await fs.rm(temp, { force: true }).catch(() => undefined);
+    if (created) await fs.rm(temp, { force: true }).catch(() => undefined); // best effort: the write's own error, thrown next, is what matters
     throw pathError('write', target, err);
   }
   await syncDir(dir);
@@ -166,6 +166,6 @@ async function syncDir(dir: string): Promise<void> {
   } catch {
     // Windows and some network filesystems refuse; the data is already synced.
   } finally {
-    await handle?.close().catch(() => undefined);
+    await handle?.close().catch(() => undefined); // a directory handle opened only to sync: nothing is lost if closing it fails
   }
 }

@@ -206,6 +206,7 @@ export class DiscoveryCache {
       const parsed = cacheSchema.safeParse(JSON.parse(await fs.readFile(this.file, 'utf8')));
       return parsed.success ? parsed.data : undefined;
     } catch {
+      // Missing, unreadable or not JSON: a cache miss; discovery asks the cluster and put() rewrites it.
       return undefined;
     }
   }

@@ -1,6 +1,7 @@
 import type { Duplex } from 'node:stream';
 import { getProfile } from '../config/load';
 import type { EnvConfig, HpclabConfig, ProfileConfig } from '../config/schema';
+import { errorMessage, RepeatedFailures, stderrLogger, type Logger } from '../log';
 import { HEARTBEAT_EVERY_SEC } from '../sessions/allocation-script';
 import { requestsGpu } from '../sessions/job-script';
 import type { ClusterPoller } from '../scheduler/poller';
@@ -55,6 +56,8 @@ export interface KernelServiceOptions {
   sessions: SessionManager;
   /** How long an allocation waits for the next launcher after a restart or a kernel death (default 60 s). */
   graceMs?: number;
+  /** Default: warnings on stderr. */
+  logger?: Logger;
 }
 
 /**
@@ -70,8 +73,13 @@ export class KernelService {
   private readonly heartbeat: NodeJS.Timeout;
   private readonly unsubscribe: () => void;
   private closed = false;
+  private readonly logger: Logger;
+  /** The heartbeat and channel opens repeat: a failure is logged when it starts or changes, and its end. */
+  private readonly failures: RepeatedFailures;
 
   constructor(private readonly o: KernelServiceOptions) {
+    this.logger = o.logger ?? stderrLogger('kernels');
+    this.failures = new RepeatedFailures(this.logger);
     this.heartbeat = setInterval(() => void this.beat(), HEARTBEAT_EVERY_SEC * 1000);
     this.heartbeat.unref();
     this.unsubscribe = o.sessions.subscribe(event => this.onSessionEvent(event));
@@ -104,8 +112,9 @@ export class KernelService {
     kernel.lease = lease;
     kernel.shutdown = new ShutdownWatch();
     this.run(kernel, request, lease, profile).catch(err => {
-      if (kernel.lease !== lease) return;
-      lease.send({ type: 'ended', code: 1, message: err instanceof Error ? err.message : String(err) });
+      if (kernel.lease !== lease) return this.logger.debug(`kernel ${kernel.id}: a launcher replaced meanwhile failed`, err);
+      this.logger.warn(`kernel ${kernel.id}: failed (profile ${request.profile} on ${cluster})`, err);
+      lease.send({ type: 'ended', code: 1, message: errorMessage(err) });
       lease.end();
       kernel.lease = undefined;
       this.waitForNextLauncher(kernel);
@@ -119,7 +128,13 @@ export class KernelService {
     const kernel = this.kernels.get(kernelId);
     const step = kernel?.step;
     if (!kernel || !step || !kernel.lease) return undefined;
-    const upstream = await this.o.clusters(kernel.cluster).transport.openStream({ host: kernel.host, port: step.remote[channel] });
+    const target = { host: kernel.host, port: step.remote[channel] };
+    // The launcher opens channels again and again while the node is unreachable: say so once.
+    const upstream = await this.o.clusters(kernel.cluster).transport.openStream(target).catch(err => {
+      this.failures.failed(`channel ${kernelId}`, `kernel ${kernelId}: cannot open its ${channel.replace(/_port$/, '')} channel at ${target.host}:${target.port}`, err);
+      throw err;
+    });
+    this.failures.recovered(`channel ${kernelId}`, `kernel ${kernelId}: its channels open again`);
     // Only the control channel says whether a shutdown is a restart; the bytes pass untouched.
     return channel === 'control_port' ? { upstream, fromClient: chunk => kernel.shutdown.feed(chunk) } : { upstream };
   }
@@ -145,7 +160,13 @@ export class KernelService {
     const stillWanted = () => !this.closed && this.kernels.get(kernel.id) === kernel && !isFinal(sessions.get(kernel.id)?.state ?? 'ended');
     const sessionDir = sessions.sessionDir(kernel.id);
     // A companion restarted (or a launcher back after losing it): the kernel and its variables may still be there.
-    const adopted = kernel.adopt && info.state === 'running' ? await findRunningKernelStep(transport, jobId, sessionDir, request.key, stillWanted).catch(() => undefined) : undefined;
+    const adopted =
+      kernel.adopt && info.state === 'running'
+        ? await findRunningKernelStep(transport, jobId, sessionDir, request.key, stillWanted).catch(err => {
+            this.logger.warn(`kernel ${kernel.id}: cannot re-attach to its kernel in allocation ${jobId}; starting a new one`, err);
+            return undefined;
+          })
+        : undefined;
     kernel.adopt = false;
     let step: KernelStep;
     if (adopted) {
@@ -153,14 +174,15 @@ export class KernelService {
       lease.send({ type: 'progress', message: `re-attached to the running kernel in allocation ${jobId}`, session: running });
     } else {
       // A kernel that ignored its shutdown must not linger beside the new one (a fresh allocation has none).
-      if (info.state === 'running') await stopKernelSteps(transport, jobId).catch(() => 0);
+      if (info.state === 'running') await this.stopSteps(kernel, jobId);
       step = await startKernelStep({ transport, jobId, host: kernel.host, sessionDir, key: request.key, signatureScheme: request.signatureScheme, env: request.env ?? profile.env, gpu: requestsGpu(profile.gres) }, stillWanted);
     }
     if (kernel.lease !== lease) {
-      await stopKernelSteps(transport, jobId).catch(() => 0);
+      await this.stopSteps(kernel, jobId);
       return;
     }
     kernel.step = step;
+    this.logger.info(`kernel ${kernel.id}: ${adopted ? 're-attached' : 'started'} in allocation ${jobId} on ${running.node ?? kernel.host}`);
     lease.send({ type: 'ready', jobId, node: running.node ?? '', host: kernel.host });
     const result = await step.done;
     if (kernel.step === step) kernel.step = undefined;
@@ -171,6 +193,7 @@ export class KernelService {
       const tail = await kernelLogTail(transport, sessions.sessionDir(kernel.id));
       message = `the kernel on the node ended (${result.code ?? result.signal ?? (result.stderr || 'no exit code')})${ended ? `: ${ended}` : ''}${tail ? `\n--- end of kernel.log ---\n${tail}` : ''}`;
     }
+    this.logger.info(`kernel ${kernel.id}: ${message.split('\n')[0]}`);
     lease.send({ type: 'ended', code: result.code === 0 ? 0 : 1, message });
     lease.end();
     kernel.lease = undefined;
@@ -185,6 +208,7 @@ export class KernelService {
   private async endOf(id: string, poller: ClusterPoller): Promise<string | undefined> {
     // Still running and inside its time: the kernel died on its own, the allocation is fine.
     const { jobId, endsAt } = this.o.sessions.get(id) ?? {};
+    // No squeue answer at all yet (the session manager logs why): then ask below until the session says.
     const job = (await poller.jobs.get(0).catch(() => undefined))?.data.find(j => j.id === jobId);
     if (job?.state === 'RUNNING' && !(endsAt && Date.now() >= Date.parse(endsAt))) return undefined;
     for (let i = 0; i < 10; i++) {
@@ -245,7 +269,17 @@ export class KernelService {
     clearTimeout(kernel.grace);
     if (this.kernels.get(kernel.id) === kernel && !kernel.lease) this.kernels.delete(kernel.id);
     const info = this.o.sessions.get(kernel.id);
-    if (info && !isFinal(info.state)) await this.o.sessions.stop(kernel.id).catch(() => undefined);
+    if (info && !isFinal(info.state)) {
+      await this.o.sessions.stop(kernel.id).catch(err =>
+        this.logger.warn(`kernel ${kernel.id}: cannot release allocation ${info.jobId} on ${kernel.cluster}; without heartbeats it releases itself within kernelHoldMinutes`, err)
+      );
+    }
+  }
+
+  /** Old kernel steps must not linger beside a new one; if they cannot be stopped, the new one still starts. */
+  private async stopSteps(kernel: LiveKernel, jobId: string): Promise<void> {
+    const { transport } = this.o.clusters(kernel.cluster);
+    await stopKernelSteps(transport, jobId).catch(err => this.logger.warn(`kernel ${kernel.id}: cannot stop old kernel steps in allocation ${jobId}`, err));
   }
 
   /** Keeps the allocations of wanted kernels alive (they release themselves otherwise). */
@@ -259,7 +293,15 @@ export class KernelService {
       byCluster.set(kernel.cluster, files);
     }
     for (const [cluster, files] of byCluster) {
-      await this.o.clusters(cluster).transport.exec(['touch', '--', ...files]).catch(() => undefined);
+      // Every 5 s: a failure is logged when it starts and when it ends, not at each beat.
+      const what = `cannot touch the heartbeat of ${files.length} kernel allocation(s) on ${cluster}; they release themselves after kernelHoldMinutes without it`;
+      try {
+        const r = await this.o.clusters(cluster).transport.exec(['touch', '--', ...files]);
+        if (r.code !== 0) throw new Error(`touch exited ${r.code ?? r.signal}: ${r.stderr.trim()}`);
+        this.failures.recovered(`heartbeat ${cluster}`, `kernel heartbeats on ${cluster} work again`);
+      } catch (err) {
+        this.failures.failed(`heartbeat ${cluster}`, what, err);
+      }
     }
   }
 

@@ -75,11 +75,13 @@ export async function startKernelStep(input: KernelStepInput, stillWanted: () =>
  * re-attach to, so the caller starts a fresh one.
  */
 export async function findRunningKernelStep(transport: Transport, jobId: string, sessionDir: string, key: string, stillWanted: () => boolean): Promise<KernelStep | undefined> {
+  // Each file that cannot be read means "no step to re-attach to": the caller starts a fresh one,
+  // and a link that is down fails that start loudly.
   const stamp = (await transport.readFile(`${sessionDir}/${CURRENT_FILE}`).catch(() => undefined))?.toString().trim();
   if (!stamp || !/^\d+$/.test(stamp)) return undefined;
   const { cf, rc } = stepFiles(sessionDir, stamp);
-  if (await transport.readFile(rc).catch(() => undefined)) return undefined; // it ended
-  const text = await transport.readFile(cf).catch(() => undefined);
+  if (await transport.readFile(rc).catch(() => undefined)) return undefined; // an exit file: it ended; none: it runs on
+  const text = await transport.readFile(cf).catch(() => undefined); // unreadable: nothing to re-attach to (above)
   if (!text) return undefined;
   const remote = parseConnectionFile(text.toString(), cf);
   if (!hasPorts(remote) || remote.key !== key) return undefined;
@@ -149,7 +151,7 @@ async function kernelStepIds(transport: Transport, jobId: string): Promise<strin
 
 /** The last part of the kernel's own log on the node, for messages when it dies. */
 export async function kernelLogTail(transport: Transport, sessionDir: string, bytes = 2000): Promise<string> {
-  const r = await transport.exec(['tail', '-c', String(bytes), `${sessionDir}/kernel.log`]).catch(() => undefined);
+  const r = await transport.exec(['tail', '-c', String(bytes), `${sessionDir}/kernel.log`]).catch(() => undefined); // best effort: the message stands without it
   return r?.code === 0 ? r.stdout.trim() : '';
 }
 
@@ -161,7 +163,7 @@ async function waitForPorts(transport: Transport, remoteCf: string, step: Promis
     () => (ended = true)
   );
   for (let i = 0; i < 600 && !ended; i++) {
-    const text = await transport.readFile(remoteCf).catch(() => undefined);
+    const text = await transport.readFile(remoteCf).catch(() => undefined); // not there yet (or a blip): read again in 200 ms
     if (text && text.length > 0) {
       const info = parseConnectionFile(text.toString(), remoteCf);
       if (hasPorts(info)) return info;

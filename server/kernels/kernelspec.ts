@@ -230,6 +230,7 @@ async function inspect(specDir: string): Promise<Inspection> {
   try {
     json = JSON.parse(text);
   } catch {
+    // Not ours to judge further: the answer says why hpclab leaves it alone.
     return { kind: 'foreign', why: 'its kernel.json is not valid JSON' };
   }
   const hpclab = (json as { metadata?: { hpclab?: unknown } } | null)?.metadata?.hpclab;
@@ -293,7 +294,7 @@ async function readHpclabKernelspec(dir: string, name: string): Promise<HpclabKe
   const json: unknown = await fs
     .readFile(path.join(specDir, 'kernel.json'), 'utf8')
     .then(text => JSON.parse(text))
-    .catch(() => undefined);
+    .catch(() => undefined); // unreadable or not JSON: not a kernelspec of ours, like one of another shape below
   const parsed = kernelJsonSchema.safeParse(json);
   if (!parsed.success) return undefined; // unreadable, not JSON, or not ours
   const { profile, cluster, env, version } = parsed.data.metadata.hpclab;

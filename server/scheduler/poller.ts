@@ -24,6 +24,10 @@ export interface PollerOptions {
  * Keeps one cluster's view (my jobs, partitions) fresh with as few Slurm calls as possible:
  * every reader reads the cache; readers that find it stale share one refresh; nothing calls
  * Slurm more often than the floor. Slurm admins ban tools that hammer slurmctld.
+ *
+ * Events: 'jobs' and 'partitions' with each new snapshot (an error snapshot keeps the last good
+ * data), and 'jobs-failed' with the error of every failed squeue, also when there was never an
+ * answer to keep, so a watcher (the session manager) can say why nothing moves.
  */
 export class ClusterPoller extends EventEmitter {
   readonly jobs: CachedQuery<Job[]>;
@@ -37,6 +41,7 @@ export class ClusterPoller extends EventEmitter {
     this.jobs = new CachedQuery(() => scheduler.myJobs(), Math.max(floorMs, options.intervalMs ?? 15_000), floorMs, maxBackoffMs);
     this.partitions = new CachedQuery(() => scheduler.partitions(), Math.max(floorMs, options.partitionsIntervalMs ?? 60_000), floorMs, maxBackoffMs);
     this.jobs.onChange = s => this.emit('jobs', s);
+    this.jobs.onFailure = err => this.emit('jobs-failed', err);
     this.partitions.onChange = s => this.emit('partitions', s);
   }
 
@@ -46,7 +51,8 @@ export class ClusterPoller extends EventEmitter {
     const loop = (query: CachedQuery<unknown>, index: number) => {
       const tick = () => {
         // Refresh on every tick: asking for "fresh within the interval" here would skip
-        // every other tick (the last answer is always slightly younger than the interval).
+        // every other tick (the last answer is always slightly younger than the interval). It
+        // rejects only when there never was an answer: onFailure has seen it, and the next tick retries.
         query.get(0).catch(() => undefined);
         this.timers[index] = setTimeout(tick, jittered(query.currentIntervalMs()));
         this.timers[index].unref();
@@ -78,6 +84,8 @@ export class CachedQuery<T> {
   /** Calls made to Slurm, for tests and benchmarks. */
   calls = 0;
   onChange?: (snapshot: Snapshot<T>) => void;
+  /** Every failed fetch, with its error (before the snapshot, if any, says so too). */
+  onFailure?: (err: unknown) => void;
 
   constructor(
     private readonly fetch: () => Promise<T>,
@@ -126,6 +134,7 @@ export class CachedQuery<T> {
       return this.snapshot;
     } catch (err) {
       this.failures++;
+      this.onFailure?.(err);
       if (!this.snapshot) throw err;
       this.snapshot = { ...this.snapshot, error: describeFailure(err) };
       this.onChange?.(this.snapshot);

@@ -1,14 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { getProfile } from '../config/load';
 import type { HpclabConfig } from '../config/schema';
+import { RepeatedFailures, stderrLogger, type Logger } from '../log';
 import { describeFailure, SchedulerError } from '../scheduler/errors';
 import type { Snapshot } from '../scheduler/poller';
 import type { Job } from '../scheduler/types';
 import { submitArgv } from '../scheduler/slurm/argv';
-import { checkSubmitOptions } from '../scheduler/validate';
-import { renderAllocationScript } from './allocation-script';
-import { SessionNotFoundError } from './errors';
-import { labSubmitOptions, renderLabJobScript, requestsGpu } from './job-script';
+import { jobLogTailForEnd, readJobLogFrom, readJobLogTail } from './job-log';
+import { planSubmission } from './plan';
+import { SessionNotFoundError, StateSaveError } from './errors';
 import { isFinal, observe, type Observed } from './reconcile';
 import { StartWatcher } from './start-watcher';
 import type { SessionRecord, SessionStore } from './store';
@@ -23,6 +23,8 @@ export interface SessionManagerOptions {
   warnMinutes?: number[];
   /** How often a starting session's rendezvous file is checked (default 500 ms). */
   startCheckMs?: number;
+  /** Default: warnings on stderr. */
+  logger?: Logger;
 }
 
 const JOB_NAME = /^hpclab-([a-z0-9]{6,32})$/;
@@ -42,8 +44,14 @@ export class SessionManager {
   private readonly warnings = new Map<string, WalltimeWarnings>();
   private readonly watched = new Map<string, () => void>();
   private readonly homes = new Map<string, Promise<string>>();
+  private readonly logger: Logger;
+  /** The reconcile loop and state writes repeat: each failure is logged when it starts or changes, and its end. */
+  private readonly failures: RepeatedFailures;
 
-  constructor(private readonly options: SessionManagerOptions) {}
+  constructor(private readonly options: SessionManagerOptions) {
+    this.logger = options.logger ?? stderrLogger('sessions');
+    this.failures = new RepeatedFailures(this.logger);
+  }
 
   /** Loads the store and resumes watching every live session's cluster. */
   async start(): Promise<void> {
@@ -103,7 +111,7 @@ export class SessionManager {
     };
     // The disk must take the state before anything runs: a session the companion cannot
     // remember would be a job nobody tracks. The write keeps the previous state whole if it fails.
-    await this.options.store.save([...this.records.values()]);
+    await this.save();
     this.records.set(id, record);
     try {
       const made = await transport.exec(['sh', '-c', 'umask 077 && mkdir -p "$1"', 'sh', sessionDir]);
@@ -113,14 +121,19 @@ export class SessionManager {
       this.records.delete(id);
       throw err;
     }
+    const jobId = record.info.jobId;
     try {
       await this.commit(record);
     } catch (err) {
       // Submitted but not saved: cancel rather than leave a job only this process knows about.
       this.records.delete(id);
-      await scheduler.cancel(record.info.jobId).catch(() => undefined);
+      await scheduler.cancel(jobId).then(
+        () => this.logger.warn(`session ${id}: cancelled job ${jobId} on ${cluster}, submitted but not saved`),
+        cancelErr => this.logger.error(`session ${id}: job ${jobId} on ${cluster} runs untracked (submitted, not saved, and not cancelled): cancel it with scancel ${jobId}`, cancelErr)
+      );
       throw err;
     }
+    this.logger.info(`session ${id}: submitted ${request.kind} job ${jobId} on ${cluster} (profile ${request.profile})`);
     poller.jobs.invalidate();
     this.watchCluster(cluster);
     this.watchStart(record);
@@ -137,21 +150,7 @@ export class SessionManager {
   private async plan(request: CreateSessionRequest, id: string) {
     const profile = getProfile(this.options.config, request.profile);
     const cluster = request.cluster ?? profile.cluster;
-    const home = await this.home(cluster);
-    const sessionDir = `${home}/.hpclab/sessions/${id}`;
-    const baseUrl = `/hpclab/node/${id}/`;
-    const { options } = labSubmitOptions({ sessionId: id, sessionDir, homeDir: home, profile, overrides: request.overrides });
-    // Kind and profile ride along in the comment, so a companion that lost its store re-adopts.
-    options.comment = `hpclab:${id}:${request.kind}:${request.profile}`;
-    // A Lab or kernel requeued after a node failure would restart empty, elsewhere, unseen: end it
-    // instead, so the session says "node failure" with the log tail.
-    options.noRequeue = true;
-    checkSubmitOptions(options); // bad overrides fail here, before anything runs on the cluster
-    const script =
-      request.kind === 'kernel'
-        ? renderAllocationScript({ sessionId: id, sessionDir, holdMinutes: profile.kernelHoldMinutes })
-        : renderLabJobScript({ sessionId: id, baseUrl, sessionDir, profile, gpu: requestsGpu(options.gres) });
-    return { cluster, sessionDir, baseUrl, options, script };
+    return { cluster, ...planSubmission(request, id, profile, await this.home(cluster)) };
   }
 
   async stop(id: string): Promise<SessionInfo> {
@@ -168,20 +167,12 @@ export class SessionManager {
 
   async readLog(id: string, { tailBytes }: { tailBytes: number }): Promise<string> {
     const record = this.require(id);
-    const { transport } = this.options.clusters(record.info.cluster);
-    const r = await transport.exec(['tail', '-c', String(tailBytes), `${record.sessionDir}/job.log`]);
-    return r.code === 0 ? r.stdout : '';
+    return readJobLogTail(this.options.clusters(record.info.cluster).transport, record.sessionDir, tailBytes);
   }
 
   async readLogFrom(id: string, offset: number): Promise<{ text: string; size: number }> {
     const record = this.require(id);
-    const { transport } = this.options.clusters(record.info.cluster);
-    // Size first, then the bytes after `offset` (1 MiB at most per read); fixed script, values as arguments.
-    const script = 'f=$1; s=$(stat -c %s -- "$f" 2>/dev/null || echo 0); echo "$s"; [ "$2" -lt "$s" ] && tail -c +"$(($2 + 1))" -- "$f" | head -c 1048576; exit 0';
-    const from = Math.min(offset, Number.MAX_SAFE_INTEGER - 1);
-    const r = await transport.exec(['sh', '-c', script, 'sh', `${record.sessionDir}/job.log`, String(from)]);
-    const newline = r.stdout.indexOf('\n');
-    return { size: Number(r.stdout.slice(0, newline)) || 0, text: r.stdout.slice(newline + 1) };
+    return readJobLogFrom(this.options.clusters(record.info.cluster).transport, record.sessionDir, offset);
   }
 
   /** What the proxy may reach: only running sessions this companion created or re-attached. */
@@ -234,7 +225,7 @@ export class SessionManager {
         if (r.code !== 0 || !r.stdout.startsWith('/')) throw new SchedulerError('failed', `cannot find the home directory on ${cluster}`);
         return r.stdout;
       });
-      home.catch(() => this.homes.delete(cluster));
+      home.catch(() => this.homes.delete(cluster)); // not kept, so the next caller asks again; this one's callers get the error
       this.homes.set(cluster, home);
     }
     return home;
@@ -243,12 +234,26 @@ export class SessionManager {
   private watchCluster(cluster: string): void {
     if (this.watched.has(cluster)) return;
     const { poller } = this.options.clusters(cluster);
+    // A session that stops moving must say why in the log: squeue failing, or its answer not applying.
+    const failed = (err: unknown) => this.failures.failed(`squeue ${cluster}`, `squeue on ${cluster} failed; its sessions do not move until it answers`, err);
     const listener = (snapshot: Snapshot<Job[]>) => {
-      if (!snapshot.error) this.onJobs(cluster, snapshot.data).catch(() => undefined);
+      if (snapshot.error) return; // the failure itself came as 'jobs-failed'
+      this.failures.recovered(`squeue ${cluster}`, `squeue on ${cluster} answers again`);
+      this.onJobs(cluster, snapshot.data).then(
+        () => this.failures.recovered(`apply ${cluster}`, `sessions on ${cluster} follow squeue again`),
+        err => {
+          // A state write that failed is logged by save().
+          if (!(err instanceof StateSaveError)) this.failures.failed(`apply ${cluster}`, `cannot apply squeue's answer on ${cluster}; its sessions do not move`, err);
+        }
+      );
     };
     poller.on('jobs', listener);
+    poller.on('jobs-failed', failed);
     poller.start();
-    this.watched.set(cluster, () => poller.off('jobs', listener));
+    this.watched.set(cluster, () => {
+      poller.off('jobs', listener);
+      poller.off('jobs-failed', failed);
+    });
   }
 
   /** One squeue answer: move every session of this cluster on, and adopt sessions we lost. */
@@ -268,7 +273,13 @@ export class SessionManager {
     const info = record.info;
     const before = JSON.stringify(info);
     if (seen.state === 'pending') {
-      const position = job ? await this.options.clusters(info.cluster).scheduler.queuePosition(job.id, job.partition).catch(() => null) : null;
+      // The queue position is a nicety: unknown when Slurm does not say.
+      const position = job
+        ? await this.options.clusters(info.cluster).scheduler.queuePosition(job.id, job.partition).catch(err => {
+            this.logger.debug(`session ${info.id}: no queue position for job ${job.id}`, err);
+            return null;
+          })
+        : null;
       info.state = 'pending';
       info.pending = { reason: seen.pendingReason ?? null, position, estimatedStart: seen.estimatedStart ?? null };
     } else if (seen.state === 'starting') {
@@ -291,7 +302,7 @@ export class SessionManager {
   private async finish(record: SessionRecord, seen: Observed): Promise<void> {
     const info = record.info;
     // The log first: readers see the live record, so it must turn failed and explain why at once.
-    const tail = seen.state === 'failed' ? await this.logTailForEnd(info.id) : '';
+    const tail = seen.state === 'failed' ? await jobLogTailForEnd(() => this.readLog(info.id, { tailBytes: 4000 }), this.logger, info.id) : '';
     if (isFinal(info.state)) return; // ended meanwhile by another squeue answer
     info.state = seen.state;
     info.endReason = seen.endReason ?? 'failed';
@@ -301,23 +312,11 @@ export class SessionManager {
     if (tail.trim()) info.message = `${info.message ?? 'The session failed.'}\n--- end of the job log ---\n${tail.trimEnd()}`;
     record.target = null;
     record.token = null;
+    this.logger.info(`session ${info.id}: job ${info.jobId} ${info.state} (${info.endReason})`);
     this.watchers.get(info.id)?.stop();
     this.watchers.delete(info.id);
     this.warnings.get(info.id)?.cancel();
     this.warnings.delete(info.id);
-  }
-
-  /**
-   * The end of the job log for a failed session's message. Asked up to three times a second
-   * apart: a failure often comes with a busy or just re-made link, and the tail is what says why.
-   */
-  private async logTailForEnd(id: string): Promise<string> {
-    for (let attempt = 0; attempt < 3; attempt++) {
-      const tail = await this.readLog(id, { tailBytes: 4000 }).catch(() => '');
-      if (tail.trim()) return tail;
-      await new Promise(r => setTimeout(r, 1000));
-    }
-    return '';
   }
 
   /** A job named hpclab-<id> that the store does not know (lost state): track it again. */
@@ -333,6 +332,7 @@ export class SessionManager {
       idempotencyKey: null
     };
     this.records.set(id, record);
+    this.logger.info(`session ${id}: adopted job ${job.id} on ${cluster}, which the state file did not know`);
     this.watchStart(record);
   }
 
@@ -350,9 +350,11 @@ export class SessionManager {
         info.pending = null;
         info.node = found.node || info.node;
         info.message = null;
+        this.logger.info(`session ${info.id}: running on ${info.node ?? 'its node'}`);
         this.scheduleWarnings(record);
-        this.commit(record).catch(() => undefined);
+        this.commit(record).catch(() => undefined); // save() logged a failed write; the state stays in memory for the next one
         // The poller fills in start and end times: refresh now (no sooner than its floor), not at the next tick.
+        // A failed squeue reaches the log through 'jobs-failed'.
         this.options.clusters(info.cluster).poller.jobs.get(0).catch(() => undefined);
       },
       this.options.startCheckMs ?? 500,
@@ -360,8 +362,10 @@ export class SessionManager {
         // Unsafe server: stop the job rather than leave it open on the node.
         record.stopRequested = true;
         info.message = message;
-        if (info.jobId) this.options.clusters(info.cluster).scheduler.cancel(info.jobId).catch(() => undefined);
-        this.commit(record).catch(() => undefined);
+        this.logger.warn(`session ${info.id}: cancelling job ${info.jobId}: ${message}`);
+        const jobId = info.jobId;
+        if (jobId) this.options.clusters(info.cluster).scheduler.cancel(jobId).catch(err => this.logger.error(`session ${info.id}: cannot cancel job ${jobId}, whose server is unsafe: cancel it with scancel ${jobId}`, err));
+        this.commit(record).catch(() => undefined); // save() logged a failed write; the state stays in memory for the next one
       }
     );
     this.watchers.set(info.id, watcher);
@@ -381,10 +385,21 @@ export class SessionManager {
     warnings.schedule(new Date(info.endsAt));
   }
 
-  /** Saves every record, then tells listeners. A failed write is reported, state stays in memory. */
+  /** Tells listeners, then saves every record. A failed write is reported, state stays in memory. */
   private async commit(record: SessionRecord): Promise<void> {
     this.emit({ type: 'session', session: record.info });
-    await this.options.store.save([...this.records.values()]);
+    await this.save();
+  }
+
+  /** Every record to disk; a failure is logged (once while it repeats) and rejects for the caller. */
+  private async save(): Promise<void> {
+    try {
+      await this.options.store.save([...this.records.values()]);
+    } catch (err) {
+      this.failures.failed('state', 'a state write failed; sessions stay in memory and are written at the next change', err);
+      throw err;
+    }
+    this.failures.recovered('state', 'the session state is saved again');
   }
 
   private emit(event: SessionEvent): void {

@@ -61,7 +61,7 @@ export class SessionStore {
         throw new StateSaveError(this.file, err);
       }
     });
-    // A failed write must not block the ones after it.
+    // A failed write must not block the ones after it; its error goes to this call's caller.
     this.writing = next.catch(() => undefined);
     return next;
   }

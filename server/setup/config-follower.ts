@@ -1,6 +1,7 @@
 import { promises as fs, unwatchFile, watchFile, type Stats } from 'node:fs';
 import { parseConfig } from '../config/load';
 import type { HpclabConfig } from '../config/schema';
+import { stderrLogger } from '../log';
 import { replaceConfig } from './config-file';
 
 /*
@@ -15,7 +16,7 @@ export interface ConfigFollowerOptions {
   file: string;
   /** The companion's one config object, replaced in place (see replaceConfig). */
   config: HpclabConfig;
-  /** Where a file that does not load is reported; default console.error. */
+  /** Where a file that does not load is reported (the companion: its log's warnings); default stderr. */
   report?: (message: string) => void;
 }
 
@@ -54,7 +55,7 @@ export class ConfigFollower {
 
   private async check(): Promise<void> {
     const { file, config } = this.options;
-    const report = this.options.report ?? (message => console.error(message));
+    const report = this.options.report ?? (message => stderrLogger('config').warn(message));
     let stats: Stats | undefined;
     let text: string | undefined;
     try {
@@ -63,15 +64,15 @@ export class ConfigFollower {
       if (now === this.seen) return;
       this.seen = now;
       // A file that went away keeps the config in use: sessions and kernels still need it.
-      if (!stats) return report(`hpclab: config file ${file} was removed; keeping the config in use until it is back`);
+      if (!stats) return report(`config file ${file} was removed; keeping the config in use until it is back`);
       text = await fs.readFile(file, 'utf8');
     } catch (err) {
-      return report(`hpclab: cannot read config file ${file}; keeping the config in use: ${(err as Error).message}`);
+      return report(`cannot read config file ${file}; keeping the config in use: ${(err as Error).message}`);
     }
     try {
       replaceConfig(config, parseConfig(text, file));
     } catch (err) {
-      report(`hpclab: config file ${file} changed but does not load; keeping the config in use until it is fixed:\n${(err as Error).message}`);
+      report(`config file ${file} changed but does not load; keeping the config in use until it is fixed:\n${(err as Error).message}`);
     }
   }
 }

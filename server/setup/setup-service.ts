@@ -3,6 +3,7 @@ import type { ClusterRegistry } from '../app';
 import { ConfigError, issuesToProblems, parseConfig } from '../config/load';
 import { readTextIfExists } from '../config/paths';
 import { profileSchema, type HpclabConfig, type ProfileConfig } from '../config/schema';
+import { stderrLogger, type Logger } from '../log';
 import { readSshConfig } from '../transport/ssh/ssh-config';
 import { replaceConfig, readConfigJson, writeConfigJson, type ConfigJson } from './config-file';
 import { discoverCluster, discoverySummary } from './discover';
@@ -24,6 +25,8 @@ export interface SetupDeps {
   /** A registry for a cluster not in the config yet, built like the companion's (same prompter). */
   probeRegistry(config: HpclabConfig): ClusterRegistry;
   homeDir: string;
+  /** Default: warnings on stderr. */
+  logger?: Logger;
 }
 
 interface Probe {
@@ -38,8 +41,11 @@ const PROBE_KEEP_MS = 10 * 60_000;
 export class SetupService {
   private readonly probes = new Map<string, Probe>();
   private writes: Promise<unknown> = Promise.resolve();
+  private readonly logger: Logger;
 
-  constructor(private readonly deps: SetupDeps) {}
+  constructor(private readonly deps: SetupDeps) {
+    this.logger = deps.logger ?? stderrLogger('setup');
+  }
 
   async info() {
     const configured = (await readTextIfExists(this.deps.configPath)) !== undefined;
@@ -72,6 +78,7 @@ export class SetupService {
         seconds: Math.round((Date.now() - t0) / 100) / 10
       };
     } catch (err) {
+      this.logger.info(`discovering ${host} as cluster ${cluster} failed`, err);
       await probe.close();
       throw err;
     }
@@ -79,7 +86,7 @@ export class SetupService {
 
   /** Writes the cluster and the chosen profiles into the config (merged, never clobbering). */
   save(host: string, cluster: string, profiles: Record<string, unknown>) {
-    return this.write(async existing => {
+    return this.write(`cluster ${cluster} (${host}) and profiles ${Object.keys(profiles).join(', ') || '(none)'}`, async existing => {
       const checked = Object.fromEntries(Object.entries(profiles).map(([name, p]) => [name, this.checkProfile(p, `profiles.${name}`)]));
       const merged = this.merge(existing, cluster, { ssh: { host } }, checked);
       return { next: merged.config, reply: { configPath: this.deps.configPath, cluster, added: merged.added } };
@@ -103,7 +110,7 @@ export class SetupService {
 
   /** Creates or replaces one profile; everything else in the file stays as it was. */
   putProfile(name: string, profile: unknown) {
-    return this.write(async existing => {
+    return this.write(`profile ${name}`, async existing => {
       if (!existing) throw new SetupError('invalid', `there is no config yet (${this.deps.configPath}): add a cluster first`);
       const checked = this.checkProfile(profile, 'profile');
       const profiles = { ...((existing.profiles as ConfigJson | undefined) ?? {}), [name]: checked };
@@ -112,7 +119,7 @@ export class SetupService {
   }
 
   removeProfile(name: string) {
-    return this.write(async existing => {
+    return this.write(`profile ${name} removed`, async existing => {
       const profiles = { ...((existing?.profiles as ConfigJson | undefined) ?? {}) };
       if (!existing || profiles[name] === undefined) throw new SetupError('not-found', `no profile "${name}" in ${this.deps.configPath}`);
       delete profiles[name];
@@ -159,10 +166,11 @@ export class SetupService {
   }
 
   /** One write at a time: read the file, change it, check it loads, write it, apply it. */
-  private write<T>(change: (existing: ConfigJson | undefined) => Promise<{ next: ConfigJson; reply: T }>): Promise<T> {
+  private write<T>(what: string, change: (existing: ConfigJson | undefined) => Promise<{ next: ConfigJson; reply: T }>): Promise<T> {
     const run = this.writes.then(async () => {
       const { next, reply } = await change(await readConfigJson(this.deps.configPath));
       replaceConfig(this.deps.config, await writeConfigJson(this.deps.configPath, next));
+      this.logger.info(`wrote ${this.deps.configPath}: ${what}`);
       return reply;
     });
     // The queue goes on after a failed write; the failure itself goes to the caller.
@@ -175,6 +183,6 @@ export class SetupService {
     if (!probe) return;
     this.probes.delete(cluster);
     clearTimeout(probe.timer);
-    probe.registry.close().catch(err => console.error(`hpclab setup: closing the connection to ${probe.host} failed:`, err));
+    probe.registry.close().catch(err => this.logger.warn(`closing the connection to ${probe.host} failed`, err));
   }
 }

@@ -24,8 +24,8 @@ export const installCommand = defineCommand({
   ],
   env: ['JUPYTER_DATA_DIR', 'XDG_DATA_HOME'],
   async run({ values }) {
-    const pkg = JSON.parse(await fs.readFile(path.join(BUILT, 'package.json'), 'utf8').catch(() => {
-      throw new Error(`no prebuilt extension at ${BUILT}: run \`npm run build\` first`);
+    const pkg = JSON.parse(await fs.readFile(path.join(BUILT, 'package.json'), 'utf8').catch((err: unknown) => {
+      throw new Error(`no prebuilt extension at ${BUILT}: run \`npm run build\` first`, { cause: err });
     })) as { name: string; version: string };
     // The same data dir Jupyter reads kernelspecs from: <data dir>/labextensions/<package name>/.
     const root = values.dir ? path.resolve(values.dir) : path.join(path.dirname(kernelsDir(process.env, os.homedir())), 'labextensions');

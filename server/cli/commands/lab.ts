@@ -14,7 +14,7 @@ const DEFAULT_SERVER = ['jupyter', 'lab'];
 export const labCommand = defineCommand({
   name: 'lab',
   summary: 'JupyterLab here with hpclab: the companion in front of a local Jupyter server, one origin',
-  usage: ['hpclab lab [--port P] [--no-browser] [--server-command JSON] [--stop-sessions] [--json] [--config FILE]'],
+  usage: ['hpclab lab [--port P] [--no-browser] [--server-command JSON] [--stop-sessions] [--json] [--verbose] [--config FILE]'],
   description:
     'Starts a local Jupyter server (on loopback, with its own token passed in its environment) and the companion in front of it, so JupyterLab, the hpclab sidebar and remote kernels share one origin. Prints the URL and opens the browser. Ctrl-C stops the server and its kernels.',
   flags: {
@@ -22,13 +22,14 @@ export const labCommand = defineCommand({
     'no-browser': { type: 'boolean', description: 'do not open a browser; only print the URL' },
     'server-command': { type: 'string', value: 'JSON', description: 'the Jupyter server to start, as a JSON array (default ["jupyter", "lab"], found on PATH)' },
     'stop-sessions': { type: 'boolean', description: 'on Ctrl-C also stop every hpclab session of yours on the clusters' },
-    json: { type: 'boolean', description: 'print {url, token, pid} as one JSON line instead of "Jupyter at: URL" (url opens JupyterLab, token included)' }
+    json: { type: 'boolean', description: 'print {url, token, pid} as one JSON line instead of "Jupyter at: URL" (url opens JupyterLab, token included)' },
+    verbose: { type: 'boolean', description: 'log everything the companion does on stderr, errors with their stacks (the same as HPCLAB_LOG=debug)' }
   },
   examples: [
     { description: 'JupyterLab with hpclab in the browser', command: 'hpclab lab' },
     { description: 'Headless, another Jupyter server, the URL for a script', command: `hpclab lab --no-browser --server-command '["python", "-m", "jupyterlab"]' --json` }
   ],
-  env: ['HPCLAB_CONFIG', 'XDG_CONFIG_HOME', 'XDG_STATE_HOME', 'XDG_RUNTIME_DIR', 'SSH_AUTH_SOCK', 'SHELL', 'JUPYTER_DATA_DIR', 'XDG_DATA_HOME', 'CI'],
+  env: ['HPCLAB_CONFIG', 'HPCLAB_LOG', 'XDG_CONFIG_HOME', 'XDG_STATE_HOME', 'XDG_RUNTIME_DIR', 'SSH_AUTH_SOCK', 'SHELL', 'JUPYTER_DATA_DIR', 'XDG_DATA_HOME', 'CI'],
   async run({ values }) {
     const port = values.port === undefined ? 0 : Number(values.port);
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port: expected a port number from 0 to 65535 (0 or no --port picks a free one), got ${JSON.stringify(values.port)}`);
@@ -42,7 +43,7 @@ export const labCommand = defineCommand({
     const server = await ctx.progress.during('Starting the Jupyter server…', () => startJupyter(command, jupyter));
     let companion;
     try {
-      companion = await startCompanion({ config: ctx.config, configPath: ctx.configPath, port, prompter: ttyPrompter, advertise: true, localJupyter: jupyter });
+      companion = await startCompanion({ config: ctx.config, configPath: ctx.configPath, port, prompter: ttyPrompter, advertise: true, localJupyter: jupyter, verbose: values.verbose });
     } catch (err) {
       await stopProcess(server.child);
       throw err;

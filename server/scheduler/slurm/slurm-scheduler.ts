@@ -42,7 +42,7 @@ export class SlurmScheduler implements Scheduler {
       this.lastSubmitAt = Date.now();
       return this.run(submitArgv(options), { stdin: request.script });
     });
-    this.submitting = turn.catch(() => undefined);
+    this.submitting = turn.catch(() => undefined); // the next submit waits its turn either way; this one's failure goes to its caller
     const out = await turn;
     // --parsable prints "jobid" or "jobid;cluster".
     const id = out.trim().split(';')[0];
@@ -83,7 +83,7 @@ export class SlurmScheduler implements Scheduler {
     if (cached && Date.now() - cached.at < QUEUE_FRESH_MS) return cached.ids;
     const ids = this.run(pendingQueueArgv(partition)).then(out => out.split('\n').map(l => l.trim()));
     this.queues.set(partition, { at: Date.now(), ids });
-    ids.catch(() => this.queues.delete(partition));
+    ids.catch(() => this.queues.delete(partition)); // a failed answer is not kept; the callers get the error
     return ids;
   }
 

@@ -315,7 +315,7 @@ async function globFiles(pattern: string, base: string): Promise<string[]> {
     const re = wildcard(part);
     const next: string[] = [];
     for (const dir of found) {
-      const names = await fs.readdir(dir).catch(() => [] as string[]);
+      const names = await fs.readdir(dir).catch(() => [] as string[]); // as OpenSSH's glob: a directory that cannot be read matches nothing
       for (const name of names.sort()) if (re.test(name) && (part.startsWith('.') || !name.startsWith('.'))) next.push(path.join(dir, name));
     }
     found = next;

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import type { Client, ClientChannel } from 'ssh2';
+import { errorMessage, stderrLogger, type Logger } from '../../log';
 import { TransportError } from '../errors';
 import { DEFAULT_EXEC_TIMEOUT_MS, DEFAULT_MAX_OUTPUT_BYTES, OutputCollector, describeArgv } from '../output';
 import { renderRemoteCommand } from '../quote';
@@ -18,6 +19,8 @@ export interface SshTransportOptions {
   backoffMs?: { first: number; max: number };
   /** How long a call waits for a connection, across retries, before it fails. */
   connectBudgetMs?: number;
+  /** Where connection changes go (connected, lost, reconnecting, closed); default: warnings on stderr. */
+  logger?: Logger;
 }
 
 const OPEN_RETRIES = 8;
@@ -39,7 +42,8 @@ interface RawResult {
 /**
  * One pooled SSH connection per cluster, shared by every caller. After a drop the next call
  * reconnects, retrying with backoff within a budget; commands are never re-run by us, because
- * `sbatch` twice is two jobs. Emits 'state' (ConnectionState) for the UI.
+ * `sbatch` twice is two jobs. Emits 'state' (ConnectionState) for the UI, and logs each change
+ * with its reason: a session that stops moving is often a link that went down.
  */
 export class SshTransport extends EventEmitter implements Transport {
   readonly cluster: string;
@@ -51,6 +55,11 @@ export class SshTransport extends EventEmitter implements Transport {
   private failures = 0;
   /** The last failed connection attempt, until a connection is made again. */
   private lastError: Error | undefined;
+  /** Why the live connection went away, when ssh2 said (an 'error' before its 'close'). */
+  private dropReason: Error | undefined;
+  /** The last link failure logged at info; the same words again go to debug (a dead cluster is asked every poll). */
+  private reported: string | undefined;
+  private readonly logger: Logger;
   private readonly limiter: ChannelLimiter;
   private readonly backoff: { first: number; max: number };
   private readonly budgetMs: number;
@@ -63,6 +72,7 @@ export class SshTransport extends EventEmitter implements Transport {
     this.limiter = new ChannelLimiter(options.maxChannels);
     this.backoff = options.backoffMs ?? { first: 500, max: 15_000 };
     this.budgetMs = options.connectBudgetMs ?? 30_000;
+    this.logger = options.logger ?? stderrLogger(`ssh ${options.cluster}`);
   }
 
   get connectionState(): ConnectionState {
@@ -97,6 +107,7 @@ export class SshTransport extends EventEmitter implements Transport {
 
   linkDown(): Error | undefined {
     if (this.client || !this.lastError || this.state === 'closed') return undefined;
+    // The attempt's failure is kept in lastError and logged by setState; nobody awaits it here.
     if (!this.connecting) void this.ready().catch(() => undefined);
     return this.lastError;
   }
@@ -228,7 +239,7 @@ export class SshTransport extends EventEmitter implements Transport {
         const delay = Math.min(this.backoff.max, this.backoff.first * 2 ** (this.failures - 1));
         if (!retriable || Date.now() + delay > deadline || this.state === 'closed') {
           // A closed transport stays closed; its callers get the closed error from ready().
-          if (this.state !== 'closed') this.setState('disconnected');
+          if (this.state !== 'closed') this.setState('disconnected', this.lastError);
           throw err;
         }
         await new Promise(r => setTimeout(r, delay));
@@ -241,19 +252,46 @@ export class SshTransport extends EventEmitter implements Transport {
     this.failures = 0;
     this.lastError = undefined;
     this.connections++;
+    this.dropReason = undefined;
     this.setState('connected');
     this.streams.set(client, new Set());
+    // ssh2 reports what broke the connection (keepalive timeout, reset) as an 'error' before 'close'.
+    client.on('error', err => (this.dropReason = err));
     client.once('close', () => {
       for (const stream of this.streams.get(client) ?? []) stream.destroy(new TransportError('unreachable', 'the connection to the login node was lost', this.cluster));
       if (this.client === client) this.client = undefined;
-      if (this.state !== 'closed') this.setState('disconnected');
+      if (this.state !== 'closed') this.setState('disconnected', this.dropReason ?? new Error('the server or the network closed it'));
     });
   }
 
-  private setState(state: ConnectionState): void {
+  private setState(state: ConnectionState, reason?: Error): void {
     if (this.state === state) return;
+    const was = this.state;
     this.state = state;
+    this.logState(state, was, reason);
     this.emit('state', state);
+  }
+
+  private logState(state: ConnectionState, was: ConnectionState, reason: Error | undefined): void {
+    if (state === 'connected') {
+      this.logger.info(this.connections > 1 ? `connected again (connection ${this.connections})` : 'connected');
+      this.reported = undefined;
+    } else if (state === 'connecting') {
+      const words = this.connections > 0 ? 'reconnecting' : 'connecting';
+      // Another try after a failure to connect that is already logged: only its outcome, if new, is news.
+      if (this.reported?.startsWith('cannot connect')) this.logger.debug(words);
+      else this.logger.info(words);
+    } else if (state === 'disconnected') {
+      const what = was === 'connected' ? 'connection lost' : 'cannot connect';
+      const words = `${what}: ${reason ? errorMessage(reason) : 'no reason given'}`;
+      if (words === this.reported) return this.logger.debug(words);
+      this.reported = words;
+      this.logger.info(what, reason);
+    } else if (state === 'closed') {
+      // A transport built but never used (a registry closing) has nothing to say.
+      if (was === 'idle') this.logger.debug('closed');
+      else this.logger.info('closed');
+    }
   }
 }
 
