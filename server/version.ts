@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { API_VERSION } from '../src/contract/common';
 
 /**
  * This release, as the companion reports it (`GET /hpclab/api/version`, `hpclab -V`), and the
@@ -14,8 +15,8 @@ export const HPCLAB_VERSION: string = typeof BUNDLED_HPCLAB_VERSION === 'string'
  */
 declare const BUNDLED_HPCLAB_VERSION: string | undefined;
 
-/** Bumped when a route or reply changes incompatibly. */
-export const API_VERSION = 1;
+/** Bumped when a route or reply changes incompatibly; defined with the contract it versions. */
+export { API_VERSION };
 
 /** The version in hpclab's package.json, the nearest one above `dir` (dist/server/ or server/). */
 function ownPackageVersion(dir: string): string {

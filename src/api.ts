@@ -1,18 +1,25 @@
-import type { z } from 'zod';
+import * as z from 'zod/mini';
 import {
+  addedKernelspecSchema,
+  clusterNamesSchema,
   clusterStatusSchema,
   discoveredEnvSchema,
   errorBodySchema,
   kernelspecSchema,
   profileSchema,
+  sessionPreviewSchema,
   sessionSchema,
+  versionSchema,
+  type AddKernelBody,
   type ClusterStatus,
+  type CreateSessionBody,
   type DiscoveredEnv,
+  type JobAction,
   type Kernelspec,
   type Profile,
-  type Session
-} from './schemas';
-import { z as zod } from 'zod';
+  type Session,
+  type SessionPreview
+} from './contract';
 import { english, type Words } from './translate';
 import type { CompanionVersion } from './version';
 
@@ -29,14 +36,13 @@ export class HpclabError extends Error {
   }
 }
 
-export type JobAction = 'cancel' | 'hold' | 'release';
+export type { JobAction } from './contract';
 
-export interface SessionRequest {
-  kind: 'lab';
-  profile: string;
-  cluster?: string;
-  overrides?: Record<string, string | number>;
-}
+/** What the Request form sends; the key travels in the Idempotency-Key header instead. */
+export type SessionRequest = Omit<CreateSessionBody, 'idempotencyKey'>;
+
+/** A 204 reply: no body to check. */
+const noContent = z.undefined();
 
 /**
  * The one request path to the companion. `base` is where it answers (`/hpclab/` on the same
@@ -65,7 +71,7 @@ export class HpclabApi {
   }
 
   /** Sends and checks the reply against `schema`; every failure becomes an HpclabError. */
-  async request<T>(method: string, path: string, schema: z.ZodType<T>, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
+  async request<T>(method: string, path: string, schema: z.ZodMiniType<T>, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
     const res = await this.send(method, path, { headers: { ...(body === undefined ? {} : { 'Content-Type': 'application/json' }), ...headers }, body: body === undefined ? undefined : JSON.stringify(body) });
     const parsed = schema.safeParse(parseJson(await res.text()));
     if (!parsed.success) throw new HpclabError(res.status, 'bad-reply', this.trans.__('Unexpected reply from the companion for %1 %2: %3', method, path, parsed.error.issues[0]?.message ?? 'invalid'));
@@ -92,7 +98,7 @@ export class HpclabApi {
   /** The companion's release; undefined when it predates the route (a 404). */
   async version(): Promise<CompanionVersion | undefined> {
     try {
-      return await this.request('GET', 'api/version', zod.object({ version: zod.string(), api: zod.number().int() }));
+      return await this.request('GET', 'api/version', versionSchema);
     } catch (err) {
       if (err instanceof HpclabError && err.status === 404) return undefined;
       throw err;
@@ -100,23 +106,23 @@ export class HpclabApi {
   }
 
   clusters(): Promise<string[]> {
-    return this.request('GET', 'api/clusters', zod.array(zod.string()));
+    return this.request('GET', 'api/clusters', clusterNamesSchema);
   }
 
   status(cluster: string): Promise<ClusterStatus> {
     return this.request('GET', `api/clusters/${encodeURIComponent(cluster)}/status`, clusterStatusSchema);
   }
 
-  jobAction(cluster: string, jobId: string, action: JobAction): Promise<unknown> {
-    return this.request('POST', `api/clusters/${encodeURIComponent(cluster)}/jobs/${encodeURIComponent(jobId)}/${action}`, zod.unknown());
+  jobAction(cluster: string, jobId: string, action: JobAction): Promise<undefined> {
+    return this.request('POST', `api/clusters/${encodeURIComponent(cluster)}/jobs/${encodeURIComponent(jobId)}/${action}`, noContent);
   }
 
   profiles(): Promise<Profile[]> {
-    return this.request('GET', 'api/profiles', zod.array(profileSchema));
+    return this.request('GET', 'api/profiles', z.array(profileSchema));
   }
 
   sessions(): Promise<Session[]> {
-    return this.request('GET', 'api/sessions', zod.array(sessionSchema));
+    return this.request('GET', 'api/sessions', z.array(sessionSchema));
   }
 
   createSession(request: SessionRequest, idempotencyKey: string): Promise<Session> {
@@ -127,8 +133,8 @@ export class HpclabApi {
     return this.request('DELETE', `api/sessions/${encodeURIComponent(id)}`, sessionSchema);
   }
 
-  previewSession(request: SessionRequest): Promise<{ script: string; argv: string[] }> {
-    return this.request('POST', 'api/sessions/preview', zod.object({ script: zod.string(), argv: zod.array(zod.string()) }), request);
+  previewSession(request: SessionRequest): Promise<SessionPreview> {
+    return this.request('POST', 'api/sessions/preview', sessionPreviewSchema, request);
   }
 
   /**
@@ -156,23 +162,23 @@ export class HpclabApi {
   }
 
   kernelspecs(): Promise<Kernelspec[]> {
-    return this.request('GET', 'api/kernelspecs', zod.array(kernelspecSchema));
+    return this.request('GET', 'api/kernelspecs', z.array(kernelspecSchema));
   }
 
-  addKernelspec(request: { profile: string; cluster?: string; env?: Record<string, unknown> }): Promise<Kernelspec> {
-    return this.request('POST', 'api/kernelspecs', kernelspecSchema, request);
+  addKernelspec(request: AddKernelBody): Promise<Kernelspec & { created: boolean }> {
+    return this.request('POST', 'api/kernelspecs', addedKernelspecSchema, request);
   }
 
   envs(cluster: string, refresh = false): Promise<DiscoveredEnv[]> {
-    return this.request('GET', `api/clusters/${encodeURIComponent(cluster)}/envs${refresh ? '?refresh=1' : ''}`, zod.array(discoveredEnvSchema));
+    return this.request('GET', `api/clusters/${encodeURIComponent(cluster)}/envs${refresh ? '?refresh=1' : ''}`, z.array(discoveredEnvSchema));
   }
 
-  answerPrompt(id: string, answers: string[]): Promise<unknown> {
-    return this.request('POST', `api/prompts/${encodeURIComponent(id)}`, zod.unknown(), { answers });
+  answerPrompt(id: string, answers: string[]): Promise<undefined> {
+    return this.request('POST', `api/prompts/${encodeURIComponent(id)}`, noContent, { answers });
   }
 
-  cancelPrompt(id: string): Promise<unknown> {
-    return this.request('DELETE', `api/prompts/${encodeURIComponent(id)}`, zod.unknown());
+  cancelPrompt(id: string): Promise<undefined> {
+    return this.request('DELETE', `api/prompts/${encodeURIComponent(id)}`, noContent);
   }
 
   /**

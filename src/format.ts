@@ -1,4 +1,4 @@
-import type { Job, Partition, Session } from './schemas';
+import type { Job, Partition, Session } from './contract';
 import type { Words } from './translate';
 
 /** `3725` → `1:02:05`; days as `2-03:00:00`, like Slurm. */

@@ -1,8 +1,8 @@
-import { eventSchemas, type Session } from './schemas';
+import { eventSchemas, type Session } from './contract';
 import type { LiveEvent } from './tokens';
 
 /** The event types of the companion's stream (/hpclab/events). */
-export const LIVE_EVENT_TYPES = ['snapshot', 'session', 'walltime-warning', 'prompt', 'prompt-done'] as const;
+export const LIVE_EVENT_TYPES = ['snapshot', 'session', 'walltime-warning', 'prompt', 'prompt-done', 'link'] as const;
 
 /**
  * One frame of the stream applied to the session list: the list after it (when it changed) and
@@ -34,6 +34,10 @@ export function readLiveEvent(type: string, data: unknown, sessions: readonly Se
   if (type === 'prompt-done') {
     const parsed = eventSchemas['prompt-done'].safeParse(data);
     return parsed.success ? { event: { type: 'prompt-done', id: parsed.data.id } } : {};
+  }
+  if (type === 'link') {
+    const parsed = eventSchemas.link.safeParse(data);
+    return parsed.success ? { event: { type: 'link', link: parsed.data } } : {};
   }
   return {};
 }

@@ -1,6 +1,6 @@
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { HpclabApi } from './api';
 import { english, type Words } from './translate';
 
@@ -18,7 +18,7 @@ export interface Located {
   problem?: string;
 }
 
-const infoSchema = z.object({ url: z.string().url(), token: z.string().min(1) });
+const infoSchema = z.object({ url: z.url(), token: z.string().check(z.minLength(1)) });
 const errorSchema = z.object({ error: z.object({ message: z.string() }) });
 
 /** What locate reads of the Jupyter server's reply. */

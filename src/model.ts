@@ -5,7 +5,7 @@ import type { Located } from './locate';
 import { english, type Words } from './translate';
 import { versionProblem } from './version';
 import { LIVE_EVENT_TYPES, readLiveEvent } from './live-events';
-import type { ClusterStatus, Kernelspec, Profile, Session } from './schemas';
+import type { ClusterStatus, Kernelspec, LinkEvent, Profile, Session } from './contract';
 import { DEFAULT_SETTINGS, type HpclabSettings, type IHpclabModel, type LiveEvent } from './tokens';
 
 /** The fewest seconds between polls of cluster status, whatever the settings say. */
@@ -20,6 +20,7 @@ export const MIN_POLL_SEC = 5;
 export class HpclabModel implements IHpclabModel {
   clusters: string[] = [];
   status = new Map<string, ClusterStatus>();
+  links = new Map<string, LinkEvent>();
   sessions: Session[] = [];
   profiles: Profile[] = [];
   kernelspecs: Kernelspec[] = [];
@@ -169,6 +170,7 @@ export class HpclabModel implements IHpclabModel {
   handleEvent(type: string, data: unknown): void {
     const { sessions, event } = readLiveEvent(type, data, this.sessions);
     if (sessions) this.sessions = sessions;
+    if (event?.type === 'link') this.links = new Map(this.links).set(event.link.cluster, event.link);
     if (event) this._events.emit(event);
     this.emitIfChanged();
   }
@@ -197,7 +199,7 @@ export class HpclabModel implements IHpclabModel {
 
   /** `loaded` is part of the state: widgets showing "Loading…" wait for it even when the first answer adds nothing. */
   private emitIfChanged(): void {
-    const now = JSON.stringify([this.clusters, [...this.status.values()].map(s => [s.partitions, s.jobs, s.error]), this.sessions, this.profiles, this.kernelspecs, this.error, this.versionProblem, this.loaded, [...this._dismissed]]);
+    const now = JSON.stringify([this.clusters, [...this.status.values()].map(s => [s.partitions, s.jobs, s.error]), [...this.links.values()], this.sessions, this.profiles, this.kernelspecs, this.error, this.versionProblem, this.loaded, [...this._dismissed]]);
     if (now === this.last) return;
     this.last = now;
     this._changed.emit();

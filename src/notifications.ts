@@ -2,7 +2,7 @@ import { Notification } from '@jupyterlab/apputils';
 import type { TranslationBundle } from '@jupyterlab/translation';
 import type { CommandRegistry } from '@lumino/commands';
 import { pendingText } from './format';
-import type { Session } from './schemas';
+import type { Session } from './contract';
 import { CommandIDs, type IHpclabModel, type LiveEvent } from './tokens';
 
 /**

@@ -2,7 +2,7 @@ import { Dialog, showErrorMessage } from '@jupyterlab/apputils';
 import type { TranslationBundle } from '@jupyterlab/translation';
 import { Widget } from '@lumino/widgets';
 import { el } from './format';
-import type { PromptEvent } from './schemas';
+import type { PromptEvent } from './contract';
 import type { IHpclabModel } from './tokens';
 
 /**

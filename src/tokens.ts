@@ -1,7 +1,7 @@
 import { Token } from '@lumino/coreutils';
 import type { ISignal } from '@lumino/signaling';
 import type { HpclabApi } from './api';
-import type { ClusterStatus, Kernelspec, Profile, PromptEvent, Session } from './schemas';
+import type { ClusterStatus, Kernelspec, LinkEvent, Profile, PromptEvent, Session } from './contract';
 
 /** Contracts of the hpclab frontend: plugin ids, command ids and the model token. No side effects here. */
 export const PLUGIN_ID = 'hpclab:plugin';
@@ -38,7 +38,8 @@ export type LiveEvent =
   | { type: 'session'; session: Session; previous: Session | undefined }
   | { type: 'walltime-warning'; session: Session | undefined; minutesLeft: number; endsAt: string }
   | { type: 'prompt'; prompt: PromptEvent }
-  | { type: 'prompt-done'; id: string };
+  | { type: 'prompt-done'; id: string }
+  | { type: 'link'; link: LinkEvent };
 
 /**
  * Cluster and session state of the companion, shared by every widget: one poll and one event
@@ -48,6 +49,8 @@ export type LiveEvent =
 export interface IHpclabModel {
   readonly clusters: readonly string[];
   readonly status: ReadonlyMap<string, ClusterStatus>;
+  /** Each cluster's login connection as last reported (absent: nothing heard, taken as up). */
+  readonly links: ReadonlyMap<string, LinkEvent>;
   readonly sessions: readonly Session[];
   readonly profiles: readonly Profile[];
   readonly kernelspecs: readonly Kernelspec[];

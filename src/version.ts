@@ -1,11 +1,13 @@
+import { API_VERSION } from './contract';
 import { english, type Words } from './translate';
+
+export { API_VERSION };
 
 /**
  * The release this extension belongs to, and the companion API it speaks. A unit test keeps
  * EXTENSION_VERSION equal to package.json's version, so a release changes both or fails.
  */
 export const EXTENSION_VERSION = '0.1.0';
-export const API_VERSION = 1;
 
 /** What the companion says of itself (`GET /hpclab/api/version`); undefined when it has no such route. */
 export interface CompanionVersion {

@@ -1,6 +1,7 @@
 import type { Request, Router } from 'express';
 import { ApiError } from './errors';
 import { readParam } from './schemas';
+import { clusterStatusReply } from './replies';
 import { JOB_ACTIONS, type ClusterService } from './services';
 
 /*
@@ -23,7 +24,7 @@ export function clusterRoutes(router: Router, clusters: ClusterService): void {
   });
 
   router.get('/api/clusters/:cluster/status', async (req, res) => {
-    res.json(await clusters.status(clusterOf(req)));
+    res.json(clusterStatusReply(await clusters.status(clusterOf(req))));
   });
 
   // One route per action (not `/:action`), so the route list names each of them.

@@ -1,6 +1,7 @@
 import express, { type Router } from 'express';
 import { BODY_LIMIT, attachKernelSchema, parse } from './schemas';
 import { invalidField } from './errors';
+import { kernelLeaseEventReply } from './replies';
 import type { KernelAttachService, KernelLeaseEvent } from './services';
 
 /*
@@ -19,7 +20,7 @@ export function kernelRoutes(router: Router, kernels: KernelAttachService): void
     let open = true;
     const detach = kernels.attach(request, {
       send(event: KernelLeaseEvent) {
-        if (open) res.write(`${JSON.stringify(event)}\n`);
+        if (open) res.write(`${JSON.stringify(kernelLeaseEventReply(event))}\n`);
       },
       end() {
         if (open) res.end();

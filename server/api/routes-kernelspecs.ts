@@ -1,6 +1,7 @@
 import express, { type Router } from 'express';
 import { invalidField } from './errors';
 import { addKernelSchema, BODY_LIMIT, parse, readParam, readQuery, refreshSchema } from './schemas';
+import { envReply, kernelspecReply, profileReply } from './replies';
 import type { KernelspecApi } from './services';
 
 /*
@@ -14,17 +15,17 @@ export function kernelspecRoutes(router: Router, kernelspecs: KernelspecApi): vo
   const json = express.json({ limit: BODY_LIMIT });
 
   router.get('/api/profiles', (_req, res) => {
-    res.json(kernelspecs.profiles());
+    res.json(kernelspecs.profiles().map(profileReply));
   });
 
   router.get('/api/kernelspecs', async (_req, res) => {
-    res.json(await kernelspecs.list());
+    res.json((await kernelspecs.list()).map(kernelspecReply));
   });
 
   router.post('/api/kernelspecs', json, async (req, res) => {
     if (req.body === undefined) throw invalidField('body', 'expected a JSON object (Content-Type: application/json)');
     const spec = await kernelspecs.add(parse(addKernelSchema, req.body, 'body'));
-    res.status(spec.created ? 201 : 200).json(spec);
+    res.status(spec.created ? 201 : 200).json({ ...kernelspecReply(spec), created: spec.created });
   });
 
   router.delete('/api/kernelspecs/:name', async (req, res) => {
@@ -34,6 +35,6 @@ export function kernelspecRoutes(router: Router, kernelspecs: KernelspecApi): vo
   router.get('/api/clusters/:cluster/envs', async (req, res) => {
     const cluster = readParam(req, 'cluster');
     const refresh = readQuery(req, 'refresh', refreshSchema, false);
-    res.json(await kernelspecs.envs(cluster, refresh));
+    res.json((await kernelspecs.envs(cluster, refresh)).map(envReply));
   });
 }

@@ -12,8 +12,10 @@ import {
   TAIL_DEFAULT_BYTES
 } from './schemas';
 
-const FOLLOW_EVERY_MS = 1_000;
+import { sessionReply } from './replies';
 import type { SessionService } from './services';
+
+const FOLLOW_EVERY_MS = 1_000;
 
 /*
  * GET    /api/sessions               → SessionInfo[] (the CLI's `sessions list` reads this)
@@ -34,7 +36,7 @@ export function sessionRoutes(router: Router, sessions: SessionService): void {
   };
 
   router.get('/api/sessions', (_req, res) => {
-    res.json(sessions.list());
+    res.json(sessions.list().map(sessionReply));
   });
 
   router.post('/api/sessions', json, async (req, res) => {
@@ -48,7 +50,7 @@ export function sessionRoutes(router: Router, sessions: SessionService): void {
       request.idempotencyKey = key;
     }
     const info = await sessions.create(request);
-    res.status(201).location(`${req.baseUrl}/api/sessions/${encodeURIComponent(info.id)}`).json(info);
+    res.status(201).location(`${req.baseUrl}/api/sessions/${encodeURIComponent(info.id)}`).json(sessionReply(info));
   });
 
   // The Request form's preview and as-you-type check: the same validation as POST, nothing submitted.
@@ -58,11 +60,11 @@ export function sessionRoutes(router: Router, sessions: SessionService): void {
   });
 
   router.get('/api/sessions/:id', (req, res) => {
-    res.json(sessions.get(sessionId(req)));
+    res.json(sessionReply(sessions.get(sessionId(req))!));
   });
 
   router.delete('/api/sessions/:id', async (req, res) => {
-    res.json(await sessions.stop(sessionId(req)));
+    res.json(sessionReply(await sessions.stop(sessionId(req))));
   });
 
   router.get('/api/sessions/:id/log', async (req, res) => {

@@ -4,11 +4,13 @@ import { envSchema, expecting, NAME_PATTERN, strict } from '../config/schema';
 import { cpusPerTask, slurmFields, type SlurmStringField } from '../config/slurm-grammar';
 import { jobIdSchema } from '../scheduler/validate';
 import { invalid, invalidField } from './errors';
+import type * as wire from '../../src/contract';
 import type { AddKernelRequest, CreateSessionRequest, KernelAttachRequest, SessionOverrides } from './services';
 
 /*
  * What requests may hold. Handlers read only the output of these schemas. Every message says
- * what was expected and what came; errors.ts puts the field's path in front.
+ * what was expected and what came; errors.ts puts the field's path in front. Each body schema
+ * also `satisfies` the body type of the contract (src/contract), which the extension sends.
  */
 
 export const SESSION_ID_PATTERN = /^[a-z0-9]{6,32}$/;
@@ -47,7 +49,7 @@ export const overridesSchema = strict(
     nodelist: slurm(slurmFields.nodelist).optional()
   },
   'an object of profile values to override, like {"time": "02:00:00"}'
-) satisfies z.ZodType<SessionOverrides>;
+) satisfies z.ZodType<SessionOverrides & wire.SessionOverrides>;
 
 export const createSessionSchema = strict(
   {
@@ -58,7 +60,7 @@ export const createSessionSchema = strict(
     idempotencyKey: idempotencyKeySchema.optional()
   },
   'a JSON object like {"kind": "lab", "profile": "gpu"}'
-) satisfies z.ZodType<CreateSessionRequest>;
+) satisfies z.ZodType<CreateSessionRequest & wire.CreateSessionBody>;
 
 /** A launcher asking for its kernel. The key only ever travels in this body, over the 0700 socket or loopback. */
 export const attachKernelSchema = strict(
@@ -84,7 +86,7 @@ export const addKernelSchema = strict(
     displayName: pattern('1 to 200 characters on one line', /^[^\x00-\x1f\x7f]{1,200}$/).optional()
   },
   'a JSON object like {"profile": "gpu"} or {"profile": "gpu", "env": {"venv": "/home/me/venv"}}'
-) satisfies z.ZodType<AddKernelRequest>;
+) satisfies z.ZodType<AddKernelRequest & wire.AddKernelBody>;
 
 /** `refresh=1` asks the cluster again instead of answering from the cache. */
 export const refreshSchema = z.enum(['0', '1', 'true', 'false'], { error: expecting('1 or 0') }).transform(v => v === '1' || v === 'true');
@@ -130,14 +132,14 @@ const profileObject = keysChecked(
   z.record(z.string(), z.unknown(), { error: expecting('a profile object like {"cluster": "c", "partition": "debug"}') })
 );
 
-export const discoverSchema = strict({ host: sshHostSchema, cluster: nameSchema.optional() }, 'a JSON object like {"host": "mycluster"}');
+export const discoverSchema = strict({ host: sshHostSchema, cluster: nameSchema.optional() }, 'a JSON object like {"host": "mycluster"}') satisfies z.ZodType<wire.DiscoverBody>;
 
 export const saveSetupSchema = strict(
   { host: sshHostSchema, cluster: nameSchema, profiles: keysChecked(NAME_PATTERN, 'a profile name of letters, digits, "_", "." and "-"', z.record(nameSchema, profileObject, { error: expecting('an object of profiles by name') })) },
   'a JSON object like {"host": "mycluster", "cluster": "mycluster", "profiles": {"cpu": {…}}}'
-);
+) satisfies z.ZodType<wire.SaveSetupBody>;
 
-export const putProfileSchema = strict({ profile: profileObject }, 'a JSON object like {"profile": {"cluster": "c", "partition": "debug"}}');
+export const putProfileSchema = strict({ profile: profileObject }, 'a JSON object like {"profile": {"cluster": "c", "partition": "debug"}}') satisfies z.ZodType<wire.PutProfileBody>;
 
 export const paramSchemas = { cluster: nameSchema, jobId: jobIdSchema, id: sessionIdSchema, name: kernelNameSchema, prompt: promptIdSchema, profile: nameSchema } as const;
 export type ParamName = keyof typeof paramSchemas;

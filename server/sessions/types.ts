@@ -73,5 +73,4 @@ export type ProxyLookup = (sessionId: string) => ProxyTarget | { live: false; st
 /** Events the companion publishes (SSE) for the UI and the CLI. */
 export type SessionEvent =
   | { type: 'session'; session: SessionInfo }
-  | { type: 'walltime-warning'; sessionId: string; minutesLeft: number; endsAt: string }
-  | { type: 'cluster'; cluster: string; state: 'connected' | 'disconnected' | 'connecting'; message?: string };
+  | { type: 'walltime-warning'; sessionId: string; minutesLeft: number; endsAt: string };

@@ -4,7 +4,7 @@ import { el, hms } from '../format';
 import { CommandIDs } from '../tokens';
 import { checkedProfiles, clearErrors, envSummary, field, showErrors, type FieldMap } from './forms';
 import type { SetupContext } from './context';
-import type { Discovery, ProfileConfig, SaveResult } from './schemas';
+import type { Discovery, ProfileConfig, SaveResult } from '../contract';
 
 type Step = 'loading' | 'error' | 'host' | 'review' | 'done';
 

@@ -1,5 +1,5 @@
 import type { HpclabApi } from '../api';
-import { discoverySchema, profileReplySchema, removedSchema, saveResultSchema, setupInfoSchema, type Discovery, type ProfileConfig, type ProfileReply, type SaveResult, type SetupInfo } from './schemas';
+import { discoverySchema, profileReplySchema, removedProfileSchema, saveResultSchema, setupInfoSchema, type Discovery, type ProfileConfig, type ProfileReply, type SaveResult, type SetupInfo } from '../contract';
 
 /**
  * The companion's setup routes, through the one request path (`HpclabApi.request`), so failures
@@ -43,6 +43,6 @@ export class SetupApi {
   }
 
   async removeProfile(name: string): Promise<void> {
-    await this.api.request('DELETE', `api/profiles/${encodeURIComponent(name)}`, removedSchema);
+    await this.api.request('DELETE', `api/profiles/${encodeURIComponent(name)}`, removedProfileSchema);
   }
 }

@@ -1,11 +1,11 @@
 import { Dialog, Notification, showDialog } from '@jupyterlab/apputils';
 import { Widget } from '@lumino/widgets';
 import { el } from '../format';
-import type { Profile } from '../schemas';
+import type { Profile } from '../contract';
 import { CommandIDs } from '../tokens';
 import { buildProfile, clearErrors, field, keptKeys, PROFILE_FIELDS, profileFormValues, showErrors, type FieldMap, type ProfileField } from './forms';
 import type { SetupContext } from './context';
-import type { ProfileConfig } from './schemas';
+import type { ProfileConfig } from '../contract';
 
 /** The profile in the form: its name ('' until a new one is saved) and the config as written. */
 interface Editing {

@@ -1,6 +1,6 @@
 import { HpclabError } from '../api';
 import { el } from '../format';
-import type { ProfileConfig } from './schemas';
+import type { ProfileConfig } from '../contract';
 
 /*
  * The pure parts of the setup forms (tested without a Lab): which keys the profile form edits,

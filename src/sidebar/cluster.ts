@@ -1,5 +1,5 @@
 import { el, gpuFree } from '../format';
-import type { Partition } from '../schemas';
+import type { Partition } from '../contract';
 import { CommandIDs } from '../tokens';
 import { Section, type SectionContext } from './section';
 
@@ -35,12 +35,31 @@ export class ClusterSection extends Section {
           'div',
           { class: 'jp-hpclab-cluster', dataset: { cluster } },
           el('div', { class: 'jp-hpclab-cluster-name' }, cluster),
+          this.link(cluster),
           status?.error ? this.note(status.error, 'error') : null,
           ...(status?.partitions ?? []).map(p => this.partition(p))
         )
       );
     }
     return out;
+  }
+
+  /** The login connection when it is not simply up: what is happening and why, in words. */
+  private link(cluster: string): HTMLElement | null {
+    const { model, trans } = this.ctx;
+    const link = model.links.get(cluster);
+    if (!link || link.state === 'up') return null;
+    const why = link.message ? ` (${link.message})` : '';
+    const retry = link.retryInMs !== null ? trans.__(', next try in %1 s', Math.max(1, Math.round(link.retryInMs / 1000))) : '';
+    const words =
+      link.state === 'connecting'
+        ? trans.__('Connecting to %1…', cluster)
+        : link.state === 'reconnecting'
+          ? trans.__('Reconnecting to %1…%2%3', cluster, why, retry)
+          : trans.__('Cannot reach %1%2. hpclab tries again at the next refresh.', cluster, why);
+    const node = this.note(words, link.state === 'down' ? 'error' : undefined);
+    node.dataset.hpclabLink = link.state;
+    return node;
   }
 
   private partition(p: Partition): HTMLElement {

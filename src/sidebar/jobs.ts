@@ -1,6 +1,6 @@
 import { CommandIDs } from '../tokens';
 import { el, groupJobs, hms } from '../format';
-import type { Job } from '../schemas';
+import type { Job } from '../contract';
 import { Section, type SectionContext } from './section';
 
 /** Height of one table row in px (the CSS gives rows exactly this height). */

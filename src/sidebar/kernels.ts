@@ -1,6 +1,6 @@
 import { CommandIDs } from '../tokens';
 import { el } from '../format';
-import type { DiscoveredEnv } from '../schemas';
+import type { DiscoveredEnv } from '../contract';
 import { Section, type SectionContext } from './section';
 
 /** Remote kernels in the picker, and the envs found on each cluster with "Add as kernel". */

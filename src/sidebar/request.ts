@@ -1,6 +1,6 @@
 import { HpclabError, type SessionRequest } from '../api';
 import { el } from '../format';
-import type { Profile } from '../schemas';
+import type { Profile } from '../contract';
 import { Section, type SectionContext } from './section';
 
 /** Form fields that map to a session's overrides (the companion checks each one). */

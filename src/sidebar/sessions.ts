@@ -1,5 +1,5 @@
 import { el, hms, pendingText, secondsLeft } from '../format';
-import type { Session, SessionState } from '../schemas';
+import type { Session, SessionState } from '../contract';
 import { CommandIDs } from '../tokens';
 import { Section, type SectionContext } from './section';
 

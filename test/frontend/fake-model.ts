@@ -3,7 +3,7 @@ import { MessageLoop } from '@lumino/messaging';
 import { Signal } from '@lumino/signaling';
 import { Widget } from '@lumino/widgets';
 import { HpclabApi } from '../../src/api';
-import type { ClusterStatus, Kernelspec, Profile, Session } from '../../src/schemas';
+import type { ClusterStatus, Kernelspec, LinkEvent, Profile, Session } from '../../src/contract';
 import type { SectionContext } from '../../src/sidebar/section';
 import { DEFAULT_SETTINGS, type HpclabSettings, type IHpclabModel, type LiveEvent } from '../../src/tokens';
 import { english } from '../../src/translate';
@@ -15,6 +15,7 @@ import { english } from '../../src/translate';
 export class FakeModel implements IHpclabModel {
   clusters: string[] = [];
   status = new Map<string, ClusterStatus>();
+  links = new Map<string, LinkEvent>();
   sessions: Session[] = [];
   profiles: Profile[] = [];
   kernelspecs: Kernelspec[] = [];
@@ -30,7 +31,7 @@ export class FakeModel implements IHpclabModel {
 
   constructor(public api: HpclabApi = new HpclabApi('', (async () => Promise.reject(new TypeError('no network in this test'))) as unknown as typeof fetch)) {}
 
-  set(state: Partial<Pick<FakeModel, 'clusters' | 'status' | 'sessions' | 'profiles' | 'kernelspecs' | 'error' | 'loaded' | 'versionProblem'>>): void {
+  set(state: Partial<Pick<FakeModel, 'clusters' | 'status' | 'links' | 'sessions' | 'profiles' | 'kernelspecs' | 'error' | 'loaded' | 'versionProblem'>>): void {
     Object.assign(this, state);
     this.changed.emit();
   }

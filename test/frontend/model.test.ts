@@ -62,6 +62,21 @@ test('session events update the list and are passed on with the previous state',
   expect(m.sessions).toHaveLength(1);
 });
 
+test('link events keep each cluster\'s connection state and are passed on', () => {
+  const { m } = model();
+  const seen: LiveEvent[] = [];
+  let changes = 0;
+  m.events.connect((_s, e) => seen.push(e));
+  m.changed.connect(() => changes++);
+  const link = { type: 'link', cluster: 'testbed', state: 'reconnecting', message: 'connection reset', retryInMs: 1000 };
+  m.handleEvent('link', link);
+  expect(m.links.get('testbed')).toEqual(link);
+  expect(seen).toEqual([{ type: 'link', link }]);
+  expect(changes).toBe(1);
+  m.handleEvent('link', { ...link, state: 'sideways' }); // not a state this release knows: ignored
+  expect(m.links.get('testbed')?.state).toBe('reconnecting');
+});
+
 test('the poll interval never goes below the floor', () => {
   const { m } = model();
   m.start();
@@ -98,7 +113,7 @@ test('formatting: countdowns, queue words and array grouping', () => {
   expect(hms(3725)).toBe('1:02:05');
   expect(hms(2 * 86400 + 60)).toBe('2-00:01:00');
   expect(pendingText({ ...base, id: 'x', state: 'pending', pending: { reason: 'Resources', position: 3, estimatedStart: null } }, english)).toBe('Resources, #3 in the queue');
-  const job = (id: string, arrayJobId: string | null) => ({ id, arrayJobId, arrayTaskId: null, name: 'j', user: 'u', state: 'PENDING', reason: null, partition: 'p', nodes: null, timeUsed: 0, timeLimit: null, timeLeft: null, startTime: null, gres: null });
+  const job = (id: string, arrayJobId: string | null) => ({ id, arrayJobId, arrayTaskId: null, name: 'j', user: 'u', state: 'PENDING', reason: null, partition: 'p', nodes: null, numNodes: 1, numCpus: 1, timeUsed: 0, timeLimit: null, timeLeft: null, submitTime: null, startTime: null, gres: null });
   expect(groupJobs([job('10_1', '10'), job('10_2', '10'), job('11', null)]).map(g => [g.key, g.jobs.length])).toEqual([
     ['10', 2],
     ['11', 1]

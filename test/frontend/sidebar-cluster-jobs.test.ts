@@ -1,7 +1,7 @@
 import './dom-polyfills';
 import { ClusterSection } from '../../src/sidebar/cluster';
 import { JobsSection } from '../../src/sidebar/jobs';
-import type { ClusterStatus, Job, Partition } from '../../src/schemas';
+import type { ClusterStatus, Job, Partition } from '../../src/contract';
 import { CommandIDs } from '../../src/tokens';
 import { disposeShown, FakeModel, recordingCommands, redraw, sectionContext, shown } from './fake-model';
 
@@ -30,9 +30,12 @@ const job = (id: string, over: Partial<Job> = {}): Job => ({
   reason: null,
   partition: 'gpu',
   nodes: 'c1',
+  numNodes: 1,
+  numCpus: 4,
   timeUsed: 65,
   timeLimit: 3600,
   timeLeft: 3535,
+  submitTime: null,
   startTime: null,
   gres: null,
   ...over
@@ -75,6 +78,25 @@ describe('cluster section', () => {
     const section = shown(new ClusterSection(sectionContext(model)));
     expect([...section.node.querySelectorAll('.jp-hpclab-note-error')].map(n => n.textContent)).toEqual(['different releases', 'ssh: connection refused']);
     expect(section.node.querySelector('[data-cluster="b"] [data-partition="p"]')).not.toBeNull();
+  });
+
+  test('a login connection that is not up is said under its cluster, with why and when the next try is', () => {
+    const model = new FakeModel();
+    model.set({ clusters: ['a', 'b'], status: new Map([['a', status('a', { partitions: [partition('p')] })], ['b', status('b')]]) });
+    const section = shown(new ClusterSection(sectionContext(model)));
+    expect(section.node.querySelector('[data-hpclab-link]')).toBeNull();
+    model.set({ links: new Map([['a', { type: 'link', cluster: 'a', state: 'reconnecting', message: 'connection reset', retryInMs: 2000 }]]) });
+    redraw();
+    const note = $(section.node, '[data-cluster="a"] [data-hpclab-link="reconnecting"]');
+    expect(note.textContent).toBe('Reconnecting to a… (connection reset), next try in 2 s');
+    expect(section.node.querySelector('[data-cluster="a"] [data-partition="p"]')).not.toBeNull(); // the last answer stays
+    expect(section.node.querySelector('[data-cluster="b"] [data-hpclab-link]')).toBeNull();
+    model.set({ links: new Map([['a', { type: 'link', cluster: 'a', state: 'down', message: 'no route to host', retryInMs: null }]]) });
+    redraw();
+    expect($(section.node, '[data-hpclab-link="down"]').classList.contains('jp-hpclab-note-error')).toBe(true);
+    model.set({ links: new Map([['a', { type: 'link', cluster: 'a', state: 'up', message: null, retryInMs: null }]]) });
+    redraw();
+    expect(section.node.querySelector('[data-hpclab-link]')).toBeNull();
   });
 });
 

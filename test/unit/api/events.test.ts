@@ -56,15 +56,15 @@ test('snapshot first, then each SessionEvent by type, and heartbeats', async () 
 
   const update = { type: 'session' as const, session: sessionInfo('abc123', { state: 'ending' }) };
   const warning = { type: 'walltime-warning' as const, sessionId: 'abc123', minutesLeft: 10, endsAt: '2025-01-01T01:00:10.000Z' };
-  const cluster = { type: 'cluster' as const, cluster: 'testbed', state: 'disconnected' as const, message: 'line\nbreak' };
+  const failed = { type: 'session' as const, session: sessionInfo('abc123', { state: 'failed', message: 'line\nbreak' }) };
   h.sessions.emit(update);
   h.sessions.emit(warning);
-  h.sessions.emit(cluster);
-  await client.until(t => t.includes('event: cluster'));
+  h.sessions.emit(failed);
+  await client.until(t => t.includes('line\\nbreak'));
   const text = client.text();
   expect(text).toContain(`event: session\ndata: ${JSON.stringify(update)}\n\n`);
   expect(text).toContain(`event: walltime-warning\ndata: ${JSON.stringify(warning)}\n\n`);
-  expect(text).toContain(`event: cluster\ndata: ${JSON.stringify(cluster)}\n\n`);
+  expect(text).toContain(`event: session\ndata: ${JSON.stringify(failed)}\n\n`);
 
   await client.until(t => t.includes(': heartbeat\n\n'));
   client.close();
@@ -130,7 +130,7 @@ test('a client that stops reading is dropped once too much is buffered for it', 
     const res = await new Promise<http.IncomingMessage>(resolve => req.on('response', resolve));
     res.pause(); // a stuck tab
     req.on('error', () => undefined);
-    const big = { type: 'cluster' as const, cluster: 'testbed', state: 'connected' as const, message: 'x'.repeat(1024 * 1024) };
+    const big = { type: 'session' as const, session: sessionInfo('abc123', { message: 'x'.repeat(1024 * 1024) }) };
     for (let i = 0; i < 64 && hub.size > 0; i++) {
       sessions.emit(big);
       await new Promise(r => setImmediate(r));

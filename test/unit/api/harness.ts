@@ -3,7 +3,8 @@ import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { createApi, type Api, type ApiDeps } from '../../../server/api/api';
 import type { ClusterService, ClusterStatus, CreateSessionRequest, JobAction, AddKernelRequest, KernelAttachRequest, KernelAttachService, KernelLease, KernelspecApi, SessionService, SetupApi } from '../../../server/api/services';
-import { KernelspecError } from '../../../server/kernels/kernelspec';
+import type { DiscoveredEnv } from '../../../server/kernels/discovery';
+import { KernelspecError, type HpclabKernelspec } from '../../../server/kernels/kernelspec';
 import { PromptBroker } from '../../../server/api/prompt-broker';
 import { SessionNotFoundError } from '../../../server/api/services';
 import type { SessionEvent, SessionInfo } from '../../../server/sessions/types';
@@ -128,7 +129,7 @@ export class FakeKernelspecs implements KernelspecApi {
   profiles() {
     return [{ name: 'gpu', cluster: 'testbed', partition: 'gpu', gres: 'gpu:1', time: '01:00:00' }];
   }
-  async list() {
+  async list(): Promise<HpclabKernelspec[]> {
     return [];
   }
   async add(request: AddKernelRequest) {
@@ -139,7 +140,7 @@ export class FakeKernelspecs implements KernelspecApi {
     if (name !== 'hpclab-testbed-gpu') throw new KernelspecError('not-found', `no kernelspec "${name}"`);
     return `/k/${name}`;
   }
-  async envs(cluster: string, refresh: boolean) {
+  async envs(cluster: string, refresh: boolean): Promise<DiscoveredEnv[]> {
     this.envCalls.push({ cluster, refresh });
     return [];
   }

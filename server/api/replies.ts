@@ -1,0 +1,109 @@
+import type * as wire from '../../src/contract';
+import type { DiscoveredEnv } from '../kernels/discovery';
+import type { HpclabKernelspec } from '../kernels/kernelspec';
+import type { KernelLeaseEvent } from '../kernels/kernel-service';
+import type { Job, PartitionSummary } from '../scheduler/types';
+import type { SessionEvent, SessionInfo } from '../sessions/types';
+import type { ClusterStatus, ProfileView } from './services';
+
+/*
+ * Internal records → the replies of the contract (src/contract). Each field is copied by name,
+ * so a field added to an internal type stays inside until it is added to the contract too, and
+ * the contract test (test/unit/api/contract.test.ts) checks every reply against the schema.
+ */
+
+const iso = (date: Date | null): string | null => (date ? date.toISOString() : null);
+
+export function jobReply(job: Job): wire.Job {
+  return {
+    id: job.id,
+    arrayJobId: job.arrayJobId,
+    arrayTaskId: job.arrayTaskId,
+    name: job.name,
+    user: job.user,
+    state: job.state,
+    reason: job.reason,
+    partition: job.partition,
+    nodes: job.nodes,
+    numNodes: job.numNodes,
+    numCpus: job.numCpus,
+    timeUsed: job.timeUsed,
+    timeLimit: job.timeLimit,
+    timeLeft: job.timeLeft,
+    submitTime: iso(job.submitTime),
+    startTime: iso(job.startTime),
+    gres: job.gres
+  };
+}
+
+export function partitionReply(p: PartitionSummary): wire.Partition {
+  const { idle, mixed, allocated, down, other, total } = p.nodes;
+  return {
+    name: p.name,
+    isDefault: p.isDefault,
+    available: p.available,
+    timeLimit: p.timeLimit,
+    nodes: { idle, mixed, allocated, down, other, total },
+    cpus: { total: p.cpus.total, allocated: p.cpus.allocated, idle: p.cpus.idle },
+    gpus: p.gpus.map(g => ({ type: g.type, total: g.total, used: g.used }))
+  };
+}
+
+export function clusterStatusReply(status: ClusterStatus): wire.ClusterStatus {
+  return {
+    cluster: status.cluster,
+    fetchedAt: status.fetchedAt,
+    partitions: status.partitions.map(partitionReply),
+    jobs: status.jobs.map(jobReply),
+    ...(status.error !== undefined ? { error: status.error } : {})
+  };
+}
+
+export function sessionReply(s: SessionInfo): wire.Session {
+  return {
+    id: s.id,
+    kind: s.kind,
+    cluster: s.cluster,
+    profile: s.profile,
+    state: s.state,
+    jobId: s.jobId,
+    pending: s.pending && { reason: s.pending.reason, position: s.pending.position, estimatedStart: s.pending.estimatedStart },
+    node: s.node,
+    createdAt: s.createdAt,
+    startedAt: s.startedAt,
+    endsAt: s.endsAt,
+    endedAt: s.endedAt,
+    endReason: s.endReason,
+    message: s.message,
+    baseUrl: s.baseUrl
+  };
+}
+
+export function sessionEventReply(event: SessionEvent): wire.LiveEvent {
+  return event.type === 'session' ? { type: 'session', session: sessionReply(event.session) } : event;
+}
+
+export function kernelLeaseEventReply(event: KernelLeaseEvent): wire.KernelLeaseEvent {
+  return event.type === 'progress' ? { type: 'progress', message: event.message, session: sessionReply(event.session) } : event;
+}
+
+export function profileReply(p: ProfileView): wire.Profile {
+  return { ...p };
+}
+
+export function kernelspecReply(spec: HpclabKernelspec): wire.Kernelspec {
+  const { profile, cluster, env } = spec.metadata;
+  return { name: spec.name, displayName: spec.displayName, metadata: { profile, cluster, ...(env !== undefined ? { env } : {}) }, path: spec.path };
+}
+
+export function envReply(env: DiscoveredEnv): wire.DiscoveredEnv {
+  return {
+    kind: env.kind,
+    name: env.name,
+    prefix: env.prefix,
+    python: env.python,
+    pythonVersion: env.pythonVersion,
+    ipykernel: env.ipykernel,
+    env: { ...env.env }
+  };
+}
