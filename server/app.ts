@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import express from 'express';
 import { createApi } from './api/api';
+import { LinkBoard } from './api/link-board';
 import type { PromptBroker } from './api/prompt-broker';
 import { handleKernelChannel, isKernelChannelPath } from './api/kernel-channels';
 import type { KernelService } from './kernels/kernel-service';
@@ -23,7 +24,7 @@ import { LocalTransport } from './transport/local';
 import { connectChain } from './transport/ssh/connect';
 import { hopsFor } from './transport/ssh/hops';
 import { readSshConfig } from './transport/ssh/ssh-config';
-import { SshTransport } from './transport/ssh/ssh-transport';
+import { SshTransport, type LinkReport } from './transport/ssh/ssh-transport';
 import type { Prompter, Transport } from './transport/types';
 
 /** Everything one cluster needs, built once and shared by every reader. */
@@ -48,6 +49,8 @@ export interface DepsOptions {
  */
 export class ClusterRegistry {
   private readonly built = new Map<string, ClusterServices>();
+  /** Each cluster's login connection, for the UI's "reconnecting…". */
+  readonly links = new LinkBoard();
   private readonly logger: Logger;
 
   constructor(
@@ -96,6 +99,11 @@ export class ClusterRegistry {
       return;
     }
     this.built.set(services.name, services);
+    this.watchLink(services.name, services.transport);
+  }
+
+  private watchLink(name: string, transport: Transport): void {
+    if (transport instanceof SshTransport) transport.on('link', (report: LinkReport) => this.links.report(name, report));
   }
 
   private createTransport(name: string, cluster: ClusterConfig): Transport {
@@ -108,7 +116,7 @@ export class ClusterRegistry {
     // A ProxyCommand's stderr goes to the companion's log when there is one; a CLI command
     // without a logger keeps ssh's way of showing it on the terminal.
     const log = this.options.logger ? (line: string) => logger.warn(line) : undefined;
-    return new SshTransport({
+    const transport = new SshTransport({
       cluster: name,
       maxChannels: ssh.maxChannels ?? 8,
       logger,
@@ -118,6 +126,8 @@ export class ClusterRegistry {
         return connectChain(hops, { cluster: name, agentSocket, prompter: this.options.prompter, log });
       }
     });
+    this.watchLink(name, transport);
+    return transport;
   }
 
   async close(): Promise<void> {
@@ -214,7 +224,7 @@ export interface AppDeps {
  */
 export function createApp(deps: AppDeps) {
   const kernelspecs = deps.kernelspecs && kernelspecApi(deps.clusters.config, deps.kernelspecs.specs, deps.kernelspecs.discovery);
-  const api = createApi({ sessions: deps.sessions, clusters: clusterService(deps.clusters), kernels: deps.kernels, kernelspecs, prompts: deps.prompts, setup: deps.setup, token: deps.token, allowedOrigins: deps.allowedOrigins, refreshConfig: deps.refreshConfig, logger: deps.logger?.child('api') });
+  const api = createApi({ sessions: deps.sessions, clusters: clusterService(deps.clusters), kernels: deps.kernels, kernelspecs, prompts: deps.prompts, links: deps.clusters.links, setup: deps.setup, token: deps.token, allowedOrigins: deps.allowedOrigins, refreshConfig: deps.refreshConfig, logger: deps.logger?.child('api') });
   const proxy = createNodeProxy({ lookup: deps.sessions.proxyLookup });
   const unsubscribe = deps.sessions.subscribe(event => {
     if (event.type === 'session' && isFinal(event.session.state)) proxy.forget(event.session.id);

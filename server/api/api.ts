@@ -2,12 +2,13 @@ import express, { type RequestHandler, type Router } from 'express';
 import type { IncomingMessage } from 'node:http';
 import { createGuard, type UpgradeVerdict } from './auth';
 import { ApiError, defaultLogger, errorHandler, type Logger } from './errors';
-import { EventHub } from './events';
+import { EventHub, type EventSource } from './events';
 import { API_VERSION, HPCLAB_VERSION } from '../version';
 import { clusterRoutes } from './routes-clusters';
 import { kernelRoutes } from './routes-kernels';
 import { kernelspecRoutes } from './routes-kernelspecs';
 import { promptRoutes } from './routes-prompts';
+import type { LinkBoard } from './link-board';
 import type { PromptBroker } from './prompt-broker';
 import { sessionRoutes } from './routes-sessions';
 import { setupRoutes } from './routes-setup';
@@ -22,6 +23,8 @@ export interface ApiDeps {
   kernelspecs?: KernelspecApi;
   /** SSH login prompts answered in the browser. */
   prompts?: PromptBroker;
+  /** Each cluster's login connection, sent as `link` events. */
+  links?: LinkBoard;
   /** "Add a cluster" and "Edit profiles"; without it those routes are 404s. */
   setup?: SetupApi;
   /** The companion's token; must not be empty. */
@@ -62,7 +65,11 @@ export interface Api {
 export function createApi(deps: ApiDeps): Api {
   const guard = createGuard({ token: deps.token, allowedOrigins: deps.allowedOrigins });
   const prompts = deps.prompts;
-  const hub = new EventHub({ sessions: deps.sessions, heartbeatMs: deps.heartbeatMs, sources: prompts ? [listener => prompts.subscribe(listener)] : [] });
+  const links = deps.links;
+  const sources: EventSource[] = [];
+  if (prompts) sources.push(listener => prompts.subscribe(listener));
+  if (links) sources.push(listener => links.subscribe(listener));
+  const hub = new EventHub({ sessions: deps.sessions, heartbeatMs: deps.heartbeatMs, sources });
   const router = express.Router();
 
   router.use(guard.middleware);

@@ -1,6 +1,7 @@
 import type { Request, Response } from 'express';
 import type { SessionEvent } from '../sessions/types';
 import { ApiError } from './errors';
+import { sessionEventReply, sessionReply } from './replies';
 import type { SessionService } from './services';
 
 /*
@@ -11,10 +12,13 @@ import type { SessionService } from './services';
  * memory (configurable-http-proxy#388).
  */
 
+/** Another source of live events: subscribes a listener, returns its unsubscribe function. */
+export type EventSource = (listener: (event: { type: string }) => void) => () => void;
+
 export interface EventHubOptions {
   sessions: SessionService;
-  /** More event sources (login prompts); each returns its unsubscribe function. */
-  sources?: ((listener: (event: { type: string }) => void) => () => void)[];
+  /** More event sources (login prompts, cluster links). */
+  sources?: EventSource[];
   /** Default 15 000. */
   heartbeatMs?: number;
   /** Bytes queued for a client that is not reading before it is dropped; default 1 MiB. */
@@ -61,7 +65,7 @@ export class EventHub {
     res.on('close', () => this.drop(client));
     res.on('error', () => this.drop(client));
     try {
-      const offs = [this.options.sessions.subscribe((event: SessionEvent) => send(sseFrame(event.type, event)))];
+      const offs = [this.options.sessions.subscribe((event: SessionEvent) => send(sseFrame(event.type, sessionEventReply(event))))];
       client.unsubscribe = () => offs.forEach(off => off());
       // After the snapshot below would be nicer, but a source may replay at once (a waiting prompt): order does not matter to clients.
       for (const source of this.options.sources ?? []) offs.push(source(event => send(sseFrame(event.type, event))));
@@ -72,7 +76,7 @@ export class EventHub {
     res.flushHeaders();
     send('retry: 3000\n\n');
     // Like every other event, the data carries its type.
-    send(sseFrame('snapshot', { type: 'snapshot', sessions: this.options.sessions.list() }));
+    send(sseFrame('snapshot', { type: 'snapshot', sessions: this.options.sessions.list().map(sessionReply) }));
     client.heartbeat = setInterval(() => send(': heartbeat\n\n'), this.options.heartbeatMs ?? 15_000);
     client.heartbeat.unref();
   };

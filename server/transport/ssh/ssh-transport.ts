@@ -10,6 +10,16 @@ import { ChannelLimiter } from './channel-limiter';
 
 export type ConnectionState = 'idle' | 'connecting' | 'connected' | 'disconnected' | 'closed';
 
+/** What 'link' events carry: the state, whether it is a reconnect, why, and when the next try is. */
+export interface LinkReport {
+  state: ConnectionState;
+  /** True once a connection has been up: a drop and the tries after it. */
+  reconnect: boolean;
+  reason?: string;
+  /** Set while waiting between tries (the backoff). */
+  retryInMs?: number;
+}
+
 export interface SshTransportOptions {
   cluster: string;
   /** Makes one new connection (through any jump hosts); the transport owns and reuses it. */
@@ -42,7 +52,7 @@ interface RawResult {
 /**
  * One pooled SSH connection per cluster, shared by every caller. After a drop the next call
  * reconnects, retrying with backoff within a budget; commands are never re-run by us, because
- * `sbatch` twice is two jobs. Emits 'state' (ConnectionState) for the UI, and logs each change
+ * `sbatch` twice is two jobs. Emits 'state' (ConnectionState) and 'link' (LinkReport) for the UI, and logs each change
  * with its reason: a session that stops moving is often a link that went down.
  */
 export class SshTransport extends EventEmitter implements Transport {
@@ -242,6 +252,8 @@ export class SshTransport extends EventEmitter implements Transport {
           if (this.state !== 'closed') this.setState('disconnected', this.lastError);
           throw err;
         }
+        this.logger.debug(`next try in ${delay} ms (try ${this.failures}): ${errorMessage(this.lastError)}`);
+        this.emit('link', { state: 'connecting', reconnect: true, reason: errorMessage(this.lastError), retryInMs: delay } satisfies LinkReport);
         await new Promise(r => setTimeout(r, delay));
       }
     }
@@ -270,6 +282,9 @@ export class SshTransport extends EventEmitter implements Transport {
     this.state = state;
     this.logState(state, was, reason);
     this.emit('state', state);
+    // `connections` already counts the one just made when the state is 'connected'.
+    const reconnect = this.connections > (state === 'connected' ? 1 : 0);
+    this.emit('link', { state, reconnect, ...(reason ? { reason: errorMessage(reason) } : {}) } satisfies LinkReport);
   }
 
   private logState(state: ConnectionState, was: ConnectionState, reason: Error | undefined): void {

@@ -56,3 +56,37 @@ it('logs each connection change with its reason, and a repeated failure once', a
     'INFO ssh testbed: closed'
   ]);
 });
+
+it("emits 'link' reports for the UI: a drop with its reason, each retry with its delay", async () => {
+  let next: () => FakeClient = () => new FakeClient();
+  let client: FakeClient | undefined;
+  const transport = new SshTransport({
+    cluster: 'testbed',
+    maxChannels: 2,
+    backoffMs: { first: 5, max: 5 },
+    connectBudgetMs: 12,
+    logger: createLogger({ level: 'error', write: () => undefined }),
+    connect: async () => (client = next()) as unknown as Client
+  });
+  const reports: unknown[] = [];
+  transport.on('link', report => reports.push(report));
+  const use = () => transport.openStream({ host: 'node1', port: 1 }).catch((err: Error) => err.message);
+
+  await use();
+  client!.emit('error', new Error('Keepalive timeout'));
+  client!.emit('close');
+  next = () => {
+    throw new TransportError('unreachable', 'connect ECONNREFUSED 127.0.0.1:2222', 'testbed');
+  };
+  await use();
+  await transport.close();
+
+  expect(reports[0]).toEqual({ state: 'connecting', reconnect: false });
+  expect(reports[1]).toEqual({ state: 'connected', reconnect: false });
+  expect(reports[2]).toEqual({ state: 'disconnected', reconnect: true, reason: 'Keepalive timeout' });
+  expect(reports[3]).toEqual({ state: 'connecting', reconnect: true });
+  // At least one wait between tries, said with its delay, before giving up within the budget.
+  expect(reports).toContainEqual({ state: 'connecting', reconnect: true, reason: 'connect ECONNREFUSED 127.0.0.1:2222', retryInMs: 5 });
+  expect(reports.at(-2)).toEqual({ state: 'disconnected', reconnect: true, reason: 'connect ECONNREFUSED 127.0.0.1:2222' });
+  expect(reports.at(-1)).toEqual({ state: 'closed', reconnect: true });
+});
