@@ -11,6 +11,14 @@ import { openSetupTab } from './setup/open';
 import type { HpclabSidebar } from './sidebar/panel';
 import { CommandIDs, SIDEBAR_ID, type IHpclabModel } from './tokens';
 
+type ArgType = 'string' | 'boolean' | 'object';
+
+/** A command's arguments as JSON Schema (`describedBy`), so the palette and other extensions know them. */
+function takes(properties: Record<string, [ArgType, string]> = {}, required: string[] = []) {
+  const props = Object.fromEntries(Object.entries(properties).map(([name, [type, description]]) => [name, { type, description }]));
+  return { args: { type: 'object', properties: props, ...(required.length ? { required } : {}) } };
+}
+
 /** Every hpclab action as a command: buttons, launcher tiles and the palette all run these. */
 export function registerCommands(app: JupyterFrontEnd, model: IHpclabModel, sidebar: HpclabSidebar, trans: TranslationBundle, palette?: ICommandPalette): void {
   const { commands } = app;
@@ -20,13 +28,14 @@ export function registerCommands(app: JupyterFrontEnd, model: IHpclabModel, side
   const id = (args: Record<string, unknown>) => String(args.id ?? '');
   const words: Record<JobAction, string> = { cancel: trans.__('Cancel'), hold: trans.__('Hold'), release: trans.__('Release') };
 
-  commands.addCommand(CommandIDs.openSidebar, { label: trans.__('Show the HPC sidebar'), icon: hpcIcon, execute: () => app.shell.activateById(SIDEBAR_ID) });
-  commands.addCommand(CommandIDs.refresh, { label: trans.__('Refresh cluster status'), icon: refreshIcon, execute: () => model.refresh().catch(fail(trans.__('Cannot reach the cluster'))) });
+  commands.addCommand(CommandIDs.openSidebar, { label: trans.__('Show the HPC sidebar'), icon: hpcIcon, describedBy: takes(), execute: () => app.shell.activateById(SIDEBAR_ID) });
+  commands.addCommand(CommandIDs.refresh, { label: trans.__('Refresh cluster status'), icon: refreshIcon, describedBy: takes(), execute: () => model.refresh().catch(fail(trans.__('Cannot reach the cluster'))) });
 
   commands.addCommand(CommandIDs.requestLab, {
     label: args => (args.profile ? trans.__('JupyterLab on a node (%1)', String(args.profile)) : trans.__('JupyterLab on a node')),
     caption: trans.__('Request a compute node running JupyterLab; it opens when the job starts'),
     icon: hpcIcon,
+    describedBy: takes({ profile: ['string', 'the profile to request; default: the defaultProfile setting, else the first'] }),
     execute: async args => {
       const profile = String(args.profile ?? (model.settings.defaultProfile || model.profiles[0]?.name || ''));
       if (!profile) return void showErrorMessage(trans.__('No profile'), trans.__('The hpclab config has no profiles.'));
@@ -38,6 +47,7 @@ export function registerCommands(app: JupyterFrontEnd, model: IHpclabModel, side
 
   commands.addCommand(CommandIDs.openSession, {
     label: trans.__('Open the session in a new tab'),
+    describedBy: takes({ id: ['string', 'the session id'] }, ['id']),
     execute: args => {
       const s = model.session(id(args));
       if (s) window.open(api().sessionUrl(s), '_blank', 'noopener');
@@ -46,6 +56,7 @@ export function registerCommands(app: JupyterFrontEnd, model: IHpclabModel, side
 
   commands.addCommand(CommandIDs.stopSession, {
     label: trans.__('Stop session'),
+    describedBy: takes({ id: ['string', 'the session id'] }, ['id']),
     execute: async args => {
       const s = model.session(id(args));
       if (!s) return;
@@ -56,6 +67,7 @@ export function registerCommands(app: JupyterFrontEnd, model: IHpclabModel, side
 
   commands.addCommand(CommandIDs.jobAction, {
     label: args => trans.__('%1 job', words[args.action as JobAction] ?? String(args.action ?? '')),
+    describedBy: takes({ cluster: ['string', 'the cluster'], jobId: ['string', 'the Slurm job id, like 123 or 123_4'], action: ['string', 'cancel, hold or release'] }, ['cluster', 'jobId', 'action']),
     execute: async args => {
       const action = String(args.action) as JobAction;
       const jobId = String(args.jobId);
@@ -70,6 +82,7 @@ export function registerCommands(app: JupyterFrontEnd, model: IHpclabModel, side
     label: args => (args.profile ? trans.__('Notebook · %1', String(args.profile)) : trans.__('Notebook on a remote kernel')),
     caption: trans.__('A notebook whose kernel runs on a compute node'),
     icon: hpcIcon,
+    describedBy: takes({ profile: ['string', 'the profile the kernel runs with; default: the defaultProfile setting'] }),
     execute: async args => {
       const profile = String(args.profile ?? model.settings.defaultProfile ?? '');
       try {
@@ -86,6 +99,7 @@ export function registerCommands(app: JupyterFrontEnd, model: IHpclabModel, side
 
   commands.addCommand(CommandIDs.discoverEnvs, {
     label: trans.__('Find Python environments on the cluster'),
+    describedBy: takes({ cluster: ['string', 'the cluster; default: the first'], refresh: ['boolean', 'ask the cluster again instead of the 10-minute cache'] }),
     execute: async args => {
       const cluster = String(args.cluster ?? model.clusters[0] ?? '');
       await api().envs(cluster, Boolean(args.refresh)).then(
@@ -97,6 +111,7 @@ export function registerCommands(app: JupyterFrontEnd, model: IHpclabModel, side
 
   commands.addCommand(CommandIDs.addKernel, {
     label: trans.__('Add as kernel'),
+    describedBy: takes({ profile: ['string', 'the profile'], cluster: ['string', 'the cluster'], env: ['object', 'the environment, as in config.json'] }, ['profile']),
     execute: async args => {
       const spec = await api().addKernelspec({ profile: String(args.profile), cluster: String(args.cluster), env: args.env as Record<string, unknown> }).catch(fail(trans.__('Cannot add the kernel')));
       if (!spec) return;
@@ -111,12 +126,14 @@ export function registerCommands(app: JupyterFrontEnd, model: IHpclabModel, side
     label: trans.__('Add a cluster…'),
     caption: trans.__('Connect to a login node you reach with ssh, ask Slurm what it offers, and save proposed profiles'),
     icon: hpcIcon,
+    describedBy: takes(),
     execute: () => void openSetupTab(app, 'hpclab-add-cluster', trans.__('Add a cluster'), () => new AddClusterPanel(setupContext(model, commands, trans)))
   });
 
   commands.addCommand(CommandIDs.editProfiles, {
     label: trans.__('Edit profiles…'),
     caption: trans.__('Change, add or remove hpclab profiles without editing JSON'),
+    describedBy: takes({ name: ['string', 'a profile to select in the editor'] }),
     execute: args => {
       const name = args.name ? String(args.name) : undefined;
       const panel = openSetupTab(app, 'hpclab-edit-profiles', trans.__('hpclab profiles'), () => new EditProfilesPanel(setupContext(model, commands, trans)));

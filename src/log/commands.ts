@@ -13,6 +13,7 @@ export function registerLogCommand(app: JupyterFrontEnd, model: IHpclabModel, tr
   const tracker = new WidgetTracker<MainAreaWidget<LogView>>({ namespace: 'hpclab-log' });
   app.commands.addCommand(CommandIDs.showLog, {
     label: trans.__('Show the session log'),
+    describedBy: { args: { type: 'object', properties: { sessionId: { type: 'string', description: 'the session whose job log to show' } }, required: ['sessionId'] } },
     execute: args => {
       const sessionId = String(args.sessionId ?? '');
       if (!sessionId) return;

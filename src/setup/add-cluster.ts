@@ -60,7 +60,7 @@ export class AddClusterPanel extends Widget {
   private showHost(): void {
     const { trans } = this.ctx;
     const hosts = this.hosts;
-    const hostInput = hosts.length > 0 ? el('select', {}, ...hosts.map(h => el('option', { value: h }, h))) : el('input', { type: 'text', autocomplete: 'off', placeholder: 'mycluster' });
+    const hostInput = hosts.length > 0 ? el('select', {}, ...hosts.map(h => el('option', { value: h }, h))) : el('input', { type: 'text', autocomplete: 'off', placeholder: trans.__('mycluster') });
     hostInput.value = hosts.length === 0 || hosts.includes(this.host) ? this.host : hosts[0];
     const clusterInput = el('input', { type: 'text', autocomplete: 'off', placeholder: trans.__('same as the host'), value: this.cluster });
     const host = field('host', hosts.length > 0 ? trans.__('SSH host (from ~/.ssh/config)') : trans.__('SSH host alias or name'), hostInput);

@@ -125,7 +125,6 @@ export function sshConnectionsOf(pid: number): number {
 
 /** Every descendant of a process (children, grandchildren…), from /proc. */
 export function descendants(pid: number): number[] {
-  const { readdirSync, readFileSync } = require('node:fs') as typeof import('node:fs');
   const parent = new Map<number, number>();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
@@ -138,7 +137,11 @@ export function descendants(pid: number): number[] {
   }
   const found: number[] = [];
   const walk = (p: number) => {
-    for (const [child, pp] of parent) if (pp === p) found.push(child), walk(child);
+    for (const [child, pp] of parent) {
+      if (pp !== p) continue;
+      found.push(child);
+      walk(child);
+    }
   };
   walk(pid);
   return found;
@@ -146,7 +149,6 @@ export function descendants(pid: number): number[] {
 
 /** Drops every connection an sshd listener serves, the way a crashed link would, by killing its session processes. */
 export function dropSshConnections(pidFile: string): number {
-  const { readFileSync } = require('node:fs') as typeof import('node:fs');
   const victims = descendants(Number(readFileSync(pidFile, 'utf8').trim()));
   for (const pid of victims) {
     try {
