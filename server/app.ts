@@ -73,7 +73,9 @@ export class ClusterRegistry {
       const poll = cluster.poll ?? {};
       const poller = new ClusterPoller(scheduler, {
         intervalMs: (poll.intervalSec ?? 15) * 1000,
-        partitionsIntervalMs: (poll.partitionsIntervalSec ?? 60) * 1000
+        partitionsIntervalMs: (poll.partitionsIntervalSec ?? 60) * 1000,
+        // A companion's log says when polls fail and heal; a CLI command reports its own failure.
+        ...(this.options.logger ? { logger: this.logger.child(`poll ${name}`) } : {})
       });
       services = { name, transport, scheduler, poller };
       this.built.set(name, services);

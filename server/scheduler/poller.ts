@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { RepeatedFailures, type Logger } from '../log';
 import { describeFailure } from './errors';
 import type { Job, PartitionSummary, Scheduler } from './types';
 
@@ -18,6 +19,8 @@ export interface PollerOptions {
   floorMs?: number;
   /** Backoff cap after errors (default 1 min: a cluster back from an outage is seen within it). */
   maxBackoffMs?: number;
+  /** Where failing polls (and their backoff) are said: once when they start or change, once when they heal. */
+  logger?: Logger;
 }
 
 /**
@@ -43,6 +46,11 @@ export class ClusterPoller extends EventEmitter {
     this.jobs.onChange = s => this.emit('jobs', s);
     this.jobs.onFailure = err => this.emit('jobs-failed', err);
     this.partitions.onChange = s => this.emit('partitions', s);
+    if (options.logger) {
+      const failures = new RepeatedFailures(options.logger);
+      logPolls(this.jobs, 'squeue', failures);
+      logPolls(this.partitions, 'sinfo', failures);
+    }
   }
 
   /** Refresh in the background while someone watches (the companion); the CLI reads on demand. */
@@ -67,6 +75,23 @@ export class ClusterPoller extends EventEmitter {
     this.timers.forEach(clearTimeout);
     this.timers = [];
   }
+}
+
+/**
+ * Says when a query starts failing (with the backoff it now waits), when the failure changes,
+ * and when it answers again; a failure repeating every poll is said once. Wraps the query's
+ * hooks, keeping what was set before.
+ */
+export function logPolls<T>(query: CachedQuery<T>, what: string, failures: RepeatedFailures): void {
+  const { onChange, onFailure } = query;
+  query.onFailure = err => {
+    failures.failed(what, `${what} failed; the last answer is kept and the next poll is in ${Math.round(query.currentIntervalMs() / 1000)} s`, err);
+    onFailure?.(err);
+  };
+  query.onChange = snapshot => {
+    if (!snapshot.error) failures.recovered(what, `${what} answers again`);
+    onChange?.(snapshot);
+  };
 }
 
 /** ±10 % so many companions started together do not poll in step. */

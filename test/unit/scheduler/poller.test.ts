@@ -1,4 +1,5 @@
-import { CachedQuery, ClusterPoller } from '../../../server/scheduler/poller';
+import { createLogger, RepeatedFailures } from '../../../server/log';
+import { CachedQuery, ClusterPoller, logPolls } from '../../../server/scheduler/poller';
 import type { Job, PartitionSummary, Scheduler } from '../../../server/scheduler/types';
 
 /** A scheduler that counts calls and answers after a short delay, like a real squeue. */
@@ -89,5 +90,29 @@ describe('ClusterPoller', () => {
     } finally {
       jest.useRealTimers();
     }
+  });
+});
+
+describe('logPolls', () => {
+  it('says a failing poll once, with its backoff, and says when it answers again', async () => {
+    const entries: string[] = [];
+    const failures = new RepeatedFailures(createLogger({ level: 'info', write: e => entries.push(e) }).child('poll testbed'));
+    const { scheduler, setFail } = countingScheduler(1);
+    const query = new CachedQuery(() => scheduler.myJobs(), 10_000, 0, 300_000);
+    const changes: unknown[] = [];
+    query.onChange = s => changes.push(s); // set before: still called
+    logPolls(query, 'squeue', failures);
+    await query.get(0);
+    setFail(true);
+    await query.get(0);
+    await query.get(0);
+    await query.get(0);
+    setFail(false);
+    await query.get(0);
+    expect(changes).toHaveLength(5);
+    expect(entries.map(e => e.replace(/^\S+ /, '').trimEnd().replace(/since \S+\)/, 'since T)'))).toEqual([
+      'WARN poll testbed: squeue failed; the last answer is kept and the next poll is in 20 s: slurm_load_jobs error: Unable to contact slurm controller',
+      'WARN poll testbed: squeue answers again (after 3 failed attempts since T)'
+    ]);
   });
 });
