@@ -30,6 +30,26 @@ describe('outages on the cluster side', () => {
   const status = () => companion().json<{ error?: string }>('/hpclab/api/clusters/testbed/status');
   const labState = async () => (await companion().json<SessionInfo>(`/hpclab/api/sessions/${lab.id}`)).state;
 
+  /** The live event stream the sidebar reads, as text, until `stop()`. */
+  const listen = async () => {
+    const aborted = new AbortController();
+    const res = await companion().fetch('/hpclab/events', { signal: aborted.signal });
+    const reader = res.body!.getReader();
+    const decoder = new TextDecoder();
+    let text = '';
+    const reading = (async () => {
+      for (;;) {
+        // An abort (our own stop) ends the read with an error: that is the end of the stream here.
+        const { value, done } = await reader.read().catch(() => ({ value: undefined, done: true as const }));
+        if (done) return;
+        text += decoder.decode(value, { stream: true });
+      }
+    })();
+    return { text: () => text, stop: () => (aborted.abort(), reading) };
+  };
+  /** The state of each `link` event of the stream, in order. */
+  const linkStates = (text: string) => [...text.matchAll(/^event: link\ndata: (.*)$/gm)].map(m => (JSON.parse(m[1]) as { state: string }).state);
+
   it('a dropped SSH link is re-made: the Lab proxy and a remote kernel resume with their state', async () => {
     const nb = await startNotebook();
     try {
@@ -53,6 +73,7 @@ describe('outages on the cluster side', () => {
     const nb = await startNotebook();
     try {
       await nb.until('the cell to be running', () => nb.steps.executing, 120_000);
+      const events = await listen();
       daemon('stop', 'sshd');
       const down = Date.now();
       const said = await waitFor('the cluster to be shown unreachable', async () => (await status()).error, 60_000, 1000);
@@ -73,6 +94,11 @@ describe('outages on the cluster side', () => {
       daemon('start', 'sshd');
       const up = Date.now();
       await waitFor('the status to clear by itself', async () => ((await status()).error ? undefined : true), 120_000, 1000);
+      // The sidebar heard it all as it happened: the link lost (retrying, then down), then up again.
+      const states = await waitFor('a link event saying the link is up again', async () => (linkStates(events.text()).at(-1) === 'up' ? linkStates(events.text()) : undefined), 30_000, 500);
+      await events.stop();
+      expect(states.slice(0, -1).length).toBeGreaterThan(0);
+      expect(states.slice(0, -1).every(s => s === 'reconnecting' || s === 'down')).toBe(true);
       expect(await waitFor('the Lab back', () => labRun('print(z)'), 60_000, 500)).toBe('42\n');
       const recovered = Date.now() - up;
       await nb.go();
