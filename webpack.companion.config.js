@@ -47,7 +47,10 @@ module.exports = {
   ],
   ignoreWarnings: [
     // express picks a view engine with require(name) at run time; the companion renders no views.
-    { module: /node_modules[\\/]express[\\/]lib[\\/]view\.js$/, message: /the request of a dependency is an expression/ }
+    {
+      module: /node_modules[\\/]express[\\/]lib[\\/]view\.js$/,
+      message: /the request of a dependency is an expression/
+    }
   ],
   performance: { hints: false },
   stats: 'errors-warnings'

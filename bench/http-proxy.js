@@ -10,12 +10,30 @@ const VS_CHP = { atLeast: 1.0, text: '≥ 1.0×' };
 function comparisons(subject, unit, results, digits = 0) {
   const show = v => `${v.toFixed(digits)} ${unit}`;
   const rows = [];
-  for (const [peer, target] of [['direct', VS_DIRECT], ['chp', VS_CHP]]) {
+  for (const [peer, target] of [
+    ['direct', VS_DIRECT],
+    ['chp', VS_CHP]
+  ]) {
     const ratio = pairedRatio(results.ours, results[peer]);
     // Against direct, say what the other proxy gets in the same run: on 2 shared cores a proxy in
     // front of a backend that does no work can only take a share of the CPU the direct path has.
-    const note = peer === 'direct' ? `CHP vs direct in the same run: ${pairedRatio(results.chp, results.direct).toFixed(2)}×` : undefined;
-    rows.push(judged({ subject: `${subject}: ours vs ${peer === 'chp' ? 'CHP' : 'direct'}`, ours: show(median(results.ours)), peer: show(median(results[peer])), ratio: `${ratio.toFixed(2)}×`, ...(note ? { note } : {}) }, ratio, target));
+    const note =
+      peer === 'direct'
+        ? `CHP vs direct in the same run: ${pairedRatio(results.chp, results.direct).toFixed(2)}×`
+        : undefined;
+    rows.push(
+      judged(
+        {
+          subject: `${subject}: ours vs ${peer === 'chp' ? 'CHP' : 'direct'}`,
+          ours: show(median(results.ours)),
+          peer: show(median(results[peer])),
+          ratio: `${ratio.toFixed(2)}×`,
+          ...(note ? { note } : {})
+        },
+        ratio,
+        target
+      )
+    );
   }
   return rows;
 }
@@ -40,14 +58,33 @@ async function httpProxyBench({ smoke = false } = {}) {
       // Less sensitive to a busy machine than req/s: what each request costs the proxy process.
       const cpu = field('cpuUs', ['ours', 'chp']);
       const ratio = pairedRatio(cpu.ours, cpu.chp);
-      rows.push(judged({ subject: `${subject}: proxy CPU per request, ours vs CHP`, ours: `${median(cpu.ours).toFixed(0)} µs`, peer: `${median(cpu.chp).toFixed(0)} µs`, ratio: `${ratio.toFixed(2)}×` }, ratio));
+      rows.push(
+        judged(
+          {
+            subject: `${subject}: proxy CPU per request, ours vs CHP`,
+            ours: `${median(cpu.ours).toFixed(0)} µs`,
+            peer: `${median(cpu.chp).toFixed(0)} µs`,
+            ratio: `${ratio.toFixed(2)}×`
+          },
+          ratio
+        )
+      );
     }
     const results = await interleaved(NAMES, reps, async name => {
       const t = h.targets[name];
-      return (await h.client.run('httpDownload', { url: `${t.http}big${smoke ? `?mb=${mb}` : ''}`, headers: t.headers, expectBytes: mb * 2 ** 20 })).mbps;
+      return (
+        await h.client.run('httpDownload', {
+          url: `${t.http}big${smoke ? `?mb=${mb}` : ''}`,
+          headers: t.headers,
+          expectBytes: mb * 2 ** 20
+        })
+      ).mbps;
     });
     rows.push(...comparisons(`HTTP ${mb} MiB body`, 'MB/s', results));
-    return rows.map(r => ({ ...r, note: [r.note, `median of ${reps}; client, ours, CHP: a process each`].filter(Boolean).join("; ") }));
+    return rows.map(r => ({
+      ...r,
+      note: [r.note, `median of ${reps}; client, ours, CHP: a process each`].filter(Boolean).join('; ')
+    }));
   } finally {
     h.close();
   }

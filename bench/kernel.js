@@ -11,7 +11,11 @@ const { slurmStartMs } = require('./session');
 const bin = path.join(root, 'dist', 'server', 'cli', 'main.js');
 
 function runKernel(name, cells, restart, env) {
-  const r = spawnSync('/usr/bin/python3', [path.join(__dirname, 'kernel_rtt.py'), name, String(cells), restart ? '1' : '0'], { encoding: 'utf8', env, timeout: 600_000 });
+  const r = spawnSync(
+    '/usr/bin/python3',
+    [path.join(__dirname, 'kernel_rtt.py'), name, String(cells), restart ? '1' : '0'],
+    { encoding: 'utf8', env, timeout: 600_000 }
+  );
   const line = (r.stdout || '').trim().split('\n').pop();
   if (r.status !== 0 || !line) throw new Error(`kernel ${name} failed: ${r.stderr.slice(-2000)}`);
   return JSON.parse(line);
@@ -28,12 +32,42 @@ async function kernelBench({ cells = 1000 } = {}) {
     const remote = runKernel('hpclab-testbed-gpu', cells, true, env);
     const local = runKernel('python3', cells, false, env);
     return [
-      { subject: 'kernel start → ready (remote, cold companion) vs Slurm submit → RUNNING', ours: `${remote.start_ms} ms`, peer: `${slurm} ms`, ratio: `+${remote.start_ms - slurm} ms` },
-      { subject: 'kernel start → ready: remote vs local ipykernel', ours: `${remote.start_ms} ms`, peer: `${local.start_ms} ms`, ratio: `${(remote.start_ms / local.start_ms).toFixed(1)}×` },
-      { subject: 'kernel restart within the allocation (no queue wait)', ours: `${remote.restart_ms} ms`, peer: '-', ratio: '-' },
-      { subject: `execute round trip p50 over ${cells} cells: remote vs local`, ours: `${remote.p50_ms} ms`, peer: `${local.p50_ms} ms`, ratio: `+${(remote.p50_ms - local.p50_ms).toFixed(2)} ms` },
-      { subject: `execute round trip p99 over ${cells} cells: remote vs local`, ours: `${remote.p99_ms} ms`, peer: `${local.p99_ms} ms`, ratio: `+${(remote.p99_ms - local.p99_ms).toFixed(2)} ms` },
-      { subject: 'pipelined cells/s: remote vs local', ours: `${remote.pipelined_per_s}/s`, peer: `${local.pipelined_per_s}/s`, ratio: `${(remote.pipelined_per_s / local.pipelined_per_s).toFixed(2)}×` }
+      {
+        subject: 'kernel start → ready (remote, cold companion) vs Slurm submit → RUNNING',
+        ours: `${remote.start_ms} ms`,
+        peer: `${slurm} ms`,
+        ratio: `+${remote.start_ms - slurm} ms`
+      },
+      {
+        subject: 'kernel start → ready: remote vs local ipykernel',
+        ours: `${remote.start_ms} ms`,
+        peer: `${local.start_ms} ms`,
+        ratio: `${(remote.start_ms / local.start_ms).toFixed(1)}×`
+      },
+      {
+        subject: 'kernel restart within the allocation (no queue wait)',
+        ours: `${remote.restart_ms} ms`,
+        peer: '-',
+        ratio: '-'
+      },
+      {
+        subject: `execute round trip p50 over ${cells} cells: remote vs local`,
+        ours: `${remote.p50_ms} ms`,
+        peer: `${local.p50_ms} ms`,
+        ratio: `+${(remote.p50_ms - local.p50_ms).toFixed(2)} ms`
+      },
+      {
+        subject: `execute round trip p99 over ${cells} cells: remote vs local`,
+        ours: `${remote.p99_ms} ms`,
+        peer: `${local.p99_ms} ms`,
+        ratio: `+${(remote.p99_ms - local.p99_ms).toFixed(2)} ms`
+      },
+      {
+        subject: 'pipelined cells/s: remote vs local',
+        ours: `${remote.pipelined_per_s}/s`,
+        peer: `${local.pipelined_per_s}/s`,
+        ratio: `${(remote.pipelined_per_s / local.pipelined_per_s).toFixed(2)}×`
+      }
     ];
   } finally {
     // The companion the launcher started in the background.

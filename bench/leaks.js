@@ -18,9 +18,14 @@ const outcomeText = o =>
 /** Both phases, twice, against one proxy: its readings and what the clients saw. */
 async function rounds(h, name, { cycles, requests, warmup }) {
   const t = h.targets[name];
-  const wsCycles = async n => (await h.client.run('wsCycles', { url: `${t.ws}ws`, headers: t.headers, cycles: n, parallel: 8 })).outcomes;
+  const wsCycles = async n =>
+    (await h.client.run('wsCycles', { url: `${t.ws}ws`, headers: t.headers, cycles: n, parallel: 8 })).outcomes;
   const dyingBackend = async n => {
-    const result = await h.client.run('httpOutcomes', { url: `${t.http}small`, headers: t.headers, requests: n, concurrency: 8, progressAt: n / 2 }, () => h.backend.kill());
+    const result = await h.client.run(
+      'httpOutcomes',
+      { url: `${t.http}small`, headers: t.headers, requests: n, concurrency: 8, progressAt: n / 2 },
+      () => h.backend.kill()
+    );
     await h.backend.start();
     return result.outcomes;
   };
@@ -68,8 +73,28 @@ async function leaksBench({ smoke = false } = {}) {
       rows.push(
         // Round 1 is where a fresh process grows to its working size (V8's young generation, both
         // proxies alike); a leak shows as growth that goes on, so the target is round 2's.
-        judged({ subject: `proxy RSS growth, ${what}: ours vs CHP`, ours: signedMb(rss(ours)), peer: signedMb(rss(chp)), ratio: `${signedMb(rss(ours) - rss(chp))} vs CHP`, note: outcomes ? `ours ${outcomes(ours)}; CHP ${outcomes(chp)}` : heap }, rss(ours), from >= 2 ? { atMost: 10, text: '≤ 10 MB' } : undefined),
-        judged({ subject: `proxy open fds growth, ${what}: ours vs CHP`, ours: signedN(fds(ours)), peer: signedN(fds(chp)), ratio: `${signedN(fds(ours) - fds(chp))} vs CHP`, note: `${heap}; RSS ours ${mb(ours.r[to].rss).toFixed(0)} MB, CHP ${mb(chp.r[to].rss).toFixed(0)} MB; fds ours ${ours.r[to].fds}, CHP ${chp.r[to].fds}` }, fds(ours), { atMost: 0, text: '0' })
+        judged(
+          {
+            subject: `proxy RSS growth, ${what}: ours vs CHP`,
+            ours: signedMb(rss(ours)),
+            peer: signedMb(rss(chp)),
+            ratio: `${signedMb(rss(ours) - rss(chp))} vs CHP`,
+            note: outcomes ? `ours ${outcomes(ours)}; CHP ${outcomes(chp)}` : heap
+          },
+          rss(ours),
+          from >= 2 ? { atMost: 10, text: '≤ 10 MB' } : undefined
+        ),
+        judged(
+          {
+            subject: `proxy open fds growth, ${what}: ours vs CHP`,
+            ours: signedN(fds(ours)),
+            peer: signedN(fds(chp)),
+            ratio: `${signedN(fds(ours) - fds(chp))} vs CHP`,
+            note: `${heap}; RSS ours ${mb(ours.r[to].rss).toFixed(0)} MB, CHP ${mb(chp.r[to].rss).toFixed(0)} MB; fds ours ${ours.r[to].fds}, CHP ${chp.r[to].fds}`
+          },
+          fds(ours),
+          { atMost: 0, text: '0' }
+        )
       );
     }
     return rows;

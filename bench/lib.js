@@ -27,7 +27,9 @@ function quantile(values, q) {
 /** slurmctld's RPC counters by message type, from sdiag. */
 function rpcCounts() {
   const out = execFileSync('sdiag', { encoding: 'utf8' });
-  const section = out.split('Remote Procedure Call statistics by message type')[1].split('Remote Procedure Call statistics by user')[0];
+  const section = out
+    .split('Remote Procedure Call statistics by message type')[1]
+    .split('Remote Procedure Call statistics by user')[0];
   const counts = {};
   for (const m of section.matchAll(/^\s*(\w+)\s+\(\s*\d+\)\s+count:(\d+)/gm)) counts[m[1]] = Number(m[2]);
   return counts;
@@ -43,7 +45,14 @@ const jobQueries = () => {
 function printTable(rows) {
   const judged = rows.some(r => r.target !== undefined || r.verdict !== undefined);
   const headers = ['subject', 'ours', 'peer', 'ratio', ...(judged ? ['target', 'verdict'] : []), 'note'];
-  const cells = rows.map(r => [r.subject, r.ours, r.peer, r.ratio, ...(judged ? [r.target ?? '', r.verdict ?? ''] : []), r.note ?? '']);
+  const cells = rows.map(r => [
+    r.subject,
+    r.ours,
+    r.peer,
+    r.ratio,
+    ...(judged ? [r.target ?? '', r.verdict ?? ''] : []),
+    r.note ?? ''
+  ]);
   const widths = headers.map((h, i) => Math.max(h.length, ...cells.map(c => String(c[i]).length)));
   const line = c => c.map((x, i) => String(x).padEnd(widths[i])).join('  ');
   console.log(line(headers));

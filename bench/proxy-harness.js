@@ -25,7 +25,8 @@ const CHP_BIN = path.join(root, 'node_modules', 'configurable-http-proxy', 'bin'
  * Preloaded into CHP: lets the parent run a GC (SIGUSR2) before reading its RSS, as ours does
  * over IPC, and ends CHP with its parent (stdin closes), as ours ends when IPC disconnects.
  */
-const CHP_HOOK = 'data:text/javascript,process.on("SIGUSR2",()=>globalThis.gc());process.stdin.on("end",()=>process.exit(0)).resume()';
+const CHP_HOOK =
+  'data:text/javascript,process.on("SIGUSR2",()=>globalThis.gc());process.stdin.on("end",()=>process.exit(0)).resume()';
 
 const sleep = ms => new Promise(r => setTimeout(r, ms));
 
@@ -35,7 +36,9 @@ const sleep = ms => new Promise(r => setTimeout(r, ms));
  */
 function createBackend() {
   const chunk = Buffer.alloc(1 << 20, 'x'); // reused for every write of /big
-  const small = Buffer.from(JSON.stringify({ name: 'python3', id: SESSION_ID, execution_state: 'idle', connections: 1 }));
+  const small = Buffer.from(
+    JSON.stringify({ name: 'python3', id: SESSION_ID, execution_state: 'idle', connections: 1 })
+  );
   const sockets = new Set();
   let accepted = 0;
   const server = http.createServer((req, res) => {
@@ -44,7 +47,8 @@ function createBackend() {
       res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': small.length });
       return res.end(small);
     }
-    if (url.pathname === `${NODE_BASE}big`) return streamBytes(res, Number(url.searchParams.get('mb') ?? 100) * chunk.length, chunk);
+    if (url.pathname === `${NODE_BASE}big`)
+      return streamBytes(res, Number(url.searchParams.get('mb') ?? 100) * chunk.length, chunk);
     res.writeHead(404, { 'Content-Length': 0 }).end();
   });
   server.on('connection', socket => {
@@ -129,7 +133,12 @@ function runOurs() {
       })
   };
   // createApp's only use of these two (without kernels) is the proxy's lookup and the event hub.
-  const sessions = { proxyLookup: id => (id === SESSION_ID ? target : undefined), subscribe: () => () => undefined, list: () => [], get: () => undefined };
+  const sessions = {
+    proxyLookup: id => (id === SESSION_ID ? target : undefined),
+    subscribe: () => () => undefined,
+    list: () => [],
+    get: () => undefined
+  };
   const clusters = { config: { clusters: {}, profiles: {} }, names: () => [] };
   const { handle, onUpgrade } = createApp({ clusters, sessions, token: process.env.HPCLAB_BENCH_TOKEN });
   const server = http.createServer(handle); // as main.ts does
@@ -147,11 +156,15 @@ function runOurs() {
 /** The OS picks the ports and closes them again; CHP takes them ("--port 0" means 8000 to it). */
 async function pickPorts(n) {
   const servers = await Promise.all(
-    Array.from({ length: n }, () => new Promise((resolve, reject) => {
-      const s = net.createServer();
-      s.once('error', reject);
-      s.listen(0, '127.0.0.1', () => resolve(s));
-    }))
+    Array.from(
+      { length: n },
+      () =>
+        new Promise((resolve, reject) => {
+          const s = net.createServer();
+          s.once('error', reject);
+          s.listen(0, '127.0.0.1', () => resolve(s));
+        })
+    )
   );
   const ports = servers.map(s => s.address().port);
   await Promise.all(servers.map(s => new Promise(r => s.close(r))));
@@ -160,10 +173,12 @@ async function pickPorts(n) {
 
 function getStatus(url, headers) {
   return new Promise(resolve => {
-    http.get(url, { headers }, res => {
-      res.resume();
-      resolve(res.statusCode);
-    }).on('error', () => resolve(0));
+    http
+      .get(url, { headers }, res => {
+        res.resume();
+        resolve(res.statusCode);
+      })
+      .on('error', () => resolve(0));
   });
 }
 
@@ -180,7 +195,21 @@ async function startChp(backendPort) {
     const apiToken = randomBytes(16).toString('hex');
     const child = spawn(
       process.execPath,
-      ['--expose-gc', `--import=${CHP_HOOK}`, CHP_BIN, '--ip', '127.0.0.1', '--port', String(port), '--api-ip', '127.0.0.1', '--api-port', String(apiPort), '--default-target', `http://127.0.0.1:${backendPort}`],
+      [
+        '--expose-gc',
+        `--import=${CHP_HOOK}`,
+        CHP_BIN,
+        '--ip',
+        '127.0.0.1',
+        '--port',
+        String(port),
+        '--api-ip',
+        '127.0.0.1',
+        '--api-port',
+        String(apiPort),
+        '--default-target',
+        `http://127.0.0.1:${backendPort}`
+      ],
       { env: { ...process.env, CONFIGPROXY_AUTH_TOKEN: apiToken }, stdio: ['pipe', 'pipe', 'pipe'] }
     );
     const out = tail(child.stdout, child.stderr);
@@ -257,7 +286,10 @@ function statsOf(proxy) {
   process.kill(proxy.pid, 'SIGUSR2');
   return sleep(300).then(() => {
     const status = fs.readFileSync(`/proc/${proxy.pid}/status`, 'utf8');
-    return { rss: Number(/^VmRSS:\s+(\d+) kB/m.exec(status)[1]) * 1024, fds: fs.readdirSync(`/proc/${proxy.pid}/fd`).length };
+    return {
+      rss: Number(/^VmRSS:\s+(\d+) kB/m.exec(status)[1]) * 1024,
+      fds: fs.readdirSync(`/proc/${proxy.pid}/fd`).length
+    };
   });
 }
 
@@ -284,11 +316,20 @@ async function startHarness() {
     started.push(chp);
     const client = startLoadClient();
     started.push(client);
-    const at = (port, headers, proxy) => ({ http: `http://127.0.0.1:${port}${NODE_BASE}`, ws: `ws://127.0.0.1:${port}${NODE_BASE}`, headers, proxy });
+    const at = (port, headers, proxy) => ({
+      http: `http://127.0.0.1:${port}${NODE_BASE}`,
+      ws: `ws://127.0.0.1:${port}${NODE_BASE}`,
+      headers,
+      proxy
+    });
     return {
       backend,
       client,
-      targets: { direct: at(backend.port, {}), ours: at(ours.port, { Authorization: `token ${token}` }, ours), chp: at(chp.port, {}, chp) },
+      targets: {
+        direct: at(backend.port, {}),
+        ours: at(ours.port, { Authorization: `token ${token}` }, ours),
+        chp: at(chp.port, {}, chp)
+      },
       stats: name => statsOf(name === 'ours' ? ours : chp),
       /** CPU ms used so far by a proxy's process (the backend's for `direct`, with this process's). */
       cpuMs: name => cpuMs(name === 'ours' ? ours.pid : name === 'chp' ? chp.pid : process.pid),
@@ -333,4 +374,17 @@ const pairedRatio = (a, b) => median(a.map((x, i) => x / b[i]));
 
 if (require.main === module && process.argv[2] === 'ours') runOurs();
 
-module.exports = { SESSION_ID, NODE_BASE, createBackend, startOurs, startChp, startLoadClient, startHarness, judged, interleaved, pairedRatio, median, sleep };
+module.exports = {
+  SESSION_ID,
+  NODE_BASE,
+  createBackend,
+  startOurs,
+  startChp,
+  startLoadClient,
+  startHarness,
+  judged,
+  interleaved,
+  pairedRatio,
+  median,
+  sleep
+};

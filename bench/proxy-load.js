@@ -79,7 +79,8 @@ const ops = {
     const t0 = now();
     const { status, bytes } = await get(requestOptions(url, headers, agent));
     const ms = now() - t0;
-    if (status !== 200 || bytes !== expectBytes) throw new Error(`${url}: status ${status}, ${bytes} bytes of ${expectBytes}`);
+    if (status !== 200 || bytes !== expectBytes)
+      throw new Error(`${url}: status ${status}, ${bytes} bytes of ${expectBytes}`);
     return { mbps: bytes / 1e3 / ms };
   },
 
@@ -112,7 +113,9 @@ const ops = {
     const payload = Buffer.alloc(size, 'a');
     const roundTrip = () =>
       new Promise((resolve, reject) => {
-        ws.once('message', data => (data.length === size ? resolve() : reject(new Error(`echo of ${data.length} bytes`))));
+        ws.once('message', data =>
+          data.length === size ? resolve() : reject(new Error(`echo of ${data.length} bytes`))
+        );
         ws.send(payload);
       });
     for (let i = 0; i < warmup; i++) await roundTrip();

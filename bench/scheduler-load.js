@@ -8,15 +8,23 @@ const path = require('node:path');
 const { root, rpcCounts, testbedEnv } = require('./lib');
 
 const sleep = ms => new Promise(r => setTimeout(r, ms));
-const rpcs = () => Object.entries(rpcCounts()).reduce((sum, [type, n]) => (type === 'REQUEST_STATS_INFO' ? sum : sum + n), 0);
+const rpcs = () =>
+  Object.entries(rpcCounts()).reduce((sum, [type, n]) => (type === 'REQUEST_STATS_INFO' ? sum : sum + n), 0);
 
 async function oursFor(clients, windowMs) {
   const { startCompanion } = require(path.join(root, 'dist', 'server', 'main.js'));
   const { parseConfig } = require(path.join(root, 'dist', 'server', 'config', 'load.js'));
   const env = testbedEnv();
   const stateHome = fs.mkdtempSync('/tmp/hpclab-bench-load-');
-  const companion = await startCompanion({ config: parseConfig(fs.readFileSync(env.config, 'utf8'), env.config), env: { XDG_STATE_HOME: stateHome }, homeDir: stateHome });
-  const read = () => fetch(new URL('hpclab/api/clusters/testbed/status', companion.url), { headers: { Authorization: `token ${companion.token}` } }).then(r => r.arrayBuffer());
+  const companion = await startCompanion({
+    config: parseConfig(fs.readFileSync(env.config, 'utf8'), env.config),
+    env: { XDG_STATE_HOME: stateHome },
+    homeDir: stateHome
+  });
+  const read = () =>
+    fetch(new URL('hpclab/api/clusters/testbed/status', companion.url), {
+      headers: { Authorization: `token ${companion.token}` }
+    }).then(r => r.arrayBuffer());
   try {
     await read(); // logged in, first poll done: the window counts steady state
     const before = rpcs();
@@ -59,9 +67,26 @@ async function schedulerLoadBench({ windowMs = 30_000 } = {}) {
   const slack = 60_000 / windowMs;
   const same = ours[100] <= ours[1] + slack;
   return [
-    ...[1, 10, 100].map(n => ({ subject: `slurmctld RPCs/min, ${n} client${n > 1 ? 's' : ''} reading status every 1 s through the companion`, ours: ours[n].toFixed(1), peer: '-', ratio: ours[1] > 0 ? `${(ours[n] / ours[1]).toFixed(2)}× the 1-client rate` : 'n/a' })),
-    { subject: 'slurmctld RPCs/min: 100 clients vs 1 client through the companion', ours: ours[100].toFixed(1), peer: ours[1].toFixed(1), ratio: `${(ours[100] - ours[1]).toFixed(1)} more`, target: `same (± one poll: ${slack.toFixed(0)}/min)`, verdict: same ? 'ok' : 'MISSED' },
-    { subject: 'slurmctld RPCs/min: 100 clients, companion vs one squeue per client every 15 s', ours: ours[100].toFixed(1), peer: peer.toFixed(1), ratio: ours[100] > 0 ? `${(peer / ours[100]).toFixed(1)}× fewer` : 'n/a (no poll in the window)' }
+    ...[1, 10, 100].map(n => ({
+      subject: `slurmctld RPCs/min, ${n} client${n > 1 ? 's' : ''} reading status every 1 s through the companion`,
+      ours: ours[n].toFixed(1),
+      peer: '-',
+      ratio: ours[1] > 0 ? `${(ours[n] / ours[1]).toFixed(2)}× the 1-client rate` : 'n/a'
+    })),
+    {
+      subject: 'slurmctld RPCs/min: 100 clients vs 1 client through the companion',
+      ours: ours[100].toFixed(1),
+      peer: ours[1].toFixed(1),
+      ratio: `${(ours[100] - ours[1]).toFixed(1)} more`,
+      target: `same (± one poll: ${slack.toFixed(0)}/min)`,
+      verdict: same ? 'ok' : 'MISSED'
+    },
+    {
+      subject: 'slurmctld RPCs/min: 100 clients, companion vs one squeue per client every 15 s',
+      ours: ours[100].toFixed(1),
+      peer: peer.toFixed(1),
+      ratio: ours[100] > 0 ? `${(peer / ours[100]).toFixed(1)}× fewer` : 'n/a (no poll in the window)'
+    }
   ];
 }
 

@@ -25,7 +25,12 @@ function waitRunning(companion, id) {
 /** GET over an already-open stream (no proxy, no loopback hop): what the proxy itself is fed. */
 function getOverStream(stream, urlPath, token) {
   return new Promise((resolve, reject) => {
-    const req = http.request({ createConnection: () => stream, host: 'node', path: urlPath, headers: { Authorization: `token ${token}` } });
+    const req = http.request({
+      createConnection: () => stream,
+      host: 'node',
+      path: urlPath,
+      headers: { Authorization: `token ${token}` }
+    });
     req.on('response', res => {
       let n = 0;
       res.on('data', d => (n += d.length));

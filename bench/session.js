@@ -20,7 +20,11 @@ const FILE_BYTES = 10 * 2 ** 20;
 
 function slurmStartMs(user) {
   const t0 = Date.now();
-  const id = execFileSync('runuser', ['-u', user, '--', 'sbatch', '--parsable', '-o', '/dev/null', '-t', '5', '--wrap', 'sleep 60'], { encoding: 'utf8', cwd: '/' }).trim();
+  const id = execFileSync(
+    'runuser',
+    ['-u', user, '--', 'sbatch', '--parsable', '-o', '/dev/null', '-t', '5', '--wrap', 'sleep 60'],
+    { encoding: 'utf8', cwd: '/' }
+  ).trim();
   for (;;) {
     if (execFileSync('squeue', ['-h', '-j', id, '-o', '%T'], { encoding: 'utf8' }).trim() === 'RUNNING') break;
     Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
@@ -33,7 +37,9 @@ function slurmStartMs(user) {
 /** The companion child: `call(op, ...args)` runs one of its ops (see session-companion.js). */
 function startCompanionProcess() {
   // Started with this process's node flags (--cpu-prof and the like reach both sides).
-  const child = fork(path.join(__dirname, 'session-companion.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(path.join(__dirname, 'session-companion.js'), [], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc']
+  });
   const pending = new Map();
   let next = 0;
   const exited = new Promise(resolve => child.once('exit', resolve));
@@ -87,13 +93,17 @@ async function proxiedFetch(companion, filePath) {
 function proxiedDownload(companion, filePath) {
   return new Promise((resolve, reject) => {
     const t0 = process.hrtime.bigint();
-    const req = http.get(new URL(filePath, companion.url), { agent: companion.agent, headers: { Authorization: `token ${companion.token}` } }, res => {
-      if (res.statusCode !== 200) reject(new Error(`proxied download: HTTP ${res.statusCode}`));
-      let bytes = 0;
-      res.on('data', d => (bytes += d.length));
-      res.on('end', () => resolve({ bytes, mbps: bytes / 1e6 / (Number(process.hrtime.bigint() - t0) / 1e9) }));
-      res.on('error', reject);
-    });
+    const req = http.get(
+      new URL(filePath, companion.url),
+      { agent: companion.agent, headers: { Authorization: `token ${companion.token}` } },
+      res => {
+        if (res.statusCode !== 200) reject(new Error(`proxied download: HTTP ${res.statusCode}`));
+        let bytes = 0;
+        res.on('data', d => (bytes += d.length));
+        res.on('end', () => resolve({ bytes, mbps: bytes / 1e6 / (Number(process.hrtime.bigint() - t0) / 1e9) }));
+        res.on('error', reject);
+      }
+    );
     req.on('error', reject);
   });
 }
@@ -121,7 +131,14 @@ async function sessionBench({ runs = 5 } = {}) {
       await sleep(500);
     }
     const name = `hpclab-bench-${process.pid}.bin`;
-    await companion.call('exec', ['sh', '-c', 'head -c "$2" /dev/urandom > "$HOME/$1"', 'sh', name, String(FILE_BYTES)]);
+    await companion.call('exec', [
+      'sh',
+      '-c',
+      'head -c "$2" /dev/urandom > "$HOME/$1"',
+      'sh',
+      name,
+      String(FILE_BYTES)
+    ]);
     const filePath = `${last.baseUrl}files/${name}`;
     // One of each first, unmeasured: the proxy's pooled stream and both JITs warm up.
     await proxiedDownload(companion, filePath);
@@ -135,7 +152,8 @@ async function sessionBench({ runs = 5 } = {}) {
       const a = await proxiedDownload(companion, filePath);
       const f = await proxiedFetch(companion, filePath);
       const b = await companion.call('bareDownload', last.id, filePath);
-      if (a.bytes !== FILE_BYTES || f.bytes !== FILE_BYTES || b.bytes !== FILE_BYTES) throw new Error(`short download: ${a.bytes}, ${f.bytes}, ${b.bytes}`);
+      if (a.bytes !== FILE_BYTES || f.bytes !== FILE_BYTES || b.bytes !== FILE_BYTES)
+        throw new Error(`short download: ${a.bytes}, ${f.bytes}, ${b.bytes}`);
       proxied.push(a.mbps);
       fetched.push(f.mbps);
       direct.push(b.mbps);
@@ -145,10 +163,37 @@ async function sessionBench({ runs = 5 } = {}) {
     const med = a => quantile(a, 0.5);
     const mbRatio = med(proxied) / med(direct);
     return [
-      { subject: 'session POST → Lab reachable, beyond Slurm\'s own start (submit → RUNNING, tight poll)', ours: `${med(ours)} ms`, peer: `${med(slurm)} ms`, ratio: `+${med(ours) - med(slurm)} ms`, target: '≤ +1500 ms', verdict: med(ours) - med(slurm) <= 1500 ? 'ok' : 'MISSED' },
-      { subject: 'session POST → Lab reachable vs a hand-run sbatch + polling script (same Lab)', ours: `${med(ours)} ms`, peer: `${med(hand)} ms`, ratio: `${(med(hand) / med(ours)).toFixed(2)}× as fast`, note: `hand-run beyond Slurm's start: +${med(hand) - med(slurm)} ms` },
-      { subject: '10 MB download from the node Lab: proxied vs same ssh stream, no proxy', ours: `${med(proxied).toFixed(1)} MB/s`, peer: `${med(direct).toFixed(1)} MB/s`, ratio: `${mbRatio.toFixed(2)}×`, target: '≥ 0.8×', verdict: mbRatio >= 0.8 ? 'ok' : 'MISSED', note: `median of ${downloads}, interleaved; client (node:http), companion and Lab: a process each` },
-      { subject: '10 MB download from the node Lab: proxied, client fetch, vs same ssh stream', ours: `${med(fetched).toFixed(1)} MB/s`, peer: `${med(direct).toFixed(1)} MB/s`, ratio: `${(med(fetched) / med(direct)).toFixed(2)}×`, note: "the client's own cost: undici's parser and web streams" }
+      {
+        subject: "session POST → Lab reachable, beyond Slurm's own start (submit → RUNNING, tight poll)",
+        ours: `${med(ours)} ms`,
+        peer: `${med(slurm)} ms`,
+        ratio: `+${med(ours) - med(slurm)} ms`,
+        target: '≤ +1500 ms',
+        verdict: med(ours) - med(slurm) <= 1500 ? 'ok' : 'MISSED'
+      },
+      {
+        subject: 'session POST → Lab reachable vs a hand-run sbatch + polling script (same Lab)',
+        ours: `${med(ours)} ms`,
+        peer: `${med(hand)} ms`,
+        ratio: `${(med(hand) / med(ours)).toFixed(2)}× as fast`,
+        note: `hand-run beyond Slurm's start: +${med(hand) - med(slurm)} ms`
+      },
+      {
+        subject: '10 MB download from the node Lab: proxied vs same ssh stream, no proxy',
+        ours: `${med(proxied).toFixed(1)} MB/s`,
+        peer: `${med(direct).toFixed(1)} MB/s`,
+        ratio: `${mbRatio.toFixed(2)}×`,
+        target: '≥ 0.8×',
+        verdict: mbRatio >= 0.8 ? 'ok' : 'MISSED',
+        note: `median of ${downloads}, interleaved; client (node:http), companion and Lab: a process each`
+      },
+      {
+        subject: '10 MB download from the node Lab: proxied, client fetch, vs same ssh stream',
+        ours: `${med(fetched).toFixed(1)} MB/s`,
+        peer: `${med(direct).toFixed(1)} MB/s`,
+        ratio: `${(med(fetched) / med(direct)).toFixed(2)}×`,
+        note: "the client's own cost: undici's parser and web streams"
+      }
     ];
   } finally {
     companion.agent.destroy();

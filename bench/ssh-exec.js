@@ -24,7 +24,19 @@ async function sshExecBench({ n = 200 } = {}) {
   await clusters.close();
 
   const control = fs.mkdtempSync('/tmp/hpclab-bench-cm-');
-  const base = ['-i', env.identityFile, '-o', `UserKnownHostsFile=${env.knownHostsFile}`, '-o', 'StrictHostKeyChecking=yes', '-o', 'BatchMode=yes', '-p', String(env.ssh.port), `${env.user}@${env.ssh.host}`];
+  const base = [
+    '-i',
+    env.identityFile,
+    '-o',
+    `UserKnownHostsFile=${env.knownHostsFile}`,
+    '-o',
+    'StrictHostKeyChecking=yes',
+    '-o',
+    'BatchMode=yes',
+    '-p',
+    String(env.ssh.port),
+    `${env.user}@${env.ssh.host}`
+  ];
   const mux = ['-o', 'ControlMaster=auto', '-o', `ControlPath=${control}/cm`, '-o', 'ControlPersist=60'];
   execFileSync('ssh', [...mux, ...base, 'true']);
   const openssh = await measure(n, async () => execFileSync('ssh', [...mux, ...base, 'true']));
@@ -34,9 +46,24 @@ async function sshExecBench({ n = 200 } = {}) {
 
   const f = x => `${x.toFixed(2)} ms`;
   return [
-    { subject: 'ssh exec `true` p50 (pooled vs OpenSSH ControlMaster)', ours: f(ours.p50), peer: f(openssh.p50), ratio: (openssh.p50 / ours.p50).toFixed(2) + '× faster' },
-    { subject: 'ssh exec `true` p90 (pooled vs OpenSSH ControlMaster)', ours: f(ours.p90), peer: f(openssh.p90), ratio: (openssh.p90 / ours.p90).toFixed(2) + '× faster' },
-    { subject: 'ssh exec `true` p50 (pooled vs OpenSSH new connection)', ours: f(ours.p50), peer: f(fresh.p50), ratio: (fresh.p50 / ours.p50).toFixed(2) + '× faster' }
+    {
+      subject: 'ssh exec `true` p50 (pooled vs OpenSSH ControlMaster)',
+      ours: f(ours.p50),
+      peer: f(openssh.p50),
+      ratio: (openssh.p50 / ours.p50).toFixed(2) + '× faster'
+    },
+    {
+      subject: 'ssh exec `true` p90 (pooled vs OpenSSH ControlMaster)',
+      ours: f(ours.p90),
+      peer: f(openssh.p90),
+      ratio: (openssh.p90 / ours.p90).toFixed(2) + '× faster'
+    },
+    {
+      subject: 'ssh exec `true` p50 (pooled vs OpenSSH new connection)',
+      ours: f(ours.p50),
+      peer: f(fresh.p50),
+      ratio: (fresh.p50 / ours.p50).toFixed(2) + '× faster'
+    }
   ];
 }
 

@@ -75,7 +75,9 @@ async function sshTunnelBench({ smoke = false } = {}) {
   const clusters = testbedClusters(env);
   const { transport } = clusters.get('testbed');
   const portFile = `/tmp/hpclab-bench-tunnel-${process.pid}`;
-  const server = transport.exec(['python3', '-c', SERVER, portFile, String(bytes)], { timeoutMs: 30 * 60_000 }).catch(() => undefined);
+  const server = transport
+    .exec(['python3', '-c', SERVER, portFile, String(bytes)], { timeoutMs: 30 * 60_000 })
+    .catch(() => undefined);
   let port = 0;
   for (let i = 0; i < 100 && !port; i++) {
     port = Number((await transport.readFile(portFile).catch(() => Buffer.from(''))).toString()) || 0;
@@ -89,7 +91,26 @@ async function sshTunnelBench({ smoke = false } = {}) {
       probe.close(() => resolve(p));
     });
   });
-  const ssh = spawn('ssh', ['-N', '-L', `127.0.0.1:${localPort}:127.0.0.1:${port}`, '-i', env.identityFile, '-o', `UserKnownHostsFile=${env.knownHostsFile}`, '-o', 'StrictHostKeyChecking=yes', '-o', 'BatchMode=yes', '-p', String(env.ssh.port), `${env.user}@${env.ssh.host}`], { stdio: 'ignore' });
+  const ssh = spawn(
+    'ssh',
+    [
+      '-N',
+      '-L',
+      `127.0.0.1:${localPort}:127.0.0.1:${port}`,
+      '-i',
+      env.identityFile,
+      '-o',
+      `UserKnownHostsFile=${env.knownHostsFile}`,
+      '-o',
+      'StrictHostKeyChecking=yes',
+      '-o',
+      'BatchMode=yes',
+      '-p',
+      String(env.ssh.port),
+      `${env.user}@${env.ssh.host}`
+    ],
+    { stdio: 'ignore' }
+  );
   try {
     for (let i = 0; i < 100; i++) {
       const ok = await connectLocal(localPort).then(
@@ -110,12 +131,33 @@ async function sshTunnelBench({ smoke = false } = {}) {
     const med = a => quantile(a, 0.5);
     const mbRatio = med(ours) / med(peer);
     return [
-      { subject: `ssh tunnel download ${bytes / 1e6} MB: hpclab stream vs OpenSSH ssh -L`, ours: `${med(ours).toFixed(1)} MB/s`, peer: `${med(peer).toFixed(1)} MB/s`, ratio: `${mbRatio.toFixed(2)}×`, target: '≥ 0.8×', verdict: mbRatio >= 0.8 ? 'ok' : 'MISSED' },
-      { subject: `ssh tunnel 1-byte round trip p50 over ${trips}`, ours: `${med(rttOurs).toFixed(3)} ms`, peer: `${med(rttPeer).toFixed(3)} ms`, ratio: `${(med(rttPeer) / med(rttOurs)).toFixed(2)}× as fast` }
+      {
+        subject: `ssh tunnel download ${bytes / 1e6} MB: hpclab stream vs OpenSSH ssh -L`,
+        ours: `${med(ours).toFixed(1)} MB/s`,
+        peer: `${med(peer).toFixed(1)} MB/s`,
+        ratio: `${mbRatio.toFixed(2)}×`,
+        target: '≥ 0.8×',
+        verdict: mbRatio >= 0.8 ? 'ok' : 'MISSED'
+      },
+      {
+        subject: `ssh tunnel 1-byte round trip p50 over ${trips}`,
+        ours: `${med(rttOurs).toFixed(3)} ms`,
+        peer: `${med(rttPeer).toFixed(3)} ms`,
+        ratio: `${(med(rttPeer) / med(rttOurs)).toFixed(2)}× as fast`
+      }
     ];
   } finally {
     ssh.kill();
-    await transport.exec(['sh', '-c', 'pkill -u "$(id -u)" -f "$1" ; rm -f "$2"', 'sh', `hpclab-bench-tunnel-${process.pid}`, portFile]).catch(() => undefined);
+    await transport
+      .exec([
+        'sh',
+        '-c',
+        'pkill -u "$(id -u)" -f "$1" ; rm -f "$2"',
+        'sh',
+        `hpclab-bench-tunnel-${process.pid}`,
+        portFile
+      ])
+      .catch(() => undefined);
     await server;
     await clusters.close();
   }

@@ -32,12 +32,33 @@ async function wsProxyBench({ smoke = false } = {}) {
       for (const q of ['p50', 'p99']) {
         const extra = added(peer, q);
         const target = peer === 'direct' && q === 'p99' ? { atMost: 1, text: '≤ +1 ms' } : undefined;
-        rows.push(judged({ subject: `WS echo 1 KB, sequential, RTT ${q}: ours vs ${label}`, ours: ms(median(at('ours', q))), peer: ms(median(at(peer, q))), ratio: signed(extra) }, extra, target));
+        rows.push(
+          judged(
+            {
+              subject: `WS echo 1 KB, sequential, RTT ${q}: ours vs ${label}`,
+              ours: ms(median(at('ours', q))),
+              peer: ms(median(at(peer, q))),
+              ratio: signed(extra)
+            },
+            extra,
+            target
+          )
+        );
       }
     }
     for (const peer of ['direct', 'chp']) {
       const ratio = pairedRatio(rates.ours, rates[peer]);
-      rows.push(judged({ subject: `WS echo 1 KB, pipelined (window ${piped.window}), msgs/s: ours vs ${peer === 'chp' ? 'CHP' : 'direct'}`, ours: `${median(rates.ours).toFixed(0)}/s`, peer: `${median(rates[peer]).toFixed(0)}/s`, ratio: `${ratio.toFixed(2)}×` }, ratio));
+      rows.push(
+        judged(
+          {
+            subject: `WS echo 1 KB, pipelined (window ${piped.window}), msgs/s: ours vs ${peer === 'chp' ? 'CHP' : 'direct'}`,
+            ours: `${median(rates.ours).toFixed(0)}/s`,
+            peer: `${median(rates[peer]).toFixed(0)}/s`,
+            ratio: `${ratio.toFixed(2)}×`
+          },
+          ratio
+        )
+      );
     }
     return rows.map(r => ({ ...r, note: `${rtt.count} trips / ${piped.count} msgs, median of ${reps}` }));
   } finally {

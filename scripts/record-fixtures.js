@@ -10,13 +10,25 @@ const argv = require('../dist/server/scheduler/slurm/argv.js');
 
 const user = JSON.parse(execFileSync(path.join(__dirname, 'testbed'), ['env'], { encoding: 'utf8' })).user;
 const out = path.join(__dirname, '..', 'test', 'fixtures', 'slurm', 'recorded');
-const asUser = (args, input) => execFileSync('runuser', ['-u', user, '--', ...args], { encoding: 'utf8', input, cwd: '/' });
-const sbatch = (...flags) => asUser(['sbatch', '--parsable', '-o', '/dev/null', ...flags], '#!/bin/sh\nsleep 600\n').trim();
+const asUser = (args, input) =>
+  execFileSync('runuser', ['-u', user, '--', ...args], { encoding: 'utf8', input, cwd: '/' });
+const sbatch = (...flags) =>
+  asUser(['sbatch', '--parsable', '-o', '/dev/null', ...flags], '#!/bin/sh\nsleep 600\n').trim();
 const sleep = ms => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 
 execFileSync('scancel', ['-u', user]);
 const ids = {
-  gpu: sbatch('--job-name=train model v2', '-p', 'gpu', '--gres=gpu:1', '-c', '4', '-t', '1-00:00:00', '--comment=hpclab-s1'),
+  gpu: sbatch(
+    '--job-name=train model v2',
+    '-p',
+    'gpu',
+    '--gres=gpu:1',
+    '-c',
+    '4',
+    '-t',
+    '1-00:00:00',
+    '--comment=hpclab-s1'
+  ),
   fill: sbatch('--job-name=fill', '-p', 'debug', '-c', '4', '-t', '30'),
   waiting: sbatch(`--job-name=it's "quoted" | $(x)`, '-p', 'gpu', '--gres=gpu:fake:1', '-c', '8', '-t', '2:00:00'),
   held: sbatch('--job-name=held', '--hold', '-t', '5'),

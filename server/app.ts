@@ -97,7 +97,11 @@ export class ClusterRegistry {
   adopt(services: ClusterServices): void {
     if (this.built.has(services.name)) {
       services.poller.stop();
-      services.transport.close().catch(err => this.logger.child(`ssh ${services.name}`).warn('closing a second connection (from setup) failed', err));
+      services.transport
+        .close()
+        .catch(err =>
+          this.logger.child(`ssh ${services.name}`).warn('closing a second connection (from setup) failed', err)
+        );
       return;
     }
     this.built.set(services.name, services);
@@ -105,7 +109,8 @@ export class ClusterRegistry {
   }
 
   private watchLink(name: string, transport: Transport): void {
-    if (transport instanceof SshTransport) transport.on('link', (report: LinkReport) => this.links.report(name, report));
+    if (transport instanceof SshTransport)
+      transport.on('link', (report: LinkReport) => this.links.report(name, report));
   }
 
   private createTransport(name: string, cluster: ClusterConfig): Transport {
@@ -124,7 +129,11 @@ export class ClusterRegistry {
       logger,
       connect: async () => {
         // ~/.ssh/config is read at each (re)connect, so edits apply without a restart.
-        const hops = await hopsFor(ssh, { homeDir, localUser: os.userInfo().username, sshConfigText: await readSshConfig(homeDir) });
+        const hops = await hopsFor(ssh, {
+          homeDir,
+          localUser: os.userInfo().username,
+          sshConfigText: await readSshConfig(homeDir)
+        });
         return connectChain(hops, { cluster: name, agentSocket, prompter: this.options.prompter, log });
       }
     });
@@ -149,7 +158,13 @@ function clusterService(clusters: ClusterRegistry): ClusterService {
       const { poller } = clusters.get(cluster);
       const [partitions, jobs] = await Promise.all([poller.partitions.get(), poller.jobs.get()]);
       const error = jobs.error ?? partitions.error;
-      return { cluster, fetchedAt: jobs.fetchedAt.toISOString(), partitions: partitions.data, jobs: jobs.data, ...(error ? { error } : {}) };
+      return {
+        cluster,
+        fetchedAt: jobs.fetchedAt.toISOString(),
+        partitions: partitions.data,
+        jobs: jobs.data,
+        ...(error ? { error } : {})
+      };
     },
     async jobAction(cluster, jobId, action) {
       const { scheduler, poller } = clusters.get(cluster);
@@ -165,19 +180,20 @@ const ENVS_FRESH_MS = 10 * 60_000;
 /** The API's view of kernelspecs, profiles and environments. */
 function kernelspecApi(config: HpclabConfig, specs: KernelspecService, discovery: EnvDiscovery): KernelspecApi {
   // Read at each request: setup changes the config while the companion runs.
-  const profiles = (): ProfileView[] => Object.entries(config.profiles ?? {}).map(([name, p]) => ({
-    name,
-    cluster: p.cluster,
-    ...(p.partition ? { partition: p.partition } : {}),
-    ...(p.gres ? { gres: p.gres } : {}),
-    ...(p.time ? { time: p.time } : {}),
-    ...(p.cpus ? { cpus: p.cpus } : {}),
-    ...(p.mem ? { mem: p.mem } : {}),
-    ...(p.account ? { account: p.account } : {}),
-    ...(p.qos ? { qos: p.qos } : {}),
-    ...(p.constraint ? { constraint: p.constraint } : {}),
-    ...(p.env ? { envKind: Object.keys(p.env).find(k => k !== 'setup' && k !== 'python') ?? 'python' } : {})
-  }));
+  const profiles = (): ProfileView[] =>
+    Object.entries(config.profiles ?? {}).map(([name, p]) => ({
+      name,
+      cluster: p.cluster,
+      ...(p.partition ? { partition: p.partition } : {}),
+      ...(p.gres ? { gres: p.gres } : {}),
+      ...(p.time ? { time: p.time } : {}),
+      ...(p.cpus ? { cpus: p.cpus } : {}),
+      ...(p.mem ? { mem: p.mem } : {}),
+      ...(p.account ? { account: p.account } : {}),
+      ...(p.qos ? { qos: p.qos } : {}),
+      ...(p.constraint ? { constraint: p.constraint } : {}),
+      ...(p.env ? { envKind: Object.keys(p.env).find(k => k !== 'setup' && k !== 'python') ?? 'python' } : {})
+    }));
   return {
     profiles,
     list: () => specs.list(),
@@ -195,7 +211,11 @@ function kernelspecApi(config: HpclabConfig, specs: KernelspecService, discovery
 export const UPGRADE_ROUTES = [
   { name: 'kernel-channel', pattern: '/hpclab/kernels/<id>/channels/<channel>', matches: isKernelChannelPath },
   { name: 'node', pattern: '/hpclab/node/<session>/…', matches: (url: string) => url.startsWith('/hpclab/node/') },
-  { name: 'local-jupyter', pattern: 'anything outside /hpclab/ (hpclab lab only)', matches: (url: string) => !url.startsWith('/hpclab/') }
+  {
+    name: 'local-jupyter',
+    pattern: 'anything outside /hpclab/ (hpclab lab only)',
+    matches: (url: string) => !url.startsWith('/hpclab/')
+  }
 ] as const;
 
 export type UpgradeRoute = (typeof UPGRADE_ROUTES)[number]['name'];
@@ -225,8 +245,21 @@ export interface AppDeps {
  * and the node proxy under /hpclab/node/<session>/ (HTTP here, WebSocket via `onUpgrade`).
  */
 export function createApp(deps: AppDeps) {
-  const kernelspecs = deps.kernelspecs && kernelspecApi(deps.clusters.config, deps.kernelspecs.specs, deps.kernelspecs.discovery);
-  const api = createApi({ sessions: deps.sessions, clusters: clusterService(deps.clusters), kernels: deps.kernels, kernelspecs, prompts: deps.prompts, links: deps.clusters.links, setup: deps.setup, token: deps.token, allowedOrigins: deps.allowedOrigins, refreshConfig: deps.refreshConfig, logger: deps.logger?.child('api') });
+  const kernelspecs =
+    deps.kernelspecs && kernelspecApi(deps.clusters.config, deps.kernelspecs.specs, deps.kernelspecs.discovery);
+  const api = createApi({
+    sessions: deps.sessions,
+    clusters: clusterService(deps.clusters),
+    kernels: deps.kernels,
+    kernelspecs,
+    prompts: deps.prompts,
+    links: deps.clusters.links,
+    setup: deps.setup,
+    token: deps.token,
+    allowedOrigins: deps.allowedOrigins,
+    refreshConfig: deps.refreshConfig,
+    logger: deps.logger?.child('api')
+  });
   const proxy = createNodeProxy({ lookup: deps.sessions.proxyLookup });
   const unsubscribe = deps.sessions.subscribe(event => {
     if (event.type === 'session' && isFinal(event.session.state)) proxy.forget(event.session.id);
@@ -256,7 +289,9 @@ export function createApp(deps: AppDeps) {
     const url = req.url ?? '';
     // Origin-form targets only: an absolute URL or `//host` must never look like a path to route.
     if (!url.startsWith('/') || url.startsWith('//')) return refuse(400, 'Bad Request');
-    const handler = UPGRADE_ROUTES.map(route => (route.matches(url) ? upgradeHandlers[route.name] : undefined)).find(h => h !== undefined);
+    const handler = UPGRADE_ROUTES.map(route => (route.matches(url) ? upgradeHandlers[route.name] : undefined)).find(
+      h => h !== undefined
+    );
     if (!handler) return refuse(404, 'Not Found');
     // Host, Origin and token, in that order: a cross-origin upgrade is 403 even without a token.
     const checked = api.checkUpgrade(req);
@@ -273,7 +308,10 @@ export function createApp(deps: AppDeps) {
       const checked = api.checkRequest(req);
       if (checked.ok) return proxy.handleRequest(req, res);
       const code = checked.code ?? 'forbidden';
-      const headers: Record<string, string> = { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store' };
+      const headers: Record<string, string> = {
+        'Content-Type': 'application/json; charset=utf-8',
+        'Cache-Control': 'no-store'
+      };
       if (checked.status === 401) headers['WWW-Authenticate'] = 'Bearer realm="hpclab"';
       res.writeHead(checked.status, headers).end(JSON.stringify({ error: { code, message: checked.message } }));
       return;

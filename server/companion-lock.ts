@@ -64,7 +64,10 @@ export async function releaseCompanionLock(lock: string, pid = process.pid): Pro
 }
 
 /** The live process that holds `lock`, if any: a companion that may still be starting. */
-export async function lockHolder(lock: string, alive: (pid: number) => boolean = processAlive): Promise<number | undefined> {
+export async function lockHolder(
+  lock: string,
+  alive: (pid: number) => boolean = processAlive
+): Promise<number | undefined> {
   const owner = await readPid(lock);
   return owner !== undefined && alive(owner) ? owner : undefined;
 }
@@ -98,7 +101,8 @@ async function readPid(file: string): Promise<number | undefined> {
   }
   const pid = Number(text.trim());
   // Written whole, so anything else is not a lock of ours: say so rather than take it over.
-  if (!Number.isInteger(pid) || pid <= 0) throw new Error(`${file} does not hold a process id; remove it if no hpclab companion runs`);
+  if (!Number.isInteger(pid) || pid <= 0)
+    throw new Error(`${file} does not hold a process id; remove it if no hpclab companion runs`);
   return pid;
 }
 

@@ -43,7 +43,13 @@ export function createLogger(options: LoggerOptions): Logger {
       if (LOG_LEVELS.indexOf(level) > limit) return;
       options.write(formatEntry(now(), level, scope ?? ROOT_SCOPE, message, err, options.level === 'debug'));
     };
-    return { error: at('error'), warn: at('warn'), info: at('info'), debug: at('debug'), child: s => make(scope ? `${scope}/${s}` : s) };
+    return {
+      error: at('error'),
+      warn: at('warn'),
+      info: at('info'),
+      debug: at('debug'),
+      child: s => make(scope ? `${scope}/${s}` : s)
+    };
   };
   return make(undefined);
 }
@@ -53,16 +59,29 @@ export function parseLogLevel(value: string | undefined): { level: LogLevel; pro
   const wanted = value?.trim().toLowerCase() ?? '';
   if (wanted === '') return { level: 'info' };
   if ((LOG_LEVELS as readonly string[]).includes(wanted)) return { level: wanted as LogLevel };
-  return { level: 'info', problem: `${LOG_ENV}=${JSON.stringify(value)} is not a log level; logging at info (allowed: ${LOG_LEVELS.join(', ')})` };
+  return {
+    level: 'info',
+    problem: `${LOG_ENV}=${JSON.stringify(value)} is not a log level; logging at info (allowed: ${LOG_LEVELS.join(', ')})`
+  };
 }
 
 /**
  * The companion's logger: the level from `$HPCLAB_LOG` (default info), or debug with `--verbose`.
  * A value that names no level is said once, at the top of the log, rather than ignored.
  */
-export function loggerFromEnv(options: { env: NodeJS.ProcessEnv; verbose?: boolean; write: (entry: string) => void; now?: () => Date; unset?: LogLevel }): Logger {
+export function loggerFromEnv(options: {
+  env: NodeJS.ProcessEnv;
+  verbose?: boolean;
+  write: (entry: string) => void;
+  now?: () => Date;
+  unset?: LogLevel;
+}): Logger {
   const unset = options.unset !== undefined && (options.env[LOG_ENV] ?? '').trim() === '';
-  const { level, problem } = options.verbose ? { level: 'debug' as const, problem: undefined } : unset ? { level: options.unset!, problem: undefined } : parseLogLevel(options.env[LOG_ENV]);
+  const { level, problem } = options.verbose
+    ? { level: 'debug' as const, problem: undefined }
+    : unset
+      ? { level: options.unset!, problem: undefined }
+      : parseLogLevel(options.env[LOG_ENV]);
   const logger = createLogger({ level, write: options.write, now: options.now });
   if (problem) logger.warn(problem);
   return logger;
@@ -117,11 +136,20 @@ export class RepeatedFailures {
     const seen = this.failing.get(key);
     if (!seen) return;
     this.failing.delete(key);
-    this.logger.warn(`${what} (after ${seen.count} failed ${seen.count === 1 ? 'attempt' : 'attempts'} since ${seen.since.toISOString()})`);
+    this.logger.warn(
+      `${what} (after ${seen.count} failed ${seen.count === 1 ? 'attempt' : 'attempts'} since ${seen.since.toISOString()})`
+    );
   }
 }
 
-function formatEntry(time: Date, level: LogLevel, scope: string, message: string, err: unknown, withStack: boolean): string {
+function formatEntry(
+  time: Date,
+  level: LogLevel,
+  scope: string,
+  message: string,
+  err: unknown,
+  withStack: boolean
+): string {
   let entry = `${time.toISOString()} ${level.toUpperCase()} ${scope}: ${message}`;
   if (err !== undefined) entry += `: ${errorMessage(err)}`;
   // Continuation lines are indented: every entry, and only an entry, starts with its time.
@@ -136,7 +164,12 @@ function stackOf(err: unknown): string | undefined {
   let e: unknown = err;
   for (let depth = 0; e instanceof Error && depth < 5; depth++, e = e.cause) {
     if (depth > 0) lines.push(`  caused by: ${errorMessage(e).replace(/\r?\n/g, ' ')}`);
-    lines.push(...(e.stack ?? '').split('\n').filter(l => /^\s+at /.test(l)).map(l => `    ${l.trim()}`));
+    lines.push(
+      ...(e.stack ?? '')
+        .split('\n')
+        .filter(l => /^\s+at /.test(l))
+        .map(l => `    ${l.trim()}`)
+    );
   }
   return lines.length > 0 ? lines.join('\n') : undefined;
 }

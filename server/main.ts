@@ -85,7 +85,14 @@ export async function startCompanion(options: CompanionOptions): Promise<Running
   // The one logger of this companion; each service logs below it under its own scope.
   // A companion inside a terminal command (tunnel, sessions stop) keeps that terminal for the
   // command's own output: warnings only, unless HPCLAB_LOG asks for more.
-  const logger = options.logger ?? loggerFromEnv({ env, verbose: options.verbose, write: entry => process.stderr.write(entry), unset: options.advertise ? undefined : 'warn' });
+  const logger =
+    options.logger ??
+    loggerFromEnv({
+      env,
+      verbose: options.verbose,
+      write: entry => process.stderr.write(entry),
+      unset: options.advertise ? undefined : 'warn'
+    });
   const { stateDir } = statePaths(env, homeDir);
   await ensurePrivateDir(stateDir);
   const token = randomBytes(32).toString('hex');
@@ -100,9 +107,19 @@ export async function startCompanion(options: CompanionOptions): Promise<Running
   // SSH prompts (2FA) go to an open JupyterLab when there is one, else to the terminal.
   const prompts = new PromptBroker(options.prompter);
   const clusters = new ClusterRegistry(options.config, { prompter: prompts.prompter, env, homeDir, logger });
-  const sessions = new SessionManager({ config: options.config, clusters: name => clusters.get(name), store: new SessionStore(path.join(stateDir, 'sessions.json')), logger: logger.child('sessions') });
+  const sessions = new SessionManager({
+    config: options.config,
+    clusters: name => clusters.get(name),
+    store: new SessionStore(path.join(stateDir, 'sessions.json')),
+    logger: logger.child('sessions')
+  });
   await sessions.start();
-  const kernels = new KernelService({ config: options.config, clusters: name => clusters.get(name), sessions, logger: logger.child('kernels') });
+  const kernels = new KernelService({
+    config: options.config,
+    clusters: name => clusters.get(name),
+    sessions,
+    logger: logger.child('kernels')
+  });
   const specs = new KernelspecService({
     config: options.config,
     kernelsDir: kernelsDir(env, homeDir),
@@ -110,12 +127,20 @@ export async function startCompanion(options: CompanionOptions): Promise<Running
     hpclab: [process.execPath, CLI_ENTRY],
     configPath: options.configPath
   });
-  const discovery = new EnvDiscovery({ config: options.config, cacheFile: path.join(stateDir, 'discovery.json'), transport: name => clusters.get(name).transport });
+  const discovery = new EnvDiscovery({
+    config: options.config,
+    cacheFile: path.join(stateDir, 'discovery.json'),
+    transport: name => clusters.get(name).transport
+  });
   // Setup writes the config file the companion was started with (the default one if none was named),
   // and the companion follows that file when others write it.
   const followedFile = options.configPath ?? configPath({ env, homeDir }).path;
   const configLog = logger.child('config');
-  const follower = new ConfigFollower({ file: followedFile, config: options.config, report: message => configLog.warn(message) });
+  const follower = new ConfigFollower({
+    file: followedFile,
+    config: options.config,
+    report: message => configLog.warn(message)
+  });
   await follower.start();
   follower.watch();
   const setup = new SetupService({
@@ -126,7 +151,22 @@ export async function startCompanion(options: CompanionOptions): Promise<Running
     homeDir,
     logger: logger.child('setup')
   });
-  const { handle, onUpgrade, close: closeApp } = createApp({ clusters, sessions, kernels, kernelspecs: { specs, discovery }, prompts, setup, token, localJupyter: options.localJupyter, refreshConfig: () => follower.refresh(), logger });
+  const {
+    handle,
+    onUpgrade,
+    close: closeApp
+  } = createApp({
+    clusters,
+    sessions,
+    kernels,
+    kernelspecs: { specs, discovery },
+    prompts,
+    setup,
+    token,
+    localJupyter: options.localJupyter,
+    refreshConfig: () => follower.refresh(),
+    logger
+  });
   const server = http.createServer(handle);
   server.on('upgrade', onUpgrade);
   const servers = [server];
@@ -152,7 +192,9 @@ export async function startCompanion(options: CompanionOptions): Promise<Running
   }
   // The companion others use (serve, lab) says so; one inside a CLI command (tunnel) only in detail.
   const lifecycle = (message: string) => (options.advertise ? logger.info(message) : logger.debug(message));
-  lifecycle(`companion ${HPCLAB_VERSION} (pid ${process.pid}) listening on ${url}${socketPath ? ` and ${socketPath}` : ''}; config ${followedFile}`);
+  lifecycle(
+    `companion ${HPCLAB_VERSION} (pid ${process.pid}) listening on ${url}${socketPath ? ` and ${socketPath}` : ''}; config ${followedFile}`
+  );
   return {
     url,
     token,
@@ -162,7 +204,9 @@ export async function startCompanion(options: CompanionOptions): Promise<Running
     kernels,
     socketPath,
     async busy() {
-      const open = await Promise.all(servers.map(s => new Promise<number>(resolve => s.getConnections((err, n) => resolve(err ? 0 : n)))));
+      const open = await Promise.all(
+        servers.map(s => new Promise<number>(resolve => s.getConnections((err, n) => resolve(err ? 0 : n))))
+      );
       return open.reduce((a, b) => a + b, 0) + kernels.count();
     },
     async close() {
@@ -209,7 +253,10 @@ async function removeDeadSockets(dir: string): Promise<void> {
 }
 
 /** What the runtime file says, or undefined when there is none (or it is unreadable). */
-export async function readRuntimeInfo(env: NodeJS.ProcessEnv = process.env, homeDir = os.homedir()): Promise<RuntimeInfo | undefined> {
+export async function readRuntimeInfo(
+  env: NodeJS.ProcessEnv = process.env,
+  homeDir = os.homedir()
+): Promise<RuntimeInfo | undefined> {
   try {
     return JSON.parse(await fs.readFile(runtimeFile(env, homeDir), 'utf8')) as RuntimeInfo;
   } catch {

@@ -7,7 +7,8 @@ import { API_VERSION } from '../src/contract/common';
  * API's own version: the extension checks both, so an extension and a companion from different
  * releases say so instead of failing on a reply they cannot read.
  */
-export const HPCLAB_VERSION: string = typeof BUNDLED_HPCLAB_VERSION === 'string' ? BUNDLED_HPCLAB_VERSION : ownPackageVersion(__dirname);
+export const HPCLAB_VERSION: string =
+  typeof BUNDLED_HPCLAB_VERSION === 'string' ? BUNDLED_HPCLAB_VERSION : ownPackageVersion(__dirname);
 
 /**
  * Set by webpack.companion.config.js in the single-file companion of the Python wheel: no
@@ -22,7 +23,10 @@ export { API_VERSION };
 function ownPackageVersion(dir: string): string {
   for (let at = dir; ; at = path.dirname(at)) {
     try {
-      const pkg = JSON.parse(readFileSync(path.join(at, 'package.json'), 'utf8')) as { name?: string; version?: string };
+      const pkg = JSON.parse(readFileSync(path.join(at, 'package.json'), 'utf8')) as {
+        name?: string;
+        version?: string;
+      };
       if (pkg.name === 'hpclab' && pkg.version) return pkg.version;
     } catch (err) {
       // No (readable) package.json at this level: look one level up; anything else is a broken install.

@@ -71,10 +71,29 @@ export class HpclabApi {
   }
 
   /** Sends and checks the reply against `schema`; every failure becomes an HpclabError. */
-  async request<T>(method: string, path: string, schema: z.ZodMiniType<T>, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
-    const res = await this.send(method, path, { headers: { ...(body === undefined ? {} : { 'Content-Type': 'application/json' }), ...headers }, body: body === undefined ? undefined : JSON.stringify(body) });
+  async request<T>(
+    method: string,
+    path: string,
+    schema: z.ZodMiniType<T>,
+    body?: unknown,
+    headers: Record<string, string> = {}
+  ): Promise<T> {
+    const res = await this.send(method, path, {
+      headers: { ...(body === undefined ? {} : { 'Content-Type': 'application/json' }), ...headers },
+      body: body === undefined ? undefined : JSON.stringify(body)
+    });
     const parsed = schema.safeParse(parseJson(await res.text()));
-    if (!parsed.success) throw new HpclabError(res.status, 'bad-reply', this.trans.__('Unexpected reply from the companion for %1 %2: %3', method, path, parsed.error.issues[0]?.message ?? 'invalid'));
+    if (!parsed.success)
+      throw new HpclabError(
+        res.status,
+        'bad-reply',
+        this.trans.__(
+          'Unexpected reply from the companion for %1 %2: %3',
+          method,
+          path,
+          parsed.error.issues[0]?.message ?? 'invalid'
+        )
+      );
     return parsed.data;
   }
 
@@ -82,17 +101,35 @@ export class HpclabApi {
    * The one place a request leaves: the credential (the cookie on the same origin, the token
    * header on another), and any failure or non-2xx answer turned into an HpclabError.
    */
-  private async send(method: string, path: string, init: RequestInit & { headers?: Record<string, string> } = {}): Promise<Response> {
+  private async send(
+    method: string,
+    path: string,
+    init: RequestInit & { headers?: Record<string, string> } = {}
+  ): Promise<Response> {
     let res: Response;
     try {
-      res = await this.fetchImpl(this.url(path), { ...init, method, credentials: 'same-origin', headers: { ...(this.token ? { Authorization: `token ${this.token}` } : {}), ...init.headers } });
+      res = await this.fetchImpl(this.url(path), {
+        ...init,
+        method,
+        credentials: 'same-origin',
+        headers: { ...(this.token ? { Authorization: `token ${this.token}` } : {}), ...init.headers }
+      });
     } catch (err) {
-      throw new HpclabError(0, 'unreachable', this.trans.__('The hpclab companion is not answering at %1 (%2).', this.base, (err as Error).message));
+      throw new HpclabError(
+        0,
+        'unreachable',
+        this.trans.__('The hpclab companion is not answering at %1 (%2).', this.base, (err as Error).message)
+      );
     }
     if (res.ok) return res;
     const parsed = errorBodySchema.safeParse(parseJson(await res.text()));
-    if (parsed.success) throw new HpclabError(res.status, parsed.data.error.code, parsed.data.error.message, parsed.data.error.fields);
-    throw new HpclabError(res.status, 'http', this.trans.__('The companion answered %1 %2.', res.status, res.statusText));
+    if (parsed.success)
+      throw new HpclabError(res.status, parsed.data.error.code, parsed.data.error.message, parsed.data.error.fields);
+    throw new HpclabError(
+      res.status,
+      'http',
+      this.trans.__('The companion answered %1 %2.', res.status, res.statusText)
+    );
   }
 
   /** The companion's release; undefined when it predates the route (a 404). */
@@ -114,7 +151,11 @@ export class HpclabApi {
   }
 
   jobAction(cluster: string, jobId: string, action: JobAction): Promise<undefined> {
-    return this.request('POST', `api/clusters/${encodeURIComponent(cluster)}/jobs/${encodeURIComponent(jobId)}/${action}`, noContent);
+    return this.request(
+      'POST',
+      `api/clusters/${encodeURIComponent(cluster)}/jobs/${encodeURIComponent(jobId)}/${action}`,
+      noContent
+    );
   }
 
   profiles(): Promise<Profile[]> {
@@ -141,9 +182,14 @@ export class HpclabApi {
    * The session's job log: the last `tail` bytes, then (with `follow`) what the job appends until
    * the session is over. Yields text as it arrives; abort `signal` to stop following.
    */
-  async *sessionLog(id: string, options: { tail?: number; follow?: boolean; signal?: AbortSignal } = {}): AsyncGenerator<string> {
+  async *sessionLog(
+    id: string,
+    options: { tail?: number; follow?: boolean; signal?: AbortSignal } = {}
+  ): AsyncGenerator<string> {
     const query = `tail=${options.tail ?? 65536}${options.follow ? '&follow=1' : ''}`;
-    const res = await this.send('GET', `api/sessions/${encodeURIComponent(id)}/log?${query}`, { signal: options.signal });
+    const res = await this.send('GET', `api/sessions/${encodeURIComponent(id)}/log?${query}`, {
+      signal: options.signal
+    });
     if (!res.body) {
       // No stream to read (an old browser, or a reply without a body): the text as one piece.
       yield await res.text();
@@ -170,7 +216,11 @@ export class HpclabApi {
   }
 
   envs(cluster: string, refresh = false): Promise<DiscoveredEnv[]> {
-    return this.request('GET', `api/clusters/${encodeURIComponent(cluster)}/envs${refresh ? '?refresh=1' : ''}`, z.array(discoveredEnvSchema));
+    return this.request(
+      'GET',
+      `api/clusters/${encodeURIComponent(cluster)}/envs${refresh ? '?refresh=1' : ''}`,
+      z.array(discoveredEnvSchema)
+    );
   }
 
   answerPrompt(id: string, answers: string[]): Promise<undefined> {

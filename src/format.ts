@@ -52,7 +52,8 @@ export function el<K extends keyof HTMLElementTagNameMap>(
   const node = document.createElement(tag);
   for (const [key, value] of Object.entries(props)) {
     if (value === undefined || value === null || value === false) continue;
-    if (key.startsWith('on') && typeof value === 'function') node.addEventListener(key.slice(2), value as EventListener);
+    if (key.startsWith('on') && typeof value === 'function')
+      node.addEventListener(key.slice(2), value as EventListener);
     else if (key === 'class') node.className = String(value);
     else if (key === 'dataset') Object.assign(node.dataset, value);
     else if (key in node && typeof value !== 'string') (node as unknown as Record<string, unknown>)[key] = value;

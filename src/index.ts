@@ -55,7 +55,8 @@ const modelPlugin: JupyterFrontEndPlugin<IHpclabModel> = {
       model.start();
     }
     // Like JupyterLab's own `window.jupyterapp`: only when the page asks, for tests and benchmarks.
-    if (PageConfig.getOption('exposeAppInBrowser').toLowerCase() === 'true') (window as unknown as { hpclab: unknown }).hpclab = { model };
+    if (PageConfig.getOption('exposeAppInBrowser').toLowerCase() === 'true')
+      (window as unknown as { hpclab: unknown }).hpclab = { model };
     return model;
   }
 };
@@ -88,11 +89,16 @@ const sidebarPlugin: JupyterFrontEndPlugin<void> = {
 
 const logPlugin: JupyterFrontEndPlugin<void> = {
   id: 'hpclab:log',
-  description: "Session logs in main-area tabs, reopened after a reload.",
+  description: 'Session logs in main-area tabs, reopened after a reload.',
   autoStart: true,
   requires: [IHpclabModel],
   optional: [ITranslator, ILayoutRestorer],
-  activate: (app: JupyterFrontEnd, model: IHpclabModel, translator: ITranslator | null, restorer: ILayoutRestorer | null) => {
+  activate: (
+    app: JupyterFrontEnd,
+    model: IHpclabModel,
+    translator: ITranslator | null,
+    restorer: ILayoutRestorer | null
+  ) => {
     registerLogCommand(app, model, (translator ?? nullTranslator).load('hpclab'), restorer);
   }
 };
@@ -117,7 +123,13 @@ const statusPlugin: JupyterFrontEndPlugin<void> = {
   activate: (app: JupyterFrontEnd, model: IHpclabModel, statusBar: IStatusBar, translator: ITranslator | null) => {
     const trans = (translator ?? nullTranslator).load('hpclab');
     const item = new TimeLeftItem(model, trans, () => void app.commands.execute(CommandIDs.openSidebar));
-    statusBar.registerStatusItem('hpclab:time-left', { item, align: 'left', rank: 50, isActive: () => model.nearestEnding() !== undefined, activeStateChanged: model.changed });
+    statusBar.registerStatusItem('hpclab:time-left', {
+      item,
+      align: 'left',
+      rank: 50,
+      isActive: () => model.nearestEnding() !== undefined,
+      activeStateChanged: model.changed
+    });
   }
 };
 

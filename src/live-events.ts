@@ -9,7 +9,11 @@ export const LIVE_EVENT_TYPES = ['snapshot', 'session', 'walltime-warning', 'pro
  * the event to pass on (a snapshot has none). A frame that fails its schema, e.g. from a companion
  * of another version, changes nothing: the next poll corrects the state.
  */
-export function readLiveEvent(type: string, data: unknown, sessions: readonly Session[]): { sessions?: Session[]; event?: LiveEvent } {
+export function readLiveEvent(
+  type: string,
+  data: unknown,
+  sessions: readonly Session[]
+): { sessions?: Session[]; event?: LiveEvent } {
   if (type === 'snapshot') {
     const parsed = eventSchemas.snapshot.safeParse(data);
     return parsed.success ? { sessions: parsed.data.sessions } : {};
@@ -19,13 +23,18 @@ export function readLiveEvent(type: string, data: unknown, sessions: readonly Se
     if (!parsed.success) return {};
     const next = parsed.data.session;
     const previous = sessions.find(s => s.id === next.id);
-    return { sessions: previous ? sessions.map(s => (s.id === next.id ? next : s)) : [next, ...sessions], event: { type: 'session', session: next, previous } };
+    return {
+      sessions: previous ? sessions.map(s => (s.id === next.id ? next : s)) : [next, ...sessions],
+      event: { type: 'session', session: next, previous }
+    };
   }
   if (type === 'walltime-warning') {
     const parsed = eventSchemas['walltime-warning'].safeParse(data);
     if (!parsed.success) return {};
     const { sessionId, minutesLeft, endsAt } = parsed.data;
-    return { event: { type: 'walltime-warning', session: sessions.find(s => s.id === sessionId), minutesLeft, endsAt } };
+    return {
+      event: { type: 'walltime-warning', session: sessions.find(s => s.id === sessionId), minutesLeft, endsAt }
+    };
   }
   if (type === 'prompt') {
     const parsed = eventSchemas.prompt.safeParse(data);

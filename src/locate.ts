@@ -37,7 +37,11 @@ export interface LocateOptions {
   trans?: Words;
 }
 
-export async function locateCompanion({ askServer = askJupyterServer, fetchImpl = (...a) => fetch(...a), trans = english }: LocateOptions = {}): Promise<Located> {
+export async function locateCompanion({
+  askServer = askJupyterServer,
+  fetchImpl = (...a) => fetch(...a),
+  trans = english
+}: LocateOptions = {}): Promise<Located> {
   const sameOrigin = new HpclabApi('', fetchImpl, trans);
   if (await answers(sameOrigin)) return { api: sameOrigin };
   let reply: ServerReply;
@@ -57,7 +61,12 @@ export async function locateCompanion({ askServer = askJupyterServer, fetchImpl 
     return { api: new HpclabApi(url.href, fetchImpl, trans) };
   }
   const said = errorSchema.safeParse(body);
-  return { api: sameOrigin, problem: said.success ? said.data.error.message : trans.__("hpclab's server extension answered %1 %2.", reply.status, reply.statusText) };
+  return {
+    api: sameOrigin,
+    problem: said.success
+      ? said.data.error.message
+      : trans.__("hpclab's server extension answered %1 %2.", reply.status, reply.statusText)
+  };
 }
 
 /** Whether a companion answers there (its version route), without raising. */

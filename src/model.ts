@@ -131,7 +131,12 @@ export class HpclabModel implements IHpclabModel {
         this.versionProblem = versionProblem(await this.api.version(), this.trans);
         this.versionChecked = true;
       }
-      const [clusters, profiles, sessions, kernelspecs] = await Promise.all([this.api.clusters(), this.api.profiles(), this.api.sessions(), this.api.kernelspecs()]);
+      const [clusters, profiles, sessions, kernelspecs] = await Promise.all([
+        this.api.clusters(),
+        this.api.profiles(),
+        this.api.sessions(),
+        this.api.kernelspecs()
+      ]);
       const statuses = await Promise.all(clusters.map(c => this.api.status(c)));
       this.clusters = clusters;
       this.profiles = profiles;
@@ -199,7 +204,18 @@ export class HpclabModel implements IHpclabModel {
 
   /** `loaded` is part of the state: widgets showing "Loading…" wait for it even when the first answer adds nothing. */
   private emitIfChanged(): void {
-    const now = JSON.stringify([this.clusters, [...this.status.values()].map(s => [s.partitions, s.jobs, s.error]), [...this.links.values()], this.sessions, this.profiles, this.kernelspecs, this.error, this.versionProblem, this.loaded, [...this._dismissed]]);
+    const now = JSON.stringify([
+      this.clusters,
+      [...this.status.values()].map(s => [s.partitions, s.jobs, s.error]),
+      [...this.links.values()],
+      this.sessions,
+      this.profiles,
+      this.kernelspecs,
+      this.error,
+      this.versionProblem,
+      this.loaded,
+      [...this._dismissed]
+    ]);
     if (now === this.last) return;
     this.last = now;
     this._changed.emit();

@@ -24,28 +24,61 @@ export class SessionNotifier {
   private on(event: LiveEvent): void {
     if (event.type === 'walltime-warning') {
       const what = event.session ? this.trans.__('%1 (job %2)', event.session.profile, event.session.jobId ?? '') : '';
-      Notification.warning(this.trans.__('Your hpclab session %1 reaches its time limit in %2 min: save your work.', what, event.minutesLeft), {
-        autoClose: false,
-        actions: [{ label: this.trans.__('Save all'), callback: () => void this.commands.execute('docmanager:save-all') }]
-      });
+      Notification.warning(
+        this.trans.__(
+          'Your hpclab session %1 reaches its time limit in %2 min: save your work.',
+          what,
+          event.minutesLeft
+        ),
+        {
+          autoClose: false,
+          actions: [
+            { label: this.trans.__('Save all'), callback: () => void this.commands.execute('docmanager:save-all') }
+          ]
+        }
+      );
       return;
     }
     if (event.type !== 'session') return;
     const { session: s, previous } = event;
     if (previous?.state === s.state && JSON.stringify(previous.pending) === JSON.stringify(s.pending)) return;
     const what = s.kind === 'lab' ? this.trans.__('Lab session') : this.trans.__('Kernel allocation');
-    const log = { label: this.trans.__('Log'), callback: () => void this.commands.execute(CommandIDs.showLog, { sessionId: s.id }) };
+    const log = {
+      label: this.trans.__('Log'),
+      callback: () => void this.commands.execute(CommandIDs.showLog, { sessionId: s.id })
+    };
     if (s.state === 'pending' || s.state === 'starting') {
-      const message = s.state === 'pending' ? this.trans.__('%1 %2 waiting: %3', what, s.jobId ?? '', pendingText(s, this.trans)) : this.trans.__('%1 %2 starting on %3…', what, s.jobId ?? '', s.node ?? '');
+      const message =
+        s.state === 'pending'
+          ? this.trans.__('%1 %2 waiting: %3', what, s.jobId ?? '', pendingText(s, this.trans))
+          : this.trans.__('%1 %2 starting on %3…', what, s.jobId ?? '', s.node ?? '');
       this.progress(s, message);
     } else if (s.state === 'running' && previous?.state !== 'running') {
-      const actions = s.kind === 'lab' ? [{ label: this.trans.__('Open'), callback: () => void this.commands.execute(CommandIDs.openSession, { id: s.id }) }] : [];
+      const actions =
+        s.kind === 'lab'
+          ? [
+              {
+                label: this.trans.__('Open'),
+                callback: () => void this.commands.execute(CommandIDs.openSession, { id: s.id })
+              }
+            ]
+          : [];
       this.finish(s, this.trans.__('%1 %2 is running on %3.', what, s.jobId ?? '', s.node ?? ''), 'success', actions);
     } else if (s.state === 'failed') {
-      this.finish(s, this.trans.__('%1 %2 failed: %3', what, s.jobId ?? '', (s.message ?? s.endReason ?? '').split('\n')[0]), 'error', [log]);
+      this.finish(
+        s,
+        this.trans.__('%1 %2 failed: %3', what, s.jobId ?? '', (s.message ?? s.endReason ?? '').split('\n')[0]),
+        'error',
+        [log]
+      );
     } else if (s.state === 'ended' && previous && previous.state !== 'ended') {
       const timeout = s.endReason === 'timeout';
-      this.finish(s, this.trans.__('%1 %2 ended: %3', what, s.jobId ?? '', s.message ?? s.endReason ?? ''), timeout ? 'warning' : 'info', timeout ? [log] : []);
+      this.finish(
+        s,
+        this.trans.__('%1 %2 ended: %3', what, s.jobId ?? '', s.message ?? s.endReason ?? ''),
+        timeout ? 'warning' : 'info',
+        timeout ? [log] : []
+      );
     }
   }
 
@@ -56,7 +89,12 @@ export class SessionNotifier {
     this.ids.set(s.id, Notification.emit(message, 'in-progress', { autoClose: false }));
   }
 
-  private finish(s: Session, message: string, type: 'success' | 'error' | 'warning' | 'info', actions: { label: string; callback: () => void }[]): void {
+  private finish(
+    s: Session,
+    message: string,
+    type: 'success' | 'error' | 'warning' | 'info',
+    actions: { label: string; callback: () => void }[]
+  ): void {
     const id = this.ids.get(s.id);
     this.ids.delete(s.id);
     const options = { autoClose: type === 'error' ? (false as const) : 8000, actions };

@@ -25,7 +25,14 @@ export class LoginPrompts {
 
   private async ask(prompt: PromptEvent): Promise<void> {
     if (this.open.has(prompt.id)) return;
-    const inputs = prompt.prompts.map(p => el('input', { type: p.echo ? 'text' : 'password', class: 'jp-mod-styled', autocomplete: 'one-time-code', 'aria-label': p.prompt }));
+    const inputs = prompt.prompts.map(p =>
+      el('input', {
+        type: p.echo ? 'text' : 'password',
+        class: 'jp-mod-styled',
+        autocomplete: 'one-time-code',
+        'aria-label': p.prompt
+      })
+    );
     const body = new Widget({
       node: el(
         'div',
@@ -44,8 +51,10 @@ export class LoginPrompts {
     try {
       const result = await dialog.launch();
       if (result.button.accept && result.value) await this.model.api.answerPrompt(prompt.id, result.value);
-      // A 404 here means it is gone already (answered in another tab, or timed out): nothing to cancel.
-      else if (!result.button.accept && this.open.has(prompt.id)) await this.model.api.cancelPrompt(prompt.id).catch(() => undefined);
+      else if (!result.button.accept && this.open.has(prompt.id)) {
+        // A 404 here means it is gone already (answered in another tab, or timed out): nothing to cancel.
+        await this.model.api.cancelPrompt(prompt.id).catch(() => undefined);
+      }
     } catch (err) {
       void showErrorMessage(this.trans.__('Login prompt'), (err as Error).message);
     } finally {

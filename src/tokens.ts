@@ -31,7 +31,12 @@ export interface HpclabSettings {
   defaultProfile: string;
 }
 
-export const DEFAULT_SETTINGS: HpclabSettings = { companionUrl: '', pollIntervalSec: 15, warnMinutes: [10, 2], defaultProfile: '' };
+export const DEFAULT_SETTINGS: HpclabSettings = {
+  companionUrl: '',
+  pollIntervalSec: 15,
+  warnMinutes: [10, 2],
+  defaultProfile: ''
+};
 
 /** The companion's live events, as the UI reacts to them. */
 export type LiveEvent =
@@ -80,4 +85,7 @@ export interface IHpclabModel {
 }
 
 /** The shared model: one poll and one event stream for every widget. */
-export const IHpclabModel = new Token<IHpclabModel>('hpclab:IHpclabModel', 'Cluster and session state of the hpclab companion.');
+export const IHpclabModel = new Token<IHpclabModel>(
+  'hpclab:IHpclabModel',
+  'Cluster and session state of the hpclab companion.'
+);

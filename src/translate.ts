@@ -5,7 +5,9 @@ export type Words = Pick<TranslationBundle, '__' | '_n'>;
 
 /** `%1`, `%2`… replaced by the arguments, as JupyterLab's Gettext does. */
 function fill(text: string, args: unknown[]): string {
-  return text.replace(/%(\d+)/g, (whole, i: string) => (Number(i) <= args.length ? String(args[Number(i) - 1]) : whole));
+  return text.replace(/%(\d+)/g, (whole, i: string) =>
+    Number(i) <= args.length ? String(args[Number(i) - 1]) : whole
+  );
 }
 
 /**
@@ -15,5 +17,6 @@ function fill(text: string, args: unknown[]): string {
  */
 export const english: Words = {
   __: (text: string, ...args: unknown[]) => fill(text, args),
-  _n: (singular: string, plural: string, n: number, ...args: unknown[]) => fill(n === 1 ? singular : plural, [n, ...args])
+  _n: (singular: string, plural: string, n: number, ...args: unknown[]) =>
+    fill(n === 1 ? singular : plural, [n, ...args])
 };

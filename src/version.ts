@@ -17,10 +17,24 @@ export interface CompanionVersion {
 
 /** In plain words, what is wrong when the extension and the companion are not from one release; null when they are. */
 export function versionProblem(companion: CompanionVersion | undefined, trans: Words = english): string | null {
-  if (!companion) return trans.__('The hpclab companion is from an older release than this extension (%1): update the companion (the hpclab npm package) and restart it.', EXTENSION_VERSION);
+  if (!companion)
+    return trans.__(
+      'The hpclab companion is from an older release than this extension (%1): update the companion (the hpclab npm package) and restart it.',
+      EXTENSION_VERSION
+    );
   if (companion.api !== API_VERSION)
-    return trans.__('The hpclab extension %1 cannot work with companion %2 (API %3, expected %4): install the same release of both and restart JupyterLab.', EXTENSION_VERSION, companion.version, companion.api, API_VERSION);
+    return trans.__(
+      'The hpclab extension %1 cannot work with companion %2 (API %3, expected %4): install the same release of both and restart JupyterLab.',
+      EXTENSION_VERSION,
+      companion.version,
+      companion.api,
+      API_VERSION
+    );
   if (companion.version !== EXTENSION_VERSION)
-    return trans.__('The hpclab extension (%1) and companion (%2) are from different releases: install the same release of both.', EXTENSION_VERSION, companion.version);
+    return trans.__(
+      'The hpclab extension (%1) and companion (%2) are from different releases: install the same release of both.',
+      EXTENSION_VERSION,
+      companion.version
+    );
   return null;
 }

@@ -23,10 +23,7 @@ function installedVersion(name) {
 // would in a Lab without them.
 const singletons = new Set(corePackage.jupyterlab.singletonPackages);
 const shared = {};
-const names = new Set([
-  ...Object.keys(corePackage.resolutions),
-  ...Object.keys(ownPackage.dependencies)
-]);
+const names = new Set([...Object.keys(corePackage.resolutions), ...Object.keys(ownPackage.dependencies)]);
 for (const name of names) {
   const version = installedVersion(name);
   if (!version) continue;

@@ -33,7 +33,8 @@ const sha256 = (value: string) => createHash('sha256').update(value, 'utf8').dig
 
 /** Constant time: both sides are hashed first, so neither content nor length leaks. */
 function tokenMatcher(token: string): (candidate: string) => boolean {
-  if (typeof token !== 'string' || token.length === 0) throw new Error('createApi: the token must be a non-empty string');
+  if (typeof token !== 'string' || token.length === 0)
+    throw new Error('createApi: the token must be a non-empty string');
   const expected = sha256(token);
   return candidate => timingSafeEqual(sha256(candidate), expected);
 }
@@ -50,7 +51,10 @@ export function presentedTokens(req: IncomingMessage): string[] {
   for (const part of (req.headers.cookie ?? '').split(';')) {
     const eq = part.indexOf('=');
     if (eq < 0 || part.slice(0, eq).trim() !== TOKEN_COOKIE) continue;
-    const raw = part.slice(eq + 1).trim().replace(/^"(.*)"$/, '$1');
+    const raw = part
+      .slice(eq + 1)
+      .trim()
+      .replace(/^"(.*)"$/, '$1');
     if (raw) found.push(decodeParam(raw));
   }
   return found;
@@ -60,7 +64,8 @@ function refuse(res: Response, verdict: Extract<Verdict, { ok: false }>): void {
   sendError(res, new ApiError(verdict.status, verdict.code, verdict.message));
 }
 
-const UNAUTHORIZED = 'a valid token is required: open the URL that `hpclab serve` printed, or send "Authorization: Bearer <token>"';
+const UNAUTHORIZED =
+  'a valid token is required: open the URL that `hpclab serve` printed, or send "Authorization: Bearer <token>"';
 
 function unauthorized(res: Response, message = UNAUTHORIZED): void {
   res.set('WWW-Authenticate', 'Bearer realm="hpclab"');
@@ -91,10 +96,16 @@ export function createGuard(options: { token: string; allowedOrigins?: readonly 
       // CORS for a Jupyter page on another loopback port: readable with the token it holds.
       res.set({ 'Access-Control-Allow-Origin': foreign, Vary: 'Origin' });
       if (req.method === 'OPTIONS') {
-        res.set({ 'Access-Control-Allow-Methods': 'GET, POST, PUT, DELETE', 'Access-Control-Allow-Headers': 'Authorization, Content-Type, Idempotency-Key', 'Access-Control-Max-Age': '600' });
+        res.set({
+          'Access-Control-Allow-Methods': 'GET, POST, PUT, DELETE',
+          'Access-Control-Allow-Headers': 'Authorization, Content-Type, Idempotency-Key',
+          'Access-Control-Max-Age': '600'
+        });
         return void res.status(204).end();
       }
-      return carriesToken(req) ? next() : unauthorized(res, `${UNAUTHORIZED} (from ${foreign}: the cookie does not count for another origin)`);
+      return carriesToken(req)
+        ? next()
+        : unauthorized(res, `${UNAUTHORIZED} (from ${foreign}: the cookie does not count for another origin)`);
     }
     if (isStateChanging(req.method)) {
       const origin = checkOrigin(policy, req);
@@ -121,7 +132,9 @@ export function createGuard(options: { token: string; allowedOrigins?: readonly 
   };
 
   const checkRequest = (req: IncomingMessage): UpgradeVerdict => {
-    const verdicts = isStateChanging(req.method) ? [checkHost(policy, req), checkOrigin(policy, req)] : [checkHost(policy, req)];
+    const verdicts = isStateChanging(req.method)
+      ? [checkHost(policy, req), checkOrigin(policy, req)]
+      : [checkHost(policy, req)];
     for (const verdict of verdicts) {
       if (!verdict.ok) return { ok: false, status: verdict.status, code: verdict.code, message: verdict.message };
     }

@@ -75,7 +75,10 @@ function fromBodyParser(err: HttpishError): ApiError | undefined {
   if (err.type === 'entity.too.large') return new ApiError(413, 'too-large', 'body: larger than the 64 KiB limit');
   if (err.expose === true && typeof err.status === 'number' && err.status >= 400 && err.status < 500) {
     // No `type`: the body did not inflate (zlib's error, e.g. `Content-Encoding: gzip` on plain JSON).
-    const what = typeof err.type === 'string' ? String(err.message) : `does not decode as its Content-Encoding says (${String(err.message)})`;
+    const what =
+      typeof err.type === 'string'
+        ? String(err.message)
+        : `does not decode as its Content-Encoding says (${String(err.message)})`;
     return new ApiError(err.status, 'bad-request', `body: ${what}`);
   }
   return undefined;
@@ -96,7 +99,8 @@ export function toApiError(err: unknown): ApiError | undefined {
   if (err instanceof ConfigError) {
     if (err.kind === 'unknown-name') return new ApiError(404, 'not-found', err.message);
     // Setup read the user's file and it does not load: say where, change nothing.
-    if (err.kind === 'invalid' || err.kind === 'unreadable') return new ApiError(409, 'config-broken', `${err.message}\nFix the file first; nothing was written.`);
+    if (err.kind === 'invalid' || err.kind === 'unreadable')
+      return new ApiError(409, 'config-broken', `${err.message}\nFix the file first; nothing was written.`);
     return undefined;
   }
   if (err instanceof SetupError) {
@@ -132,7 +136,10 @@ export function toApiError(err: unknown): ApiError | undefined {
   }
   // The router could not percent-decode a route param (`/api/sessions/%zz`): the client's URL is wrong.
   if (err instanceof URIError && (err as HttpishError).status === 400)
-    return invalidField('url', `${err.message.replace(/^Failed to decode param /, 'cannot decode ')} (malformed percent-encoding)`);
+    return invalidField(
+      'url',
+      `${err.message.replace(/^Failed to decode param /, 'cannot decode ')} (malformed percent-encoding)`
+    );
   if (typeof err === 'object' && err !== null) return fromBodyParser(err as HttpishError);
   return undefined;
 }

@@ -65,7 +65,9 @@ export class EventHub {
     res.on('close', () => this.drop(client));
     res.on('error', () => this.drop(client));
     try {
-      const offs = [this.options.sessions.subscribe((event: SessionEvent) => send(sseFrame(event.type, sessionEventReply(event))))];
+      const offs = [
+        this.options.sessions.subscribe((event: SessionEvent) => send(sseFrame(event.type, sessionEventReply(event))))
+      ];
       client.unsubscribe = () => offs.forEach(off => off());
       // After the snapshot below would be nicer, but a source may replay at once (a waiting prompt): order does not matter to clients.
       for (const source of this.options.sources ?? []) offs.push(source(event => send(sseFrame(event.type, event))));

@@ -16,8 +16,14 @@ export function isKernelChannelPath(url: string | undefined): boolean {
  * Host, Origin and token checks): a byte stream to that channel of the live kernel <id>. The
  * port comes from the kernel the companion started, never from the request.
  */
-export async function handleKernelChannel(req: IncomingMessage, socket: Duplex, head: Buffer, kernels: KernelAttachService): Promise<void> {
-  const refuse = (status: number, words: string): void => void socket.end(`HTTP/1.1 ${status} ${words}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+export async function handleKernelChannel(
+  req: IncomingMessage,
+  socket: Duplex,
+  head: Buffer,
+  kernels: KernelAttachService
+): Promise<void> {
+  const refuse = (status: number, words: string): void =>
+    void socket.end(`HTTP/1.1 ${status} ${words}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
   const match = CHANNEL_PATH.exec((req.url ?? '').split('?')[0]);
   if (!match) return refuse(404, 'Not Found');
   if ((req.headers.upgrade ?? '').toLowerCase() !== CHANNEL_PROTOCOL) return refuse(400, 'Bad Request');

@@ -30,7 +30,13 @@ export class LinkBoard {
   report(cluster: string, report: LinkReport): void {
     const state = linkState(report);
     if (!state) return;
-    const event: LinkEvent = { type: 'link', cluster, state, message: report.reason ?? null, retryInMs: report.retryInMs ?? null };
+    const event: LinkEvent = {
+      type: 'link',
+      cluster,
+      state,
+      message: report.reason ?? null,
+      retryInMs: report.retryInMs ?? null
+    };
     this.last.set(cluster, event);
     for (const listener of this.listeners) listener(event);
   }

@@ -35,17 +35,34 @@ export function openApiDocument(): Json {
     const { path, params } = openApiPath(route.path);
     const parameters = [
       ...params.map(name => ({ name, in: 'path', required: true, schema: schemaOf(paramSchemas[name], 'input') })),
-      ...Object.entries(route.query ?? {}).map(([name, s]) => ({ name, in: 'query', required: false, schema: schemaOf(s, 'input') })),
-      ...Object.entries(route.headers ?? {}).map(([name, s]) => ({ name, in: 'header', required: false, schema: schemaOf(s, 'input') }))
+      ...Object.entries(route.query ?? {}).map(([name, s]) => ({
+        name,
+        in: 'query',
+        required: false,
+        schema: schemaOf(s, 'input')
+      })),
+      ...Object.entries(route.headers ?? {}).map(([name, s]) => ({
+        name,
+        in: 'header',
+        required: false,
+        schema: schemaOf(s, 'input')
+      }))
     ];
     const success =
       route.reply === null
         ? { description: 'Done; no body' }
-        : { description: route.summary, content: { [route.contentType ?? 'application/json']: { schema: schemaOf(route.reply, 'output') } } };
+        : {
+            description: route.summary,
+            content: { [route.contentType ?? 'application/json']: { schema: schemaOf(route.reply, 'output') } }
+          };
     const operation: Json = {
       summary: route.summary,
       ...(parameters.length ? { parameters } : {}),
-      ...(route.body ? { requestBody: { required: true, content: { 'application/json': { schema: schemaOf(route.body, 'input') } } } } : {}),
+      ...(route.body
+        ? {
+            requestBody: { required: true, content: { 'application/json': { schema: schemaOf(route.body, 'input') } } }
+          }
+        : {}),
       responses: { [String(route.status)]: success, default: { $ref: '#/components/responses/Error' } }
     };
     (paths[path] ??= {})[route.method.toLowerCase()] = operation;
@@ -55,14 +72,22 @@ export function openApiDocument(): Json {
     info: {
       title: 'hpclab companion API',
       version: `${API_VERSION}`,
-      description: "The hpclab companion's API. Every route needs the token: an `Authorization: token …` header or the companion's cookie. Bad input is a 400 naming each field and what was expected. `info.version` is the API version `GET /hpclab/api/version` reports."
+      description:
+        "The hpclab companion's API. Every route needs the token: an `Authorization: token …` header or the companion's cookie. Bad input is a 400 naming each field and what was expected. `info.version` is the API version `GET /hpclab/api/version` reports."
     },
     servers: [{ url: 'http://127.0.0.1:{port}', variables: { port: { default: '8765' } } }],
     security: [{ token: [] }],
     paths,
     components: {
-      securitySchemes: { token: { type: 'apiKey', in: 'header', name: 'Authorization', description: '`token <the companion token>`' } },
-      responses: { Error: { description: 'A 4xx or 5xx: what went wrong, and for bad input each field', content: { 'application/json': { schema: schemaOf(errorBodySchema, 'output') } } } }
+      securitySchemes: {
+        token: { type: 'apiKey', in: 'header', name: 'Authorization', description: '`token <the companion token>`' }
+      },
+      responses: {
+        Error: {
+          description: 'A 4xx or 5xx: what went wrong, and for bad input each field',
+          content: { 'application/json': { schema: schemaOf(errorBodySchema, 'output') } }
+        }
+      }
     }
   };
 }

@@ -34,7 +34,9 @@ export function originPolicy(allowedOrigins: readonly string[] = []): OriginPoli
       throw new Error(`allowedOrigins: ${JSON.stringify(entry)} is not a URL such as http://host:port`);
     }
     if (!DEFAULT_PORT[url.protocol] || url.username || url.password || url.pathname !== '/' || url.search || url.hash)
-      throw new Error(`allowedOrigins: ${JSON.stringify(entry)} must be an origin: http(s)://host[:port], nothing after it`);
+      throw new Error(
+        `allowedOrigins: ${JSON.stringify(entry)} must be an origin: http(s)://host[:port], nothing after it`
+      );
     origins.add(url.origin);
     hosts.add(url.host);
     if (!url.port) hosts.add(`${url.host}:${DEFAULT_PORT[url.protocol]}`);
@@ -55,12 +57,22 @@ function header(req: IncomingMessage, name: string): string | undefined {
 export function checkHost(policy: OriginPolicy, req: IncomingMessage): Verdict {
   const host = header(req, 'host')?.toLowerCase();
   if (host && (LOOPBACK_HOST.test(host) || policy.hosts.has(host))) return { ok: true };
-  return { ok: false, status: 403, code: 'host-not-allowed', message: 'the Host header must name 127.0.0.1, localhost or [::1]' };
+  return {
+    ok: false,
+    status: 403,
+    code: 'host-not-allowed',
+    message: 'the Host header must name 127.0.0.1, localhost or [::1]'
+  };
 }
 
 /** For writes and upgrades: the request must come from the companion's own pages. */
 export function checkOrigin(policy: OriginPolicy, req: IncomingMessage): Verdict {
-  const refused: Verdict = { ok: false, status: 403, code: 'cross-origin', message: 'cross-origin requests are refused' };
+  const refused: Verdict = {
+    ok: false,
+    status: 403,
+    code: 'cross-origin',
+    message: 'cross-origin requests are refused'
+  };
   if (header(req, 'sec-fetch-site')?.toLowerCase() === 'cross-site') return refused;
   const origin = header(req, 'origin');
   if (origin === undefined) return { ok: true }; // not a browser, or a same-origin GET-like request

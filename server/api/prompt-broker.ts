@@ -51,12 +51,33 @@ export class PromptBroker {
   readonly prompter: Prompter = request => {
     if (this.listeners.size === 0) {
       if (this.fallback) return this.fallback(request);
-      return Promise.reject(new Error(`${request.cluster}: the login node asks "${request.prompts[0]?.prompt ?? request.name}"; open JupyterLab (the hpclab sidebar) or a terminal to answer it`));
+      return Promise.reject(
+        new Error(
+          `${request.cluster}: the login node asks "${request.prompts[0]?.prompt ?? request.name}"; open JupyterLab (the hpclab sidebar) or a terminal to answer it`
+        )
+      );
     }
     const id = randomBytes(8).toString('hex');
-    const event: PromptEvent = { type: 'prompt', id, cluster: request.cluster, kind: request.kind, name: request.name, instructions: request.instructions, prompts: request.prompts };
+    const event: PromptEvent = {
+      type: 'prompt',
+      id,
+      cluster: request.cluster,
+      kind: request.kind,
+      name: request.name,
+      instructions: request.instructions,
+      prompts: request.prompts
+    };
     return new Promise<string[]>((resolve, reject) => {
-      const timer = setTimeout(() => this.finish(id, new Error(`${request.cluster}: nobody answered the login prompt within ${Math.round(this.timeoutMs / 1000)} s`)), this.timeoutMs);
+      const timer = setTimeout(
+        () =>
+          this.finish(
+            id,
+            new Error(
+              `${request.cluster}: nobody answered the login prompt within ${Math.round(this.timeoutMs / 1000)} s`
+            )
+          ),
+        this.timeoutMs
+      );
       timer.unref();
       this.pending.set(id, { request: event, resolve, reject, timer });
       this.emit(event);
@@ -67,7 +88,8 @@ export class PromptBroker {
   answer(id: string, answers: string[]): boolean {
     const p = this.pending.get(id);
     if (!p) return false;
-    if (answers.length !== p.request.prompts.length) throw new RangeError(`answers: expected ${p.request.prompts.length} answer(s), got ${answers.length}`);
+    if (answers.length !== p.request.prompts.length)
+      throw new RangeError(`answers: expected ${p.request.prompts.length} answer(s), got ${answers.length}`);
     this.finish(id, answers);
     return true;
   }

@@ -67,7 +67,11 @@ export function sessionReply(s: SessionInfo): wire.Session {
     profile: s.profile,
     state: s.state,
     jobId: s.jobId,
-    pending: s.pending && { reason: s.pending.reason, position: s.pending.position, estimatedStart: s.pending.estimatedStart },
+    pending: s.pending && {
+      reason: s.pending.reason,
+      position: s.pending.position,
+      estimatedStart: s.pending.estimatedStart
+    },
     node: s.node,
     createdAt: s.createdAt,
     startedAt: s.startedAt,
@@ -84,7 +88,9 @@ export function sessionEventReply(event: SessionEvent): wire.LiveEvent {
 }
 
 export function kernelLeaseEventReply(event: KernelLeaseEvent): wire.KernelLeaseEvent {
-  return event.type === 'progress' ? { type: 'progress', message: event.message, session: sessionReply(event.session) } : event;
+  return event.type === 'progress'
+    ? { type: 'progress', message: event.message, session: sessionReply(event.session) }
+    : event;
 }
 
 export function profileReply(p: ProfileView): wire.Profile {
@@ -93,7 +99,12 @@ export function profileReply(p: ProfileView): wire.Profile {
 
 export function kernelspecReply(spec: HpclabKernelspec): wire.Kernelspec {
   const { profile, cluster, env } = spec.metadata;
-  return { name: spec.name, displayName: spec.displayName, metadata: { profile, cluster, ...(env !== undefined ? { env } : {}) }, path: spec.path };
+  return {
+    name: spec.name,
+    displayName: spec.displayName,
+    metadata: { profile, cluster, ...(env !== undefined ? { env } : {}) },
+    path: spec.path
+  };
 }
 
 export function envReply(env: DiscoveredEnv): wire.DiscoveredEnv {

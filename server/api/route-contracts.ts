@@ -44,9 +44,27 @@ export interface RouteContract {
 const sessionList = zm.array(wire.sessionSchema);
 
 export const ROUTE_CONTRACTS: readonly RouteContract[] = [
-  { method: 'GET', path: '/api/version', summary: "The companion's release and API version", status: 200, reply: wire.versionSchema },
-  { method: 'GET', path: '/api/clusters', summary: 'Configured cluster names', status: 200, reply: wire.clusterNamesSchema },
-  { method: 'GET', path: '/api/clusters/:cluster/status', summary: "Partitions, free GPUs and the user's jobs (one cached poll)", status: 200, reply: wire.clusterStatusSchema },
+  {
+    method: 'GET',
+    path: '/api/version',
+    summary: "The companion's release and API version",
+    status: 200,
+    reply: wire.versionSchema
+  },
+  {
+    method: 'GET',
+    path: '/api/clusters',
+    summary: 'Configured cluster names',
+    status: 200,
+    reply: wire.clusterNamesSchema
+  },
+  {
+    method: 'GET',
+    path: '/api/clusters/:cluster/status',
+    summary: "Partitions, free GPUs and the user's jobs (one cached poll)",
+    status: 200,
+    reply: wire.clusterStatusSchema
+  },
   ...JOB_ACTIONS.map(action => ({
     method: 'POST' as const,
     path: `/api/clusters/:cluster/jobs/:jobId/${action}`,
@@ -64,9 +82,22 @@ export const ROUTE_CONTRACTS: readonly RouteContract[] = [
     status: 201,
     reply: wire.sessionSchema
   },
-  { method: 'POST', path: '/api/sessions/preview', summary: 'The job script and sbatch argv a POST would submit; nothing is submitted', body: createSessionSchema, status: 200, reply: wire.sessionPreviewSchema },
+  {
+    method: 'POST',
+    path: '/api/sessions/preview',
+    summary: 'The job script and sbatch argv a POST would submit; nothing is submitted',
+    body: createSessionSchema,
+    status: 200,
+    reply: wire.sessionPreviewSchema
+  },
   { method: 'GET', path: '/api/sessions/:id', summary: 'One session', status: 200, reply: wire.sessionSchema },
-  { method: 'DELETE', path: '/api/sessions/:id', summary: "Stop a session (cancels its job); the session as it is now", status: 200, reply: wire.sessionSchema },
+  {
+    method: 'DELETE',
+    path: '/api/sessions/:id',
+    summary: 'Stop a session (cancels its job); the session as it is now',
+    status: 200,
+    reply: wire.sessionSchema
+  },
   {
     method: 'GET',
     path: '/api/sessions/:id/log',
@@ -85,19 +116,103 @@ export const ROUTE_CONTRACTS: readonly RouteContract[] = [
     reply: wire.kernelLeaseEventSchema,
     contentType: 'application/x-ndjson'
   },
-  { method: 'GET', path: '/api/profiles', summary: 'Profiles as the Request form shows them', status: 200, reply: zm.array(wire.profileSchema) },
-  { method: 'GET', path: '/api/kernelspecs', summary: "hpclab's kernelspecs in Jupyter's kernel picker", status: 200, reply: zm.array(wire.kernelspecSchema) },
-  { method: 'POST', path: '/api/kernelspecs', summary: 'Add (201) or update (200) a remote kernelspec', body: addKernelSchema, status: 201, reply: wire.addedKernelspecSchema },
-  { method: 'DELETE', path: '/api/kernelspecs/:name', summary: 'Remove a kernelspec hpclab wrote', status: 200, reply: wire.removedKernelspecSchema },
-  { method: 'GET', path: '/api/clusters/:cluster/envs', summary: 'Environments found on the cluster (cached 10 minutes)', query: { refresh: refreshSchema }, status: 200, reply: zm.array(wire.discoveredEnvSchema) },
-  { method: 'POST', path: '/api/prompts/:prompt', summary: 'Answer an SSH login prompt (2FA)', body: promptAnswersSchema, status: 204, reply: null },
-  { method: 'DELETE', path: '/api/prompts/:prompt', summary: 'Dismiss an SSH login prompt (the login fails)', status: 204, reply: null },
-  { method: 'GET', path: '/api/setup', summary: "Where the config is, whether it exists, and the user's ~/.ssh/config hosts", status: 200, reply: wire.setupInfoSchema },
-  { method: 'POST', path: '/api/setup/discover', summary: 'Connect to a host and propose profiles; writes nothing', body: discoverSchema, status: 200, reply: wire.discoverySchema },
-  { method: 'POST', path: '/api/setup/save', summary: 'Write the cluster and the chosen profiles into the config (merged)', body: saveSetupSchema, status: 200, reply: wire.saveResultSchema },
-  { method: 'GET', path: '/api/profiles/:profile/config', summary: 'A profile as written in the config', status: 200, reply: wire.profileReplySchema },
-  { method: 'PUT', path: '/api/profiles/:profile', summary: 'Create or replace a profile', body: putProfileSchema, status: 200, reply: wire.profileReplySchema },
-  { method: 'DELETE', path: '/api/profiles/:profile', summary: 'Remove a profile', status: 200, reply: wire.removedProfileSchema },
+  {
+    method: 'GET',
+    path: '/api/profiles',
+    summary: 'Profiles as the Request form shows them',
+    status: 200,
+    reply: zm.array(wire.profileSchema)
+  },
+  {
+    method: 'GET',
+    path: '/api/kernelspecs',
+    summary: "hpclab's kernelspecs in Jupyter's kernel picker",
+    status: 200,
+    reply: zm.array(wire.kernelspecSchema)
+  },
+  {
+    method: 'POST',
+    path: '/api/kernelspecs',
+    summary: 'Add (201) or update (200) a remote kernelspec',
+    body: addKernelSchema,
+    status: 201,
+    reply: wire.addedKernelspecSchema
+  },
+  {
+    method: 'DELETE',
+    path: '/api/kernelspecs/:name',
+    summary: 'Remove a kernelspec hpclab wrote',
+    status: 200,
+    reply: wire.removedKernelspecSchema
+  },
+  {
+    method: 'GET',
+    path: '/api/clusters/:cluster/envs',
+    summary: 'Environments found on the cluster (cached 10 minutes)',
+    query: { refresh: refreshSchema },
+    status: 200,
+    reply: zm.array(wire.discoveredEnvSchema)
+  },
+  {
+    method: 'POST',
+    path: '/api/prompts/:prompt',
+    summary: 'Answer an SSH login prompt (2FA)',
+    body: promptAnswersSchema,
+    status: 204,
+    reply: null
+  },
+  {
+    method: 'DELETE',
+    path: '/api/prompts/:prompt',
+    summary: 'Dismiss an SSH login prompt (the login fails)',
+    status: 204,
+    reply: null
+  },
+  {
+    method: 'GET',
+    path: '/api/setup',
+    summary: "Where the config is, whether it exists, and the user's ~/.ssh/config hosts",
+    status: 200,
+    reply: wire.setupInfoSchema
+  },
+  {
+    method: 'POST',
+    path: '/api/setup/discover',
+    summary: 'Connect to a host and propose profiles; writes nothing',
+    body: discoverSchema,
+    status: 200,
+    reply: wire.discoverySchema
+  },
+  {
+    method: 'POST',
+    path: '/api/setup/save',
+    summary: 'Write the cluster and the chosen profiles into the config (merged)',
+    body: saveSetupSchema,
+    status: 200,
+    reply: wire.saveResultSchema
+  },
+  {
+    method: 'GET',
+    path: '/api/profiles/:profile/config',
+    summary: 'A profile as written in the config',
+    status: 200,
+    reply: wire.profileReplySchema
+  },
+  {
+    method: 'PUT',
+    path: '/api/profiles/:profile',
+    summary: 'Create or replace a profile',
+    body: putProfileSchema,
+    status: 200,
+    reply: wire.profileReplySchema
+  },
+  {
+    method: 'DELETE',
+    path: '/api/profiles/:profile',
+    summary: 'Remove a profile',
+    status: 200,
+    reply: wire.removedProfileSchema
+  },
   {
     method: 'GET',
     path: '/events',

@@ -21,7 +21,8 @@ export function promptRoutes(router: Router, prompts: PromptBroker): void {
     } catch (err) {
       throw invalidField('answers', (err as Error).message.replace(/^answers: /, ''));
     }
-    if (!known) throw new ApiError(404, 'not-found', `no login prompt ${id} is waiting (answered, timed out, or dismissed)`);
+    if (!known)
+      throw new ApiError(404, 'not-found', `no login prompt ${id} is waiting (answered, timed out, or dismissed)`);
     res.status(204).end();
   });
 

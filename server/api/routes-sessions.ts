@@ -50,7 +50,10 @@ export function sessionRoutes(router: Router, sessions: SessionService): void {
       request.idempotencyKey = key;
     }
     const info = await sessions.create(request);
-    res.status(201).location(`${req.baseUrl}/api/sessions/${encodeURIComponent(info.id)}`).json(sessionReply(info));
+    res
+      .status(201)
+      .location(`${req.baseUrl}/api/sessions/${encodeURIComponent(info.id)}`)
+      .json(sessionReply(info));
   });
 
   // The Request form's preview and as-you-type check: the same validation as POST, nothing submitted.

@@ -29,10 +29,15 @@ function slurm(grammar: SlurmStringField) {
   return z.string({ error }).refine(grammar.test, { error });
 }
 
-
 export const sessionIdSchema = pattern('a session id of 6 to 32 lower-case letters and digits', SESSION_ID_PATTERN);
-export const nameSchema = pattern('a name of letters, digits, "_", "." and "-" (starting with a letter or digit, at most 64 characters)', NAME_PATTERN);
-export const idempotencyKeySchema = pattern('1 to 200 printable ASCII characters without spaces', /^[\x21-\x7e]{1,200}$/);
+export const nameSchema = pattern(
+  'a name of letters, digits, "_", "." and "-" (starting with a letter or digit, at most 64 characters)',
+  NAME_PATTERN
+);
+export const idempotencyKeySchema = pattern(
+  '1 to 200 printable ASCII characters without spaces',
+  /^[\x21-\x7e]{1,200}$/
+);
 
 const cpusError = expecting(cpusPerTask.expected);
 
@@ -40,7 +45,11 @@ export const overridesSchema = strict(
   {
     partition: slurm(slurmFields.partition).optional(),
     time: slurm(slurmFields.time).optional(),
-    cpus: z.int({ error: cpusError }).min(cpusPerTask.min, { error: cpusError }).max(cpusPerTask.max, { error: cpusError }).optional(),
+    cpus: z
+      .int({ error: cpusError })
+      .min(cpusPerTask.min, { error: cpusError })
+      .max(cpusPerTask.max, { error: cpusError })
+      .optional(),
     mem: slurm(slurmFields.mem).optional(),
     gres: slurm(slurmFields.gres).optional(),
     account: slurm(slurmFields.account).optional(),
@@ -75,7 +84,10 @@ export const attachKernelSchema = strict(
   'a JSON object like {"kernelId": "k0123456789abcdef", "profile": "gpu", "key": "…", "signatureScheme": "hmac-sha256"}'
 ) satisfies z.ZodType<KernelAttachRequest>;
 
-export const kernelNameSchema = pattern('a kernel name of lower-case letters, digits, ".", "_" and "-" (starting with a letter or digit, at most 64)', /^[a-z0-9][a-z0-9._-]{0,63}$/);
+export const kernelNameSchema = pattern(
+  'a kernel name of lower-case letters, digits, ".", "_" and "-" (starting with a letter or digit, at most 64)',
+  /^[a-z0-9][a-z0-9._-]{0,63}$/
+);
 
 export const addKernelSchema = strict(
   {
@@ -89,28 +101,45 @@ export const addKernelSchema = strict(
 ) satisfies z.ZodType<AddKernelRequest & wire.AddKernelBody>;
 
 /** `refresh=1` asks the cluster again instead of answering from the cache. */
-export const refreshSchema = z.enum(['0', '1', 'true', 'false'], { error: expecting('1 or 0') }).transform(v => v === '1' || v === 'true');
+export const refreshSchema = z
+  .enum(['0', '1', 'true', 'false'], { error: expecting('1 or 0') })
+  .transform(v => v === '1' || v === 'true');
 
 export const tailSchema = z
   .string({ error: expecting(`a number of bytes from 0 to ${TAIL_MAX_BYTES}`) })
   .regex(/^\d{1,8}$/, { error: expecting(`a number of bytes from 0 to ${TAIL_MAX_BYTES}`) })
   .transform(Number)
-  .pipe(z.number().max(TAIL_MAX_BYTES, { error: issue => `expected at most ${TAIL_MAX_BYTES} bytes (1 MiB), got ${String(issue.input)}` }));
+  .pipe(
+    z.number().max(TAIL_MAX_BYTES, {
+      error: issue => `expected at most ${TAIL_MAX_BYTES} bytes (1 MiB), got ${String(issue.input)}`
+    })
+  );
 
 /** `follow=1` (or `true`) streams new log output; `0`/`false` or absent does not. */
-export const followSchema = z.enum(['0', '1', 'true', 'false'], { error: expecting('1 or 0') }).transform(v => v === '1' || v === 'true');
+export const followSchema = z
+  .enum(['0', '1', 'true', 'false'], { error: expecting('1 or 0') })
+  .transform(v => v === '1' || v === 'true');
 
 /** Route params and their schemas; a route may only use params listed here. */
 export const promptIdSchema = pattern('a prompt id of 16 hex digits', /^[0-9a-f]{16}$/);
 
 /** Answers to a login prompt: one string per question, in order. */
 export const promptAnswersSchema = strict(
-  { answers: z.array(z.string({ error: expecting('a string') }).max(1024, { error: 'expected at most 1024 characters' }), { error: expecting('a list of answers, one per question') }).max(16) },
+  {
+    answers: z
+      .array(z.string({ error: expecting('a string') }).max(1024, { error: 'expected at most 1024 characters' }), {
+        error: expecting('a list of answers, one per question')
+      })
+      .max(16)
+  },
   'a JSON object like {"answers": ["123456"]}'
 );
 
 /** An ~/.ssh/config alias or a host name: one word, not an option (the config schema checks the rest). */
-const sshHostSchema = pattern('an ~/.ssh/config alias or host name (no spaces, not starting with "-")', /^[^\s\x00-\x1f\x7f-][^\s\x00-\x1f\x7f]{0,254}$/);
+const sshHostSchema = pattern(
+  'an ~/.ssh/config alias or host name (no spaces, not starting with "-")',
+  /^[^\s\x00-\x1f\x7f-][^\s\x00-\x1f\x7f]{0,254}$/
+);
 /**
  * zod's record passes an own `__proto__` key (JSON.parse makes one) by without checking it, and
  * what it copies would get that object as its prototype: the keys are checked on the parsed
@@ -119,7 +148,8 @@ const sshHostSchema = pattern('an ~/.ssh/config alias or host name (no spaces, n
 function keysChecked<T extends z.ZodType>(key: RegExp, what: string, record: T) {
   return z.preprocess((value, ctx) => {
     if (typeof value !== 'object' || value === null || Array.isArray(value)) return value;
-    for (const k of Object.keys(value)) if (!key.test(k)) ctx.addIssue({ code: 'custom', path: [k], input: value, message: `expected ${what}` });
+    for (const k of Object.keys(value))
+      if (!key.test(k)) ctx.addIssue({ code: 'custom', path: [k], input: value, message: `expected ${what}` });
     return value;
   }, record);
 }
@@ -129,19 +159,42 @@ function keysChecked<T extends z.ZodType>(key: RegExp, what: string, record: T) 
 const profileObject = keysChecked(
   /^[A-Za-z][A-Za-z0-9]{0,63}$/,
   'a profile field such as "partition" or "gres"',
-  z.record(z.string(), z.unknown(), { error: expecting('a profile object like {"cluster": "c", "partition": "debug"}') })
+  z.record(z.string(), z.unknown(), {
+    error: expecting('a profile object like {"cluster": "c", "partition": "debug"}')
+  })
 );
 
-export const discoverSchema = strict({ host: sshHostSchema, cluster: nameSchema.optional() }, 'a JSON object like {"host": "mycluster"}') satisfies z.ZodType<wire.DiscoverBody>;
+export const discoverSchema = strict(
+  { host: sshHostSchema, cluster: nameSchema.optional() },
+  'a JSON object like {"host": "mycluster"}'
+) satisfies z.ZodType<wire.DiscoverBody>;
 
 export const saveSetupSchema = strict(
-  { host: sshHostSchema, cluster: nameSchema, profiles: keysChecked(NAME_PATTERN, 'a profile name of letters, digits, "_", "." and "-"', z.record(nameSchema, profileObject, { error: expecting('an object of profiles by name') })) },
+  {
+    host: sshHostSchema,
+    cluster: nameSchema,
+    profiles: keysChecked(
+      NAME_PATTERN,
+      'a profile name of letters, digits, "_", "." and "-"',
+      z.record(nameSchema, profileObject, { error: expecting('an object of profiles by name') })
+    )
+  },
   'a JSON object like {"host": "mycluster", "cluster": "mycluster", "profiles": {"cpu": {…}}}'
 ) satisfies z.ZodType<wire.SaveSetupBody>;
 
-export const putProfileSchema = strict({ profile: profileObject }, 'a JSON object like {"profile": {"cluster": "c", "partition": "debug"}}') satisfies z.ZodType<wire.PutProfileBody>;
+export const putProfileSchema = strict(
+  { profile: profileObject },
+  'a JSON object like {"profile": {"cluster": "c", "partition": "debug"}}'
+) satisfies z.ZodType<wire.PutProfileBody>;
 
-export const paramSchemas = { cluster: nameSchema, jobId: jobIdSchema, id: sessionIdSchema, name: kernelNameSchema, prompt: promptIdSchema, profile: nameSchema } as const;
+export const paramSchemas = {
+  cluster: nameSchema,
+  jobId: jobIdSchema,
+  id: sessionIdSchema,
+  name: kernelNameSchema,
+  prompt: promptIdSchema,
+  profile: nameSchema
+} as const;
 export type ParamName = keyof typeof paramSchemas;
 
 /** Parses a value or throws 400 naming `root` (the body, a param or a query key). */

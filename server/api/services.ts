@@ -59,7 +59,10 @@ export interface KernelAttachService {
   /** Throws for an unknown profile or cluster; returns what to call when the launcher leaves. */
   attach(request: KernelAttachRequest, lease: KernelLease): () => void;
   /** A stream to a live kernel's channel on the node; undefined when the kernel has none. */
-  openChannel(kernelId: string, channel: ChannelPort): Promise<{ upstream: Duplex; fromClient?: (chunk: Buffer) => void } | undefined>;
+  openChannel(
+    kernelId: string,
+    channel: ChannelPort
+  ): Promise<{ upstream: Duplex; fromClient?: (chunk: Buffer) => void } | undefined>;
 }
 
 /** A profile as the Request form shows it (the config's own words). */
@@ -90,8 +93,15 @@ export interface KernelspecApi {
 /** "Add a cluster" and "Edit profiles" (server/setup); replies are the config's own words. */
 export interface SetupApi {
   info(): Promise<{ configPath: string; configured: boolean; hosts: string[] }>;
-  discover(host: string, cluster?: string): Promise<Record<string, unknown> & { cluster: string; profiles: Record<string, unknown> }>;
-  save(host: string, cluster: string, profiles: Record<string, unknown>): Promise<{ configPath: string; cluster: string; added: string[] }>;
+  discover(
+    host: string,
+    cluster?: string
+  ): Promise<Record<string, unknown> & { cluster: string; profiles: Record<string, unknown> }>;
+  save(
+    host: string,
+    cluster: string,
+    profiles: Record<string, unknown>
+  ): Promise<{ configPath: string; cluster: string; added: string[] }>;
   profileConfig(name: string): Promise<{ name: string; profile: unknown }>;
   putProfile(name: string, profile: unknown): Promise<{ name: string; profile: unknown }>;
   removeProfile(name: string): Promise<{ name: string; removed: true }>;

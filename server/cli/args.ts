@@ -33,7 +33,12 @@ export interface Command {
 
 /** The flags every command takes. */
 export const COMMON_FLAGS = {
-  config: { type: 'string', value: 'FILE', description: 'the config file (default: $HPCLAB_CONFIG, else $XDG_CONFIG_HOME/hpclab/config.json, else ~/.config/hpclab/config.json)' },
+  config: {
+    type: 'string',
+    value: 'FILE',
+    description:
+      'the config file (default: $HPCLAB_CONFIG, else $XDG_CONFIG_HOME/hpclab/config.json, else ~/.config/hpclab/config.json)'
+  },
   help: { type: 'boolean', short: 'h', description: 'show this help' }
 } as const satisfies Flags;
 
@@ -42,7 +47,10 @@ export type ParsedArgs<F extends Flags> = {
   positionals: string[];
 };
 
-type CommandSpec<F extends Flags> = Omit<Command, 'flags' | 'run'> & { flags: F; run(args: ParsedArgs<F>): Promise<number> };
+type CommandSpec<F extends Flags> = Omit<Command, 'flags' | 'run'> & {
+  flags: F;
+  run(args: ParsedArgs<F>): Promise<number>;
+};
 
 /**
  * A command whose flags are parsed from the same object its `--help` describes, so a flag
@@ -62,9 +70,16 @@ export function parseCommandArgs(command: Command, argv: string[]): ParsedArgs<F
   const options = allFlags(command);
   let parsed: ParsedArgs<Flags>;
   try {
-    parsed = parseArgs({ args: argv, options: options as NonNullable<ParseArgsConfig['options']>, allowPositionals: !!command.arguments?.length, strict: true }) as ParsedArgs<Flags>;
+    parsed = parseArgs({
+      args: argv,
+      options: options as NonNullable<ParseArgsConfig['options']>,
+      allowPositionals: !!command.arguments?.length,
+      strict: true
+    }) as ParsedArgs<Flags>;
   } catch (err) {
-    throw new UsageError(`${explainParseError(command, argv, err)}\nusage: ${command.usage.join('\n       ')}\nRun 'hpclab ${command.name} --help' for every flag.`);
+    throw new UsageError(
+      `${explainParseError(command, argv, err)}\nusage: ${command.usage.join('\n       ')}\nRun 'hpclab ${command.name} --help' for every flag.`
+    );
   }
   if (parsed.values.help) throw new HelpRequested(command);
   return parsed;
@@ -97,7 +112,8 @@ function explainParseError(command: Command, argv: string[], err: unknown): stri
     if (spec?.type === 'boolean') return `${flag} takes no value: write ${flag} alone`;
     return `${flag} needs a value: ${flag} ${spec?.value ?? 'VALUE'}`;
   }
-  if (code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') return `unexpected argument '${word}': hpclab ${command.name} takes flags only`;
+  if (code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL')
+    return `unexpected argument '${word}': hpclab ${command.name} takes flags only`;
   return message;
 }
 

@@ -20,8 +20,15 @@ export interface CliContext {
  * `allowMissing`: a config file that does not exist yet is an empty config (no clusters), for
  * the companion, whose sidebar then offers "Add a cluster" and writes the file.
  */
-export async function openContext(configFlag: string | undefined, options: { allowMissing?: boolean } = {}): Promise<CliContext> {
-  const { config, path, source } = await loadConfig({ flag: configFlag, env: process.env, homeDir: os.homedir() }).catch(err => {
+export async function openContext(
+  configFlag: string | undefined,
+  options: { allowMissing?: boolean } = {}
+): Promise<CliContext> {
+  const { config, path, source } = await loadConfig({
+    flag: configFlag,
+    env: process.env,
+    homeDir: os.homedir()
+  }).catch(err => {
     if (!options.allowMissing || !isMissingFile(err)) throw err;
     const location = configPath({ flag: configFlag, env: process.env, homeDir: os.homedir() });
     return { config: { clusters: {}, profiles: {} } as HpclabConfig, ...location };

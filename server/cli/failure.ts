@@ -9,8 +9,12 @@ import { UsageError } from './context';
  */
 export function describeFailure(err: unknown): string {
   if (err instanceof UsageError) return err.message;
-  if (err instanceof ConfigError) return err.kind === 'invalid' && err.configPath && !err.configPath.startsWith('-') ? `${err.message}\n${fixConfig(err)}` : err.message;
-  if (err instanceof TransportError) return withStep(`${err.cluster ? `cluster ${err.cluster}: ` : ''}${err.message}`, transportStep(err));
+  if (err instanceof ConfigError)
+    return err.kind === 'invalid' && err.configPath && !err.configPath.startsWith('-')
+      ? `${err.message}\n${fixConfig(err)}`
+      : err.message;
+  if (err instanceof TransportError)
+    return withStep(`${err.cluster ? `cluster ${err.cluster}: ` : ''}${err.message}`, transportStep(err));
   if (err instanceof SchedulerError) return withStep(`Slurm: ${err.message}`, schedulerStep(err));
   return err instanceof Error ? err.message : String(err);
 }

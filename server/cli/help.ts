@@ -3,13 +3,17 @@ import { allFlags, type Command, type Flag } from './args';
 /** What each environment variable hpclab reads does; commands name the ones they read. */
 const ENV_DOCS = {
   HPCLAB_CONFIG: 'the config file, when --config is not given',
-  HPCLAB_LOG: "how much the companion logs on stderr (a background companion: to companion.log in the state dir): error, warn, info (default) or debug, which --verbose also sets",
-  XDG_CONFIG_HOME: 'the config is $XDG_CONFIG_HOME/hpclab/config.json when neither --config nor $HPCLAB_CONFIG is set (default ~/.config)',
+  HPCLAB_LOG:
+    'how much the companion logs on stderr (a background companion: to companion.log in the state dir): error, warn, info (default) or debug, which --verbose also sets',
+  XDG_CONFIG_HOME:
+    'the config is $XDG_CONFIG_HOME/hpclab/config.json when neither --config nor $HPCLAB_CONFIG is set (default ~/.config)',
   XDG_STATE_HOME: 'sessions, caches and the companion log live in $XDG_STATE_HOME/hpclab (default ~/.local/state)',
-  XDG_RUNTIME_DIR: "the companion's socket and runtime file live in $XDG_RUNTIME_DIR/hpclab (default: the state dir's run/)",
+  XDG_RUNTIME_DIR:
+    "the companion's socket and runtime file live in $XDG_RUNTIME_DIR/hpclab (default: the state dir's run/)",
   SSH_AUTH_SOCK: 'the ssh-agent to log in with, unless the cluster sets "agent": false',
   SHELL: 'runs a ProxyCommand from ~/.ssh/config (default /bin/sh)',
-  JUPYTER_DATA_DIR: "Jupyter's data dir (kernels/, labextensions/); default ~/.local/share/jupyter, ~/Library/Jupyter on macOS, %APPDATA%\\jupyter on Windows",
+  JUPYTER_DATA_DIR:
+    "Jupyter's data dir (kernels/, labextensions/); default ~/.local/share/jupyter, ~/Library/Jupyter on macOS, %APPDATA%\\jupyter on Windows",
   XDG_DATA_HOME: "Jupyter's data dir is $XDG_DATA_HOME/jupyter on Linux when $JUPYTER_DATA_DIR is unset",
   CI: 'when set (or when stderr is not a terminal), progress is printed line by line instead of a spinner'
 } as const;
@@ -29,26 +33,69 @@ export function renderOverview(commands: readonly Command[], width = 80): string
     '  hpclab -V | --version | version',
     '',
     'Commands:',
-    ...columns(commands.map(c => [c.name, c.summary]), width),
+    ...columns(
+      commands.map(c => [c.name, c.summary]),
+      width
+    ),
     '',
     'Flags:',
-    ...columns([['-h, --help', 'show this help'], ['-V, --version', "print hpclab's version"]], width),
+    ...columns(
+      [
+        ['-h, --help', 'show this help'],
+        ['-V, --version', "print hpclab's version"]
+      ],
+      width
+    ),
     '',
-    ...wrap(`Every command takes --config FILE (default: $HPCLAB_CONFIG, else $XDG_CONFIG_HOME/hpclab/config.json, else ~/.config/hpclab/config.json).`, width, ''),
+    ...wrap(
+      `Every command takes --config FILE (default: $HPCLAB_CONFIG, else $XDG_CONFIG_HOME/hpclab/config.json, else ~/.config/hpclab/config.json).`,
+      width,
+      ''
+    ),
     ...wrap(MORE, width, '')
   ].join('\n');
 }
 
 /** `hpclab CMD --help`: usage, what it does, arguments, flags, examples, environment. */
 export function renderCommandHelp(command: Command, width = 80): string {
-  const lines = ['Usage:', ...command.usage.map(u => `  ${u}`), '', ...wrap(command.description ?? `${command.summary}.`, width, '')];
-  if (command.arguments?.length) lines.push('', 'Arguments:', ...columns(command.arguments.map(a => [a.name, a.description]), width));
-  lines.push('', 'Flags:', ...columns(Object.entries(allFlags(command)).map(([name, flag]) => [flagLabel(name, flag), flag.description]), width));
+  const lines = [
+    'Usage:',
+    ...command.usage.map(u => `  ${u}`),
+    '',
+    ...wrap(command.description ?? `${command.summary}.`, width, '')
+  ];
+  if (command.arguments?.length)
+    lines.push(
+      '',
+      'Arguments:',
+      ...columns(
+        command.arguments.map(a => [a.name, a.description]),
+        width
+      )
+    );
+  lines.push(
+    '',
+    'Flags:',
+    ...columns(
+      Object.entries(allFlags(command)).map(([name, flag]) => [flagLabel(name, flag), flag.description]),
+      width
+    )
+  );
   if (command.examples.length) {
     lines.push('', 'Examples:');
-    command.examples.forEach((e, i) => lines.push(...(i ? [''] : []), ...wrap(e.description, width, '  # '), `  $ ${e.command}`));
+    command.examples.forEach((e, i) =>
+      lines.push(...(i ? [''] : []), ...wrap(e.description, width, '  # '), `  $ ${e.command}`)
+    );
   }
-  if (command.env.length) lines.push('', 'Environment:', ...columns(command.env.map(name => [name, ENV_DOCS[name]]), width));
+  if (command.env.length)
+    lines.push(
+      '',
+      'Environment:',
+      ...columns(
+        command.env.map(name => [name, ENV_DOCS[name]]),
+        width
+      )
+    );
   return lines.join('\n');
 }
 

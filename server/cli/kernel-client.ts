@@ -5,7 +5,13 @@ import type { ChannelPort, ConnectionInfo } from '../kernels/connection-file';
 import { KernelTunnels } from '../kernels/tunnels';
 import type { LocalCompanion } from './local-companion';
 
-const CHANNEL_NAMES: Record<ChannelPort, string> = { shell_port: 'shell', iopub_port: 'iopub', stdin_port: 'stdin', control_port: 'control', hb_port: 'hb' };
+const CHANNEL_NAMES: Record<ChannelPort, string> = {
+  shell_port: 'shell',
+  iopub_port: 'iopub',
+  stdin_port: 'stdin',
+  control_port: 'control',
+  hb_port: 'hb'
+};
 
 /**
  * The launcher's side of a remote kernel: holds the companion's kernel lease (an open request)
@@ -67,7 +73,8 @@ export function runKernelClient(o: {
   const onEvent = (event: KernelLeaseEvent) => {
     if (event.type === 'progress' || event.type === 'warning') o.log(`hpclab: ${event.message}`);
     else if (event.type === 'ended') finish(event.code, event.code === 0 ? undefined : `hpclab: ${event.message}`);
-    else if (event.type === 'ready' && tunnels) o.log(`hpclab: kernel back on ${event.node || event.host} in job ${event.jobId}`);
+    else if (event.type === 'ready' && tunnels)
+      o.log(`hpclab: kernel back on ${event.node || event.host} in job ${event.jobId}`);
     else if (event.type === 'ready') {
       tunnels = new KernelTunnels(o.local, channel => openChannel(companion, headers(), o.request.kernelId, channel));
       tunnels.start().then(
@@ -86,7 +93,12 @@ export function runKernelClient(o: {
       gone = true;
       void lost(why);
     };
-    const r = (req = http.request({ socketPath: companion.socket, method: 'POST', path: '/hpclab/api/kernels', headers: { ...headers(), 'Content-Type': 'application/json' } }));
+    const r = (req = http.request({
+      socketPath: companion.socket,
+      method: 'POST',
+      path: '/hpclab/api/kernels',
+      headers: { ...headers(), 'Content-Type': 'application/json' }
+    }));
     r.on('error', err => once(err.message));
     r.on('response', res => {
       if (res.statusCode !== 200) {
@@ -122,7 +134,12 @@ export function runKernelClient(o: {
   };
 }
 
-function openChannel(companion: LocalCompanion, headers: Record<string, string>, kernelId: string, channel: ChannelPort): Promise<Duplex> {
+function openChannel(
+  companion: LocalCompanion,
+  headers: Record<string, string>,
+  kernelId: string,
+  channel: ChannelPort
+): Promise<Duplex> {
   return new Promise((resolve, reject) => {
     const req = http.request({
       socketPath: companion.socket,

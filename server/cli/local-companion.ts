@@ -20,7 +20,10 @@ export interface LocalCompanion {
 export const AUTO_IDLE_EXIT_SEC = 300;
 
 /** The running companion of this user, if its runtime file names a socket that answers. */
-export async function findLocalCompanion(env = process.env, homeDir = os.homedir()): Promise<LocalCompanion | undefined> {
+export async function findLocalCompanion(
+  env = process.env,
+  homeDir = os.homedir()
+): Promise<LocalCompanion | undefined> {
   const info = await readRuntimeInfo(env, homeDir);
   if (!info?.socket || !(await socketAnswers(info.socket))) return undefined;
   return { socket: info.socket, token: info.token, pid: info.pid, config: info.config };
@@ -32,20 +35,31 @@ export async function findLocalCompanion(env = process.env, homeDir = os.homedir
  * by itself once nothing has needed it for a while. A companion serving another config file is
  * an error, not a silent mix-up of clusters and profiles.
  */
-export async function ensureLocalCompanion(configPath: string, log: (message: string) => void, env = process.env, homeDir = os.homedir()): Promise<LocalCompanion> {
+export async function ensureLocalCompanion(
+  configPath: string,
+  log: (message: string) => void,
+  env = process.env,
+  homeDir = os.homedir()
+): Promise<LocalCompanion> {
   const running = await findLocalCompanion(env, homeDir);
   if (running) return checkConfig(running, configPath);
   const { stateDir } = statePaths(env, homeDir);
   await ensurePrivateDir(stateDir);
   const logFile = path.join(stateDir, 'companion.log');
   // A log that cannot be rotated is still appended to: starting the companion matters more.
-  await rotateLog(logFile).catch(err => log(`hpclab: cannot rotate ${logFile} (${(err as Error).message}); appending to it`));
+  await rotateLog(logFile).catch(err =>
+    log(`hpclab: cannot rotate ${logFile} (${(err as Error).message}); appending to it`)
+  );
   const fd = openSync(logFile, 'a', 0o600);
-  const child = spawn(process.execPath, [CLI_ENTRY, 'serve', '--config', configPath, '--exit-when-idle', String(AUTO_IDLE_EXIT_SEC)], {
-    detached: true,
-    stdio: ['ignore', fd, fd],
-    env
-  });
+  const child = spawn(
+    process.execPath,
+    [CLI_ENTRY, 'serve', '--config', configPath, '--exit-when-idle', String(AUTO_IDLE_EXIT_SEC)],
+    {
+      detached: true,
+      stdio: ['ignore', fd, fd],
+      env
+    }
+  );
   closeSync(fd);
   child.unref();
   let exited = false;
@@ -58,7 +72,11 @@ export async function ensureLocalCompanion(configPath: string, log: (message: st
     if (found) return checkConfig(found, configPath);
     // Ours lost the race for the lock to one that has not answered yet (it is still connecting):
     // wait for that one, as long as it lives.
-    if (exited && !(await findLocalCompanion(env, homeDir)) && (await lockHolder(companionLockFile(env, homeDir))) === undefined) {
+    if (
+      exited &&
+      !(await findLocalCompanion(env, homeDir)) &&
+      (await lockHolder(companionLockFile(env, homeDir))) === undefined
+    ) {
       // No log to quote (unreadable or gone): the error still says the companion did not start.
       const tail = (await fs.readFile(logFile, 'utf8').catch(() => '')).trim().split('\n').slice(-5).join('\n');
       throw new Error(`the companion did not start${tail ? `:\n${tail}` : ''}`);
@@ -70,7 +88,9 @@ export async function ensureLocalCompanion(configPath: string, log: (message: st
 
 function checkConfig(companion: LocalCompanion, configPath: string): LocalCompanion {
   if (companion.config && path.resolve(companion.config) !== path.resolve(configPath)) {
-    throw new Error(`the running companion (pid ${companion.pid}) uses ${companion.config}, not ${configPath}: stop it (kill ${companion.pid}) or give kernels the same --config`);
+    throw new Error(
+      `the running companion (pid ${companion.pid}) uses ${companion.config}, not ${configPath}: stop it (kill ${companion.pid}) or give kernels the same --config`
+    );
   }
   return companion;
 }

@@ -16,7 +16,10 @@ export const ROTATED_KEPT = 3;
  * becomes `.2`, and `file` becomes `.1`, so the caller opens a fresh `file`. Files stay 0600.
  * Returns whether it rotated; a missing file is nothing to rotate.
  */
-export async function rotateLog(file: string, { overBytes = ROTATE_OVER_BYTES, keep = ROTATED_KEPT } = {}): Promise<boolean> {
+export async function rotateLog(
+  file: string,
+  { overBytes = ROTATE_OVER_BYTES, keep = ROTATED_KEPT } = {}
+): Promise<boolean> {
   const size = await fs.stat(file).then(
     stats => stats.size,
     (err: NodeJS.ErrnoException) => {

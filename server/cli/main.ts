@@ -17,7 +17,19 @@ import { renderCommandHelp, renderOverview } from './help';
 import { closest } from './suggest';
 import { HPCLAB_VERSION } from '../version';
 
-export const commands: Command[] = [initCommand, statusCommand, jobsCommand, sessionsCommand, serveCommand, labCommand, tunnelCommand, kernelsCommand, kernelLaunchCommand, companionCommand, installCommand];
+export const commands: Command[] = [
+  initCommand,
+  statusCommand,
+  jobsCommand,
+  sessionsCommand,
+  serveCommand,
+  labCommand,
+  tunnelCommand,
+  kernelsCommand,
+  kernelLaunchCommand,
+  companionCommand,
+  installCommand
+];
 
 /** Help wraps to the terminal, within reason; piped output gets 80 columns. */
 function helpWidth(): number {
@@ -56,9 +68,16 @@ export async function main(argv: string[]): Promise<number> {
 /** The closest command, if one is near, and the list of them all. */
 export function unknownCommand(name: string): string {
   const flagLike = name.startsWith('-');
-  const near = flagLike ? undefined : closest(name, commands.map(c => c.name));
+  const near = flagLike
+    ? undefined
+    : closest(
+        name,
+        commands.map(c => c.name)
+      );
   return [
-    flagLike ? `hpclab: unknown flag '${name}' before the command; flags go after it (hpclab COMMAND ${name})` : `hpclab: unknown command "${name}"${near ? `; did you mean "hpclab ${near}"?` : ''}`,
+    flagLike
+      ? `hpclab: unknown flag '${name}' before the command; flags go after it (hpclab COMMAND ${name})`
+      : `hpclab: unknown command "${name}"${near ? `; did you mean "hpclab ${near}"?` : ''}`,
     `Commands: ${commands.map(c => c.name).join(', ')}.`,
     "Run 'hpclab --help' for what each does."
   ].join('\n');

@@ -7,7 +7,9 @@ import type { PromptRequest } from '../transport/types';
  */
 export async function ttyPrompter(request: PromptRequest): Promise<string[]> {
   if (!process.stdin.isTTY) {
-    throw new Error(`${request.cluster}: the login node asks "${request.prompts[0]?.prompt ?? request.name}" and there is no terminal to answer it`);
+    throw new Error(
+      `${request.cluster}: the login node asks "${request.prompts[0]?.prompt ?? request.name}" and there is no terminal to answer it`
+    );
   }
   if (request.name) process.stderr.write(`${request.name}\n`);
   if (request.instructions) process.stderr.write(`${request.instructions}\n`);

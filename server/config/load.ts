@@ -62,10 +62,22 @@ function readError(path: string, source: ConfigSource, err: unknown): ConfigErro
       `Run 'hpclab init' to set up a cluster from your ~/.ssh/config (or "Add a cluster" in JupyterLab's HPC sidebar),`,
       `or write it by hand (see "Configuration" in the README), e.g. {"clusters": {"mycluster": {"ssh": {"host": "login.example.org"}}}}.`
     ].join('\n');
-    return new ConfigError(implicit ? 'missing' : 'unreadable', message, [{ path: '', message: 'file does not exist' }], path, { cause: err });
+    return new ConfigError(
+      implicit ? 'missing' : 'unreadable',
+      message,
+      [{ path: '', message: 'file does not exist' }],
+      path,
+      { cause: err }
+    );
   }
   const reason = code === 'EISDIR' ? 'it is a directory' : err instanceof Error ? err.message : String(err);
-  return new ConfigError('unreadable', `cannot read config file ${path} (from ${describeConfigSource(source)}): ${reason}`, [{ path: '', message: reason }], path, { cause: err });
+  return new ConfigError(
+    'unreadable',
+    `cannot read config file ${path} (from ${describeConfigSource(source)}): ${reason}`,
+    [{ path: '', message: reason }],
+    path,
+    { cause: err }
+  );
 }
 
 /** Parses and validates config text; `sourceName` (usually the file's path) starts each message line. */
@@ -98,7 +110,11 @@ function jsonProblem(text: string, err: Error): ConfigProblem {
   const column = before[before.length - 1].length + 1;
   // V8 quotes the text around the error verbatim: its line breaks and control characters
   // (escape sequences on a terminal) must not reach the one-line message.
-  reason = reason.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, c => JSON.stringify(c).slice(1, -1).replace(/^[^\\]$/, `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
+  reason = reason.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, c =>
+    JSON.stringify(c)
+      .slice(1, -1)
+      .replace(/^[^\\]$/, `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+  );
   return { path: '', message: `invalid JSON at line ${line}, column ${column}: ${reason.trim() || 'syntax error'}` };
 }
 
@@ -128,7 +144,8 @@ export function issuesToProblems(issues: readonly z.core.$ZodIssue[]): ConfigPro
   for (const issue of issues) {
     if (issue.code === 'unrecognized_keys') {
       const allowed = /\(allowed: [^)]*\)$/.exec(issue.message)?.[0];
-      for (const key of issue.keys) add([...issue.path, key], `unknown key ${JSON.stringify(key)}${allowed ? ` ${allowed}` : ''}`);
+      for (const key of issue.keys)
+        add([...issue.path, key], `unknown key ${JSON.stringify(key)}${allowed ? ` ${allowed}` : ''}`);
     } else if (issue.code === 'invalid_key') {
       // A bad record key (a cluster or profile name): the inner issue says what names may be.
       const inner = issue.issues.map(i => i.message).join('; ');

@@ -104,7 +104,9 @@ export async function ensurePrivateDir(dir: string): Promise<string> {
   if (typeof process.getuid === 'function') {
     const uid = process.getuid();
     if (stat.uid !== uid) {
-      throw new Error(`refusing to use ${target}: it is owned by uid ${stat.uid}, not by you (uid ${uid}); remove it or point hpclab elsewhere`);
+      throw new Error(
+        `refusing to use ${target}: it is owned by uid ${stat.uid}, not by you (uid ${uid}); remove it or point hpclab elsewhere`
+      );
     }
     if ((stat.mode & 0o777) !== 0o700) {
       try {

@@ -34,7 +34,8 @@ export function describeValue(value: unknown): string {
   if (value === null) return 'null';
   if (typeof value === 'string') return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
   if (typeof value === 'number' || typeof value === 'boolean') return String(value);
-  if (Array.isArray(value)) return value.length === 0 ? 'an empty array' : `an array of ${value.length} item${value.length === 1 ? '' : 's'}`;
+  if (Array.isArray(value))
+    return value.length === 0 ? 'an empty array' : `an array of ${value.length} item${value.length === 1 ? '' : 's'}`;
   return typeof value === 'object' ? 'an object' : typeof value;
 }
 
@@ -96,10 +97,14 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
  */
 function record<V extends z.ZodType>(key: z.ZodType<string>, value: V, what: string) {
   const badKey = key.safeParse('__proto__').error?.issues[0]?.message ?? 'not allowed as a name';
-  return z.preprocess((input, ctx) => {
-    if (isPlainObject(input) && Object.hasOwn(input, '__proto__')) ctx.addIssue({ code: 'custom', path: ['__proto__'], message: badKey, input });
-    return input;
-  }, z.record(key, value, { error: expecting(what) }));
+  return z.preprocess(
+    (input, ctx) => {
+      if (isPlainObject(input) && Object.hasOwn(input, '__proto__'))
+        ctx.addIssue({ code: 'custom', path: ['__proto__'], message: badKey, input });
+      return input;
+    },
+    z.record(key, value, { error: expecting(what) })
+  );
 }
 
 /**
@@ -121,7 +126,14 @@ function exactlyOneOf<V extends Record<string, z.ZodObject>>(variants: V, what: 
     // A shape that accepts every other present key is the one meant (conda + python).
     const chosen = present.filter(k => present.every(other => Object.hasOwn(variants[k].shape, other)));
     if (chosen.length !== 1) {
-      const found = present.length === 0 ? `found ${Object.keys(value).map(k => JSON.stringify(k)).join(', ') || 'no keys'}` : `found ${present.join(' and ')}`;
+      const found =
+        present.length === 0
+          ? `found ${
+              Object.keys(value)
+                .map(k => JSON.stringify(k))
+                .join(', ') || 'no keys'
+            }`
+          : `found ${present.join(' and ')}`;
       ctx.addIssue({ code: 'custom', message: `pick one of ${list} (${found})` });
       return z.NEVER;
     }
@@ -135,7 +147,10 @@ function exactlyOneOf<V extends Record<string, z.ZodObject>>(variants: V, what: 
 // ---- names ----------------------------------------------------------------------------
 
 export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
-const nameSchema = text('a name of letters, digits, "_", "." and "-" (starting with a letter or digit, at most 64 characters)', NAME_PATTERN);
+const nameSchema = text(
+  'a name of letters, digits, "_", "." and "-" (starting with a letter or digit, at most 64 characters)',
+  NAME_PATTERN
+);
 
 // ---- clusters -------------------------------------------------------------------------
 
@@ -152,8 +167,14 @@ function isProxyJump(value: string): boolean {
 const proxyJumpError = expecting('"none" or a comma-separated list of [user@]host[:port]');
 const pollSchema = strict(
   {
-    intervalSec: numberAtLeast(CONFIG_DEFAULTS.minPollIntervalSec, 'a number of seconds, at least 5 (Slurm admins ban tools that poll slurmctld faster)').optional(),
-    partitionsIntervalSec: numberAtLeast(CONFIG_DEFAULTS.minPollIntervalSec, 'a number of seconds, at least 5').optional()
+    intervalSec: numberAtLeast(
+      CONFIG_DEFAULTS.minPollIntervalSec,
+      'a number of seconds, at least 5 (Slurm admins ban tools that poll slurmctld faster)'
+    ).optional(),
+    partitionsIntervalSec: numberAtLeast(
+      CONFIG_DEFAULTS.minPollIntervalSec,
+      'a number of seconds, at least 5'
+    ).optional()
   },
   'an object like {"intervalSec": 15}'
 );
@@ -166,7 +187,7 @@ const sshSchema = strict(
     identityFile: text('a path to a private key file', TEXT).optional(),
     knownHostsFile: text('a path to a known_hosts file', TEXT).optional(),
     proxyJump: z.string({ error: proxyJumpError }).refine(isProxyJump, { error: proxyJumpError }).optional(),
-    maxChannels: intIn(1, 100, 'an integer from 1 to 100 (default 8, below sshd\'s MaxSessions of 10)').optional(),
+    maxChannels: intIn(1, 100, "an integer from 1 to 100 (default 8, below sshd's MaxSessions of 10)").optional(),
     keepaliveSec: intIn(0, 3600, 'a number of seconds from 0 (off) to 3600').optional(),
     agent: z.boolean({ error: expecting('true or false (use the agent at $SSH_AUTH_SOCK; default true)') }).optional()
   },
@@ -197,7 +218,10 @@ const ABSOLUTE_PATH = String.raw`(?!.*(?:^|\/)\.{1,2}(?:\/|$))\/[^\x00-\x1f\x7f]
 const PLAIN_NAME = String.raw`(?!\.{1,2}$)[A-Za-z0-9_.+][A-Za-z0-9_.+-]*`;
 const ABSOLUTE = new RegExp(`^${ABSOLUTE_PATH}$`);
 const ABSOLUTE_OR_NAME = new RegExp(`^(?:${ABSOLUTE_PATH}|${PLAIN_NAME})$`);
-const pythonSchema = text('an absolute path (without "." or ".." parts) or a command name such as python3', ABSOLUTE_OR_NAME);
+const pythonSchema = text(
+  'an absolute path (without "." or ".." parts) or a command name such as python3',
+  ABSOLUTE_OR_NAME
+);
 const setupSchema = stringArray(
   'an array of shell lines to run before the server starts',
   text('one line of shell (no NUL, CR or newline)', LINE)
@@ -212,21 +236,33 @@ export const envSchema = exactlyOneOf(
       setup: setupSchema
     }),
     venv: strict({
-      venv: text('an absolute path on the cluster (starting with "/", without "." or ".." parts; "~" is not expanded)', ABSOLUTE),
+      venv: text(
+        'an absolute path on the cluster (starting with "/", without "." or ".." parts; "~" is not expanded)',
+        ABSOLUTE
+      ),
       setup: setupSchema
     }),
     modules: strict({
-      modules: stringArray('a non-empty array of module names such as "cuda/12.2"', text('a module name such as "python/3.11"', /^[A-Za-z0-9_.+/@:][A-Za-z0-9_.+/@:-]*$/), 1),
+      modules: stringArray(
+        'a non-empty array of module names such as "cuda/12.2"',
+        text('a module name such as "python/3.11"', /^[A-Za-z0-9_.+/@:][A-Za-z0-9_.+/@:-]*$/),
+        1
+      ),
       python: pythonSchema.optional(),
       setup: setupSchema
     }),
     container: strict({
       container: strict(
         {
-          runtime: z.enum(['apptainer', 'singularity', 'charliecloud'], { error: expecting('one of apptainer, singularity, charliecloud') }),
+          runtime: z.enum(['apptainer', 'singularity', 'charliecloud'], {
+            error: expecting('one of apptainer, singularity, charliecloud')
+          }),
           image: text('an image path or URI such as docker://python:3.12', TEXT),
           python: pythonSchema.optional(),
-          bind: stringArray('an array of bind specs src[:dest[:opts]]', text('a bind spec src[:dest[:opts]]', TEXT)).optional()
+          bind: stringArray(
+            'an array of bind specs src[:dest[:opts]]',
+            text('a bind spec src[:dest[:opts]]', TEXT)
+          ).optional()
         },
         'an object like {"runtime": "apptainer", "image": "/path/image.sif"}'
       ),
@@ -251,13 +287,21 @@ const SBATCH_OWNED: Record<string, string> = {
   comment: 'hpclab stores the session id there',
   wrap: 'hpclab renders the job script',
   'cpus-per-task': 'use the profile\'s "cpus"',
-  ...Object.fromEntries(['partition', 'time', 'gres', 'mem', 'account', 'qos', 'constraint', 'nodelist'].map(k => [k, `use the profile's "${k}"`]))
+  ...Object.fromEntries(
+    ['partition', 'time', 'gres', 'mem', 'account', 'qos', 'constraint', 'nodelist'].map(k => [
+      k,
+      `use the profile's "${k}"`
+    ])
+  )
 };
 
-const sbatchKeySchema = text('an sbatch long option name such as "mail-type" (lower case, without "--")', /^[a-z][a-z-]*$/, { max: 64 }).refine(
-  key => !Object.hasOwn(SBATCH_OWNED, key),
-  { error: issue => `"--${String(issue.input)}" cannot be set here: ${SBATCH_OWNED[String(issue.input)]}` }
-);
+const sbatchKeySchema = text(
+  'an sbatch long option name such as "mail-type" (lower case, without "--")',
+  /^[a-z][a-z-]*$/,
+  { max: 64 }
+).refine(key => !Object.hasOwn(SBATCH_OWNED, key), {
+  error: issue => `"--${String(issue.input)}" cannot be set here: ${SBATCH_OWNED[String(issue.input)]}`
+});
 
 export const profileSchema = strict(
   {
@@ -271,7 +315,11 @@ export const profileSchema = strict(
     qos: slurmField(slurmFields.qos).optional(),
     constraint: slurmField(slurmFields.constraint).optional(),
     nodelist: slurmField(slurmFields.nodelist).optional(),
-    sbatch: record(sbatchKeySchema, text('an option value on one line (no control characters)', /^[^\x00-\x1f\x7f]*$/), 'an object of extra sbatch options like {"mail-type": "END"}').optional(),
+    sbatch: record(
+      sbatchKeySchema,
+      text('an option value on one line (no control characters)', /^[^\x00-\x1f\x7f]*$/),
+      'an object of extra sbatch options like {"mail-type": "END"}'
+    ).optional(),
     env: envSchema.optional(),
     // Long enough for a laptop's nap or a login node's reboot; a kernel the companion stops
     // wanting (Jupyter shut it down, its launcher exited) is released at once regardless.
@@ -308,7 +356,11 @@ export const configSchema = strict(
     const profiles = isPlainObject(config.profiles) ? Object.keys(config.profiles) : [];
     const refersTo = (value: unknown, names: string[] | undefined, path: (string | number)[], what: string) => {
       if (names && typeof value === 'string' && !names.includes(value))
-        ctx.addIssue({ code: 'custom', path, message: `unknown ${what} ${JSON.stringify(value)} (known ${what}s: ${known(names)})` });
+        ctx.addIssue({
+          code: 'custom',
+          path,
+          message: `unknown ${what} ${JSON.stringify(value)} (known ${what}s: ${known(names)})`
+        });
     };
     for (const name of profiles) {
       const profile = (config.profiles as Record<string, unknown>)[name];

@@ -76,12 +76,21 @@ export const slurmFields = {
     'a Slurm partition name (letters, digits, _ . -) or a comma-separated list of them',
     pattern(new RegExp(`^${NAME}(?:,${NAME})*$`))
   ),
-  account: field('a Slurm account name (letters, digits, _ . -, not starting with . or -)', pattern(new RegExp(`^${NAME}$`))),
+  account: field(
+    'a Slurm account name (letters, digits, _ . -, not starting with . or -)',
+    pattern(new RegExp(`^${NAME}$`))
+  ),
   qos: field('a Slurm QOS name (letters, digits, _ . -, not starting with . or -)', pattern(new RegExp(`^${NAME}$`))),
-  time: field('a Slurm time limit (minutes, MM:SS, HH:MM:SS, D-HH, D-HH:MM, D-HH:MM:SS, UNLIMITED or INFINITE)', pattern(TIME)),
+  time: field(
+    'a Slurm time limit (minutes, MM:SS, HH:MM:SS, D-HH, D-HH:MM, D-HH:MM:SS, UNLIMITED or INFINITE)',
+    pattern(TIME)
+  ),
   mem: field('a memory size such as 4096, 500M or 16G (a whole number with an optional K, M, G or T)', pattern(MEMORY)),
   gres: field('a Slurm GRES list name[:type][:count] such as gpu:1 or gpu:a100:2 (comma-separated)', pattern(GRES)),
-  constraint: field('a Slurm constraint: features joined by &, | or , with optional (), [] and *count, such as a100&ib', isConstraint),
+  constraint: field(
+    'a Slurm constraint: features joined by &, | or , with optional (), [] and *count, such as a100&ib',
+    isConstraint
+  ),
   nodelist: field('a Slurm node list: names or ranges such as c[1-4],gpu01', pattern(NODELIST))
 } as const satisfies Record<string, SlurmStringField>;
 

@@ -30,7 +30,10 @@ export function parseConnectionFile(text: string, where: string): ConnectionInfo
     throw new Error(`${where}: not JSON (${(err as Error).message})`);
   }
   const parsed = connectionFileSchema.safeParse(data);
-  if (!parsed.success) throw new Error(`${where}: ${parsed.error.issues.map(i => `${i.path.join('.') || 'file'}: ${i.message}`).join('; ')}`);
+  if (!parsed.success)
+    throw new Error(
+      `${where}: ${parsed.error.issues.map(i => `${i.path.join('.') || 'file'}: ${i.message}`).join('; ')}`
+    );
   return parsed.data;
 }
 
@@ -38,7 +41,10 @@ export function parseConnectionFile(text: string, where: string): ConnectionInfo
  * The connection file for the node: the same key and signature scheme, the node's address, and
  * port 0 everywhere so ipykernel binds free ports on the node and writes them back.
  */
-export function remoteConnectionFile(local: Pick<ConnectionInfo, 'key' | 'signature_scheme'>, nodeAddress: string): string {
+export function remoteConnectionFile(
+  local: Pick<ConnectionInfo, 'key' | 'signature_scheme'>,
+  nodeAddress: string
+): string {
   return JSON.stringify({
     shell_port: 0,
     iopub_port: 0,

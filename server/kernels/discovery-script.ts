@@ -32,7 +32,8 @@ const MODULES_CAP_SEC = 30;
 // Why find_spec and not import: importing ipykernel pulls in zmq and tornado (a second or more
 // on a busy login node); find_spec only looks on sys.path. Run from an empty directory, because
 // `python -c` puts the current directory first on sys.path and $HOME may hold a stray ipykernel.py.
-const PYTHON_CHECK = 'import importlib.util, sys; print("%d.%d" % sys.version_info[:2], int(importlib.util.find_spec("ipykernel") is not None), sep="\\t")';
+const PYTHON_CHECK =
+  'import importlib.util, sys; print("%d.%d" % sys.version_info[:2], int(importlib.util.find_spec("ipykernel") is not None), sep="\\t")';
 
 // Runs in its own `sh -c` so `timeout` can stop it and whatever it starts (GNU timeout signals its
 // process group), and so a broken init script ends only this part. Same search as the batch
@@ -141,14 +142,16 @@ printf 'end\\n'
 `;
 
 // The embedded pieces sit inside single quotes in SCRIPT; one there would end the quoting.
-if (MODULE_LIST.includes("'") || PYTHON_CHECK.includes("'")) throw new Error('discovery script pieces must not contain single quotes');
+if (MODULE_LIST.includes("'") || PYTHON_CHECK.includes("'"))
+  throw new Error('discovery script pieces must not contain single quotes');
 
 /** A root the script can use: absolute, or `~`/`~/…` for the remote $HOME, and nothing that breaks a line of output. */
 function checkRoot(root: string): string {
   if (typeof root !== 'string' || !/^(?:\/|~\/|~$)/.test(root)) {
     throw new TypeError(`a venv root must be an absolute path or start with "~/": ${JSON.stringify(root)}`);
   }
-  if (/[\0\t\r\n]/.test(root)) throw new TypeError(`a venv root cannot hold a NUL, tab or line break: ${JSON.stringify(root)}`);
+  if (/[\0\t\r\n]/.test(root))
+    throw new TypeError(`a venv root cannot hold a NUL, tab or line break: ${JSON.stringify(root)}`);
   return root;
 }
 

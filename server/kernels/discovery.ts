@@ -34,7 +34,10 @@ export class DiscoveryError extends Error {
 
 /** A query that names no environment, or more than one. */
 export class EnvMatchError extends Error {
-  constructor(message: string, readonly candidates: DiscoveredEnv[]) {
+  constructor(
+    message: string,
+    readonly candidates: DiscoveredEnv[]
+  ) {
     super(message);
     this.name = 'EnvMatchError';
   }
@@ -64,7 +67,12 @@ function parseLine(line: string): DiscoveredEnv | undefined {
   if (!kind || name === '' || /[\x00-\x1f\x7f]/.test(name)) return undefined;
   const prefix = prefixField === '' ? null : prefixField;
   const python = pythonField === '' ? null : pythonField;
-  if (kind === 'module' ? prefix !== null || python !== null : prefix === null || !ABSOLUTE.test(prefix) || python === null) return undefined;
+  if (
+    kind === 'module'
+      ? prefix !== null || python !== null
+      : prefix === null || !ABSOLUTE.test(prefix) || python === null
+  )
+    return undefined;
   if (python !== null && !ABSOLUTE.test(python)) return undefined;
   const env = activation(kind, name, prefix);
   if (!env) return undefined;
@@ -90,7 +98,10 @@ const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 export function parseDiscovery(stdout: string): DiscoveredEnv[] {
   const lines = stdout.split('\n');
   const start = lines.indexOf(DISCOVERY_HEADER);
-  if (start < 0) throw new DiscoveryError('the discovery output has no "hpclab-discovery 1" header (a different script version, or the remote shell printed something else)');
+  if (start < 0)
+    throw new DiscoveryError(
+      'the discovery output has no "hpclab-discovery 1" header (a different script version, or the remote shell printed something else)'
+    );
   const end = lines.indexOf(DISCOVERY_END, start + 1);
   if (end < 0) throw new DiscoveryError('the discovery output ended before its "end" line (was it cut short?)');
   const seen = new Set<string>();
@@ -104,7 +115,9 @@ export function parseDiscovery(stdout: string): DiscoveredEnv[] {
     envs.push(env);
   }
   const order = (k: DiscoveredEnv['kind']) => DISCOVERY_KINDS.indexOf(k);
-  return envs.sort((a, b) => order(a.kind) - order(b.kind) || compare(a.name, b.name) || compare(a.prefix ?? '', b.prefix ?? ''));
+  return envs.sort(
+    (a, b) => order(a.kind) - order(b.kind) || compare(a.name, b.name) || compare(a.prefix ?? '', b.prefix ?? '')
+  );
 }
 
 export interface DiscoverOptions {
@@ -121,7 +134,9 @@ export async function discoverEnvs(transport: Transport, options: DiscoverOption
   const argv = discoveryArgv({ venvRoots: options.venvRoots ?? DEFAULT_VENV_ROOTS, moduleNames: options.moduleNames });
   const result = await transport.exec(argv, { timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS });
   if (result.code !== 0) {
-    const why = result.stderr.trim().split('\n').slice(-3).join(' / ') || (result.signal ? `killed by ${result.signal}` : `exit code ${result.code}`);
+    const why =
+      result.stderr.trim().split('\n').slice(-3).join(' / ') ||
+      (result.signal ? `killed by ${result.signal}` : `exit code ${result.code}`);
     throw new DiscoveryError(`environment discovery failed on ${transport.cluster}: ${why}`);
   }
   return parseDiscovery(result.stdout);
@@ -153,7 +168,10 @@ export function matchEnv(envs: DiscoveredEnv[], query: string): DiscoveredEnv {
   }
   if (matches.length === 1) return matches[0];
   if (matches.length > 1) {
-    throw new EnvMatchError(`"${q}" matches ${matches.length} environments; name one by its prefix or as kind:name:\n${listOf(matches)}`, matches);
+    throw new EnvMatchError(
+      `"${q}" matches ${matches.length} environments; name one by its prefix or as kind:name:\n${listOf(matches)}`,
+      matches
+    );
   }
   const known = envs.length === 0 ? ' (discovery found none)' : `; found:\n${listOf(envs)}`;
   throw new EnvMatchError(`no environment "${q}"${known}`, envs);
@@ -182,7 +200,10 @@ type CacheFile = z.output<typeof cacheSchema>;
 export class DiscoveryCache {
   private readonly now: () => number;
 
-  constructor(readonly file: string, options: { now?: () => number } = {}) {
+  constructor(
+    readonly file: string,
+    options: { now?: () => number } = {}
+  ) {
     this.now = options.now ?? Date.now;
   }
 
@@ -198,7 +219,10 @@ export class DiscoveryCache {
   async put(cluster: string, envs: DiscoveredEnv[]): Promise<void> {
     const clusters = { ...(await this.read())?.clusters, [cluster]: { savedAt: this.now(), envs } };
     await ensurePrivateDir(path.dirname(this.file));
-    await writePrivateFileAtomic(this.file, `${JSON.stringify({ version: 1, clusters } satisfies CacheFile, null, 2)}\n`);
+    await writePrivateFileAtomic(
+      this.file,
+      `${JSON.stringify({ version: 1, clusters } satisfies CacheFile, null, 2)}\n`
+    );
   }
 
   private async read(): Promise<CacheFile | undefined> {

@@ -106,13 +106,23 @@ export class KernelService {
       clearTimeout(kernel.grace);
       kernel.grace = undefined;
     } else {
-      kernel = { id: request.kernelId, cluster, lease: undefined, step: undefined, host: '', shutdown: new ShutdownWatch(), grace: undefined, adopt: true };
+      kernel = {
+        id: request.kernelId,
+        cluster,
+        lease: undefined,
+        step: undefined,
+        host: '',
+        shutdown: new ShutdownWatch(),
+        grace: undefined,
+        adopt: true
+      };
       this.kernels.set(kernel.id, kernel);
     }
     kernel.lease = lease;
     kernel.shutdown = new ShutdownWatch();
     this.run(kernel, request, lease, profile).catch(err => {
-      if (kernel.lease !== lease) return this.logger.debug(`kernel ${kernel.id}: a launcher replaced meanwhile failed`, err);
+      if (kernel.lease !== lease)
+        return this.logger.debug(`kernel ${kernel.id}: a launcher replaced meanwhile failed`, err);
       this.logger.warn(`kernel ${kernel.id}: failed (profile ${request.profile} on ${cluster})`, err);
       lease.send({ type: 'ended', code: 1, message: errorMessage(err) });
       lease.end();
@@ -124,16 +134,26 @@ export class KernelService {
   }
 
   /** A byte stream to one of a live kernel's ports on the node; undefined if it has none. */
-  async openChannel(kernelId: string, channel: ChannelPort): Promise<{ upstream: Duplex; fromClient?: (chunk: Buffer) => void } | undefined> {
+  async openChannel(
+    kernelId: string,
+    channel: ChannelPort
+  ): Promise<{ upstream: Duplex; fromClient?: (chunk: Buffer) => void } | undefined> {
     const kernel = this.kernels.get(kernelId);
     const step = kernel?.step;
     if (!kernel || !step || !kernel.lease) return undefined;
     const target = { host: kernel.host, port: step.remote[channel] };
     // The launcher opens channels again and again while the node is unreachable: say so once.
-    const upstream = await this.o.clusters(kernel.cluster).transport.openStream(target).catch(err => {
-      this.failures.failed(`channel ${kernelId}`, `kernel ${kernelId}: cannot open its ${channel.replace(/_port$/, '')} channel at ${target.host}:${target.port}`, err);
-      throw err;
-    });
+    const upstream = await this.o
+      .clusters(kernel.cluster)
+      .transport.openStream(target)
+      .catch(err => {
+        this.failures.failed(
+          `channel ${kernelId}`,
+          `kernel ${kernelId}: cannot open its ${channel.replace(/_port$/, '')} channel at ${target.host}:${target.port}`,
+          err
+        );
+        throw err;
+      });
     this.failures.recovered(`channel ${kernelId}`, `kernel ${kernelId}: its channels open again`);
     // Only the control channel says whether a shutdown is a restart; the bytes pass untouched.
     return channel === 'control_port' ? { upstream, fromClient: chunk => kernel.shutdown.feed(chunk) } : { upstream };
@@ -147,23 +167,43 @@ export class KernelService {
     for (const kernel of this.kernels.values()) clearTimeout(kernel.grace);
   }
 
-  private async run(kernel: LiveKernel, request: KernelAttachRequest, lease: KernelLease, profile: ProfileConfig): Promise<void> {
+  private async run(
+    kernel: LiveKernel,
+    request: KernelAttachRequest,
+    lease: KernelLease,
+    profile: ProfileConfig
+  ): Promise<void> {
     const { sessions } = this.o;
     const { transport, poller } = this.o.clusters(kernel.cluster);
-    const info = await sessions.create({ kind: 'kernel', id: kernel.id, profile: request.profile, cluster: kernel.cluster });
-    if (info.state === 'running') lease.send({ type: 'progress', message: `re-using allocation ${info.jobId} on ${info.node}`, session: info });
-    else lease.send({ type: 'progress', message: `submitted allocation ${info.jobId} for profile ${request.profile} on ${kernel.cluster}`, session: info });
+    const info = await sessions.create({
+      kind: 'kernel',
+      id: kernel.id,
+      profile: request.profile,
+      cluster: kernel.cluster
+    });
+    if (info.state === 'running')
+      lease.send({ type: 'progress', message: `re-using allocation ${info.jobId} on ${info.node}`, session: info });
+    else
+      lease.send({
+        type: 'progress',
+        message: `submitted allocation ${info.jobId} for profile ${request.profile} on ${kernel.cluster}`,
+        session: info
+      });
     kernel.host = await this.waitUntilRunning(kernel.id, lease);
     const running = sessions.get(kernel.id)!;
     const jobId = running.jobId!;
     if (kernel.lease !== lease) return;
-    const stillWanted = () => !this.closed && this.kernels.get(kernel.id) === kernel && !isFinal(sessions.get(kernel.id)?.state ?? 'ended');
+    const stillWanted = () =>
+      !this.closed && this.kernels.get(kernel.id) === kernel && !isFinal(sessions.get(kernel.id)?.state ?? 'ended');
     const sessionDir = sessions.sessionDir(kernel.id);
     // A companion restarted (or a launcher back after losing it): the kernel and its variables may still be there.
     const adopted =
       kernel.adopt && info.state === 'running'
         ? await findRunningKernelStep(transport, jobId, sessionDir, request.key, stillWanted).catch(err => {
-            this.logger.warn(`kernel ${kernel.id}: cannot re-attach to its kernel in allocation ${jobId}; starting a new one`, err);
+            this.logger.warn(
+              `kernel ${kernel.id}: cannot re-attach to its kernel in allocation ${jobId}; starting a new one`,
+              err
+            );
             return undefined;
           })
         : undefined;
@@ -171,18 +211,36 @@ export class KernelService {
     let step: KernelStep;
     if (adopted) {
       step = adopted;
-      lease.send({ type: 'progress', message: `re-attached to the running kernel in allocation ${jobId}`, session: running });
+      lease.send({
+        type: 'progress',
+        message: `re-attached to the running kernel in allocation ${jobId}`,
+        session: running
+      });
     } else {
       // A kernel that ignored its shutdown must not linger beside the new one (a fresh allocation has none).
       if (info.state === 'running') await this.stopSteps(kernel, jobId);
-      step = await startKernelStep({ transport, jobId, host: kernel.host, sessionDir, key: request.key, signatureScheme: request.signatureScheme, env: request.env ?? profile.env, gpu: requestsGpu(profile.gres) }, stillWanted);
+      step = await startKernelStep(
+        {
+          transport,
+          jobId,
+          host: kernel.host,
+          sessionDir,
+          key: request.key,
+          signatureScheme: request.signatureScheme,
+          env: request.env ?? profile.env,
+          gpu: requestsGpu(profile.gres)
+        },
+        stillWanted
+      );
     }
     if (kernel.lease !== lease) {
       await this.stopSteps(kernel, jobId);
       return;
     }
     kernel.step = step;
-    this.logger.info(`kernel ${kernel.id}: ${adopted ? 're-attached' : 'started'} in allocation ${jobId} on ${running.node ?? kernel.host}`);
+    this.logger.info(
+      `kernel ${kernel.id}: ${adopted ? 're-attached' : 'started'} in allocation ${jobId} on ${running.node ?? kernel.host}`
+    );
     lease.send({ type: 'ready', jobId, node: running.node ?? '', host: kernel.host });
     const result = await step.done;
     if (kernel.step === step) kernel.step = undefined;
@@ -231,7 +289,12 @@ export class KernelService {
         const host = this.o.sessions.allocationHost(id);
         if (host) return done(() => resolve(host));
         if (this.closed) return done(() => reject(new Error('the companion is stopping')));
-        if (!info || isFinal(info.state)) return done(() => reject(new Error(`the allocation ended before the kernel started: ${info?.message ?? info?.endReason ?? 'gone'}`)));
+        if (!info || isFinal(info.state))
+          return done(() =>
+            reject(
+              new Error(`the allocation ended before the kernel started: ${info?.message ?? info?.endReason ?? 'gone'}`)
+            )
+          );
         const words = describeWait(info);
         if (words !== said) lease.send({ type: 'progress', message: (said = words), session: info });
       };
@@ -270,16 +333,23 @@ export class KernelService {
     if (this.kernels.get(kernel.id) === kernel && !kernel.lease) this.kernels.delete(kernel.id);
     const info = this.o.sessions.get(kernel.id);
     if (info && !isFinal(info.state)) {
-      await this.o.sessions.stop(kernel.id).catch(err =>
-        this.logger.warn(`kernel ${kernel.id}: cannot release allocation ${info.jobId} on ${kernel.cluster}; without heartbeats it releases itself within kernelHoldMinutes`, err)
-      );
+      await this.o.sessions
+        .stop(kernel.id)
+        .catch(err =>
+          this.logger.warn(
+            `kernel ${kernel.id}: cannot release allocation ${info.jobId} on ${kernel.cluster}; without heartbeats it releases itself within kernelHoldMinutes`,
+            err
+          )
+        );
     }
   }
 
   /** Old kernel steps must not linger beside a new one; if they cannot be stopped, the new one still starts. */
   private async stopSteps(kernel: LiveKernel, jobId: string): Promise<void> {
     const { transport } = this.o.clusters(kernel.cluster);
-    await stopKernelSteps(transport, jobId).catch(err => this.logger.warn(`kernel ${kernel.id}: cannot stop old kernel steps in allocation ${jobId}`, err));
+    await stopKernelSteps(transport, jobId).catch(err =>
+      this.logger.warn(`kernel ${kernel.id}: cannot stop old kernel steps in allocation ${jobId}`, err)
+    );
   }
 
   /** Keeps the allocations of wanted kernels alive (they release themselves otherwise). */

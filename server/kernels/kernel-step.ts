@@ -57,13 +57,32 @@ export async function startKernelStep(input: KernelStepInput, stillWanted: () =>
   const env = renderEnvActivation(input.env, { gpu: input.gpu });
   // Values arrive as positional parameters ($1, $2): the scripts are fixed text plus quoted words.
   // debugpy (in ipykernel) warns about frozen modules at every start; the warning says to set this.
-  const kernel = [...env.lines, 'export PYDEVD_DISABLE_FILE_VALIDATION=1', `exec ${renderRemoteCommand([...env.python, '-m', 'ipykernel_launcher', '-f'])} "$1" >>"$2" 2>&1`].join('\n');
-  const srun = ['srun', `--jobid=${input.jobId}`, '--overlap', '--nodes=1', '--ntasks=1', '--quiet', `--job-name=${KERNEL_STEP_NAME}`, 'bash', '-c', kernel, 'bash', cf, `${sessionDir}/kernel.log`];
+  const kernel = [
+    ...env.lines,
+    'export PYDEVD_DISABLE_FILE_VALIDATION=1',
+    `exec ${renderRemoteCommand([...env.python, '-m', 'ipykernel_launcher', '-f'])} "$1" >>"$2" 2>&1`
+  ].join('\n');
+  const srun = [
+    'srun',
+    `--jobid=${input.jobId}`,
+    '--overlap',
+    '--nodes=1',
+    '--ntasks=1',
+    '--quiet',
+    `--job-name=${KERNEL_STEP_NAME}`,
+    'bash',
+    '-c',
+    kernel,
+    'bash',
+    cf,
+    `${sessionDir}/kernel.log`
+  ];
   // srun's own complaints go to kernel.log too; the exit code is written atomically when it ends.
   const record = 'umask 077; rc=$1; log=$2; shift 2; "$@" >>"$log" 2>&1; echo $? >"$rc.tmp" && mv -f "$rc.tmp" "$rc"';
   const detach = 'inner=$1; shift; setsid -f sh -c "$inner" sh "$@" </dev/null >/dev/null 2>&1';
   const started = await transport.exec(['sh', '-c', detach, 'sh', record, rc, `${sessionDir}/kernel.log`, ...srun]);
-  if (started.code !== 0) throw new Error(`cannot start the kernel step: ${started.stderr.trim() || `exit ${started.code}`}`);
+  if (started.code !== 0)
+    throw new Error(`cannot start the kernel step: ${started.stderr.trim() || `exit ${started.code}`}`);
   const done = watchStep(transport, input.jobId, rc, stillWanted);
   const remote = await waitForPorts(transport, cf, done);
   return { remote, done };
@@ -74,7 +93,13 @@ export async function startKernelStep(input: KernelStepInput, stillWanted: () =>
  * runs with this key: its ports, and a new watch on its end. Undefined when there is none to
  * re-attach to, so the caller starts a fresh one.
  */
-export async function findRunningKernelStep(transport: Transport, jobId: string, sessionDir: string, key: string, stillWanted: () => boolean): Promise<KernelStep | undefined> {
+export async function findRunningKernelStep(
+  transport: Transport,
+  jobId: string,
+  sessionDir: string,
+  key: string,
+  stillWanted: () => boolean
+): Promise<KernelStep | undefined> {
   // Each file that cannot be read means "no step to re-attach to": the caller starts a fresh one,
   // and a link that is down fails that start loudly.
   const stamp = (await transport.readFile(`${sessionDir}/${CURRENT_FILE}`).catch(() => undefined))?.toString().trim();
@@ -98,7 +123,12 @@ function stepFiles(sessionDir: string, stamp: string) {
  * waits on the cluster; a dropped link only ends the watch, which starts again (with backoff)
  * over the re-made connection. Gives up when the kernel is no longer wanted (its allocation ended).
  */
-async function watchStep(transport: Transport, jobId: string, rc: string, stillWanted: () => boolean): Promise<ExecResult> {
+async function watchStep(
+  transport: Transport,
+  jobId: string,
+  rc: string,
+  stillWanted: () => boolean
+): Promise<ExecResult> {
   // A dot every 5 s: once the connection is gone, writing it kills the watch (SIGPIPE), so a
   // dropped link or a killed companion leaves no watch (nor its sshd session) behind.
   // Every 30 s it also asks whether the step still runs: a login node that rebooted took the
@@ -123,7 +153,8 @@ async function watchStep(transport: Transport, jobId: string, rc: string, stillW
       backoff = 500;
       const code = r.stdout.trim().split('\n').pop() ?? '';
       if (r.code === 0 && /^\d+$/.test(code)) return { code: Number(code), signal: null, stdout: '', stderr: '' };
-      if (r.code === 0 && code === 'gone') return { code: null, signal: null, stdout: '', stderr: 'the kernel step ended without leaving its exit code' };
+      if (r.code === 0 && code === 'gone')
+        return { code: null, signal: null, stdout: '', stderr: 'the kernel step ended without leaving its exit code' };
     } catch (err) {
       if (!(err instanceof TransportError) || !['unreachable', 'timeout'].includes(err.kind)) throw err;
       await sleep(backoff);
@@ -170,5 +201,9 @@ async function waitForPorts(transport: Transport, remoteCf: string, step: Promis
     }
     await sleep(200);
   }
-  throw new Error(ended ? 'the kernel exited before it was ready (its log is kernel.log in the session directory)' : 'the kernel did not bind its ports within 2 minutes');
+  throw new Error(
+    ended
+      ? 'the kernel exited before it was ready (its log is kernel.log in the session directory)'
+      : 'the kernel did not bind its ports within 2 minutes'
+  );
 }

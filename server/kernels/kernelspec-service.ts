@@ -2,7 +2,15 @@ import { getCluster, getProfile } from '../config/load';
 import type { EnvConfig, HpclabConfig } from '../config/schema';
 import type { Transport } from '../transport/types';
 import { DEFAULT_VENV_ROOTS, DiscoveryCache, discoverEnvs, type DiscoveredEnv } from './discovery';
-import { checkKernelName, defaultKernelName, describeKernel, listKernelspecs, removeKernelspec, writeKernelspec, type HpclabKernelspec } from './kernelspec';
+import {
+  checkKernelName,
+  defaultKernelName,
+  describeKernel,
+  listKernelspecs,
+  removeKernelspec,
+  writeKernelspec,
+  type HpclabKernelspec
+} from './kernelspec';
 
 /** What `hpclab kernels add` and `POST /api/kernelspecs` ask for. */
 export interface AddKernelRequest {
@@ -50,9 +58,17 @@ export class KernelspecService {
     argv.push('{connection_file}');
     const name = request.name ?? defaultKernelName(cluster, request.profile, envJson);
     const existed = (await this.list()).some(k => k.name === name);
-    const displayName = request.displayName ?? describeKernel({ cluster, profileName: request.profile, profile, env: request.env });
+    const displayName =
+      request.displayName ?? describeKernel({ cluster, profileName: request.profile, profile, env: request.env });
     const metadata = { profile: request.profile, cluster, ...(envJson ? { env: envJson } : {}) };
-    const path = await writeKernelspec({ dir: this.o.kernelsDir, name, argv, displayName, language: 'python', metadata });
+    const path = await writeKernelspec({
+      dir: this.o.kernelsDir,
+      name,
+      argv,
+      displayName,
+      language: 'python',
+      metadata
+    });
     return { name, displayName, argv, metadata: { ...metadata, version: 1 }, path, created: !existed };
   }
 
@@ -75,7 +91,9 @@ export class EnvDiscovery {
     const clusterConfig = getCluster(this.o.config, cluster);
     const fresh = maxAgeMs > 0 ? await this.cache.get(cluster, maxAgeMs) : undefined;
     if (fresh) return fresh;
-    const envs = await discoverEnvs(this.o.transport(cluster), { venvRoots: clusterConfig.venvRoots ?? DEFAULT_VENV_ROOTS });
+    const envs = await discoverEnvs(this.o.transport(cluster), {
+      venvRoots: clusterConfig.venvRoots ?? DEFAULT_VENV_ROOTS
+    });
     await this.cache.put(cluster, envs);
     return envs;
   }

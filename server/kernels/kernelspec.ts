@@ -19,7 +19,11 @@ import { logoPng, logoSvg } from './logo';
  * $JUPYTER_DATA_DIR, else the platform's user data dir. Paths are joined with the target
  * platform's rules so a Windows answer has backslashes wherever this runs.
  */
-export function kernelsDir(env: NodeJS.ProcessEnv, homeDir: string, platform: NodeJS.Platform = process.platform): string {
+export function kernelsDir(
+  env: NodeJS.ProcessEnv,
+  homeDir: string,
+  platform: NodeJS.Platform = process.platform
+): string {
   const p = platform === 'win32' ? path.win32 : path.posix;
   if (env.JUPYTER_DATA_DIR) return p.join(env.JUPYTER_DATA_DIR, 'kernels');
   if (platform === 'darwin') return p.join(homeDir, 'Library', 'Jupyter', 'kernels');
@@ -29,7 +33,8 @@ export function kernelsDir(env: NodeJS.ProcessEnv, homeDir: string, platform: No
     return p.join(env.JUPYTER_CONFIG_DIR || p.join(homeDir, '.jupyter'), 'data', 'kernels');
   }
   // The XDG spec says relative values are invalid and must be ignored.
-  const xdg = env.XDG_DATA_HOME && p.isAbsolute(env.XDG_DATA_HOME) ? env.XDG_DATA_HOME : p.join(homeDir, '.local', 'share');
+  const xdg =
+    env.XDG_DATA_HOME && p.isAbsolute(env.XDG_DATA_HOME) ? env.XDG_DATA_HOME : p.join(homeDir, '.local', 'share');
   return p.join(xdg, 'jupyter', 'kernels');
 }
 
@@ -54,11 +59,15 @@ function sanitizeName(raw: string): string {
 export function checkKernelName(name: string): string {
   if (typeof name === 'string' && KERNEL_NAME.test(name)) return name;
   if (typeof name !== 'string' || name === '') {
-    throw new KernelspecError('invalid', '--name: give a kernel name of lowercase letters, digits, ".", "_" and "-", such as hpclab-mycluster-gpu');
+    throw new KernelspecError(
+      'invalid',
+      '--name: give a kernel name of lowercase letters, digits, ".", "_" and "-", such as hpclab-mycluster-gpu'
+    );
   }
   const suggestion = sanitizeName(name);
   const hint = suggestion && suggestion !== name ? `; try ${JSON.stringify(suggestion)}` : '';
-  throw new KernelspecError('invalid', 
+  throw new KernelspecError(
+    'invalid',
     `--name: expected lowercase letters, digits, ".", "_" and "-", starting with a letter or digit, at most 64 characters; got ${describeValue(name)}${hint}`
   );
 }
@@ -131,7 +140,8 @@ function gpuLabel(gres: string): string | undefined {
   }
   const entries = [...counts].filter(([, n]) => n > 0);
   if (entries.length === 0) return undefined;
-  if (entries.every(([type]) => type)) return `GPU ${entries.map(([type, n]) => `${n}× ${type.toUpperCase()}`).join(' + ')}`;
+  if (entries.every(([type]) => type))
+    return `GPU ${entries.map(([type, n]) => `${n}× ${type.toUpperCase()}`).join(' + ')}`;
   const total = entries.reduce((sum, [, n]) => sum + n, 0);
   return `${total} GPU${total === 1 ? '' : 's'}`;
 }
@@ -258,18 +268,26 @@ export interface WriteKernelspecInput {
 export async function writeKernelspec(input: WriteKernelspecInput): Promise<string> {
   const name = checkKernelName(input.name);
   if (input.argv.length === 0 || !input.argv.includes('{connection_file}')) {
-    throw new KernelspecError('invalid', `kernelspec ${name}: argv must pass {connection_file}, which Jupyter replaces with the connection file`);
+    throw new KernelspecError(
+      'invalid',
+      `kernelspec ${name}: argv must pass {connection_file}, which Jupyter replaces with the connection file`
+    );
   }
   if (!input.displayName.trim()) throw new KernelspecError('invalid', `kernelspec ${name}: the display name is empty`);
   const specDir = path.join(input.dir, name);
   const found = await inspect(specDir);
   if (found.kind === 'foreign') {
-    throw new KernelspecError('conflict', 
+    throw new KernelspecError(
+      'conflict',
       `refusing to overwrite kernelspec "${name}" at ${specDir}: it is not an hpclab kernelspec (${found.why}); pick another --name, or remove it first with \`jupyter kernelspec remove ${name}\``
     );
   }
   await fs.mkdir(specDir, { recursive: true });
-  const logos: [string, string | Buffer][] = [[LOGO_FILES[0], logoPng(32)], [LOGO_FILES[1], logoPng(64)], [LOGO_FILES[2], logoSvg()]];
+  const logos: [string, string | Buffer][] = [
+    [LOGO_FILES[0], logoPng(32)],
+    [LOGO_FILES[1], logoPng(64)],
+    [LOGO_FILES[2], logoSvg()]
+  ];
   for (const [file, data] of logos) await writePrivateFileAtomic(path.join(specDir, file), data);
   const { profile, cluster, env } = input.metadata;
   const kernelJson = {
@@ -318,7 +336,9 @@ export async function listKernelspecs(dir: string): Promise<HpclabKernelspec[]> 
   }
   const names = entries.filter(e => e.isDirectory() && KERNEL_NAME.test(e.name)).map(e => e.name);
   const specs = await Promise.all(names.map(name => readHpclabKernelspec(dir, name)));
-  return specs.filter((s): s is HpclabKernelspec => s !== undefined).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return specs
+    .filter((s): s is HpclabKernelspec => s !== undefined)
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
 /** Removes the hpclab kernelspec `name` from `dir`; refuses kernelspecs hpclab did not write. Resolves with the removed directory. */
@@ -326,9 +346,14 @@ export async function removeKernelspec(dir: string, name: string): Promise<strin
   checkKernelName(name);
   const specDir = path.join(dir, name);
   const found = await inspect(specDir);
-  if (found.kind === 'missing') throw new KernelspecError('not-found', `no kernelspec "${name}" in ${dir}; \`hpclab kernels list\` shows the names`);
+  if (found.kind === 'missing')
+    throw new KernelspecError(
+      'not-found',
+      `no kernelspec "${name}" in ${dir}; \`hpclab kernels list\` shows the names`
+    );
   if (found.kind === 'foreign') {
-    throw new KernelspecError('conflict', 
+    throw new KernelspecError(
+      'conflict',
       `refusing to remove kernelspec "${name}" at ${specDir}: it is not an hpclab kernelspec (${found.why}); \`jupyter kernelspec remove ${name}\` removes it`
     );
   }

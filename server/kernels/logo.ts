@@ -53,7 +53,14 @@ function markBoxes(): Box[] {
     rows.forEach((row, y) => {
       // One box per run of filled cells keeps the SVG short.
       for (const m of row.matchAll(/#+/g)) {
-        boxes.push({ x: 20 + (letter * 4 + (m.index ?? 0)) * cell, y: 26 + y * cell, w: m[0].length * cell, h: cell, r: 0, color: BLUE });
+        boxes.push({
+          x: 20 + (letter * 4 + (m.index ?? 0)) * cell,
+          y: 26 + y * cell,
+          w: m[0].length * cell,
+          h: cell,
+          r: 0,
+          color: BLUE
+        });
       }
     });
   });
@@ -62,7 +69,9 @@ function markBoxes(): Box[] {
 
 /** The logo as an SVG document (logo-svg.svg). */
 export function logoSvg(): string {
-  const shapes = markBoxes().map(b => `  <rect x="${b.x}" y="${b.y}" width="${b.w}" height="${b.h}"${b.r ? ` rx="${b.r}"` : ''} fill="${b.color}"/>`);
+  const shapes = markBoxes().map(
+    b => `  <rect x="${b.x}" y="${b.y}" width="${b.w}" height="${b.h}"${b.r ? ` rx="${b.r}"` : ''} fill="${b.color}"/>`
+  );
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${GRID} ${GRID}" width="${GRID}" height="${GRID}">`,
     '  <title>hpclab</title>',
@@ -93,7 +102,10 @@ export function renderLogoPixels(size: number): Uint8Array {
   const scale = GRID / size;
   for (let py = 0; py < size; py++) {
     for (let px = 0; px < size; px++) {
-      let r = 0, g = 0, b = 0, covered = 0;
+      let r = 0,
+        g = 0,
+        b = 0,
+        covered = 0;
       for (let sy = 0; sy < samples; sy++) {
         for (let sx = 0; sx < samples; sx++) {
           const x = (px + (sx + 0.5) / samples) * scale;
@@ -144,7 +156,13 @@ export const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x
 
 /** A PNG of 8-bit RGBA pixels, rows top to bottom, no filtering (deflate does well enough on flat icons). */
 export function encodePng(width: number, height: number, rgba: Uint8Array): Buffer {
-  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1 || rgba.length !== width * height * 4) {
+  if (
+    !Number.isInteger(width) ||
+    !Number.isInteger(height) ||
+    width < 1 ||
+    height < 1 ||
+    rgba.length !== width * height * 4
+  ) {
     throw new Error(`encodePng: expected ${width}×${height}×4 bytes of RGBA, got ${rgba.length}`);
   }
   const ihdr = Buffer.alloc(13);
@@ -159,7 +177,12 @@ export function encodePng(width: number, height: number, rgba: Uint8Array): Buff
     raw[y * (stride + 1)] = 0; // filter type None
     raw.set(rgba.subarray(y * stride, (y + 1) * stride), y * (stride + 1) + 1);
   }
-  return Buffer.concat([PNG_SIGNATURE, chunk('IHDR', ihdr), chunk('IDAT', deflateSync(raw)), chunk('IEND', new Uint8Array(0))]);
+  return Buffer.concat([
+    PNG_SIGNATURE,
+    chunk('IHDR', ihdr),
+    chunk('IDAT', deflateSync(raw)),
+    chunk('IEND', new Uint8Array(0))
+  ]);
 }
 
 /** The logo as a PNG of `size`×`size` pixels (32 and 64 are what Jupyter looks for). */

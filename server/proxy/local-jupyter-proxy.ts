@@ -31,7 +31,9 @@ export function createLocalJupyterProxy(target: LocalJupyter): LocalJupyterProxy
   proxy.on('error', (_err, _req, resOrSocket) => {
     const res = resOrSocket as ServerResponse | Duplex | undefined;
     if (res && 'writeHead' in res && !res.headersSent) {
-      res.writeHead(502, { 'Content-Type': 'text/plain; charset=utf-8' }).end('The local Jupyter server is not answering.\n');
+      res
+        .writeHead(502, { 'Content-Type': 'text/plain; charset=utf-8' })
+        .end('The local Jupyter server is not answering.\n');
     } else res?.destroy();
   });
   proxy.on('proxyRes', (proxyRes, _req, res) => toBrowserHeaders(proxyRes.headers, res.shouldKeepAlive));

@@ -5,9 +5,7 @@ export const DEFAULT_NODE_PREFIX = '/hpclab/node/';
 const SESSION_ID = /^[a-z0-9]{6,32}$/;
 
 export type NodeRoute =
-  | { kind: 'proxy'; sessionId: string }
-  | { kind: 'redirect'; location: string }
-  | { kind: 'not-found' };
+  { kind: 'proxy'; sessionId: string } | { kind: 'redirect'; location: string } | { kind: 'not-found' };
 
 /** A prefix is an absolute path of whole segments: starts and ends with `/`. */
 export function isValidPrefix(prefix: string): boolean {

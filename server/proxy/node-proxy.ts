@@ -49,7 +49,8 @@ export interface NodeProxy {
 
 export function createNodeProxy(options: NodeProxyOptions): NodeProxy {
   const prefix = options.prefix ?? DEFAULT_NODE_PREFIX;
-  if (!isValidPrefix(prefix)) throw new TypeError(`node proxy prefix must be an absolute path ending in '/': ${prefix}`);
+  if (!isValidPrefix(prefix))
+    throw new TypeError(`node proxy prefix must be an absolute path ending in '/': ${prefix}`);
   const limits = { connectTimeoutMs: options.connectTimeoutMs ?? 20_000, idleMs: options.idleStreamMs ?? 30_000 };
   const sessions = new Map<string, SessionStreams>();
   /** Upgrade requests the node has answered: a later error must not write HTTP into a WebSocket. */

@@ -23,13 +23,25 @@ const TITLES: Record<SessionState, string> = {
 };
 
 export function sessionNotFound(): ProxyProblem {
-  return { status: 404, code: 'session-not-found', title: 'No such session', message: 'There is no session with this address.' };
+  return {
+    status: 404,
+    code: 'session-not-found',
+    title: 'No such session',
+    message: 'There is no session with this address.'
+  };
 }
 
 export function sessionUnavailable(state: SessionState, message: string): ProxyProblem {
   // Worth retrying: a session on its way up, or a running one whose link is down for now.
   const retry = state === 'pending' || state === 'starting' || state === 'running';
-  return { status: 503, code: 'session-unavailable', title: TITLES[state], message, state, ...(retry ? { retryAfterSeconds: 5 } : {}) };
+  return {
+    status: 503,
+    code: 'session-unavailable',
+    title: TITLES[state],
+    message,
+    state,
+    ...(retry ? { retryAfterSeconds: 5 } : {})
+  };
 }
 
 export function sessionNotAnswering(detail?: string): ProxyProblem {
@@ -54,7 +66,10 @@ export function renderProblem(problem: ProxyProblem, accept: string | undefined)
     body = JSON.stringify({ error });
   } else {
     headers['content-type'] = 'text/html; charset=utf-8';
-    const refresh = problem.retryAfterSeconds === undefined ? '' : `<meta http-equiv="refresh" content="${problem.retryAfterSeconds}">`;
+    const refresh =
+      problem.retryAfterSeconds === undefined
+        ? ''
+        : `<meta http-equiv="refresh" content="${problem.retryAfterSeconds}">`;
     const state = problem.state ? `<p>Session state: <code>${escapeHtml(problem.state)}</code></p>` : '';
     body =
       `<!doctype html><html lang="en"><head><meta charset="utf-8">${refresh}<title>${escapeHtml(problem.title)} · hpclab</title></head>` +
@@ -82,8 +97,12 @@ export function writeProblemToSocket(req: IncomingMessage, socket: Duplex, probl
     return;
   }
   const reply = renderProblem(problem, req.headers.accept);
-  const head = Object.entries({ ...reply.headers, connection: 'close' }).map(([name, value]) => `${name}: ${value}\r\n`);
-  socket.end(`HTTP/1.1 ${reply.status} ${STATUS_CODES[reply.status]}\r\n${head.join('')}\r\n${reply.body}`, () => socket.destroy());
+  const head = Object.entries({ ...reply.headers, connection: 'close' }).map(
+    ([name, value]) => `${name}: ${value}\r\n`
+  );
+  socket.end(`HTTP/1.1 ${reply.status} ${STATUS_CODES[reply.status]}\r\n${head.join('')}\r\n${reply.body}`, () =>
+    socket.destroy()
+  );
 }
 
 function escapeHtml(text: string): string {

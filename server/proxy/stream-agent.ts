@@ -42,9 +42,13 @@ export class StreamAgent extends Agent {
     return this.streams.size;
   }
 
-  override createConnection(_options: ClientRequestArgs, callback?: (err: Error | null, stream: Duplex) => void): undefined {
+  override createConnection(
+    _options: ClientRequestArgs,
+    callback?: (err: Error | null, stream: Duplex) => void
+  ): undefined {
     // Node only reads the stream when there is no error.
-    const fail = (err: unknown) => callback?.(err instanceof Error ? err : new Error(String(err)), undefined as unknown as Duplex);
+    const fail = (err: unknown) =>
+      callback?.(err instanceof Error ? err : new Error(String(err)), undefined as unknown as Duplex);
     openWithin(this.streamOptions.open, this.streamOptions.connectTimeoutMs).then(stream => {
       if (this.closed) {
         stream.destroy();

@@ -18,7 +18,13 @@ export function decodeParam(value: string): string {
 function splitUrl(url: string): { path: string; parts: string[] } {
   const q = url.indexOf('?');
   if (q < 0) return { path: url, parts: [] };
-  return { path: url.slice(0, q), parts: url.slice(q + 1).split('&').filter(Boolean) };
+  return {
+    path: url.slice(0, q),
+    parts: url
+      .slice(q + 1)
+      .split('&')
+      .filter(Boolean)
+  };
 }
 
 const keyOf = (part: string) => decodeParam(part.split('=', 1)[0]);

@@ -15,7 +15,16 @@ export const UPSTREAM_ORIGIN = `http://${UPSTREAM_HOST}`;
 export const COMPANION_COOKIE = 'hpclab-token';
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1 and the usual proxy extras): they describe one connection, not the message. */
-const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'upgrade'];
+const HOP_BY_HOP = [
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'upgrade'
+];
 
 /**
  * The headers the node server sees, in place of the browser's.
@@ -80,7 +89,8 @@ export function toBrowserHeaders(headers: IncomingHttpHeaders, keepAlive: boolea
   for (const name of [...HOP_BY_HOP, ...connectionTokens(headers.connection)]) delete headers[name];
   delete headers['access-control-allow-origin'];
   delete headers['access-control-allow-credentials'];
-  if (headers.location?.startsWith(`${UPSTREAM_ORIGIN}/`)) headers.location = headers.location.slice(UPSTREAM_ORIGIN.length);
+  if (headers.location?.startsWith(`${UPSTREAM_ORIGIN}/`))
+    headers.location = headers.location.slice(UPSTREAM_ORIGIN.length);
   headers.connection = keepAlive ? 'keep-alive' : 'close';
 }
 

@@ -28,7 +28,8 @@ export class SchedulerError extends Error {
  */
 export function describeFailure(err: unknown): string {
   const message = err instanceof Error ? err.message : String(err);
-  if (err instanceof TransportError && (err.kind === 'unreachable' || err.kind === 'timeout')) return `cluster unreachable: ${message}`;
+  if (err instanceof TransportError && (err.kind === 'unreachable' || err.kind === 'timeout'))
+    return `cluster unreachable: ${message}`;
   if (err instanceof SchedulerError && err.kind === 'unavailable') return `scheduler unreachable: ${message}`;
   return message;
 }

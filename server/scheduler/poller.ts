@@ -41,8 +41,18 @@ export class ClusterPoller extends EventEmitter {
     super();
     const floorMs = Math.max(5_000, options.floorMs ?? 5_000);
     const maxBackoffMs = options.maxBackoffMs ?? 60_000;
-    this.jobs = new CachedQuery(() => scheduler.myJobs(), Math.max(floorMs, options.intervalMs ?? 15_000), floorMs, maxBackoffMs);
-    this.partitions = new CachedQuery(() => scheduler.partitions(), Math.max(floorMs, options.partitionsIntervalMs ?? 60_000), floorMs, maxBackoffMs);
+    this.jobs = new CachedQuery(
+      () => scheduler.myJobs(),
+      Math.max(floorMs, options.intervalMs ?? 15_000),
+      floorMs,
+      maxBackoffMs
+    );
+    this.partitions = new CachedQuery(
+      () => scheduler.partitions(),
+      Math.max(floorMs, options.partitionsIntervalMs ?? 60_000),
+      floorMs,
+      maxBackoffMs
+    );
     this.jobs.onChange = s => this.emit('jobs', s);
     this.jobs.onFailure = err => this.emit('jobs-failed', err);
     this.partitions.onChange = s => this.emit('partitions', s);
@@ -85,7 +95,11 @@ export class ClusterPoller extends EventEmitter {
 export function logPolls<T>(query: CachedQuery<T>, what: string, failures: RepeatedFailures): void {
   const { onChange, onFailure } = query;
   query.onFailure = err => {
-    failures.failed(what, `${what} failed; the last answer is kept and the next poll is in ${Math.round(query.currentIntervalMs() / 1000)} s`, err);
+    failures.failed(
+      what,
+      `${what} failed; the last answer is kept and the next poll is in ${Math.round(query.currentIntervalMs() / 1000)} s`,
+      err
+    );
     onFailure?.(err);
   };
   query.onChange = snapshot => {

@@ -15,7 +15,8 @@ import type { SubmitOptions } from './types';
 const CONTROL = /[\x00-\x1f\x7f]/;
 
 function show(input: unknown): string {
-  if (typeof input !== 'string') return input === undefined ? 'nothing' : `${typeof input} ${JSON.stringify(input) ?? String(input)}`;
+  if (typeof input !== 'string')
+    return input === undefined ? 'nothing' : `${typeof input} ${JSON.stringify(input) ?? String(input)}`;
   const quoted = JSON.stringify(input);
   return quoted.length > 80 ? `${quoted.slice(0, 79)}…"` : quoted;
 }
@@ -39,8 +40,19 @@ function int(field: string, min: number, max: number, expected = `a whole number
 const ARRAY_ITEM = '\\d+(-\\d+(:\\d+)?)?';
 const ARRAY = new RegExp(`^${ARRAY_ITEM}(,${ARRAY_ITEM})*(%\\d+)?$`);
 const MAIL_TYPES = new Set([
-  'NONE', 'BEGIN', 'END', 'FAIL', 'REQUEUE', 'ALL', 'INVALID_DEPEND', 'STAGE_OUT',
-  'TIME_LIMIT', 'TIME_LIMIT_90', 'TIME_LIMIT_80', 'TIME_LIMIT_50', 'ARRAY_TASKS'
+  'NONE',
+  'BEGIN',
+  'END',
+  'FAIL',
+  'REQUEUE',
+  'ALL',
+  'INVALID_DEPEND',
+  'STAGE_OUT',
+  'TIME_LIMIT',
+  'TIME_LIMIT_90',
+  'TIME_LIMIT_80',
+  'TIME_LIMIT_50',
+  'ARRAY_TASKS'
 ]);
 const MAIL_USER = /^[A-Za-z0-9._%+-]+(@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*)?$/;
 
@@ -48,7 +60,11 @@ const MAIL_USER = /^[A-Za-z0-9._%+-]+(@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*)?$/;
 const isPath = (value: string) => value.length > 0 && value.length <= 4096 && !CONTROL.test(value);
 
 const fields = {
-  jobName: text('jobName', '1 to 200 characters without control characters or newlines', v => v.length > 0 && v.length <= 200 && !CONTROL.test(v)),
+  jobName: text(
+    'jobName',
+    '1 to 200 characters without control characters or newlines',
+    v => v.length > 0 && v.length <= 200 && !CONTROL.test(v)
+  ),
   partition: slurm('partition', slurmFields.partition),
   account: slurm('account', slurmFields.account),
   qos: slurm('qos', slurmFields.qos),
@@ -60,11 +76,17 @@ const fields = {
   nodelist: slurm('nodelist', slurmFields.nodelist),
   nodes: int('nodes', 1, 100_000),
   array: text('array', 'indexes such as 1-8, 1,3,5, 0-15:4 or 1-8%2', v => ARRAY.test(v)),
-  comment: text('comment', 'up to 1000 characters without control characters or newlines', v => v.length <= 1000 && !CONTROL.test(v)),
+  comment: text(
+    'comment',
+    'up to 1000 characters without control characters or newlines',
+    v => v.length <= 1000 && !CONTROL.test(v)
+  ),
   output: text('output', 'a file path (patterns like %x.%j allowed) without control characters', isPath),
   error: text('error', 'a file path (patterns like %x.%j allowed) without control characters', isPath),
   chdir: text('chdir', 'an absolute directory path starting with /', v => v.startsWith('/') && isPath(v)),
-  mailType: text('mailType', `a comma list of ${[...MAIL_TYPES].join(', ')}`, v => v.split(',').every(t => MAIL_TYPES.has(t.toUpperCase()))),
+  mailType: text('mailType', `a comma list of ${[...MAIL_TYPES].join(', ')}`, v =>
+    v.split(',').every(t => MAIL_TYPES.has(t.toUpperCase()))
+  ),
   mailUser: text('mailUser', 'an email address or user name', v => v.length <= 254 && MAIL_USER.test(v)),
   hold: z.boolean({ error: issue => `hold: expected true or false, got ${show(issue.input)}` }),
   noRequeue: z.boolean({ error: issue => `noRequeue: expected true or false, got ${show(issue.input)}` })
@@ -86,7 +108,9 @@ export const submitOptionsSchema = z.strictObject(
 /** Ids hpclab acts on: a job (`1234`) or one array task (`1234_5`); Slurm's are 32-bit, so at most 10 digits each. */
 export const jobIdSchema = z
   .string({ error: issue => `job id: expected a Slurm job id such as 1234 or 1234_5, got ${show(issue.input)}` })
-  .regex(/^\d{1,10}(_\d{1,10})?$/, { error: issue => `job id: expected a Slurm job id such as 1234 or 1234_5, got ${show(issue.input)}` });
+  .regex(/^\d{1,10}(_\d{1,10})?$/, {
+    error: issue => `job id: expected a Slurm job id such as 1234 or 1234_5, got ${show(issue.input)}`
+  });
 
 /** Every problem, one per line, each naming its field. */
 export function describeIssues(error: z.ZodError): string {

@@ -64,6 +64,7 @@ export type Allocation = z.output<typeof allocationSchema>;
 export function parseAllocation(text: string, expected: { sessionId: string }): Allocation {
   const parsed = allocationSchema.safeParse(JSON.parse(text));
   if (!parsed.success) throw new Error(`bad allocation file: ${parsed.error.issues.map(i => i.message).join('; ')}`);
-  if (parsed.data.sessionId !== expected.sessionId) throw new Error(`allocation file is for ${parsed.data.sessionId}, not ${expected.sessionId}`);
+  if (parsed.data.sessionId !== expected.sessionId)
+    throw new Error(`allocation file is for ${parsed.data.sessionId}, not ${expected.sessionId}`);
   return parsed.data;
 }

@@ -33,7 +33,8 @@ function failLine(message: string, ...args: string[]): string {
 
 /** Refuses a value that would not stay one line of the job script (CRLF never reaches the cluster). */
 export function assertOneLine(what: string, value: string): void {
-  if (/[\0\r\n]/.test(value)) throw new TypeError(`${what} must be one line without NUL, CR or LF: ${JSON.stringify(value)}`);
+  if (/[\0\r\n]/.test(value))
+    throw new TypeError(`${what} must be one line without NUL, CR or LF: ${JSON.stringify(value)}`);
 }
 
 /** Fails unless `command` is something bash can run (a clear message instead of "command not found" later). */
@@ -92,14 +93,23 @@ export function renderEnvActivation(env: EnvConfig | undefined, options: { gpu?:
   if (env === undefined) {
     // The batch shell's own python3 and jupyter.
   } else if ('conda' in env) {
-    lines.push(...CONDA_INIT, `${renderRemoteCommand(['conda', 'activate', env.conda])} || ${failLine('conda activate %s failed', env.conda)}`);
+    lines.push(
+      ...CONDA_INIT,
+      `${renderRemoteCommand(['conda', 'activate', env.conda])} || ${failLine('conda activate %s failed', env.conda)}`
+    );
     python = env.python ?? python;
   } else if ('venv' in env) {
     const activate = `${env.venv.replace(/\/+$/, '')}/bin/activate`;
-    lines.push(`if [ ! -r ${quoteWord(activate)} ]; then ${failLine('no venv activate script at %s', activate)}; fi`, `source ${quoteWord(activate)}`);
+    lines.push(
+      `if [ ! -r ${quoteWord(activate)} ]; then ${failLine('no venv activate script at %s', activate)}; fi`,
+      `source ${quoteWord(activate)}`
+    );
     python = `${env.venv.replace(/\/+$/, '')}/bin/python`;
   } else if ('modules' in env) {
-    lines.push(...MODULE_INIT, `${renderRemoteCommand(['module', 'load', ...env.modules])} || ${failLine('module load failed (see the message above)')}`);
+    lines.push(
+      ...MODULE_INIT,
+      `${renderRemoteCommand(['module', 'load', ...env.modules])} || ${failLine('module load failed (see the message above)')}`
+    );
     python = env.python ?? python;
   } else if ('container' in env) {
     exec = containerExec(env.container, options.gpu === true);

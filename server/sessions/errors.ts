@@ -13,7 +13,10 @@ export class StateSaveError extends Error {
     cause: unknown
   ) {
     const why = cause instanceof Error ? cause.message : String(cause);
-    super(`cannot save the session state (${why}): make ${file}'s directory writable or free some space, then try again`, { cause });
+    super(
+      `cannot save the session state (${why}): make ${file}'s directory writable or free some space, then try again`,
+      { cause }
+    );
     this.name = 'StateSaveError';
   }
 }

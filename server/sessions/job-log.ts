@@ -10,9 +10,14 @@ export async function readJobLogTail(transport: Transport, sessionDir: string, t
 }
 
 /** The log's size, and its bytes after `offset` (1 MiB at most per read). */
-export async function readJobLogFrom(transport: Transport, sessionDir: string, offset: number): Promise<{ text: string; size: number }> {
+export async function readJobLogFrom(
+  transport: Transport,
+  sessionDir: string,
+  offset: number
+): Promise<{ text: string; size: number }> {
   // Size first, then the bytes; a fixed script, the values as arguments.
-  const script = 'f=$1; s=$(stat -c %s -- "$f" 2>/dev/null || echo 0); echo "$s"; [ "$2" -lt "$s" ] && tail -c +"$(($2 + 1))" -- "$f" | head -c 1048576; exit 0';
+  const script =
+    'f=$1; s=$(stat -c %s -- "$f" 2>/dev/null || echo 0); echo "$s"; [ "$2" -lt "$s" ] && tail -c +"$(($2 + 1))" -- "$f" | head -c 1048576; exit 0';
   const from = Math.min(offset, Number.MAX_SAFE_INTEGER - 1);
   const r = await transport.exec(['sh', '-c', script, 'sh', `${sessionDir}/job.log`, String(from)]);
   const newline = r.stdout.indexOf('\n');
@@ -24,7 +29,11 @@ export async function readJobLogFrom(transport: Transport, sessionDir: string, o
  * failure often comes with a busy or just re-made link, and the tail is what says why. Without
  * it the message still says how the job ended; each failed read is a debug entry.
  */
-export async function jobLogTailForEnd(read: () => Promise<string>, logger: Logger, sessionId: string): Promise<string> {
+export async function jobLogTailForEnd(
+  read: () => Promise<string>,
+  logger: Logger,
+  sessionId: string
+): Promise<string> {
   for (let attempt = 1; attempt <= 3; attempt++) {
     const tail = await read().catch(err => {
       logger.debug(`session ${sessionId}: cannot read the end of job.log (attempt ${attempt} of 3)`, err);

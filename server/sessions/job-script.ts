@@ -33,10 +33,15 @@ const SESSION_ID = /^[A-Za-z0-9_-]{1,64}$/;
 const BASE_URL = /^\/(?:[A-Za-z0-9_.~-]+\/)*$/;
 
 function checkInput(input: { sessionId: string; sessionDir: string; baseUrl?: string }): string {
-  if (!SESSION_ID.test(input.sessionId)) throw new TypeError(`session id must be 1-64 letters, digits, "_" or "-": ${JSON.stringify(input.sessionId)}`);
-  if (input.baseUrl !== undefined && !BASE_URL.test(input.baseUrl)) throw new TypeError(`base URL must be a path starting and ending with "/": ${JSON.stringify(input.baseUrl)}`);
+  if (!SESSION_ID.test(input.sessionId))
+    throw new TypeError(`session id must be 1-64 letters, digits, "_" or "-": ${JSON.stringify(input.sessionId)}`);
+  if (input.baseUrl !== undefined && !BASE_URL.test(input.baseUrl))
+    throw new TypeError(`base URL must be a path starting and ending with "/": ${JSON.stringify(input.baseUrl)}`);
   const dir = input.sessionDir.replace(/\/+$/, '');
-  if (!dir.startsWith('/') || /[\x00-\x1f\x7f]/.test(dir)) throw new TypeError(`session directory must be an absolute path without control characters: ${JSON.stringify(input.sessionDir)}`);
+  if (!dir.startsWith('/') || /[\x00-\x1f\x7f]/.test(dir))
+    throw new TypeError(
+      `session directory must be an absolute path without control characters: ${JSON.stringify(input.sessionDir)}`
+    );
   return dir;
 }
 
@@ -53,25 +58,30 @@ const PICK_PORT =
 export function nodeAddressLines(): string[] {
   return [
     '',
-    '# The address the login node reaches this node at: Slurm\'s NodeAddr, else the FQDN.',
+    "# The address the login node reaches this node at: Slurm's NodeAddr, else the FQDN.",
     'hpclab_addr=',
-    'hpclab_re_nodeaddr=\'(^|[[:space:]])NodeAddr=([^[:space:]]+)\'',
+    "hpclab_re_nodeaddr='(^|[[:space:]])NodeAddr=([^[:space:]]+)'",
     'if [ -n "${SLURMD_NODENAME:-}" ] && hpclab_node_line=$(scontrol show node -o "$SLURMD_NODENAME" 2>/dev/null) &&',
     '    [[ $hpclab_node_line =~ $hpclab_re_nodeaddr ]]; then',
     '  hpclab_addr=${BASH_REMATCH[2]}',
     'fi',
     'if [ -z "$hpclab_addr" ]; then hpclab_addr=$(hostname -f 2>/dev/null || hostname); fi',
-    'hpclab_re_host=\'^[A-Za-z0-9_]([A-Za-z0-9_.-]{0,251}[A-Za-z0-9_])?$\'',
-    'hpclab_re_ipv6=\'^[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*$\'',
+    "hpclab_re_host='^[A-Za-z0-9_]([A-Za-z0-9_.-]{0,251}[A-Za-z0-9_])?$'",
+    "hpclab_re_ipv6='^[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*$'",
     'if ! [[ $hpclab_addr =~ $hpclab_re_host || $hpclab_addr =~ $hpclab_re_ipv6 ]]; then',
     '  builtin printf \'hpclab: cannot use "%s" as the address of this node\\n\' "$hpclab_addr" >&2; exit 4',
     'fi',
-    '',
+    ''
   ];
 }
 
 /** The part of the script after the environment: address, port, token, rendezvous, server. */
-function renderRendezvousAndExec(input: LabJobScriptInput, sessionDir: string, exec: string[], python: string[]): string[] {
+function renderRendezvousAndExec(
+  input: LabJobScriptInput,
+  sessionDir: string,
+  exec: string[],
+  python: string[]
+): string[] {
   const command = input.profile.command ?? CONFIG_DEFAULTS.command;
   command.forEach((word, i) => assertOneLine(`profile.command[${i}]`, word));
   // jupyter_server's flags, the same for `jupyter lab`, `jupyter server` and
@@ -84,18 +94,19 @@ function renderRendezvousAndExec(input: LabJobScriptInput, sessionDir: string, e
     `--ServerApp.base_url=${input.baseUrl}`,
     '--ServerApp.allow_remote_access=True'
   ]);
-  const fail = (code: number, message: string) => `{ builtin printf 'hpclab: %s\\n' ${quoteWord(message)} >&2; exit ${code}; }`;
+  const fail = (code: number, message: string) =>
+    `{ builtin printf 'hpclab: %s\\n' ${quoteWord(message)} >&2; exit ${code}; }`;
   return [
     ...nodeAddressLines(),
     '',
-    '# A free port, with the environment\'s own python (it is there, whatever else is not).',
+    "# A free port, with the environment's own python (it is there, whatever else is not).",
     `hpclab_port=$(${renderRemoteCommand([...python, '-c', PICK_PORT])} "$hpclab_addr")`,
     'if ! [[ $hpclab_port =~ ^[0-9]{1,5}$ ]] || [ "$hpclab_port" -lt 1 ] || [ "$hpclab_port" -gt 65535 ]; then',
-    `  ${fail(4, 'could not pick a free port with the environment\'s python (see above)')}`,
+    `  ${fail(4, "could not pick a free port with the environment's python (see above)")}`,
     'fi',
     '',
     '# 256 random bits as hex, made here; only builtins see it (no argv, no script text).',
-    'hpclab_token=$(od -An -vtx1 -N32 /dev/urandom | tr -d \' \\n\')',
+    "hpclab_token=$(od -An -vtx1 -N32 /dev/urandom | tr -d ' \\n')",
     `[[ $hpclab_token =~ ^[0-9a-f]{64}$ ]] || ${fail(5, 'could not read 32 random bytes from /dev/urandom')}`,
     'hpclab_node=${SLURMD_NODENAME:-}',
     '[[ $hpclab_node =~ ^[A-Za-z0-9_.-]*$ ]] || hpclab_node=',
@@ -117,7 +128,7 @@ function renderRendezvousAndExec(input: LabJobScriptInput, sessionDir: string, e
     'export JUPYTER_TOKEN="$hpclab_token"',
     'unset hpclab_token',
     '',
-    '# exec: the server takes this shell\'s pid, so Slurm\'s signals reach it directly.',
+    "# exec: the server takes this shell's pid, so Slurm's signals reach it directly.",
     `exec ${server} "--ip=$hpclab_addr" "--port=$hpclab_port"`
   ];
 }
@@ -129,11 +140,11 @@ export function renderLabJobScript(input: LabJobScriptInput): string {
   const lines = [
     '#!/bin/bash',
     `# hpclab session ${input.sessionId}: Jupyter on a compute node, proxied at ${input.baseUrl}`,
-    '# Rendered by hpclab. The server\'s token is made on the node and is not in this file.',
+    "# Rendered by hpclab. The server's token is made on the node and is not in this file.",
     'umask 077',
     `hpclab_session_dir=${quoteWord(sessionDir)}`,
     '',
-    '# The environment (and the profile\'s setup lines).',
+    "# The environment (and the profile's setup lines).",
     ...env.lines,
     ...renderRendezvousAndExec(input, sessionDir, env.exec, env.python)
   ];

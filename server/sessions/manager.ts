@@ -92,7 +92,8 @@ export class SessionManager {
 
   private async createNew(request: CreateSessionRequest): Promise<SessionInfo> {
     if (request.id !== undefined) {
-      if (!SESSION_ID.test(request.id)) throw new TypeError(`session id must be 6-32 lower-case letters and digits: ${JSON.stringify(request.id)}`);
+      if (!SESSION_ID.test(request.id))
+        throw new TypeError(`session id must be 6-32 lower-case letters and digits: ${JSON.stringify(request.id)}`);
       const live = this.records.get(request.id);
       if (live && !isFinal(live.info.state)) return live.info;
     }
@@ -102,7 +103,23 @@ export class SessionManager {
 
     const now = new Date().toISOString();
     const record: SessionRecord = {
-      info: { id, kind: request.kind, cluster, profile: request.profile, state: 'pending', jobId: null, pending: { reason: 'Submitting', position: null, estimatedStart: null }, node: null, createdAt: now, startedAt: null, endsAt: null, endedAt: null, endReason: null, message: null, baseUrl },
+      info: {
+        id,
+        kind: request.kind,
+        cluster,
+        profile: request.profile,
+        state: 'pending',
+        jobId: null,
+        pending: { reason: 'Submitting', position: null, estimatedStart: null },
+        node: null,
+        createdAt: now,
+        startedAt: null,
+        endsAt: null,
+        endedAt: null,
+        endReason: null,
+        message: null,
+        baseUrl
+      },
       sessionDir,
       target: null,
       token: null,
@@ -115,7 +132,8 @@ export class SessionManager {
     this.records.set(id, record);
     try {
       const made = await transport.exec(['sh', '-c', 'umask 077 && mkdir -p "$1"', 'sh', sessionDir]);
-      if (made.code !== 0) throw new SchedulerError('failed', `cannot create ${sessionDir} on ${cluster}: ${made.stderr.trim()}`);
+      if (made.code !== 0)
+        throw new SchedulerError('failed', `cannot create ${sessionDir} on ${cluster}: ${made.stderr.trim()}`);
       record.info.jobId = await scheduler.submit({ script, options });
     } catch (err) {
       this.records.delete(id);
@@ -129,11 +147,17 @@ export class SessionManager {
       this.records.delete(id);
       await scheduler.cancel(jobId).then(
         () => this.logger.warn(`session ${id}: cancelled job ${jobId} on ${cluster}, submitted but not saved`),
-        cancelErr => this.logger.error(`session ${id}: job ${jobId} on ${cluster} runs untracked (submitted, not saved, and not cancelled): cancel it with scancel ${jobId}`, cancelErr)
+        cancelErr =>
+          this.logger.error(
+            `session ${id}: job ${jobId} on ${cluster} runs untracked (submitted, not saved, and not cancelled): cancel it with scancel ${jobId}`,
+            cancelErr
+          )
       );
       throw err;
     }
-    this.logger.info(`session ${id}: submitted ${request.kind} job ${jobId} on ${cluster} (profile ${request.profile})`);
+    this.logger.info(
+      `session ${id}: submitted ${request.kind} job ${jobId} on ${cluster} (profile ${request.profile})`
+    );
     poller.jobs.invalidate();
     this.watchCluster(cluster);
     this.watchStart(record);
@@ -188,14 +212,26 @@ export class SessionManager {
     // The login node cannot be reached: say so at once (the page retries by itself) rather than
     // let the browser wait out the proxy's connect timeout for "not answering".
     const down = transport.linkDown?.();
-    if (down) return { live: false, state: 'running', message: `${describeFailure(down)}. The session keeps running on its node; this page tries again by itself.` };
+    if (down)
+      return {
+        live: false,
+        state: 'running',
+        message: `${describeFailure(down)}. The session keeps running on its node; this page tries again by itself.`
+      };
     return { sessionId: id, token, connect: () => transport.openStream(target) };
   };
 
   /** Where a running kernel allocation's node is, as the login node reaches it. */
   allocationHost(id: string): string | undefined {
     const record = this.records.get(id);
-    if (!record || record.info.kind !== 'kernel' || record.info.state !== 'running' || !record.target || !('host' in record.target)) return undefined;
+    if (
+      !record ||
+      record.info.kind !== 'kernel' ||
+      record.info.state !== 'running' ||
+      !record.target ||
+      !('host' in record.target)
+    )
+      return undefined;
     return record.target.host;
   }
 
@@ -221,10 +257,14 @@ export class SessionManager {
   private home(cluster: string): Promise<string> {
     let home = this.homes.get(cluster);
     if (!home) {
-      home = this.options.clusters(cluster).transport.exec(['sh', '-c', 'printf %s "$HOME"']).then(r => {
-        if (r.code !== 0 || !r.stdout.startsWith('/')) throw new SchedulerError('failed', `cannot find the home directory on ${cluster}`);
-        return r.stdout;
-      });
+      home = this.options
+        .clusters(cluster)
+        .transport.exec(['sh', '-c', 'printf %s "$HOME"'])
+        .then(r => {
+          if (r.code !== 0 || !r.stdout.startsWith('/'))
+            throw new SchedulerError('failed', `cannot find the home directory on ${cluster}`);
+          return r.stdout;
+        });
       home.catch(() => this.homes.delete(cluster)); // not kept, so the next caller asks again; this one's callers get the error
       this.homes.set(cluster, home);
     }
@@ -235,7 +275,12 @@ export class SessionManager {
     if (this.watched.has(cluster)) return;
     const { poller } = this.options.clusters(cluster);
     // A session that stops moving must say why in the log: squeue failing, or its answer not applying.
-    const failed = (err: unknown) => this.failures.failed(`squeue ${cluster}`, `squeue on ${cluster} failed; its sessions do not move until it answers`, err);
+    const failed = (err: unknown) =>
+      this.failures.failed(
+        `squeue ${cluster}`,
+        `squeue on ${cluster} failed; its sessions do not move until it answers`,
+        err
+      );
     const listener = (snapshot: Snapshot<Job[]>) => {
       if (snapshot.error) return; // the failure itself came as 'jobs-failed'
       this.failures.recovered(`squeue ${cluster}`, `squeue on ${cluster} answers again`);
@@ -243,7 +288,12 @@ export class SessionManager {
         () => this.failures.recovered(`apply ${cluster}`, `sessions on ${cluster} follow squeue again`),
         err => {
           // A state write that failed is logged by save().
-          if (!(err instanceof StateSaveError)) this.failures.failed(`apply ${cluster}`, `cannot apply squeue's answer on ${cluster}; its sessions do not move`, err);
+          if (!(err instanceof StateSaveError))
+            this.failures.failed(
+              `apply ${cluster}`,
+              `cannot apply squeue's answer on ${cluster}; its sessions do not move`,
+              err
+            );
         }
       );
     };
@@ -275,10 +325,13 @@ export class SessionManager {
     if (seen.state === 'pending') {
       // The queue position is a nicety: unknown when Slurm does not say.
       const position = job
-        ? await this.options.clusters(info.cluster).scheduler.queuePosition(job.id, job.partition).catch(err => {
-            this.logger.debug(`session ${info.id}: no queue position for job ${job.id}`, err);
-            return null;
-          })
+        ? await this.options
+            .clusters(info.cluster)
+            .scheduler.queuePosition(job.id, job.partition)
+            .catch(err => {
+              this.logger.debug(`session ${info.id}: no queue position for job ${job.id}`, err);
+              return null;
+            })
         : null;
       info.state = 'pending';
       info.pending = { reason: seen.pendingReason ?? null, position, estimatedStart: seen.estimatedStart ?? null };
@@ -302,14 +355,18 @@ export class SessionManager {
   private async finish(record: SessionRecord, seen: Observed): Promise<void> {
     const info = record.info;
     // The log first: readers see the live record, so it must turn failed and explain why at once.
-    const tail = seen.state === 'failed' ? await jobLogTailForEnd(() => this.readLog(info.id, { tailBytes: 4000 }), this.logger, info.id) : '';
+    const tail =
+      seen.state === 'failed'
+        ? await jobLogTailForEnd(() => this.readLog(info.id, { tailBytes: 4000 }), this.logger, info.id)
+        : '';
     if (isFinal(info.state)) return; // ended meanwhile by another squeue answer
     info.state = seen.state;
     info.endReason = seen.endReason ?? 'failed';
     info.endedAt = new Date().toISOString();
     info.pending = null;
     info.message = seen.message ?? null;
-    if (tail.trim()) info.message = `${info.message ?? 'The session failed.'}\n--- end of the job log ---\n${tail.trimEnd()}`;
+    if (tail.trim())
+      info.message = `${info.message ?? 'The session failed.'}\n--- end of the job log ---\n${tail.trimEnd()}`;
     record.target = null;
     record.token = null;
     this.logger.info(`session ${info.id}: job ${info.jobId} ${info.state} (${info.endReason})`);
@@ -324,7 +381,23 @@ export class SessionManager {
     const [, kind = 'lab', profile = ''] = (job.comment ?? '').split(':').slice(1);
     const home = await this.home(cluster);
     const record: SessionRecord = {
-      info: { id, kind: kind === 'kernel' ? 'kernel' : 'lab', cluster, profile, state: 'pending', jobId: job.id, pending: null, node: null, createdAt: (job.submitTime ?? new Date()).toISOString(), startedAt: null, endsAt: null, endedAt: null, endReason: null, message: null, baseUrl: `/hpclab/node/${id}/` },
+      info: {
+        id,
+        kind: kind === 'kernel' ? 'kernel' : 'lab',
+        cluster,
+        profile,
+        state: 'pending',
+        jobId: job.id,
+        pending: null,
+        node: null,
+        createdAt: (job.submitTime ?? new Date()).toISOString(),
+        startedAt: null,
+        endsAt: null,
+        endedAt: null,
+        endReason: null,
+        message: null,
+        baseUrl: `/hpclab/node/${id}/`
+      },
       sessionDir: `${home}/.hpclab/sessions/${id}`,
       target: null,
       token: null,
@@ -340,7 +413,13 @@ export class SessionManager {
     const { info } = record;
     if (this.watchers.has(info.id)) return;
     const watcher = new StartWatcher(
-      { sessionId: info.id, kind: info.kind, sessionDir: record.sessionDir, baseUrl: info.baseUrl, transport: this.options.clusters(info.cluster).transport },
+      {
+        sessionId: info.id,
+        kind: info.kind,
+        sessionDir: record.sessionDir,
+        baseUrl: info.baseUrl,
+        transport: this.options.clusters(info.cluster).transport
+      },
       found => {
         this.watchers.delete(info.id);
         if (isFinal(info.state) || record.stopRequested) return;
@@ -354,8 +433,8 @@ export class SessionManager {
         this.scheduleWarnings(record);
         this.commit(record).catch(() => undefined); // save() logged a failed write; the state stays in memory for the next one
         // The poller fills in start and end times: refresh now (no sooner than its floor), not at the next tick.
-        // A failed squeue reaches the log through 'jobs-failed'.
-        this.options.clusters(info.cluster).poller.jobs.get(0).catch(() => undefined);
+        const { poller } = this.options.clusters(info.cluster);
+        poller.jobs.get(0).catch(() => undefined); // a failed squeue reaches the log through 'jobs-failed'
       },
       this.options.startCheckMs ?? 500,
       message => {
@@ -364,7 +443,16 @@ export class SessionManager {
         info.message = message;
         this.logger.warn(`session ${info.id}: cancelling job ${info.jobId}: ${message}`);
         const jobId = info.jobId;
-        if (jobId) this.options.clusters(info.cluster).scheduler.cancel(jobId).catch(err => this.logger.error(`session ${info.id}: cannot cancel job ${jobId}, whose server is unsafe: cancel it with scancel ${jobId}`, err));
+        if (jobId)
+          this.options
+            .clusters(info.cluster)
+            .scheduler.cancel(jobId)
+            .catch(err =>
+              this.logger.error(
+                `session ${info.id}: cannot cancel job ${jobId}, whose server is unsafe: cancel it with scancel ${jobId}`,
+                err
+              )
+            );
         this.commit(record).catch(() => undefined); // save() logged a failed write; the state stays in memory for the next one
       }
     );
@@ -396,7 +484,11 @@ export class SessionManager {
     try {
       await this.options.store.save([...this.records.values()]);
     } catch (err) {
-      this.failures.failed('state', 'a state write failed; sessions stay in memory and are written at the next change', err);
+      this.failures.failed(
+        'state',
+        'a state write failed; sessions stay in memory and are written at the next change',
+        err
+      );
       throw err;
     }
     this.failures.recovered('state', 'the session state is saved again');

@@ -14,10 +14,21 @@ export interface SubmitPlan {
 }
 
 /** Plans session `id` of `request` for a user whose home on the cluster is `home`. Runs nothing. */
-export function planSubmission(request: CreateSessionRequest, id: string, profile: ProfileConfig, home: string): SubmitPlan {
+export function planSubmission(
+  request: CreateSessionRequest,
+  id: string,
+  profile: ProfileConfig,
+  home: string
+): SubmitPlan {
   const sessionDir = `${home}/.hpclab/sessions/${id}`;
   const baseUrl = `/hpclab/node/${id}/`;
-  const { options } = labSubmitOptions({ sessionId: id, sessionDir, homeDir: home, profile, overrides: request.overrides });
+  const { options } = labSubmitOptions({
+    sessionId: id,
+    sessionDir,
+    homeDir: home,
+    profile,
+    overrides: request.overrides
+  });
   // Kind and profile ride along in the comment, so a companion that lost its store re-adopts.
   options.comment = `hpclab:${id}:${request.kind}:${request.profile}`;
   // A Lab or kernel requeued after a node failure would restart empty, elsewhere, unseen: end it

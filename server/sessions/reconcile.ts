@@ -45,17 +45,27 @@ export function observe(info: SessionInfo, job: Job | undefined, stopRequested: 
   if (base === 'PENDING' || base === 'REQUEUED' || base === 'RESV_DEL_HOLD' || base === 'REQUEUE_HOLD') {
     return { state: 'pending', pendingReason: job.reason, estimatedStart: job.startTime?.toISOString() ?? null };
   }
-  if (base === 'RUNNING' || base === 'CONFIGURING' || base === 'SUSPENDED' || base === 'RESIZING' || base === 'SIGNALING') {
+  if (
+    base === 'RUNNING' ||
+    base === 'CONFIGURING' ||
+    base === 'SUSPENDED' ||
+    base === 'RESIZING' ||
+    base === 'SIGNALING'
+  ) {
     return {
       state: 'starting',
       node: job.nodes,
       startedAt: job.startTime?.toISOString() ?? null,
-      endsAt: job.startTime && job.timeLimit !== null ? new Date(job.startTime.getTime() + job.timeLimit * 1000).toISOString() : null
+      endsAt:
+        job.startTime && job.timeLimit !== null
+          ? new Date(job.startTime.getTime() + job.timeLimit * 1000).toISOString()
+          : null
     };
   }
   if (base === 'COMPLETING' || base === 'STAGE_OUT' || base === 'STOPPED') return { state: 'ending', node: job.nodes };
   const ending = ENDINGS[base];
-  if (stopRequested && (base === 'CANCELLED' || base === 'COMPLETED')) return { state: 'ended', endReason: 'cancelled', message: 'The session was stopped.' };
+  if (stopRequested && (base === 'CANCELLED' || base === 'COMPLETED'))
+    return { state: 'ended', endReason: 'cancelled', message: 'The session was stopped.' };
   if (ending) return { state: ending.state, endReason: ending.reason, message: ending.words };
   return { state: 'failed', endReason: 'failed', message: `Slurm reports the job as ${job.state}.` };
 }

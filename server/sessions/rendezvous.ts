@@ -19,26 +19,38 @@ export function isRendezvousHost(host: string): boolean {
   return isIP(host) !== 0 || (HOSTNAME_PATTERN.test(host) && !host.includes('..'));
 }
 
-export const rendezvousSchema = z.object({
-  version: z.literal(1, { error: issue => `version: expected 1, got ${JSON.stringify(issue.input)} (written by a newer or older hpclab?)` }),
-  sessionId: z.string({ error: 'sessionId: expected a string' }),
-  host: z
-    .string({ error: 'host: expected a string' })
-    .refine(isRendezvousHost, { error: issue => `host: expected a host name or IP address, got ${JSON.stringify(issue.input)}` }),
-  port: z
-    .number({ error: issue => `port: expected a number, got ${JSON.stringify(issue.input)}` })
-    .int({ error: issue => `port: expected a whole number, got ${String(issue.input)}` })
-    .min(1, { error: issue => `port: expected 1 to 65535, got ${String(issue.input)}` })
-    .max(65535, { error: issue => `port: expected 1 to 65535, got ${String(issue.input)}` }),
-  token: z
-    .string({ error: 'token: expected a string' })
-    .regex(/^[0-9a-f]{32,}$/, { error: 'token: expected at least 32 hex characters' }),
-  /** The Slurm node name ($SLURMD_NODENAME); '' when the job could not tell. */
-  node: z.string({ error: 'node: expected a string' }).regex(/^[A-Za-z0-9_.-]*$/, { error: 'node: expected a node name' }),
-  jobId: z.string({ error: 'jobId: expected a string' }).regex(/^[0-9_]*$/, { error: 'jobId: expected a Slurm job id' }),
-  /** The server's process id on the node (the script `exec`s into the server, so it keeps its pid). */
-  pid: z.number({ error: 'pid: expected a number' }).int({ error: 'pid: expected a whole number' }).positive({ error: 'pid: expected a positive number' })
-}, { error: 'expected a JSON object' });
+export const rendezvousSchema = z.object(
+  {
+    version: z.literal(1, {
+      error: issue => `version: expected 1, got ${JSON.stringify(issue.input)} (written by a newer or older hpclab?)`
+    }),
+    sessionId: z.string({ error: 'sessionId: expected a string' }),
+    host: z.string({ error: 'host: expected a string' }).refine(isRendezvousHost, {
+      error: issue => `host: expected a host name or IP address, got ${JSON.stringify(issue.input)}`
+    }),
+    port: z
+      .number({ error: issue => `port: expected a number, got ${JSON.stringify(issue.input)}` })
+      .int({ error: issue => `port: expected a whole number, got ${String(issue.input)}` })
+      .min(1, { error: issue => `port: expected 1 to 65535, got ${String(issue.input)}` })
+      .max(65535, { error: issue => `port: expected 1 to 65535, got ${String(issue.input)}` }),
+    token: z
+      .string({ error: 'token: expected a string' })
+      .regex(/^[0-9a-f]{32,}$/, { error: 'token: expected at least 32 hex characters' }),
+    /** The Slurm node name ($SLURMD_NODENAME); '' when the job could not tell. */
+    node: z
+      .string({ error: 'node: expected a string' })
+      .regex(/^[A-Za-z0-9_.-]*$/, { error: 'node: expected a node name' }),
+    jobId: z
+      .string({ error: 'jobId: expected a string' })
+      .regex(/^[0-9_]*$/, { error: 'jobId: expected a Slurm job id' }),
+    /** The server's process id on the node (the script `exec`s into the server, so it keeps its pid). */
+    pid: z
+      .number({ error: 'pid: expected a number' })
+      .int({ error: 'pid: expected a whole number' })
+      .positive({ error: 'pid: expected a positive number' })
+  },
+  { error: 'expected a JSON object' }
+);
 
 export type Rendezvous = z.output<typeof rendezvousSchema>;
 
@@ -67,7 +79,9 @@ export function parseRendezvous(text: string, expected: { sessionId: string }): 
     throw new RendezvousError(`bad rendezvous file: ${problems.join('; ')}`);
   }
   if (result.data.sessionId !== expected.sessionId) {
-    throw new RendezvousError(`rendezvous file is for session ${JSON.stringify(result.data.sessionId)}, not ${JSON.stringify(expected.sessionId)}`);
+    throw new RendezvousError(
+      `rendezvous file is for session ${JSON.stringify(result.data.sessionId)}, not ${JSON.stringify(expected.sessionId)}`
+    );
   }
   return result.data;
 }

@@ -63,12 +63,16 @@ export class StartWatcher {
     try {
       if (this.watch.kind === 'kernel') {
         // A kernel allocation has no server of its own: it is ready once it says where it runs.
-        const text = (await transport.readFile(`${sessionDir}/${ALLOCATION_FILE}`, { maxBytes: 64 * 1024 })).toString('utf8');
+        const text = (await transport.readFile(`${sessionDir}/${ALLOCATION_FILE}`, { maxBytes: 64 * 1024 })).toString(
+          'utf8'
+        );
         if (!text.trim()) return undefined;
         const allocation = parseAllocation(text, { sessionId });
         return { target: { host: allocation.host, port: 0 }, token: '', node: allocation.node };
       }
-      const text = (await transport.readFile(`${sessionDir}/rendezvous.json`, { maxBytes: 64 * 1024 })).toString('utf8');
+      const text = (await transport.readFile(`${sessionDir}/rendezvous.json`, { maxBytes: 64 * 1024 })).toString(
+        'utf8'
+      );
       if (!text.trim()) return undefined;
       const rendezvous = parseRendezvous(text, { sessionId });
       const target: SessionTarget = { host: rendezvous.host, port: rendezvous.port };
@@ -76,7 +80,9 @@ export class StartWatcher {
       // A user's own jupyter config can blank the token (c.ServerApp.token = ''), leaving the
       // node's server open to every user of the cluster: refuse to use such a session.
       if (await probeServer(await transport.openStream(target), baseUrl, '')) {
-        this.onUnsafe?.('The session\'s server answers without a token (is ServerApp.token set to "" in your Jupyter config?); hpclab will not use it.');
+        this.onUnsafe?.(
+          'The session\'s server answers without a token (is ServerApp.token set to "" in your Jupyter config?); hpclab will not use it.'
+        );
         this.stop();
         return undefined;
       }

@@ -46,7 +46,10 @@ export class SessionStore {
       throw err;
     }
     const parsed = fileSchema.safeParse(JSON.parse(text));
-    if (!parsed.success) throw new Error(`${this.file} is not a session store this version understands: ${parsed.error.issues[0]?.message}`);
+    if (!parsed.success)
+      throw new Error(
+        `${this.file} is not a session store this version understands: ${parsed.error.issues[0]?.message}`
+      );
     return parsed.data.sessions as unknown as SessionRecord[];
   }
 

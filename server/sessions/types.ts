@@ -7,7 +7,10 @@ import type { Transport } from '../transport/types';
 export type ClusterAccess = (cluster: string) => { transport: Transport; scheduler: Scheduler; poller: ClusterPoller };
 
 /** Profile values a request may override for one session (sbatch's, with the profile's `cpus`). */
-export type SessionOverrides = Pick<SubmitOptions, 'partition' | 'time' | 'mem' | 'gres' | 'account' | 'qos' | 'constraint' | 'nodelist'> & { cpus?: number };
+export type SessionOverrides = Pick<
+  SubmitOptions,
+  'partition' | 'time' | 'mem' | 'gres' | 'account' | 'qos' | 'constraint' | 'nodelist'
+> & { cpus?: number };
 
 export interface CreateSessionRequest {
   /** `kernel`: an allocation that holds a node for remote kernels (made by the kernel service, not the API). */
@@ -27,7 +30,8 @@ export type SessionKind = 'lab' | 'kernel';
 /** pending → starting → running → ending → ended | failed (see state-machine.ts). */
 export type SessionState = 'pending' | 'starting' | 'running' | 'ending' | 'ended' | 'failed';
 
-export type EndReason = 'completed' | 'cancelled' | 'timeout' | 'node-failure' | 'preempted' | 'out-of-memory' | 'failed';
+export type EndReason =
+  'completed' | 'cancelled' | 'timeout' | 'node-failure' | 'preempted' | 'out-of-memory' | 'failed';
 
 /** Where the node's server listens, as the login node reaches it. Never from a request. */
 export type SessionTarget = { host: string; port: number } | { socketPath: string };
@@ -68,7 +72,9 @@ export interface ProxyTarget {
  * How the proxy finds a session. `undefined`: unknown id (404). `{ live: false }`: known but
  * not reachable now (503, with words for the page).
  */
-export type ProxyLookup = (sessionId: string) => ProxyTarget | { live: false; state: SessionState; message: string } | undefined;
+export type ProxyLookup = (
+  sessionId: string
+) => ProxyTarget | { live: false; state: SessionState; message: string } | undefined;
 
 /** Events the companion publishes (SSE) for the UI and the CLI. */
 export type SessionEvent =

@@ -72,7 +72,9 @@ export class ConfigFollower {
     try {
       replaceConfig(config, parseConfig(text, file));
     } catch (err) {
-      report(`config file ${file} changed but does not load; keeping the config in use until it is fixed:\n${(err as Error).message}`);
+      report(
+        `config file ${file} changed but does not load; keeping the config in use until it is fixed:\n${(err as Error).message}`
+      );
     }
   }
 }

@@ -23,10 +23,21 @@ export type StepRunner = <T>(label: string, work: () => Promise<T>) => Promise<T
 
 const direct: StepRunner = (_label, work) => work();
 
-export async function discoverCluster(alias: string, transport: Transport, scheduler: Scheduler, step: StepRunner = direct): Promise<Discovery> {
+export async function discoverCluster(
+  alias: string,
+  transport: Transport,
+  scheduler: Scheduler,
+  step: StepRunner = direct
+): Promise<Discovery> {
   let slurmCalls = 0;
-  const partitions = await step(`Connecting to ${alias}, asking Slurm for partitions…`, () => (slurmCalls++, scheduler.partitions()));
-  const associations = await step('Asking Slurm for your accounts and QOS…', () => (slurmCalls++, readAssociations(transport)));
+  const partitions = await step(
+    `Connecting to ${alias}, asking Slurm for partitions…`,
+    () => (slurmCalls++, scheduler.partitions())
+  );
+  const associations = await step(
+    'Asking Slurm for your accounts and QOS…',
+    () => (slurmCalls++, readAssociations(transport))
+  );
   const envs = await step('Looking for Python environments with ipykernel…', () => discoverEnvs(transport));
   const env = await profileEnv(transport, envs);
   return { facts: { partitions, associations, env }, envs, slurmCalls };
@@ -53,7 +64,11 @@ async function readAssociations(transport: Transport): Promise<ClusterFacts['ass
 
 /** python3 on the node's PATH when it has ipykernel (one check), else the first environment found with it. */
 async function profileEnv(transport: Transport, envs: DiscoveredEnv[]): Promise<EnvConfig> {
-  const check = await transport.exec(['python3', '-c', 'import importlib.util, sys; sys.exit(0 if importlib.util.find_spec("ipykernel") else 1)']);
+  const check = await transport.exec([
+    'python3',
+    '-c',
+    'import importlib.util, sys; sys.exit(0 if importlib.util.find_spec("ipykernel") else 1)'
+  ]);
   if (check.code === 0) return { python: 'python3' };
   return envs.find(e => e.ipykernel)?.env ?? { python: 'python3' };
 }
@@ -61,7 +76,12 @@ async function profileEnv(transport: Transport, envs: DiscoveredEnv[]): Promise<
 /** What init prints and the API answers about a discovery. */
 export function discoverySummary(d: Discovery) {
   return {
-    partitions: d.facts.partitions.map(p => ({ name: p.name, default: p.isDefault, timeLimitSec: p.timeLimit, gpus: p.gpus.map(g => g.type || 'gpu') })),
+    partitions: d.facts.partitions.map(p => ({
+      name: p.name,
+      default: p.isDefault,
+      timeLimitSec: p.timeLimit,
+      gpus: p.gpus.map(g => g.type || 'gpu')
+    })),
     associations: d.facts.associations,
     envs: d.envs.filter(e => e.ipykernel).map(e => `${e.kind}:${e.name}`)
   };

@@ -22,7 +22,10 @@ const HOUR = 3600;
 /** A cluster name from an ssh alias: the alias where it is a valid name, else its letters. */
 export function clusterNameFor(alias: string): string {
   if (NAME_PATTERN.test(alias)) return alias;
-  const cleaned = alias.replace(/[^A-Za-z0-9_.-]+/g, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, 64);
+  const cleaned = alias
+    .replace(/[^A-Za-z0-9_.-]+/g, '-')
+    .replace(/^[^A-Za-z0-9]+/, '')
+    .slice(0, 64);
   return NAME_PATTERN.test(cleaned) ? cleaned : 'cluster';
 }
 
@@ -79,12 +82,19 @@ export interface Merged {
  * a cluster of the same name with other settings is an error, a profile name already taken
  * gets a suffix, and `defaults.cluster` is set only where there was none.
  */
-export function mergeIntoConfig(existing: Json | undefined, cluster: string, clusterConfig: Json, profiles: Record<string, ProfileConfig>): Merged {
+export function mergeIntoConfig(
+  existing: Json | undefined,
+  cluster: string,
+  clusterConfig: Json,
+  profiles: Record<string, ProfileConfig>
+): Merged {
   const config: Json = structuredClone(existing ?? {});
   const clusters = (config.clusters ?? {}) as Json;
   const same = clusters[cluster] !== undefined && JSON.stringify(clusters[cluster]) === JSON.stringify(clusterConfig);
   if (clusters[cluster] !== undefined && !same)
-    throw new Error(`the config already has a cluster "${cluster}" with other settings: choose another name with --cluster, or remove it first`);
+    throw new Error(
+      `the config already has a cluster "${cluster}" with other settings: choose another name with --cluster, or remove it first`
+    );
   config.clusters = { ...clusters, [cluster]: clusterConfig };
   const current = (config.profiles ?? {}) as Json;
   const next: Json = { ...current };
@@ -94,7 +104,8 @@ export function mergeIntoConfig(existing: Json | undefined, cluster: string, clu
     // The first free name among name, name-<cluster>, name-<cluster>-3…; run again, init finds
     // its own profile under one of them unchanged, and adds nothing.
     let target = name;
-    for (let i = 2; next[target] !== undefined && !identical(next[target], profile); i++) target = i === 2 ? `${name}-${cluster}` : `${name}-${cluster}-${i}`;
+    for (let i = 2; next[target] !== undefined && !identical(next[target], profile); i++)
+      target = i === 2 ? `${name}-${cluster}` : `${name}-${cluster}-${i}`;
     if (next[target] !== undefined) continue;
     next[target] = profile;
     added.push(target);

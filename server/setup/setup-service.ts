@@ -49,7 +49,11 @@ export class SetupService {
 
   async info() {
     const configured = (await readTextIfExists(this.deps.configPath)) !== undefined;
-    return { configPath: this.deps.configPath, configured, hosts: listSshHosts(await readSshConfig(this.deps.homeDir)) };
+    return {
+      configPath: this.deps.configPath,
+      configured,
+      hosts: listSshHosts(await readSshConfig(this.deps.homeDir))
+    };
   }
 
   /** Connects to `host` (an ~/.ssh/config alias or host name) and proposes profiles; writes nothing. */
@@ -65,9 +69,15 @@ export class SetupService {
       const { transport, scheduler } = probe.get(cluster);
       const found = await discoverCluster(host, transport, scheduler);
       const merged = this.merge(existing, cluster, clusterConfig, proposeProfiles(cluster, found.facts));
-      const proposed = Object.fromEntries(merged.added.map(name => [name, (merged.config.profiles as Record<string, ProfileConfig>)[name]]));
+      const proposed = Object.fromEntries(
+        merged.added.map(name => [name, (merged.config.profiles as Record<string, ProfileConfig>)[name]])
+      );
       // Kept open for "Save": the user is not asked for their 2FA code a second time.
-      this.probes.set(cluster, { host, registry: probe, timer: setTimeout(() => this.dropProbe(cluster), PROBE_KEEP_MS).unref() });
+      this.probes.set(cluster, {
+        host,
+        registry: probe,
+        timer: setTimeout(() => this.dropProbe(cluster), PROBE_KEEP_MS).unref()
+      });
       return {
         cluster,
         host,
@@ -86,11 +96,16 @@ export class SetupService {
 
   /** Writes the cluster and the chosen profiles into the config (merged, never clobbering). */
   save(host: string, cluster: string, profiles: Record<string, unknown>) {
-    return this.write(`cluster ${cluster} (${host}) and profiles ${Object.keys(profiles).join(', ') || '(none)'}`, async existing => {
-      const checked = Object.fromEntries(Object.entries(profiles).map(([name, p]) => [name, this.checkProfile(p, `profiles.${name}`)]));
-      const merged = this.merge(existing, cluster, { ssh: { host } }, checked);
-      return { next: merged.config, reply: { configPath: this.deps.configPath, cluster, added: merged.added } };
-    }).then(reply => {
+    return this.write(
+      `cluster ${cluster} (${host}) and profiles ${Object.keys(profiles).join(', ') || '(none)'}`,
+      async existing => {
+        const checked = Object.fromEntries(
+          Object.entries(profiles).map(([name, p]) => [name, this.checkProfile(p, `profiles.${name}`)])
+        );
+        const merged = this.merge(existing, cluster, { ssh: { host } }, checked);
+        return { next: merged.config, reply: { configPath: this.deps.configPath, cluster, added: merged.added } };
+      }
+    ).then(reply => {
       const probe = this.probes.get(cluster);
       if (probe?.host === host) {
         const services = probe.registry.release(cluster);
@@ -111,7 +126,8 @@ export class SetupService {
   /** Creates or replaces one profile; everything else in the file stays as it was. */
   putProfile(name: string, profile: unknown) {
     return this.write(`profile ${name}`, async existing => {
-      if (!existing) throw new SetupError('invalid', `there is no config yet (${this.deps.configPath}): add a cluster first`);
+      if (!existing)
+        throw new SetupError('invalid', `there is no config yet (${this.deps.configPath}): add a cluster first`);
       const checked = this.checkProfile(profile, 'profile');
       const profiles = { ...((existing.profiles as ConfigJson | undefined) ?? {}), [name]: checked };
       return { next: { ...existing, profiles }, reply: { name, profile: checked } };
@@ -121,7 +137,8 @@ export class SetupService {
   removeProfile(name: string) {
     return this.write(`profile ${name} removed`, async existing => {
       const profiles = { ...((existing?.profiles as ConfigJson | undefined) ?? {}) };
-      if (!existing || profiles[name] === undefined) throw new SetupError('not-found', `no profile "${name}" in ${this.deps.configPath}`);
+      if (!existing || profiles[name] === undefined)
+        throw new SetupError('not-found', `no profile "${name}" in ${this.deps.configPath}`);
       delete profiles[name];
       const next: ConfigJson = { ...existing, profiles };
       // The default profile that is gone is no longer the default (the config would not load).
@@ -145,7 +162,10 @@ export class SetupService {
       return parseConfig(JSON.stringify({ clusters: { [cluster]: clusterConfig }, profiles: {} }), 'setup');
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
-      const fields = err.problems.map(p => ({ path: p.path.startsWith('clusters.') && p.path.endsWith('.host') ? 'host' : 'cluster', message: p.message }));
+      const fields = err.problems.map(p => ({
+        path: p.path.startsWith('clusters.') && p.path.endsWith('.host') ? 'host' : 'cluster',
+        message: p.message
+      }));
       throw new SetupError('invalid', fields.map(f => `${f.path}: ${f.message}`).join('; '), fields);
     }
   }
@@ -153,20 +173,33 @@ export class SetupService {
   private checkProfile(value: unknown, at: string): ProfileConfig {
     const parsed = profileSchema.safeParse(value);
     if (parsed.success) return value as ProfileConfig; // as the user wrote it: no defaults filled in
-    const fields = issuesToProblems((parsed.error as z.ZodError).issues).map(p => ({ path: p.path ? `${at}.${p.path}` : at, message: p.message }));
+    const fields = issuesToProblems((parsed.error as z.ZodError).issues).map(p => ({
+      path: p.path ? `${at}.${p.path}` : at,
+      message: p.message
+    }));
     throw new SetupError('invalid', fields.map(f => `${f.path}: ${f.message}`).join('; '), fields);
   }
 
-  private merge(existing: ConfigJson | undefined, cluster: string, clusterConfig: ConfigJson, profiles: Record<string, ProfileConfig>) {
+  private merge(
+    existing: ConfigJson | undefined,
+    cluster: string,
+    clusterConfig: ConfigJson,
+    profiles: Record<string, ProfileConfig>
+  ) {
     try {
       return mergeIntoConfig(existing, cluster, clusterConfig, profiles);
     } catch (err) {
-      throw new SetupError('conflict', (err as Error).message.replace('with --cluster', 'as the cluster name'), [{ path: 'cluster', message: (err as Error).message }]);
+      throw new SetupError('conflict', (err as Error).message.replace('with --cluster', 'as the cluster name'), [
+        { path: 'cluster', message: (err as Error).message }
+      ]);
     }
   }
 
   /** One write at a time: read the file, change it, check it loads, write it, apply it. */
-  private write<T>(what: string, change: (existing: ConfigJson | undefined) => Promise<{ next: ConfigJson; reply: T }>): Promise<T> {
+  private write<T>(
+    what: string,
+    change: (existing: ConfigJson | undefined) => Promise<{ next: ConfigJson; reply: T }>
+  ): Promise<T> {
     const run = this.writes.then(async () => {
       const { next, reply } = await change(await readConfigJson(this.deps.configPath));
       replaceConfig(this.deps.config, await writeConfigJson(this.deps.configPath, next));

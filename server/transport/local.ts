@@ -26,7 +26,10 @@ export class LocalTransport implements Transport {
     }));
   }
 
-  private run(argv: readonly string[], options: ExecOptions): Promise<{ code: number | null; signal: string | null; stdout: Buffer; stderr: Buffer }> {
+  private run(
+    argv: readonly string[],
+    options: ExecOptions
+  ): Promise<{ code: number | null; signal: string | null; stdout: Buffer; stderr: Buffer }> {
     if (this.closed) return Promise.reject(new TransportError('closed', 'transport closed', this.cluster));
     if (argv.length === 0) return Promise.reject(new TypeError('exec needs a command'));
     const timeoutMs = options.timeoutMs ?? DEFAULT_EXEC_TIMEOUT_MS;
@@ -35,7 +38,11 @@ export class LocalTransport implements Transport {
       this.running.add(child);
       let failure: TransportError | undefined;
       const collector = new OutputCollector(options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES, () => {
-        failure = new TransportError('output-limit', `${describeArgv(argv)} printed more than the output limit`, this.cluster);
+        failure = new TransportError(
+          'output-limit',
+          `${describeArgv(argv)} printed more than the output limit`,
+          this.cluster
+        );
         child.kill('SIGKILL');
       });
       collector.attach(child.stdout, child.stderr);
@@ -48,9 +55,16 @@ export class LocalTransport implements Transport {
         this.running.delete(child);
         // Same shape as a remote shell's "command not found", so callers see one behaviour.
         if (err.code === 'ENOENT') {
-          resolve({ code: 127, signal: null, stdout: Buffer.alloc(0), stderr: Buffer.from(`${argv[0]}: command not found\n`) });
+          resolve({
+            code: 127,
+            signal: null,
+            stdout: Buffer.alloc(0),
+            stderr: Buffer.from(`${argv[0]}: command not found\n`)
+          });
         } else {
-          reject(new TransportError('unreachable', `cannot run ${argv[0]}: ${err.message}`, this.cluster, { cause: err }));
+          reject(
+            new TransportError('unreachable', `cannot run ${argv[0]}: ${err.message}`, this.cluster, { cause: err })
+          );
         }
       });
       child.on('close', (code, signal) => {
@@ -74,7 +88,11 @@ export class LocalTransport implements Transport {
         socket.setNoDelay(true);
         resolve(socket);
       });
-      socket.once('error', err => reject(new TransportError('unreachable', `cannot connect to ${where}: ${err.message}`, this.cluster, { cause: err })));
+      socket.once('error', err =>
+        reject(
+          new TransportError('unreachable', `cannot connect to ${where}: ${err.message}`, this.cluster, { cause: err })
+        )
+      );
     });
   }
 

@@ -16,8 +16,28 @@ const BARE_SAFE = /^[A-Za-z0-9_/.,:=@%+-]+$/;
  * zsh reserved words). Quoted, they are ordinary command names.
  */
 const RESERVED = new Set([
-  'case', 'do', 'done', 'elif', 'else', 'esac', 'fi', 'for', 'if', 'in', 'then', 'until', 'while',
-  'function', 'select', 'time', 'coproc', 'repeat', 'foreach', 'end', 'nocorrect', 'noglob'
+  'case',
+  'do',
+  'done',
+  'elif',
+  'else',
+  'esac',
+  'fi',
+  'for',
+  'if',
+  'in',
+  'then',
+  'until',
+  'while',
+  'function',
+  'select',
+  'time',
+  'coproc',
+  'repeat',
+  'foreach',
+  'end',
+  'nocorrect',
+  'noglob'
 ]);
 
 /** Single-quotes one word; `'` becomes `'\''` (close, escaped quote, reopen). */

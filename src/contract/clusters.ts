@@ -8,7 +8,14 @@ export const partitionSchema = z.object({
   available: z.string(),
   /** Seconds; null when unlimited. */
   timeLimit: z.nullable(z.number()),
-  nodes: z.object({ idle: z.number(), mixed: z.number(), allocated: z.number(), down: z.number(), other: z.number(), total: z.number() }),
+  nodes: z.object({
+    idle: z.number(),
+    mixed: z.number(),
+    allocated: z.number(),
+    down: z.number(),
+    other: z.number(),
+    total: z.number()
+  }),
   cpus: z.object({ total: z.number(), allocated: z.number(), idle: z.number() }),
   gpus: z.array(z.object({ type: z.string(), total: z.number(), used: z.number() }))
 });

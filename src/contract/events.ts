@@ -21,11 +21,22 @@ export type PromptEvent = z.infer<typeof promptEventSchema>;
 export const eventSchemas = {
   snapshot: z.object({ type: z.literal('snapshot'), sessions: z.array(sessionSchema) }),
   session: z.object({ type: z.literal('session'), session: sessionSchema }),
-  'walltime-warning': z.object({ type: z.literal('walltime-warning'), sessionId: z.string(), minutesLeft: z.number(), endsAt: z.string() }),
+  'walltime-warning': z.object({
+    type: z.literal('walltime-warning'),
+    sessionId: z.string(),
+    minutesLeft: z.number(),
+    endsAt: z.string()
+  }),
   prompt: promptEventSchema,
   'prompt-done': z.object({ type: z.literal('prompt-done'), id: z.string(), answered: z.boolean() }),
   /** The login connection to a cluster went up or down; `message` says why, in words. */
-  link: z.object({ type: z.literal('link'), cluster: z.string(), state: linkStateSchema, message: z.nullable(z.string()), retryInMs: z.nullable(z.number()) })
+  link: z.object({
+    type: z.literal('link'),
+    cluster: z.string(),
+    state: linkStateSchema,
+    message: z.nullable(z.string()),
+    retryInMs: z.nullable(z.number())
+  })
 } as const;
 export type EventType = keyof typeof eventSchemas;
 export type LiveEvent = { [K in EventType]: z.infer<(typeof eventSchemas)[K]> }[EventType];

@@ -5,7 +5,15 @@ export const sessionStateSchema = z.enum(['pending', 'starting', 'running', 'end
 export type SessionState = z.infer<typeof sessionStateSchema>;
 
 /** Why a session ended; an older extension shows `message` for a reason it does not know. */
-export const endReasonSchema = z.enum(['completed', 'cancelled', 'timeout', 'node-failure', 'preempted', 'out-of-memory', 'failed']);
+export const endReasonSchema = z.enum([
+  'completed',
+  'cancelled',
+  'timeout',
+  'node-failure',
+  'preempted',
+  'out-of-memory',
+  'failed'
+]);
 export type EndReason = z.infer<typeof endReasonSchema>;
 
 /** A session as `GET /api/sessions` and the live events show it. Times are ISO 8601. */
@@ -17,7 +25,9 @@ export const sessionSchema = z.object({
   state: sessionStateSchema,
   jobId: nullableString,
   /** While pending: Slurm's reason, place in the user's queue view, estimated start. */
-  pending: z.nullable(z.object({ reason: nullableString, position: z.nullable(z.number()), estimatedStart: nullableString })),
+  pending: z.nullable(
+    z.object({ reason: nullableString, position: z.nullable(z.number()), estimatedStart: nullableString })
+  ),
   node: nullableString,
   createdAt: z.string(),
   startedAt: nullableString,

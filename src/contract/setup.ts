@@ -11,13 +11,24 @@ import * as z from 'zod/mini';
 export const profileConfigSchema = z.record(z.string(), z.unknown());
 export type ProfileConfig = z.infer<typeof profileConfigSchema>;
 
-export const setupInfoSchema = z.object({ configPath: z.string(), configured: z.boolean(), hosts: z.array(z.string()) });
+export const setupInfoSchema = z.object({
+  configPath: z.string(),
+  configured: z.boolean(),
+  hosts: z.array(z.string())
+});
 export type SetupInfo = z.infer<typeof setupInfoSchema>;
 
 export const discoverySchema = z.object({
   cluster: z.string(),
   host: z.string(),
-  partitions: z.array(z.object({ name: z.string(), default: z.boolean(), timeLimitSec: z.nullable(z.number()), gpus: z.array(z.string()) })),
+  partitions: z.array(
+    z.object({
+      name: z.string(),
+      default: z.boolean(),
+      timeLimitSec: z.nullable(z.number()),
+      gpus: z.array(z.string())
+    })
+  ),
   // null where the cluster has no accounting (no slurmdbd): nothing to choose then.
   associations: z.nullable(z.array(z.object({ account: z.string(), qos: z.array(z.string()) }))),
   envs: z.array(z.string()),

@@ -27,7 +27,16 @@ export class LauncherTiles {
   private sync(model: IHpclabModel): void {
     const wanted = new Map<string, () => IDisposable>();
     wanted.set('lab', () => this.launcher.add({ command: CommandIDs.requestLab, category: this.category, rank: 0 }));
-    model.profiles.forEach((p, i) => wanted.set(`nb:${p.name}`, () => this.launcher.add({ command: CommandIDs.openNotebook, args: { profile: p.name }, category: this.category, rank: i + 1 })));
+    model.profiles.forEach((p, i) =>
+      wanted.set(`nb:${p.name}`, () =>
+        this.launcher.add({
+          command: CommandIDs.openNotebook,
+          args: { profile: p.name },
+          category: this.category,
+          rank: i + 1
+        })
+      )
+    );
     for (const [key, item] of this.items) {
       if (!wanted.has(key)) {
         item.dispose();

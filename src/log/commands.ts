@@ -9,11 +9,22 @@ import { LogView } from './view';
  * The "show log" command: one tab per session, brought back if already open. The tracker
  * records each tab's session id, so the layout restorer reopens them after a reload.
  */
-export function registerLogCommand(app: JupyterFrontEnd, model: IHpclabModel, trans: Words, restorer: ILayoutRestorer | null): void {
+export function registerLogCommand(
+  app: JupyterFrontEnd,
+  model: IHpclabModel,
+  trans: Words,
+  restorer: ILayoutRestorer | null
+): void {
   const tracker = new WidgetTracker<MainAreaWidget<LogView>>({ namespace: 'hpclab-log' });
   app.commands.addCommand(CommandIDs.showLog, {
     label: trans.__('Show the session log'),
-    describedBy: { args: { type: 'object', properties: { sessionId: { type: 'string', description: 'the session whose job log to show' } }, required: ['sessionId'] } },
+    describedBy: {
+      args: {
+        type: 'object',
+        properties: { sessionId: { type: 'string', description: 'the session whose job log to show' } },
+        required: ['sessionId']
+      }
+    },
     execute: args => {
       const sessionId = String(args.sessionId ?? '');
       if (!sessionId) return;
@@ -29,5 +40,9 @@ export function registerLogCommand(app: JupyterFrontEnd, model: IHpclabModel, tr
       return widget;
     }
   });
-  void restorer?.restore(tracker, { command: CommandIDs.showLog, args: w => ({ sessionId: w.content.sessionId }), name: w => w.content.sessionId });
+  void restorer?.restore(tracker, {
+    command: CommandIDs.showLog,
+    args: w => ({ sessionId: w.content.sessionId }),
+    name: w => w.content.sessionId
+  });
 }

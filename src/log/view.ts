@@ -41,14 +41,18 @@ export class LogView extends Widget {
   private async follow(): Promise<void> {
     try {
       await loaded(this.model);
-      for await (const chunk of this.model.api.sessionLog(this.sessionId, { follow: true, signal: this.abort.signal })) {
+      for await (const chunk of this.model.api.sessionLog(this.sessionId, {
+        follow: true,
+        signal: this.abort.signal
+      })) {
         const atEnd = this.node.scrollTop + this.node.clientHeight >= this.node.scrollHeight - 4;
         this.text.append(chunk);
         if (atEnd) this.node.scrollTop = this.node.scrollHeight;
       }
     } catch (err) {
       // Closing the tab aborts the request: nothing to say then.
-      if (!this.abort.signal.aborted) this.text.append(`\n[${this.trans.__('hpclab: the log stopped: %1', (err as Error).message)}]`);
+      if (!this.abort.signal.aborted)
+        this.text.append(`\n[${this.trans.__('hpclab: the log stopped: %1', (err as Error).message)}]`);
     }
   }
 }

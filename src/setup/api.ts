@@ -1,5 +1,16 @@
 import type { HpclabApi } from '../api';
-import { discoverySchema, profileReplySchema, removedProfileSchema, saveResultSchema, setupInfoSchema, type Discovery, type ProfileConfig, type ProfileReply, type SaveResult, type SetupInfo } from '../contract';
+import {
+  discoverySchema,
+  profileReplySchema,
+  removedProfileSchema,
+  saveResultSchema,
+  setupInfoSchema,
+  type Discovery,
+  type ProfileConfig,
+  type ProfileReply,
+  type SaveResult,
+  type SetupInfo
+} from '../contract';
 
 /**
  * The companion's setup routes, through the one request path (`HpclabApi.request`), so failures

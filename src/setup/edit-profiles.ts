@@ -3,7 +3,17 @@ import { Widget } from '@lumino/widgets';
 import { el } from '../format';
 import type { Profile } from '../contract';
 import { CommandIDs } from '../tokens';
-import { buildProfile, clearErrors, field, keptKeys, PROFILE_FIELDS, profileFormValues, showErrors, type FieldMap, type ProfileField } from './forms';
+import {
+  buildProfile,
+  clearErrors,
+  field,
+  keptKeys,
+  PROFILE_FIELDS,
+  profileFormValues,
+  showErrors,
+  type FieldMap,
+  type ProfileField
+} from './forms';
 import type { SetupContext } from './context';
 import type { ProfileConfig } from '../contract';
 
@@ -33,14 +43,31 @@ export class EditProfilesPanel extends Widget {
     const { trans } = ctx;
     this.addClass('jp-hpclab-setup');
     this.node.dataset.hpclabSetup = 'edit-profiles';
-    const add = el('button', { class: 'jp-mod-styled', dataset: { hpclabAction: 'new-profile' }, onclick: () => this.startNew() }, trans.__('New profile'));
-    this.node.append(el('h2', {}, trans.__('Edit profiles')), el('div', { class: 'jp-hpclab-profiles' }, el('div', { class: 'jp-hpclab-profile-nav' }, this.list, add), this.editor), this.status);
+    const add = el(
+      'button',
+      { class: 'jp-mod-styled', dataset: { hpclabAction: 'new-profile' }, onclick: () => this.startNew() },
+      trans.__('New profile')
+    );
+    this.node.append(
+      el('h2', {}, trans.__('Edit profiles')),
+      el(
+        'div',
+        { class: 'jp-hpclab-profiles' },
+        el('div', { class: 'jp-hpclab-profile-nav' }, this.list, add),
+        this.editor
+      ),
+      this.status
+    );
     void this.reload();
     // A cluster or profile added elsewhere (the Add a cluster tab, the CLI) shows up in the list;
     // the form being edited is left alone. Widget.dispose disconnects this.
     ctx.model.changed.connect(() => {
       const names = (p: readonly { name: string }[]) => p.map(x => x.name).join('\n');
-      if (ctx.model.clusters.join('\n') !== this.clusters.join('\n') || names(ctx.model.profiles) !== names(this.profiles)) void this.reload();
+      if (
+        ctx.model.clusters.join('\n') !== this.clusters.join('\n') ||
+        names(ctx.model.profiles) !== names(this.profiles)
+      )
+        void this.reload();
     }, this);
   }
 
@@ -64,9 +91,24 @@ export class EditProfilesPanel extends Widget {
     this.renderList();
     if (this.editing) return;
     if (this.clusters.length === 0) {
-      const addCluster = el('button', { class: 'jp-mod-styled jp-mod-accept', dataset: { hpclabAction: 'add-cluster' }, onclick: () => void commands.execute(CommandIDs.addCluster) }, trans.__('Add a cluster…'));
+      const addCluster = el(
+        'button',
+        {
+          class: 'jp-mod-styled jp-mod-accept',
+          dataset: { hpclabAction: 'add-cluster' },
+          onclick: () => void commands.execute(CommandIDs.addCluster)
+        },
+        trans.__('Add a cluster…')
+      );
       this.editor.replaceChildren(this.note(trans.__('No cluster is configured yet: profiles need one.'), addCluster));
-    } else this.editor.replaceChildren(this.note(this.profiles.length > 0 ? trans.__('Pick a profile to edit, or add a new one.') : trans.__('No profiles yet: add one.')));
+    } else
+      this.editor.replaceChildren(
+        this.note(
+          this.profiles.length > 0
+            ? trans.__('Pick a profile to edit, or add a new one.')
+            : trans.__('No profiles yet: add one.')
+        )
+      );
   }
 
   private renderList(): void {
@@ -76,7 +118,12 @@ export class EditProfilesPanel extends Widget {
         {},
         el(
           'button',
-          { class: 'jp-hpclab-profile-item', dataset: { hpclabProfile: p.name }, 'aria-current': this.editing?.name === p.name ? 'true' : undefined, onclick: () => void this.open(p.name) },
+          {
+            class: 'jp-hpclab-profile-item',
+            dataset: { hpclabProfile: p.name },
+            'aria-current': this.editing?.name === p.name ? 'true' : undefined,
+            onclick: () => void this.open(p.name)
+          },
           el('span', {}, p.name),
           el('span', { class: 'jp-hpclab-muted' }, p.cluster)
         )
@@ -125,26 +172,58 @@ export class EditProfilesPanel extends Widget {
       this.fields.set(name, { input, error: f.error });
       rows.push(f.row);
     };
-    add('name', trans.__('Name'), el('input', { type: 'text', autocomplete: 'off', value: e.name, readOnly: !e.isNew }));
+    add(
+      'name',
+      trans.__('Name'),
+      el('input', { type: 'text', autocomplete: 'off', value: e.name, readOnly: !e.isNew })
+    );
     // The profile's own cluster stays choosable even if the companion no longer lists it.
     const clusters = [...new Set([...this.clusters, values.cluster].filter(Boolean))];
     const cluster = el('select', {}, ...clusters.map(c => el('option', { value: c }, c)));
     cluster.value = values.cluster;
     add('cluster', labels.cluster, cluster);
-    for (const key of PROFILE_FIELDS) if (key !== 'cluster') add(key, labels[key], el('input', { type: 'text', autocomplete: 'off', value: values[key] }));
+    for (const key of PROFILE_FIELDS)
+      if (key !== 'cluster')
+        add(key, labels[key], el('input', { type: 'text', autocomplete: 'off', value: values[key] }));
     const kept = keptKeys(e.original);
-    const save = el('button', { type: 'submit', class: 'jp-mod-styled jp-mod-accept', dataset: { hpclabAction: 'save-profile' } }, trans.__('Save'));
-    const remove = e.isNew ? null : el('button', { type: 'button', class: 'jp-mod-styled jp-mod-warn', dataset: { hpclabAction: 'remove-profile' }, onclick: () => void this.remove(e.name) }, trans.__('Remove'));
+    const save = el(
+      'button',
+      { type: 'submit', class: 'jp-mod-styled jp-mod-accept', dataset: { hpclabAction: 'save-profile' } },
+      trans.__('Save')
+    );
+    const remove = e.isNew
+      ? null
+      : el(
+          'button',
+          {
+            type: 'button',
+            class: 'jp-mod-styled jp-mod-warn',
+            dataset: { hpclabAction: 'remove-profile' },
+            onclick: () => void this.remove(e.name)
+          },
+          trans.__('Remove')
+        );
     const submit = (ev: Event) => {
       ev.preventDefault();
       void this.save(save);
     };
     const form = el(
       'form',
-      { class: 'jp-hpclab-form jp-hpclab-profile-form', novalidate: true, dataset: { hpclabProfileForm: '', profile: e.name }, onsubmit: submit },
+      {
+        class: 'jp-hpclab-form jp-hpclab-profile-form',
+        novalidate: true,
+        dataset: { hpclabProfileForm: '', profile: e.name },
+        onsubmit: submit
+      },
       el('h3', {}, e.isNew ? trans.__('New profile') : trans.__('Profile %1', e.name)),
       ...rows,
-      kept.length > 0 ? el('p', { class: 'jp-hpclab-muted jp-hpclab-kept' }, trans.__('Kept as written in the config: %1', kept.join(', '))) : null,
+      kept.length > 0
+        ? el(
+            'p',
+            { class: 'jp-hpclab-muted jp-hpclab-kept' },
+            trans.__('Kept as written in the config: %1', kept.join(', '))
+          )
+        : null,
       el('div', { class: 'jp-hpclab-setup-buttons' }, save, remove)
     );
     this.editor.replaceChildren(form);
@@ -158,14 +237,21 @@ export class EditProfilesPanel extends Widget {
     const name = e.isNew ? value('name').trim() : e.name;
     clearErrors(this.fields, this.status);
     // PUT replaces: a new profile must not silently overwrite one of the same name.
-    const nameProblem = !name ? trans.__('A new profile needs a name.') : e.isNew && this.profiles.some(p => p.name === name) ? trans.__('%1 exists already: pick it in the list to edit it.', name) : '';
+    const nameProblem = !name
+      ? trans.__('A new profile needs a name.')
+      : e.isNew && this.profiles.some(p => p.name === name)
+        ? trans.__('%1 exists already: pick it in the list to edit it.', name)
+        : '';
     if (nameProblem) {
       this.fields.get('name')!.error.textContent = nameProblem;
       return;
     }
     button.disabled = true;
     try {
-      const r = await setup.putProfile(name, buildProfile(e.original, Object.fromEntries(PROFILE_FIELDS.map(k => [k, value(k)]))));
+      const r = await setup.putProfile(
+        name,
+        buildProfile(e.original, Object.fromEntries(PROFILE_FIELDS.map(k => [k, value(k)])))
+      );
       Notification.success(trans.__('Saved profile %1.', r.name), { autoClose: 4000 });
       // A failed refresh needs no word here: model.error carries it and the sidebar shows it.
       void model.refresh().catch(() => undefined);
@@ -185,7 +271,11 @@ export class EditProfilesPanel extends Widget {
   private async remove(name: string): Promise<void> {
     const { trans, setup, model } = this.ctx;
     const buttons = [Dialog.cancelButton(), Dialog.warnButton({ label: trans.__('Remove') })];
-    const answer = await showDialog({ title: trans.__('Remove profile %1?', name), body: trans.__('This removes %1 from the hpclab config. Sessions already running keep running.', name), buttons });
+    const answer = await showDialog({
+      title: trans.__('Remove profile %1?', name),
+      body: trans.__('This removes %1 from the hpclab config. Sessions already running keep running.', name),
+      buttons
+    });
     if (!answer.button.accept) return;
     try {
       await setup.removeProfile(name);

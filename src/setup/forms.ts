@@ -9,7 +9,17 @@ import type { ProfileConfig } from '../contract';
  */
 
 /** The scalar profile keys the form edits; every other key (env, sbatch, command…) is kept. */
-export const PROFILE_FIELDS = ['cluster', 'partition', 'time', 'cpus', 'mem', 'gres', 'account', 'qos', 'constraint'] as const;
+export const PROFILE_FIELDS = [
+  'cluster',
+  'partition',
+  'time',
+  'cpus',
+  'mem',
+  'gres',
+  'account',
+  'qos',
+  'constraint'
+] as const;
 export type ProfileField = (typeof PROFILE_FIELDS)[number];
 
 /** What the form shows for a profile: each edited key as text, '' where it is not set. */
@@ -45,7 +55,10 @@ export function keptKeys(profile: ProfileConfig): string[] {
 }
 
 /** The proposed profiles the user left checked, in the companion's order. */
-export function checkedProfiles(proposed: Record<string, ProfileConfig>, checked: ReadonlySet<string>): Record<string, ProfileConfig> {
+export function checkedProfiles(
+  proposed: Record<string, ProfileConfig>,
+  checked: ReadonlySet<string>
+): Record<string, ProfileConfig> {
   return Object.fromEntries(Object.entries(proposed).filter(([name]) => checked.has(name)));
 }
 
@@ -69,12 +82,19 @@ export function envSummary(env: unknown): string {
 }
 
 /** A labelled input with its error line, found by tests as `[data-hpclab-field="<name>"]`. */
-export function field(name: string, label: string, input: HTMLInputElement | HTMLSelectElement): { row: HTMLElement; error: HTMLElement } {
+export function field(
+  name: string,
+  label: string,
+  input: HTMLInputElement | HTMLSelectElement
+): { row: HTMLElement; error: HTMLElement } {
   input.name = name;
   input.classList.add('jp-mod-styled');
   input.dataset.hpclabField = name;
   const error = el('div', { class: 'jp-hpclab-field-error', role: 'alert' });
-  return { row: el('label', { class: 'jp-hpclab-field', dataset: { field: name } }, el('span', {}, label), input, error), error };
+  return {
+    row: el('label', { class: 'jp-hpclab-field', dataset: { field: name } }, el('span', {}, label), input, error),
+    error
+  };
 }
 
 /** The inputs of a form by field name, each with its error line. */

@@ -12,18 +12,44 @@ export class ClusterSection extends Section {
     super(ctx, ctx.trans.__('Cluster'), 'cluster');
     const { trans, commands } = ctx;
     const action = (name: string, label: string, command: string) =>
-      el('button', { class: 'jp-mod-styled jp-hpclab-action', dataset: { hpclabAction: name }, onclick: () => void commands.execute(command) }, label);
+      el(
+        'button',
+        {
+          class: 'jp-mod-styled jp-hpclab-action',
+          dataset: { hpclabAction: name },
+          onclick: () => void commands.execute(command)
+        },
+        label
+      );
     // Outside the body, so a redraw on every poll does not rebuild it.
-    this.node.append(el('div', { class: 'jp-hpclab-section-footer' }, action('add-cluster', trans.__('Add a cluster'), CommandIDs.addCluster), action('edit-profiles', trans.__('Edit profiles'), CommandIDs.editProfiles)));
+    this.node.append(
+      el(
+        'div',
+        { class: 'jp-hpclab-section-footer' },
+        action('add-cluster', trans.__('Add a cluster'), CommandIDs.addCluster),
+        action('edit-profiles', trans.__('Edit profiles'), CommandIDs.editProfiles)
+      )
+    );
   }
 
   protected render(): Node[] {
     const { model, trans, commands } = this.ctx;
     if (!model.loaded) return [this.note(trans.__('Asking the cluster…'))];
-    if (model.error && model.status.size === 0) return [model.versionProblem, model.error].filter(t => t !== null).map(t => this.note(t, 'error'));
+    if (model.error && model.status.size === 0)
+      return [model.versionProblem, model.error].filter(t => t !== null).map(t => this.note(t, 'error'));
     if (model.clusters.length === 0) {
-      const add = el('button', { class: 'jp-mod-styled jp-mod-accept', dataset: { hpclabAction: 'add-first-cluster' }, onclick: () => void commands.execute(CommandIDs.addCluster) }, trans.__('Add a cluster'));
-      const words = trans.__('No cluster is configured yet. hpclab connects to your cluster\'s login node the way you do with ssh, asks Slurm what it offers and proposes profiles for you to check.');
+      const add = el(
+        'button',
+        {
+          class: 'jp-mod-styled jp-mod-accept',
+          dataset: { hpclabAction: 'add-first-cluster' },
+          onclick: () => void commands.execute(CommandIDs.addCluster)
+        },
+        trans.__('Add a cluster')
+      );
+      const words = trans.__(
+        "No cluster is configured yet. hpclab connects to your cluster's login node the way you do with ssh, asks Slurm what it offers and proposes profiles for you to check."
+      );
       return [el('div', { class: 'jp-hpclab-empty', dataset: { hpclabEmpty: 'clusters' } }, el('p', {}, words), add)];
     }
     const out: Node[] = [];
@@ -50,7 +76,8 @@ export class ClusterSection extends Section {
     const link = model.links.get(cluster);
     if (!link || link.state === 'up') return null;
     const why = link.message ? ` (${link.message})` : '';
-    const retry = link.retryInMs !== null ? trans.__(', next try in %1 s', Math.max(1, Math.round(link.retryInMs / 1000))) : '';
+    const retry =
+      link.retryInMs !== null ? trans.__(', next try in %1 s', Math.max(1, Math.round(link.retryInMs / 1000))) : '';
     const words =
       link.state === 'connecting'
         ? trans.__('Connecting to %1…', cluster)
@@ -66,13 +93,26 @@ export class ClusterSection extends Section {
     const { trans } = this.ctx;
     const busy = p.nodes.allocated + p.nodes.mixed;
     const rows = [
-      bar(trans.__('nodes'), p.nodes.idle, p.nodes.total, trans.__('%1 idle of %2', p.nodes.idle, p.nodes.total), 'nodes'),
-      ...gpuFree(p).map(g => bar(g.type, g.free, g.total, trans.__('%1 free of %2 GPUs (%3)', g.free, g.total, g.type), 'gpus', g.type))
+      bar(
+        trans.__('nodes'),
+        p.nodes.idle,
+        p.nodes.total,
+        trans.__('%1 idle of %2', p.nodes.idle, p.nodes.total),
+        'nodes'
+      ),
+      ...gpuFree(p).map(g =>
+        bar(g.type, g.free, g.total, trans.__('%1 free of %2 GPUs (%3)', g.free, g.total, g.type), 'gpus', g.type)
+      )
     ];
     return el(
       'div',
       { class: 'jp-hpclab-partition', dataset: { partition: p.name } },
-      el('div', { class: 'jp-hpclab-partition-head' }, el('span', { class: 'jp-hpclab-partition-name' }, p.name + (p.isDefault ? '*' : '')), el('span', { class: 'jp-hpclab-muted' }, trans.__('%1 · %2/%3 busy', p.available, busy, p.nodes.total))),
+      el(
+        'div',
+        { class: 'jp-hpclab-partition-head' },
+        el('span', { class: 'jp-hpclab-partition-name' }, p.name + (p.isDefault ? '*' : '')),
+        el('span', { class: 'jp-hpclab-muted' }, trans.__('%1 · %2/%3 busy', p.available, busy, p.nodes.total))
+      ),
       ...rows
     );
   }
@@ -83,7 +123,11 @@ function bar(label: string, free: number, total: number, title: string, kind: st
   const pct = total > 0 ? Math.round((free / total) * 100) : 0;
   return el(
     'div',
-    { class: `jp-hpclab-bar-row jp-hpclab-${kind}`, title, dataset: { free: String(free), total: String(total), ...(type ? { type } : {}) } },
+    {
+      class: `jp-hpclab-bar-row jp-hpclab-${kind}`,
+      title,
+      dataset: { free: String(free), total: String(total), ...(type ? { type } : {}) }
+    },
     el('span', { class: 'jp-hpclab-bar-label' }, label),
     el('span', { class: 'jp-hpclab-bar' }, el('span', { class: 'jp-hpclab-bar-fill', style: `width: ${pct}%` })),
     el('span', { class: 'jp-hpclab-bar-value' }, `${free}/${total}`)

@@ -27,23 +27,35 @@ export class JobsSection extends Section {
     super(ctx, ctx.trans.__('Jobs'), 'jobs');
     const { trans } = ctx;
     this.tbody = el('tbody');
-    const head = el('tr', {}, ...[trans.__('Job'), trans.__('Name'), trans.__('State'), trans.__('Time'), ''].map(h => el('th', {}, h)));
+    const head = el(
+      'tr',
+      {},
+      ...[trans.__('Job'), trans.__('Name'), trans.__('State'), trans.__('Time'), ''].map(h => el('th', {}, h))
+    );
     this.table = el('table', { class: 'jp-hpclab-jobs-table' }, el('thead', {}, head), this.tbody);
     this.spacer = el('div', { class: 'jp-hpclab-jobs-spacer' });
-    this.scroller = el('div', { class: 'jp-hpclab-jobs-scroll', onscroll: () => this.draw(false) }, this.spacer, this.table);
+    this.scroller = el(
+      'div',
+      { class: 'jp-hpclab-jobs-scroll', onscroll: () => this.draw(false) },
+      this.spacer,
+      this.table
+    );
   }
 
   protected render(): Node[] {
     const { model, trans } = this.ctx;
     this.rows = [];
     for (const cluster of model.clusters) {
-      const jobs = (model.status.get(cluster)?.jobs ?? []).filter(j => ['PENDING', 'RUNNING', 'SUSPENDED', 'CONFIGURING', 'COMPLETING'].includes(j.state));
+      const jobs = (model.status.get(cluster)?.jobs ?? []).filter(j =>
+        ['PENDING', 'RUNNING', 'SUSPENDED', 'CONFIGURING', 'COMPLETING'].includes(j.state)
+      );
       for (const group of groupJobs(jobs)) {
         if (group.jobs.length > 1) this.rows.push({ kind: 'array', key: group.key, count: group.jobs.length });
         for (const job of group.jobs) this.rows.push({ kind: 'job', cluster, job });
       }
     }
-    if (this.rows.length === 0) return [this.note(model.loaded ? trans.__('No jobs in the queue.') : trans.__('Loading…'))];
+    if (this.rows.length === 0)
+      return [this.note(model.loaded ? trans.__('No jobs in the queue.') : trans.__('Loading…'))];
     this.scroller.dataset.rows = String(this.rows.length);
     this.spacer.style.height = `${(this.rows.length + 1) * ROW_HEIGHT}px`;
     this.draw(true);
@@ -64,13 +76,31 @@ export class JobsSection extends Section {
 
   private row(r: Row): HTMLElement {
     const { trans, commands } = this.ctx;
-    if (r.kind === 'array') return el('tr', { class: 'jp-hpclab-array' }, el('td', { colspan: '5' }, trans.__('array %1 (%2 tasks)', r.key, r.count)));
+    if (r.kind === 'array')
+      return el(
+        'tr',
+        { class: 'jp-hpclab-array' },
+        el('td', { colspan: '5' }, trans.__('array %1 (%2 tasks)', r.key, r.count))
+      );
     const { cluster, job } = r;
     const act = (action: string, label: string) =>
-      el('button', { class: 'jp-mod-styled jp-hpclab-action', title: trans.__('%1 job %2', label, job.id), dataset: { action }, onclick: () => void commands.execute(CommandIDs.jobAction, { cluster, jobId: job.id, action }) }, label);
+      el(
+        'button',
+        {
+          class: 'jp-mod-styled jp-hpclab-action',
+          title: trans.__('%1 job %2', label, job.id),
+          dataset: { action },
+          onclick: () => void commands.execute(CommandIDs.jobAction, { cluster, jobId: job.id, action })
+        },
+        label
+      );
     const actions = [act('cancel', trans.__('Cancel'))];
-    if (job.state === 'PENDING') actions.push(job.reason?.includes('Held') ? act('release', trans.__('Release')) : act('hold', trans.__('Hold')));
-    const time = job.state === 'PENDING' ? (job.reason ?? '') : `${hms(job.timeUsed)}${job.timeLimit !== null ? ` / ${hms(job.timeLimit)}` : ''}`;
+    if (job.state === 'PENDING')
+      actions.push(job.reason?.includes('Held') ? act('release', trans.__('Release')) : act('hold', trans.__('Hold')));
+    const time =
+      job.state === 'PENDING'
+        ? (job.reason ?? '')
+        : `${hms(job.timeUsed)}${job.timeLimit !== null ? ` / ${hms(job.timeLimit)}` : ''}`;
     return el(
       'tr',
       { dataset: { job: job.id, state: job.state } },

@@ -23,7 +23,11 @@ export class KernelsSection extends Section {
     out.push(
       model.kernelspecs.length === 0
         ? this.note(trans.__('No remote kernels yet: add one for a profile or an environment.'))
-        : el('ul', { class: 'jp-hpclab-kernel-list' }, ...model.kernelspecs.map(k => el('li', { dataset: { kernel: k.name } }, k.displayName)))
+        : el(
+            'ul',
+            { class: 'jp-hpclab-kernel-list' },
+            ...model.kernelspecs.map(k => el('li', { dataset: { kernel: k.name } }, k.displayName))
+          )
     );
     for (const cluster of model.clusters) {
       const envs = this.found.get(cluster);
@@ -31,7 +35,11 @@ export class KernelsSection extends Section {
         el(
           'div',
           { class: 'jp-hpclab-envs', dataset: { cluster } },
-          el('button', { class: 'jp-mod-styled', onclick: () => void commands.execute(CommandIDs.discoverEnvs, { cluster }) }, trans.__('Find environments on %1', cluster)),
+          el(
+            'button',
+            { class: 'jp-mod-styled', onclick: () => void commands.execute(CommandIDs.discoverEnvs, { cluster }) },
+            trans.__('Find environments on %1', cluster)
+          ),
           typeof envs === 'string' ? this.note(envs, 'error') : envs ? this.envList(cluster, envs) : null
         )
       );
@@ -53,7 +61,15 @@ export class KernelsSection extends Section {
           el('span', { title: e.prefix ?? '' }, `${e.kind} ${e.name}${e.pythonVersion ? ` (${e.pythonVersion})` : ''}`),
           e.ipykernel === false ? el('span', { class: 'jp-hpclab-muted' }, ` ${trans.__('no ipykernel')}`) : null,
           profile
-            ? el('button', { class: 'jp-mod-styled jp-hpclab-action', disabled: e.ipykernel === false, onclick: () => void commands.execute(CommandIDs.addKernel, { cluster, profile, env: e.env as never }) }, trans.__('Add as kernel'))
+            ? el(
+                'button',
+                {
+                  class: 'jp-mod-styled jp-hpclab-action',
+                  disabled: e.ipykernel === false,
+                  onclick: () => void commands.execute(CommandIDs.addKernel, { cluster, profile, env: e.env as never })
+                },
+                trans.__('Add as kernel')
+              )
             : null
         )
       )

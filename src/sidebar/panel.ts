@@ -30,10 +30,30 @@ export class HpclabSidebar extends SidePanel {
     this.title.icon = hpcIcon;
     this.title.caption = ctx.trans.__('HPC cluster');
     const { commands, trans } = ctx;
-    this.toolbar.addItem('refresh', new CommandToolbarButton({ commands, id: CommandIDs.refresh, icon: refreshIcon, label: '' }));
+    this.toolbar.addItem(
+      'refresh',
+      new CommandToolbarButton({ commands, id: CommandIDs.refresh, icon: refreshIcon, label: '' })
+    );
     // Shown only while the settings editor's command exists (the button hides itself otherwise).
-    this.toolbar.addItem('settings', new CommandToolbarButton({ commands, id: OPEN_SETTINGS, args: { query: 'hpclab' }, icon: settingsIcon, label: '', caption: trans.__('hpclab settings') }));
+    this.toolbar.addItem(
+      'settings',
+      new CommandToolbarButton({
+        commands,
+        id: OPEN_SETTINGS,
+        args: { query: 'hpclab' },
+        icon: settingsIcon,
+        label: '',
+        caption: trans.__('hpclab settings')
+      })
+    );
     this.kernels = new KernelsSection(ctx);
-    for (const section of [new ClusterSection(ctx), new RequestSection(ctx), new SessionsSection(ctx), new JobsSection(ctx), this.kernels]) this.addWidget(section);
+    for (const section of [
+      new ClusterSection(ctx),
+      new RequestSection(ctx),
+      new SessionsSection(ctx),
+      new JobsSection(ctx),
+      this.kernels
+    ])
+      this.addWidget(section);
   }
 }

@@ -30,15 +30,23 @@ export class RequestSection extends Section {
     this.preview = el('pre', { class: 'jp-hpclab-preview', 'aria-label': trans.__('Job script preview') });
     this.submit = el('button', { class: 'jp-mod-styled jp-mod-accept', type: 'submit' }, trans.__('Request session'));
     this.status = el('div', { class: 'jp-hpclab-form-status', role: 'status' });
-    this.form = el('form', { class: 'jp-hpclab-form', novalidate: true, onsubmit: (e: Event) => this.onSubmit(e), oninput: () => this.schedule(), onchange: () => this.schedule() });
+    this.form = el('form', {
+      class: 'jp-hpclab-form',
+      novalidate: true,
+      onsubmit: (e: Event) => this.onSubmit(e),
+      oninput: () => this.schedule(),
+      onchange: () => this.schedule()
+    });
   }
 
   /** The form keeps what the user typed: only the choices change with the model. */
   protected render(): Node[] {
     const { model, trans } = this.ctx;
     if (!model.loaded) return [this.note(trans.__('Asking the cluster…'))];
-    if (model.profiles.length === 0) return [this.note(trans.__('No profiles in the hpclab config: add one to request sessions.'))];
-    if (!this.profileName || !model.profiles.some(p => p.name === this.profileName)) this.loadProfile(model.profiles[0]);
+    if (model.profiles.length === 0)
+      return [this.note(trans.__('No profiles in the hpclab config: add one to request sessions.'))];
+    if (!this.profileName || !model.profiles.some(p => p.name === this.profileName))
+      this.loadProfile(model.profiles[0]);
     return [this.form];
   }
 
@@ -61,8 +69,12 @@ export class RequestSection extends Section {
       s.value = value;
       return s;
     };
-    const text = (value: string | number | undefined, placeholder = '') => el('input', { type: 'text', value: value === undefined ? '' : String(value), placeholder });
-    const profileSelect = select(model.profiles.map(p => [p.name, `${p.name} (${p.cluster})`]), profile.name);
+    const text = (value: string | number | undefined, placeholder = '') =>
+      el('input', { type: 'text', value: value === undefined ? '' : String(value), placeholder });
+    const profileSelect = select(
+      model.profiles.map(p => [p.name, `${p.name} (${p.cluster})`]),
+      profile.name
+    );
     profileSelect.addEventListener('change', () => {
       const next = model.profiles.find(p => p.name === profileSelect.value);
       if (next) {
@@ -74,8 +86,19 @@ export class RequestSection extends Section {
     this.errors.clear();
     this.form.replaceChildren(
       field('profile', trans.__('Profile'), profileSelect),
-      field('partition', trans.__('Partition'), select(partitions.map(p => [p.name, p.name]), profile.partition ?? partitions.find(p => p.isDefault)?.name ?? '')),
-      field('gpuType', trans.__('GPU type'), select([['', trans.__('any')], ...gpuTypes.map(t => [t, t] as [string, string])], gres?.[1] ?? '')),
+      field(
+        'partition',
+        trans.__('Partition'),
+        select(
+          partitions.map(p => [p.name, p.name]),
+          profile.partition ?? partitions.find(p => p.isDefault)?.name ?? ''
+        )
+      ),
+      field(
+        'gpuType',
+        trans.__('GPU type'),
+        select([['', trans.__('any')], ...gpuTypes.map(t => [t, t] as [string, string])], gres?.[1] ?? '')
+      ),
       field('gpus', trans.__('GPUs'), text(gres ? gres[2] : '0')),
       field('time', trans.__('Time (HH:MM:SS)'), text(profile.time, '01:00:00')),
       field('cpus', trans.__('CPUs'), text(profile.cpus)),
@@ -97,7 +120,8 @@ export class RequestSection extends Section {
     if (v('partition')) overrides.partition = v('partition');
     for (const name of TEXT_FIELDS) if (v(name)) overrides[name] = v(name);
     if (v('cpus')) overrides.cpus = /^\d+$/.test(v('cpus')) ? Number(v('cpus')) : v('cpus');
-    if (v('gpus') && v('gpus') !== '0') overrides.gres = v('gpuType') ? `gpu:${v('gpuType')}:${v('gpus')}` : `gpu:${v('gpus')}`;
+    if (v('gpus') && v('gpus') !== '0')
+      overrides.gres = v('gpuType') ? `gpu:${v('gpuType')}:${v('gpus')}` : `gpu:${v('gpus')}`;
     return { kind: 'lab', profile: this.profileName, overrides };
   }
 

@@ -33,15 +33,28 @@ export class SessionsSection extends Section {
     const { model, trans } = this.ctx;
     const live = model.sessions.filter(s => !FINAL.has(s.state));
     const ended = model.sessions.filter(s => FINAL.has(s.state) && !model.dismissed.has(s.id));
-    if (live.length + ended.length === 0) return [this.note(model.loaded ? trans.__('No sessions. Request one above.') : trans.__('Loading…'))];
+    if (live.length + ended.length === 0)
+      return [this.note(model.loaded ? trans.__('No sessions. Request one above.') : trans.__('Loading…'))];
     const out: Node[] = live.map(s => this.row(s));
     if (ended.length > 0) {
       const toggle = el(
         'button',
-        { class: 'jp-hpclab-ended-toggle', 'aria-expanded': String(this.showEnded), dataset: { hpclabAction: 'toggle-ended' }, onclick: () => this.toggleEnded() },
+        {
+          class: 'jp-hpclab-ended-toggle',
+          'aria-expanded': String(this.showEnded),
+          dataset: { hpclabAction: 'toggle-ended' },
+          onclick: () => this.toggleEnded()
+        },
         trans._n('%1 ended', '%1 ended', ended.length)
       );
-      out.push(el('div', { class: 'jp-hpclab-ended', dataset: { ended: String(ended.length) } }, toggle, ...(this.showEnded ? ended.map(s => this.row(s)) : [])));
+      out.push(
+        el(
+          'div',
+          { class: 'jp-hpclab-ended', dataset: { ended: String(ended.length) } },
+          toggle,
+          ...(this.showEnded ? ended.map(s => this.row(s)) : [])
+        )
+      );
     }
     return out;
   }
@@ -53,11 +66,13 @@ export class SessionsSection extends Section {
 
   private row(s: Session): HTMLElement {
     const { trans, commands, model } = this.ctx;
-    const button = (action: string, label: string, onclick: () => void) => el('button', { class: 'jp-mod-styled jp-hpclab-action', dataset: { action }, onclick }, label);
+    const button = (action: string, label: string, onclick: () => void) =>
+      el('button', { class: 'jp-mod-styled jp-hpclab-action', dataset: { action }, onclick }, label);
     const run = (command: string, args: Record<string, string>) => () => void commands.execute(command, args);
     const final = FINAL.has(s.state);
     const actions: HTMLElement[] = [];
-    if (s.kind === 'lab' && s.state === 'running') actions.push(button('open', trans.__('Open'), run(CommandIDs.openSession, { id: s.id })));
+    if (s.kind === 'lab' && s.state === 'running')
+      actions.push(button('open', trans.__('Open'), run(CommandIDs.openSession, { id: s.id })));
     if (!final) actions.push(button('stop', trans.__('Stop'), run(CommandIDs.stopSession, { id: s.id })));
     actions.push(button('log', trans.__('Log'), run(CommandIDs.showLog, { sessionId: s.id })));
     if (final) actions.push(button('dismiss', trans.__('Dismiss'), () => model.dismiss(s.id)));
@@ -65,7 +80,12 @@ export class SessionsSection extends Section {
     return el(
       'div',
       { class: `jp-hpclab-session jp-hpclab-state-${s.state}`, dataset: { session: s.id, state: s.state } },
-      el('div', { class: 'jp-hpclab-session-head' }, el('span', { class: 'jp-hpclab-session-title' }, trans.__('%1 · %2', kind, s.profile)), el('span', { class: 'jp-hpclab-badge' }, this.stateWord(s.state))),
+      el(
+        'div',
+        { class: 'jp-hpclab-session-head' },
+        el('span', { class: 'jp-hpclab-session-title' }, trans.__('%1 · %2', kind, s.profile)),
+        el('span', { class: 'jp-hpclab-badge' }, this.stateWord(s.state))
+      ),
       el('div', { class: 'jp-hpclab-muted' }, this.detail(s)),
       el('div', { class: 'jp-hpclab-actions' }, ...actions)
     );

@@ -29,9 +29,27 @@ export class FakeModel implements IHpclabModel {
   readonly events: Signal<IHpclabModel, LiveEvent> = new Signal(this);
   readonly refresh = jest.fn(async () => undefined);
 
-  constructor(public api: HpclabApi = new HpclabApi('', (async () => Promise.reject(new TypeError('no network in this test'))) as unknown as typeof fetch)) {}
+  constructor(
+    public api: HpclabApi = new HpclabApi('', (async () =>
+      Promise.reject(new TypeError('no network in this test'))) as unknown as typeof fetch)
+  ) {}
 
-  set(state: Partial<Pick<FakeModel, 'clusters' | 'status' | 'links' | 'sessions' | 'profiles' | 'kernelspecs' | 'error' | 'loaded' | 'versionProblem'>>): void {
+  set(
+    state: Partial<
+      Pick<
+        FakeModel,
+        | 'clusters'
+        | 'status'
+        | 'links'
+        | 'sessions'
+        | 'profiles'
+        | 'kernelspecs'
+        | 'error'
+        | 'loaded'
+        | 'versionProblem'
+      >
+    >
+  ): void {
     Object.assign(this, state);
     this.changed.emit();
   }
@@ -41,7 +59,9 @@ export class FakeModel implements IHpclabModel {
   }
 
   nearestEnding(): Session | undefined {
-    return this.sessions.filter(s => s.state === 'running' && s.endsAt).sort((a, b) => Date.parse(a.endsAt!) - Date.parse(b.endsAt!))[0];
+    return this.sessions
+      .filter(s => s.state === 'running' && s.endsAt)
+      .sort((a, b) => Date.parse(a.endsAt!) - Date.parse(b.endsAt!))[0];
   }
 
   dismiss(sessionId: string): void {

@@ -1,6 +1,11 @@
 /** What the client reads of a fetch Response (jsdom has no Response class). */
 export function reply(status: number, text: string) {
-  return { ok: status >= 200 && status < 300, status, statusText: status === 200 ? 'OK' : 'Error', text: async () => text };
+  return {
+    ok: status >= 200 && status < 300,
+    status,
+    statusText: status === 200 ? 'OK' : 'Error',
+    text: async () => text
+  };
 }
 
 /** A session as the companion sends it; override what a test is about. */

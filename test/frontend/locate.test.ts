@@ -2,7 +2,12 @@ import { locateCompanion, type ServerReply } from '../../src/locate';
 import { API_VERSION, EXTENSION_VERSION } from '../../src/version';
 import { fakeFetch } from './fixtures';
 
-const server = (status: number, body: unknown) => async (): Promise<ServerReply> => ({ ok: status < 300, status, statusText: String(status), json: async () => body });
+const server = (status: number, body: unknown) => async (): Promise<ServerReply> => ({
+  ok: status < 300,
+  status,
+  statusText: String(status),
+  json: async () => body
+});
 const unused = async (): Promise<ServerReply> => {
   throw new Error('the Jupyter server must not be asked');
 };
@@ -17,7 +22,15 @@ test('under hpclab lab the companion on the same origin wins, with the cookie', 
 
 test('under plain Jupyter the server extension names the companion; the token goes in the header and the events URL', async () => {
   const { impl, calls } = fakeFetch({ 'GET /hpclab/api/clusters': { body: ['testbed'] } });
-  const found = await locateCompanion({ askServer: server(200, { url: 'http://127.0.0.1:4567/', token: 'tok', version: EXTENSION_VERSION, api: API_VERSION }), fetchImpl: impl });
+  const found = await locateCompanion({
+    askServer: server(200, {
+      url: 'http://127.0.0.1:4567/',
+      token: 'tok',
+      version: EXTENSION_VERSION,
+      api: API_VERSION
+    }),
+    fetchImpl: impl
+  });
   expect(found.problem).toBeUndefined();
   expect(found.api.base).toBe('http://127.0.0.1:4567/hpclab/');
   expect(found.api.eventsUrl()).toBe('http://127.0.0.1:4567/hpclab/events?token=tok');
@@ -29,7 +42,12 @@ test('under plain Jupyter the server extension names the companion; the token go
 
 test("the server extension's words reach the user when it cannot start the companion", async () => {
   const { impl } = fakeFetch({});
-  const found = await locateCompanion({ askServer: server(503, { error: { code: 'companion-unavailable', message: 'hpclab needs Node.js 20 or newer on PATH' } }), fetchImpl: impl });
+  const found = await locateCompanion({
+    askServer: server(503, {
+      error: { code: 'companion-unavailable', message: 'hpclab needs Node.js 20 or newer on PATH' }
+    }),
+    fetchImpl: impl
+  });
   expect(found.problem).toBe('hpclab needs Node.js 20 or newer on PATH');
 });
 
@@ -42,6 +60,10 @@ test('no server extension (404): the same-origin default, no problem invented', 
 
 test('a garbled answer is named with its status', async () => {
   const { impl } = fakeFetch({});
-  expect((await locateCompanion({ askServer: server(502, undefined), fetchImpl: impl })).problem).toMatch(/answered 502/);
-  expect((await locateCompanion({ askServer: server(200, { url: 'not a url' }), fetchImpl: impl })).problem).toMatch(/answered 200/);
+  expect((await locateCompanion({ askServer: server(502, undefined), fetchImpl: impl })).problem).toMatch(
+    /answered 502/
+  );
+  expect((await locateCompanion({ askServer: server(200, { url: 'not a url' }), fetchImpl: impl })).problem).toMatch(
+    /answered 200/
+  );
 });

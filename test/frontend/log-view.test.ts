@@ -33,20 +33,49 @@ const { TextEncoder } = jest.requireActual<{ TextEncoder: { new (): { encode(s: 
 /** A streamed reply, as fetch gives one: the body read chunk by chunk. */
 function streamed(chunks: Uint8Array[]) {
   const queue = [...chunks];
-  return { ok: true, status: 200, statusText: 'OK', text: async () => '', body: { getReader: () => ({ read: async () => (queue.length ? { value: queue.shift(), done: false } : { value: undefined, done: true }) }) } };
+  return {
+    ok: true,
+    status: 200,
+    statusText: 'OK',
+    text: async () => '',
+    body: {
+      getReader: () => ({
+        read: async () => (queue.length ? { value: queue.shift(), done: false } : { value: undefined, done: true })
+      })
+    }
+  };
 }
 
 test('the log reaches a companion whose URL carries only a token: the token goes in the Authorization header', async () => {
   const calls: { url: string; init: RequestInit }[] = [];
   const fetchImpl = (async (url: string, init: RequestInit) => {
     calls.push({ url, init });
-    if ((init.headers as Record<string, string>).Authorization !== 'token secret') return { ok: false, status: 401, statusText: 'Unauthorized', text: async () => '' };
+    if ((init.headers as Record<string, string>).Authorization !== 'token secret')
+      return { ok: false, status: 401, statusText: 'Unauthorized', text: async () => '' };
     const bytes = new TextEncoder().encode('épreuve 1\nline 2\n');
     // "é" is two bytes: split between chunks, it must come out whole.
     return streamed([bytes.slice(0, 1), bytes.slice(1, 9), bytes.slice(9)]);
   }) as unknown as typeof fetch;
   const model = new FakeModel(new HpclabApi('http://127.0.0.1:9999/?token=secret', fetchImpl));
-  model.sessions = [{ kind: 'lab', cluster: 'c', profile: 'gpu', id: 's1', state: 'running', jobId: '42', pending: null, node: 'n1', createdAt: 'x', startedAt: null, endsAt: null, endedAt: null, endReason: null, message: null, baseUrl: '/hpclab/node/s1/' }];
+  model.sessions = [
+    {
+      kind: 'lab',
+      cluster: 'c',
+      profile: 'gpu',
+      id: 's1',
+      state: 'running',
+      jobId: '42',
+      pending: null,
+      node: 'n1',
+      createdAt: 'x',
+      startedAt: null,
+      endsAt: null,
+      endedAt: null,
+      endReason: null,
+      message: null,
+      baseUrl: '/hpclab/node/s1/'
+    }
+  ];
   const view = new LogView('s1', model, english);
   await view.done;
   expect(calls).toHaveLength(1);
@@ -61,7 +90,12 @@ test('a restored tab waits for the model to find the companion, then says why th
   const calls: string[] = [];
   const fetchImpl = (async (url: string) => {
     calls.push(url);
-    return { ok: false, status: 404, statusText: 'Not Found', text: async () => JSON.stringify({ error: { code: 'not-found', message: 'no session s9' } }) };
+    return {
+      ok: false,
+      status: 404,
+      statusText: 'Not Found',
+      text: async () => JSON.stringify({ error: { code: 'not-found', message: 'no session s9' } })
+    };
   }) as unknown as typeof fetch;
   const model = new FakeModel(new HpclabApi('', fetchImpl));
   model.loaded = false;
@@ -102,7 +136,10 @@ test('show log: one tab per session, tracked so the layout restorer reopens it w
   expect(shell.add).toHaveBeenCalledTimes(1);
   expect(first.id).toBe('hpclab-log-s1');
   expect(shell.activateById).toHaveBeenLastCalledWith('hpclab-log-s1');
-  const [[, options]] = restorer.restore.mock.calls as unknown as [unknown, { command: string; args: (w: unknown) => unknown; name: (w: unknown) => string }][];
+  const [[, options]] = restorer.restore.mock.calls as unknown as [
+    unknown,
+    { command: string; args: (w: unknown) => unknown; name: (w: unknown) => string }
+  ][];
   expect(options.command).toBe(CommandIDs.showLog);
   expect(options.args(first)).toEqual({ sessionId: 's1' });
   expect(options.name(first)).toBe('s1');

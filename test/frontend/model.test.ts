@@ -52,7 +52,10 @@ test('session events update the list and are passed on with the previous state',
   const seen: LiveEvent[] = [];
   m.events.connect((_s, e) => seen.push(e));
   m.handleEvent('snapshot', { type: 'snapshot', sessions: [{ ...base, id: 's1', state: 'pending' }] });
-  m.handleEvent('session', { type: 'session', session: { ...base, id: 's1', state: 'running', endsAt: new Date(Date.now() + 60_000).toISOString() } });
+  m.handleEvent('session', {
+    type: 'session',
+    session: { ...base, id: 's1', state: 'running', endsAt: new Date(Date.now() + 60_000).toISOString() }
+  });
   expect(m.sessions.map(s => s.state)).toEqual(['running']);
   expect(seen[0]).toMatchObject({ type: 'session', previous: { state: 'pending' }, session: { state: 'running' } });
   expect(m.nearestEnding()?.id).toBe('s1');
@@ -62,13 +65,19 @@ test('session events update the list and are passed on with the previous state',
   expect(m.sessions).toHaveLength(1);
 });
 
-test('link events keep each cluster\'s connection state and are passed on', () => {
+test("link events keep each cluster's connection state and are passed on", () => {
   const { m } = model();
   const seen: LiveEvent[] = [];
   let changes = 0;
   m.events.connect((_s, e) => seen.push(e));
   m.changed.connect(() => changes++);
-  const link = { type: 'link', cluster: 'testbed', state: 'reconnecting', message: 'connection reset', retryInMs: 1000 };
+  const link = {
+    type: 'link',
+    cluster: 'testbed',
+    state: 'reconnecting',
+    message: 'connection reset',
+    retryInMs: 1000
+  };
   m.handleEvent('link', link);
   expect(m.links.get('testbed')).toEqual(link);
   expect(seen).toEqual([{ type: 'link', link }]);
@@ -112,14 +121,36 @@ test('a dismissed session is remembered and `changed` fires for it', () => {
 test('formatting: countdowns, queue words and array grouping', () => {
   expect(hms(3725)).toBe('1:02:05');
   expect(hms(2 * 86400 + 60)).toBe('2-00:01:00');
-  expect(pendingText({ ...base, id: 'x', state: 'pending', pending: { reason: 'Resources', position: 3, estimatedStart: null } }, english)).toBe('Resources, #3 in the queue');
-  const job = (id: string, arrayJobId: string | null) => ({ id, arrayJobId, arrayTaskId: null, name: 'j', user: 'u', state: 'PENDING', reason: null, partition: 'p', nodes: null, numNodes: 1, numCpus: 1, timeUsed: 0, timeLimit: null, timeLeft: null, submitTime: null, startTime: null, gres: null });
+  expect(
+    pendingText(
+      { ...base, id: 'x', state: 'pending', pending: { reason: 'Resources', position: 3, estimatedStart: null } },
+      english
+    )
+  ).toBe('Resources, #3 in the queue');
+  const job = (id: string, arrayJobId: string | null) => ({
+    id,
+    arrayJobId,
+    arrayTaskId: null,
+    name: 'j',
+    user: 'u',
+    state: 'PENDING',
+    reason: null,
+    partition: 'p',
+    nodes: null,
+    numNodes: 1,
+    numCpus: 1,
+    timeUsed: 0,
+    timeLimit: null,
+    timeLeft: null,
+    submitTime: null,
+    startTime: null,
+    gres: null
+  });
   expect(groupJobs([job('10_1', '10'), job('10_2', '10'), job('11', null)]).map(g => [g.key, g.jobs.length])).toEqual([
     ['10', 2],
     ['11', 1]
   ]);
 });
-
 
 describe('the companion of another release', () => {
   test('same release: no problem, and the version is asked once', async () => {
@@ -163,7 +194,13 @@ test('with a locator, the model finds the companion first, and again once it sto
   const fetchImpl = (async (url: string) => {
     if (!alive) throw new TypeError('Failed to fetch');
     const path = new URL(url).pathname;
-    const answers: Record<string, unknown> = { '/hpclab/api/clusters': [], '/hpclab/api/profiles': [], '/hpclab/api/sessions': [], '/hpclab/api/kernelspecs': [], '/hpclab/api/version': { version: EXTENSION_VERSION, api: API_VERSION } };
+    const answers: Record<string, unknown> = {
+      '/hpclab/api/clusters': [],
+      '/hpclab/api/profiles': [],
+      '/hpclab/api/sessions': [],
+      '/hpclab/api/kernelspecs': [],
+      '/hpclab/api/version': { version: EXTENSION_VERSION, api: API_VERSION }
+    };
     return reply(path in answers ? 200 : 404, JSON.stringify(answers[path]));
   }) as unknown as typeof fetch;
   const m = new HpclabModel(new HpclabApi('', fetchImpl), 15);

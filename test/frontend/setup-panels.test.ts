@@ -22,7 +22,9 @@ jest.mock('@jupyterlab/apputils', () => ({
   showDialog: async () => ({ button: { accept: true } })
 }));
 
-const trans = { __: (s: string, ...args: unknown[]) => s.replace(/%(\d)/g, (_m, i) => String(args[Number(i) - 1])) } as unknown as TranslationBundle;
+const trans = {
+  __: (s: string, ...args: unknown[]) => s.replace(/%(\d)/g, (_m, i) => String(args[Number(i) - 1]))
+} as unknown as TranslationBundle;
 const flush = () => new Promise(resolve => setTimeout(resolve, 0));
 /** Shown in the page: a form submits only when it is in the document. */
 const attached: Widget[] = [];
@@ -34,7 +36,17 @@ afterEach(() => {
 const $ = <T extends HTMLElement>(root: HTMLElement, selector: string) => root.querySelector<T>(selector)!;
 
 const proposal = { cluster: 'mycluster', partition: 'debug', time: '01:00:00', cpus: 1, env: { python: 'python3' } };
-const discovery = { cluster: 'mycluster', host: 'mycluster', partitions: [{ name: 'debug', default: true, timeLimitSec: 3600, gpus: [] }], associations: null, envs: [], profiles: { cpu: proposal, gpu: { ...proposal, gres: 'gpu:1' } }, existingProfiles: [], slurmCalls: 2, seconds: 3 };
+const discovery = {
+  cluster: 'mycluster',
+  host: 'mycluster',
+  partitions: [{ name: 'debug', default: true, timeLimitSec: 3600, gpus: [] }],
+  associations: null,
+  envs: [],
+  profiles: { cpu: proposal, gpu: { ...proposal, gres: 'gpu:1' } },
+  existingProfiles: [],
+  slurmCalls: 2,
+  seconds: 3
+};
 
 function context(answers: Parameters<typeof fakeFetch>[0]) {
   const { impl, calls } = fakeFetch(answers);
@@ -52,7 +64,10 @@ test('add a cluster: pick a host, connect, uncheck a proposal, save only the che
   const panel = shown(new AddClusterPanel(ctx));
   await flush();
   expect(panel.node.dataset.hpclabStep).toBe('host');
-  expect([...panel.node.querySelectorAll('select[data-hpclab-field="host"] option')].map(o => o.textContent)).toEqual(['mycluster', 'other']);
+  expect([...panel.node.querySelectorAll('select[data-hpclab-field="host"] option')].map(o => o.textContent)).toEqual([
+    'mycluster',
+    'other'
+  ]);
   $<HTMLButtonElement>(panel.node, '[data-hpclab-action="connect"]').click();
   await flush();
   expect(JSON.parse(String(calls[1].init.body))).toEqual({ host: 'mycluster' });
@@ -61,7 +76,11 @@ test('add a cluster: pick a host, connect, uncheck a proposal, save only the che
   $<HTMLInputElement>(panel.node, 'input[data-hpclab-profile="gpu"]').click();
   $<HTMLButtonElement>(panel.node, '[data-hpclab-action="save"]').click();
   await flush();
-  expect(JSON.parse(String(calls[2].init.body))).toEqual({ host: 'mycluster', cluster: 'mycluster', profiles: { cpu: proposal } });
+  expect(JSON.parse(String(calls[2].init.body))).toEqual({
+    host: 'mycluster',
+    cluster: 'mycluster',
+    profiles: { cpu: proposal }
+  });
   expect(panel.node.dataset.hpclabStep).toBe('done');
   expect(refreshed).toHaveBeenCalled();
 });
@@ -69,7 +88,10 @@ test('add a cluster: pick a host, connect, uncheck a proposal, save only the che
 test('add a cluster: no hosts in ~/.ssh/config explains what to add; a failed connect is said in words', async () => {
   const { ctx } = context({
     'GET /hpclab/api/setup': { body: { configPath: '/c.json', configured: false, hosts: [] } },
-    'POST /hpclab/api/setup/discover': { status: 502, body: { error: { code: 'ssh', message: 'Permission denied (publickey)' } } }
+    'POST /hpclab/api/setup/discover': {
+      status: 502,
+      body: { error: { code: 'ssh', message: 'Permission denied (publickey)' } }
+    }
   });
   const panel = shown(new AddClusterPanel(ctx));
   await flush();
@@ -90,7 +112,12 @@ test('edit profiles: open one, change a field, keep env, show a field error besi
     'GET /hpclab/api/clusters': { body: ['mycluster'] },
     'GET /hpclab/api/profiles': { body: [{ name: 'cpu', cluster: 'mycluster' }] },
     'GET /hpclab/api/profiles/cpu/config': { body: { name: 'cpu', profile: written } },
-    'PUT /hpclab/api/profiles/cpu': { status: 400, body: { error: { code: 'invalid', message: 'bad', fields: [{ path: 'profile.time', message: 'expected HH:MM:SS' }] } } }
+    'PUT /hpclab/api/profiles/cpu': {
+      status: 400,
+      body: {
+        error: { code: 'invalid', message: 'bad', fields: [{ path: 'profile.time', message: 'expected HH:MM:SS' }] }
+      }
+    }
   });
   const panel = shown(new EditProfilesPanel(ctx));
   await flush();
@@ -120,14 +147,18 @@ test('edit profiles: a new profile is put under its name; a taken name is refuse
   name.value = 'cpu';
   $<HTMLButtonElement>(panel.node, '[data-hpclab-action="save-profile"]').click();
   await flush();
-  expect(panel.node.querySelector('[data-field="name"] .jp-hpclab-field-error')?.textContent).toContain('exists already');
+  expect(panel.node.querySelector('[data-field="name"] .jp-hpclab-field-error')?.textContent).toContain(
+    'exists already'
+  );
   expect(calls.some(c => c.init.method === 'PUT')).toBe(false);
   name.value = 'big';
   $<HTMLSelectElement>(panel.node, '[data-hpclab-field="cluster"]').value = 'b';
   $<HTMLInputElement>(panel.node, '[data-hpclab-field="mem"]').value = '64G';
   $<HTMLButtonElement>(panel.node, '[data-hpclab-action="save-profile"]').click();
   await flush();
-  expect(JSON.parse(String(calls.find(c => c.init.method === 'PUT')!.init.body))).toEqual({ profile: { cluster: 'b', mem: '64G' } });
+  expect(JSON.parse(String(calls.find(c => c.init.method === 'PUT')!.init.body))).toEqual({
+    profile: { cluster: 'b', mem: '64G' }
+  });
   expect(panel.node.querySelector('[data-hpclab-profile-form]')?.getAttribute('data-profile')).toBe('big');
   expect(refreshed).toHaveBeenCalled();
   $<HTMLButtonElement>(panel.node, '[data-hpclab-profile="cpu"]').click();

@@ -1,6 +1,15 @@
 import { HpclabApi, HpclabError } from '../../src/api';
 import { SetupApi } from '../../src/setup/api';
-import { buildProfile, checkedProfiles, envSummary, field, fieldOfPath, keptKeys, profileFormValues, showErrors } from '../../src/setup/forms';
+import {
+  buildProfile,
+  checkedProfiles,
+  envSummary,
+  field,
+  fieldOfPath,
+  keptKeys,
+  profileFormValues,
+  showErrors
+} from '../../src/setup/forms';
 import { fakeFetch } from './fixtures';
 
 const discovery = {
@@ -14,7 +23,14 @@ const discovery = {
   envs: ['conda:ml'],
   profiles: {
     cpu: { cluster: 'mycluster', partition: 'debug', time: '01:00:00', cpus: 1, env: { python: 'python3' } },
-    'gpu-a100': { cluster: 'mycluster', partition: 'gpu', time: '01:00:00', cpus: 2, gres: 'gpu:a100:1', env: { python: 'python3' } }
+    'gpu-a100': {
+      cluster: 'mycluster',
+      partition: 'gpu',
+      time: '01:00:00',
+      cpus: 2,
+      gres: 'gpu:a100:1',
+      env: { python: 'python3' }
+    }
   },
   existingProfiles: ['old'],
   slurmCalls: 2,
@@ -25,9 +41,17 @@ const body = (init: RequestInit) => JSON.parse(String(init.body));
 
 describe('the setup API', () => {
   test('setup info: configPath, configured, ssh hosts', async () => {
-    const { impl, calls } = fakeFetch({ 'GET /hpclab/api/setup': { body: { configPath: '/home/me/.config/hpclab/config.json', configured: false, hosts: ['mycluster'] } } });
+    const { impl, calls } = fakeFetch({
+      'GET /hpclab/api/setup': {
+        body: { configPath: '/home/me/.config/hpclab/config.json', configured: false, hosts: ['mycluster'] }
+      }
+    });
     const info = await new SetupApi(new HpclabApi('', impl)).info();
-    expect(info).toEqual({ configPath: '/home/me/.config/hpclab/config.json', configured: false, hosts: ['mycluster'] });
+    expect(info).toEqual({
+      configPath: '/home/me/.config/hpclab/config.json',
+      configured: false,
+      hosts: ['mycluster']
+    });
     expect(calls[0].init.method).toBe('GET');
   });
 
@@ -59,12 +83,16 @@ describe('the setup API', () => {
   test('discover: no accounting (associations null) is a valid reply; a reply without profiles is not', async () => {
     const { impl } = fakeFetch({ 'POST /hpclab/api/setup/discover': { body: { ...discovery, associations: null } } });
     expect((await new SetupApi(new HpclabApi('', impl)).discover('h')).associations).toBeNull();
-    const { impl: bad } = fakeFetch({ 'POST /hpclab/api/setup/discover': { body: { ...discovery, profiles: undefined } } });
+    const { impl: bad } = fakeFetch({
+      'POST /hpclab/api/setup/discover': { body: { ...discovery, profiles: undefined } }
+    });
     await expect(new SetupApi(new HpclabApi('', bad)).discover('h')).rejects.toMatchObject({ code: 'bad-reply' });
   });
 
   test('a failed connection comes back in words (the companion says why)', async () => {
-    const error = { error: { code: 'unreachable', message: 'Cannot connect to mycluster: host key verification failed' } };
+    const error = {
+      error: { code: 'unreachable', message: 'Cannot connect to mycluster: host key verification failed' }
+    };
     const { impl } = fakeFetch({ 'POST /hpclab/api/setup/discover': { status: 502, body: error } });
     const err = await new SetupApi(new HpclabApi('', impl)).discover('mycluster').catch(e => e);
     expect(err).toBeInstanceOf(HpclabError);
@@ -72,9 +100,17 @@ describe('the setup API', () => {
   });
 
   test('save posts host, cluster and the profiles, and returns where they went', async () => {
-    const { impl, calls } = fakeFetch({ 'POST /hpclab/api/setup/save': { body: { configPath: '/c.json', cluster: 'mycluster', added: ['cpu'] } } });
-    const r = await new SetupApi(new HpclabApi('', impl)).save('mycluster', 'mycluster', { cpu: discovery.profiles.cpu });
-    expect(body(calls[0].init)).toEqual({ host: 'mycluster', cluster: 'mycluster', profiles: { cpu: discovery.profiles.cpu } });
+    const { impl, calls } = fakeFetch({
+      'POST /hpclab/api/setup/save': { body: { configPath: '/c.json', cluster: 'mycluster', added: ['cpu'] } }
+    });
+    const r = await new SetupApi(new HpclabApi('', impl)).save('mycluster', 'mycluster', {
+      cpu: discovery.profiles.cpu
+    });
+    expect(body(calls[0].init)).toEqual({
+      host: 'mycluster',
+      cluster: 'mycluster',
+      profiles: { cpu: discovery.profiles.cpu }
+    });
     expect(r.added).toEqual(['cpu']);
   });
 
@@ -94,25 +130,65 @@ describe('the setup API', () => {
   });
 
   test('a 400 on put names the bad fields', async () => {
-    const error = { error: { code: 'invalid', message: 'profile.time: expected HH:MM:SS', fields: [{ path: 'profile.time', message: 'expected HH:MM:SS' }] } };
+    const error = {
+      error: {
+        code: 'invalid',
+        message: 'profile.time: expected HH:MM:SS',
+        fields: [{ path: 'profile.time', message: 'expected HH:MM:SS' }]
+      }
+    };
     const { impl } = fakeFetch({ 'PUT /hpclab/api/profiles/gpu': { status: 400, body: error } });
-    const err = await new SetupApi(new HpclabApi('', impl)).putProfile('gpu', { cluster: 'c', time: 'soon' }).catch(e => e);
-    expect(err).toMatchObject({ status: 400, code: 'invalid', fields: [{ path: 'profile.time', message: 'expected HH:MM:SS' }] });
+    const err = await new SetupApi(new HpclabApi('', impl))
+      .putProfile('gpu', { cluster: 'c', time: 'soon' })
+      .catch(e => e);
+    expect(err).toMatchObject({
+      status: 400,
+      code: 'invalid',
+      fields: [{ path: 'profile.time', message: 'expected HH:MM:SS' }]
+    });
   });
 });
 
 describe('the profile form', () => {
-  const original = { cluster: 'c', partition: 'gpu', time: '01:00:00', cpus: 2, gres: 'gpu:1', env: { modules: ['python/3.11'], python: 'python3' }, sbatch: { 'mail-type': 'END' }, kernelHoldMinutes: 5 };
+  const original = {
+    cluster: 'c',
+    partition: 'gpu',
+    time: '01:00:00',
+    cpus: 2,
+    gres: 'gpu:1',
+    env: { modules: ['python/3.11'], python: 'python3' },
+    sbatch: { 'mail-type': 'END' },
+    kernelHoldMinutes: 5
+  };
 
   test('shows the edited keys as text, nothing for the rest', () => {
-    expect(profileFormValues(original)).toEqual({ cluster: 'c', partition: 'gpu', time: '01:00:00', cpus: '2', mem: '', gres: 'gpu:1', account: '', qos: '', constraint: '' });
+    expect(profileFormValues(original)).toEqual({
+      cluster: 'c',
+      partition: 'gpu',
+      time: '01:00:00',
+      cpus: '2',
+      mem: '',
+      gres: 'gpu:1',
+      account: '',
+      qos: '',
+      constraint: ''
+    });
     expect(keptKeys(original)).toEqual(['env', 'sbatch', 'kernelHoldMinutes']);
   });
 
   test('building the profile keeps every key the form does not edit, as it was', () => {
     const values = { ...profileFormValues(original), time: ' 02:00:00 ', mem: '8G', gres: '', cpus: '4' };
     const built = buildProfile(original, values);
-    expect(built).toEqual({ cluster: 'c', partition: 'gpu', time: '02:00:00', cpus: 4, mem: '8G', env: original.env, sbatch: original.sbatch, kernelHoldMinutes: 5 });
+    expect(built).toEqual({
+      cluster: 'c',
+      partition: 'gpu',
+      time: '02:00:00',
+      cpus: 4,
+      mem: '8G',
+      env: original.env,
+      sbatch: original.sbatch,
+      kernelHoldMinutes: 5
+    });
     expect(built.env).toBe(original.env);
     expect(original.gres).toBe('gpu:1'); // the original is not changed
   });

@@ -14,7 +14,15 @@ const $ = <T extends HTMLElement>(root: HTMLElement, selector: string) => root.q
 
 test('a pending session says why it waits and where it stands in the queue', () => {
   const model = new FakeModel();
-  model.sessions = [{ ...sessionBase, id: 'p1', state: 'pending', jobId: '42', pending: { reason: 'Resources', position: 2, estimatedStart: null } }];
+  model.sessions = [
+    {
+      ...sessionBase,
+      id: 'p1',
+      state: 'pending',
+      jobId: '42',
+      pending: { reason: 'Resources', position: 2, estimatedStart: null }
+    }
+  ];
   const section = shown(new SessionsSection(sectionContext(model)));
   const [row] = rows(section);
   expect(row.dataset).toMatchObject({ session: 'p1', state: 'pending' });
@@ -59,7 +67,10 @@ test('ended and failed sessions wait collapsed under "N ended"; each can be dism
   expect($(section.node, '[data-hpclab-action="toggle-ended"]').getAttribute('aria-expanded')).toBe('true');
   const failed = rows(section)[2];
   expect($(failed, '.jp-hpclab-muted').textContent).toBe('job 7 · failed · sbatch: error: invalid partition');
-  expect([...failed.querySelectorAll<HTMLElement>('[data-action]')].map(b => b.dataset.action)).toEqual(['log', 'dismiss']);
+  expect([...failed.querySelectorAll<HTMLElement>('[data-action]')].map(b => b.dataset.action)).toEqual([
+    'log',
+    'dismiss'
+  ]);
 
   $(failed, '[data-action="dismiss"]').click();
   redraw();

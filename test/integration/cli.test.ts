@@ -8,7 +8,11 @@ const bin = path.join(repoRoot, 'dist', 'server', 'cli', 'main.js');
 
 /** The built `hpclab` command, as a user runs it. */
 function hpclab(args: string[], env: NodeJS.ProcessEnv = {}) {
-  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: { PATH: process.env.PATH, HOME: os.tmpdir(), ...env }, timeout: 60_000 });
+  const r = spawnSync(process.execPath, [bin, ...args], {
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH, HOME: os.tmpdir(), ...env },
+    timeout: 60_000
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -16,16 +20,19 @@ describe('hpclab CLI against the testbed', () => {
   const env = testbed();
   beforeAll(() => cancelAllJobs());
 
-  it.each(['testbed', 'local'])('status --cluster %s --json shows both partitions and 2 idle GPUs of type fake', cluster => {
-    const r = hpclab(['status', '--config', env.config, '--cluster', cluster, '--json']);
-    expect(r.stderr).toBe('');
-    expect(r.code).toBe(0);
-    const out = JSON.parse(r.stdout);
-    expect(out.cluster).toBe(cluster);
-    expect(out.partitions.map((p: { name: string }) => p.name)).toEqual(['debug', 'gpu']);
-    for (const p of out.partitions) expect(p.gpus).toEqual([{ type: 'fake', total: 2, used: 0 }]);
-    expect(Array.isArray(out.jobs)).toBe(true);
-  });
+  it.each(['testbed', 'local'])(
+    'status --cluster %s --json shows both partitions and 2 idle GPUs of type fake',
+    cluster => {
+      const r = hpclab(['status', '--config', env.config, '--cluster', cluster, '--json']);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      const out = JSON.parse(r.stdout);
+      expect(out.cluster).toBe(cluster);
+      expect(out.partitions.map((p: { name: string }) => p.name)).toEqual(['debug', 'gpu']);
+      for (const p of out.partitions) expect(p.gpus).toEqual([{ type: 'fake', total: 2, used: 0 }]);
+      expect(Array.isArray(out.jobs)).toBe(true);
+    }
+  );
 
   it('prints a readable table without --json, config from $HPCLAB_CONFIG', () => {
     const r = hpclab(['status', '--cluster', 'testbed'], { HPCLAB_CONFIG: env.config });
@@ -35,10 +42,29 @@ describe('hpclab CLI against the testbed', () => {
   });
 
   it('lists, holds, releases and cancels a job through `hpclab jobs`', () => {
-    const id = spawnSync('runuser', ['-u', env.user, '--', 'sbatch', '--parsable', '--hold', '-o', '/dev/null', '--job-name', 'cli test', '--wrap', 'sleep 300'], { encoding: 'utf8', cwd: '/' }).stdout.trim();
+    const id = spawnSync(
+      'runuser',
+      [
+        '-u',
+        env.user,
+        '--',
+        'sbatch',
+        '--parsable',
+        '--hold',
+        '-o',
+        '/dev/null',
+        '--job-name',
+        'cli test',
+        '--wrap',
+        'sleep 300'
+      ],
+      { encoding: 'utf8', cwd: '/' }
+    ).stdout.trim();
     expect(id).toMatch(/^\d+$/);
     const list = JSON.parse(hpclab(['jobs', '--config', env.config, '--cluster', 'testbed', '--json']).stdout);
-    expect(list.jobs).toEqual(expect.arrayContaining([expect.objectContaining({ id, name: 'cli test', state: 'PENDING' })]));
+    expect(list.jobs).toEqual(
+      expect.arrayContaining([expect.objectContaining({ id, name: 'cli test', state: 'PENDING' })])
+    );
     for (const action of ['release', 'hold', 'cancel']) {
       const r = hpclab(['jobs', action, id, '--config', env.config, '--cluster', 'testbed']);
       expect(r.stderr).toBe('');
@@ -80,7 +106,22 @@ describe('hpclab CLI against the testbed', () => {
   it('says which cluster is unreachable, in one line', async () => {
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'hpclab-down-'));
     const file = path.join(dir, 'config.json');
-    await fs.writeFile(file, JSON.stringify({ clusters: { gone: { ssh: { host: '127.0.0.1', port: 1, user: 'x', identityFile: env.identityFile, knownHostsFile: env.knownHostsFile } } } }));
+    await fs.writeFile(
+      file,
+      JSON.stringify({
+        clusters: {
+          gone: {
+            ssh: {
+              host: '127.0.0.1',
+              port: 1,
+              user: 'x',
+              identityFile: env.identityFile,
+              knownHostsFile: env.knownHostsFile
+            }
+          }
+        }
+      })
+    );
     const r = hpclab(['status', '--config', file]);
     expect(r.code).toBe(1);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
@@ -94,10 +135,13 @@ describe('hpclab CLI against the testbed', () => {
     const target = path.join(data, 'labextensions', 'hpclab');
     expect(r.stdout).toContain(target);
     const built = path.join(repoRoot, 'hpclab', 'labextension');
-    const list = async (dir: string): Promise<string[]> => (await fs.readdir(dir, { recursive: true })).map(String).sort();
+    const list = async (dir: string): Promise<string[]> =>
+      (await fs.readdir(dir, { recursive: true })).map(String).sort();
     expect((await list(target)).filter(f => f !== 'install.json')).toEqual(await list(built));
     const entry = (await fs.readdir(path.join(built, 'static'))).find(f => f.startsWith('remoteEntry.'))!;
-    expect(await fs.readFile(path.join(target, 'static', entry))).toEqual(await fs.readFile(path.join(built, 'static', entry)));
+    expect(await fs.readFile(path.join(target, 'static', entry))).toEqual(
+      await fs.readFile(path.join(built, 'static', entry))
+    );
     expect(JSON.parse(await fs.readFile(path.join(target, 'package.json'), 'utf8')).name).toBe('hpclab');
   });
 });

@@ -16,7 +16,8 @@ describe('hpclab init', () => {
   const env = testbed();
   let home: string;
   let run: NodeJS.ProcessEnv;
-  const cli = (...args: string[]) => execFileSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: run, timeout: 120_000 });
+  const cli = (...args: string[]) =>
+    execFileSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: run, timeout: 120_000 });
 
   beforeAll(async () => {
     await cancelAllJobs();
@@ -30,14 +31,33 @@ describe('hpclab init', () => {
     const gatewaySsh = `ssh -F /dev/null -i ${env.identityFile} -o IdentitiesOnly=yes -o UserKnownHostsFile=${env.knownHostsFile} -o StrictHostKeyChecking=yes -o BatchMode=yes -p ${jump.port} ${env.user}@${jump.host}`;
     await fs.writeFile(
       path.join(home, '.ssh', 'config'),
-      [`Host tb-gateway`, `HostName ${jump.host}`, `Port ${jump.port}`, ...common, '', `Host tb-login`, `HostName ${env.ssh.host}`, `Port ${env.ssh.port}`, 'ProxyJump tb-gateway', ...common, '',
-        `Host tb-nc`, `HostName ${env.ssh.host}`, `Port ${env.ssh.port}`, `ProxyCommand ${gatewaySsh} exec nc %h %p`, ...common, '']
+      [
+        `Host tb-gateway`,
+        `HostName ${jump.host}`,
+        `Port ${jump.port}`,
+        ...common,
+        '',
+        `Host tb-login`,
+        `HostName ${env.ssh.host}`,
+        `Port ${env.ssh.port}`,
+        'ProxyJump tb-gateway',
+        ...common,
+        '',
+        `Host tb-nc`,
+        `HostName ${env.ssh.host}`,
+        `Port ${env.ssh.port}`,
+        `ProxyCommand ${gatewaySsh} exec nc %h %p`,
+        ...common,
+        ''
+      ]
         .map(l => (l.startsWith('Host ') || !l ? l : `  ${l}`))
         .join('\n')
     );
   });
   afterAll(async () => {
-    const info = JSON.parse(await fs.readFile(path.join(home, '.local', 'state', 'hpclab', 'run', 'companion.json'), 'utf8').catch(() => '{}'));
+    const info = JSON.parse(
+      await fs.readFile(path.join(home, '.local', 'state', 'hpclab', 'run', 'companion.json'), 'utf8').catch(() => '{}')
+    );
     if (info.pid) process.kill(info.pid, 'SIGTERM');
     await cancelAllJobs();
   });
@@ -102,11 +122,19 @@ describe('hpclab init', () => {
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     const code = await new Promise<number | null>(resolve => child.on('exit', resolve));
     expect([code, err.slice(-2000)]).toEqual([0, expect.any(String)]);
-    const envStep = out.split('\n').filter(l => l.startsWith('{')).map(l => JSON.parse(l)).find(s => s.step === 'env');
+    const envStep = out
+      .split('\n')
+      .filter(l => l.startsWith('{'))
+      .map(l => JSON.parse(l))
+      .find(s => s.step === 'env');
     const [jobId, gpu, host] = String(envStep.out).trim().split(' ');
     expect(jobId).toMatch(/^\d+$/);
     expect(host).toBe(env.node);
-    await waitFor('the allocation to be released', () => !execFileSync('squeue', ['-h', '-o', '%i'], { encoding: 'utf8' }).split('\n').includes(jobId), 15_000);
+    await waitFor(
+      'the allocation to be released',
+      () => !execFileSync('squeue', ['-h', '-o', '%i'], { encoding: 'utf8' }).split('\n').includes(jobId),
+      15_000
+    );
     return gpu;
   }
 });

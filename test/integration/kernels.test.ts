@@ -2,7 +2,17 @@ import { execFileSync, spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { allCommandLines, cancelAllJobs, descendants, kernelKeysSince, onLoginNode, repoRoot, sshConnectionsOf, testbed, waitFor } from '../support/testbed';
+import {
+  allCommandLines,
+  cancelAllJobs,
+  descendants,
+  kernelKeysSince,
+  onLoginNode,
+  repoRoot,
+  sshConnectionsOf,
+  testbed,
+  waitFor
+} from '../support/testbed';
 
 /**
  * Remote kernels driven by the real jupyter_client, as a Jupyter server drives them: the kernel
@@ -13,12 +23,17 @@ describe('remote kernels (hpclab kernel-launch)', () => {
   let dataDir: string;
   let stateHome: string;
   const driver = path.join(repoRoot, 'test', 'support', 'kernel_driver.py');
-  const squeueIds = () => execFileSync('squeue', ['-h', '-t', 'PD,R', '-o', '%i'], { encoding: 'utf8' }).split('\n').filter(Boolean);
+  const squeueIds = () =>
+    execFileSync('squeue', ['-h', '-t', 'PD,R', '-o', '%i'], { encoding: 'utf8' }).split('\n').filter(Boolean);
 
   const bin = path.join(repoRoot, 'dist', 'server', 'cli', 'main.js');
   const venv = path.join('/home', env.user, 'venvs', 'hpclab-itest');
   /** The CLI as a user runs it, with this test's Jupyter data dir and state dir. */
-  const cli = (...args: string[]) => execFileSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: { ...process.env, JUPYTER_DATA_DIR: dataDir, HOME: os.tmpdir(), XDG_STATE_HOME: stateHome } });
+  const cli = (...args: string[]) =>
+    execFileSync(process.execPath, [bin, ...args], {
+      encoding: 'utf8',
+      env: { ...process.env, JUPYTER_DATA_DIR: dataDir, HOME: os.tmpdir(), XDG_STATE_HOME: stateHome }
+    });
 
   beforeAll(async () => {
     await cancelAllJobs();
@@ -36,16 +51,23 @@ describe('remote kernels (hpclab kernel-launch)', () => {
 
   /** The companion the first launcher started in the background (it would exit when idle). */
   async function stopCompanion() {
-    const info = JSON.parse(await fs.readFile(path.join(stateHome, 'hpclab', 'run', 'companion.json'), 'utf8').catch(() => '{}'));
+    const info = JSON.parse(
+      await fs.readFile(path.join(stateHome, 'hpclab', 'run', 'companion.json'), 'utf8').catch(() => '{}')
+    );
     if (info.pid) process.kill(info.pid, 'SIGTERM');
   }
 
   function drive(mode: 'full' | 'kill' | 'once' | 'walltime' | 'die', kernel = 'hpclab-testbed-gpu') {
-    const child = spawn('/usr/bin/python3', [driver, kernel, mode], { env: { ...process.env, JUPYTER_DATA_DIR: dataDir, HOME: os.tmpdir(), XDG_STATE_HOME: stateHome } });
+    const child = spawn('/usr/bin/python3', [driver, kernel, mode], {
+      env: { ...process.env, JUPYTER_DATA_DIR: dataDir, HOME: os.tmpdir(), XDG_STATE_HOME: stateHome }
+    });
     const steps: Record<string, Record<string, unknown>> = {};
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => {
-      for (const line of d.toString().split('\n').filter(l => l.startsWith('{'))) {
+      for (const line of d
+        .toString()
+        .split('\n')
+        .filter(l => l.startsWith('{'))) {
         const step = JSON.parse(line);
         steps[step.step] = step;
       }
@@ -58,14 +80,43 @@ describe('remote kernels (hpclab kernel-launch)', () => {
   it('writes a kernelspec Jupyter finds: argv to kernel-launch, message interrupts, hpclab metadata, logos', async () => {
     const spec = path.join(dataDir, 'kernels', 'hpclab-testbed-gpu');
     const kernel = JSON.parse(await fs.readFile(path.join(spec, 'kernel.json'), 'utf8'));
-    expect(kernel.argv).toEqual([process.execPath, bin, 'kernel-launch', '--profile', 'gpu', '--config', env.config, '{connection_file}']);
-    expect(kernel).toMatchObject({ interrupt_mode: 'message', language: 'python', metadata: { hpclab: { profile: 'gpu', cluster: 'testbed' } } });
+    expect(kernel.argv).toEqual([
+      process.execPath,
+      bin,
+      'kernel-launch',
+      '--profile',
+      'gpu',
+      '--config',
+      env.config,
+      '{connection_file}'
+    ]);
+    expect(kernel).toMatchObject({
+      interrupt_mode: 'message',
+      language: 'python',
+      metadata: { hpclab: { profile: 'gpu', cluster: 'testbed' } }
+    });
     expect(kernel.display_name).toMatch(/GPU.*testbed/);
-    expect((await fs.readdir(spec)).sort()).toEqual(['kernel.json', 'logo-32x32.png', 'logo-64x64.png', 'logo-svg.svg']);
+    expect((await fs.readdir(spec)).sort()).toEqual([
+      'kernel.json',
+      'logo-32x32.png',
+      'logo-64x64.png',
+      'logo-svg.svg'
+    ]);
     // Jupyter's own view of the kernelspecs (what the kernel picker lists).
-    const specs = JSON.parse(execFileSync('/usr/bin/python3', ['-c', 'import json; from jupyter_client.kernelspec import KernelSpecManager as K; print(json.dumps(K().get_all_specs()))'], { encoding: 'utf8', env: { ...process.env, JUPYTER_DATA_DIR: dataDir } }));
+    const specs = JSON.parse(
+      execFileSync(
+        '/usr/bin/python3',
+        [
+          '-c',
+          'import json; from jupyter_client.kernelspec import KernelSpecManager as K; print(json.dumps(K().get_all_specs()))'
+        ],
+        { encoding: 'utf8', env: { ...process.env, JUPYTER_DATA_DIR: dataDir } }
+      )
+    );
     expect(specs['hpclab-testbed-gpu'].spec.display_name).toBe(kernel.display_name);
-    expect(JSON.parse(cli('kernels', 'list', '--json')).map((k: { name: string }) => k.name)).toContain('hpclab-testbed-gpu');
+    expect(JSON.parse(cli('kernels', 'list', '--json')).map((k: { name: string }) => k.name)).toContain(
+      'hpclab-testbed-gpu'
+    );
   });
 
   it('runs on the node with a GPU, interrupts, restarts in the same allocation, and shuts down', async () => {
@@ -103,7 +154,10 @@ describe('remote kernels (hpclab kernel-launch)', () => {
       // (the launchers, a companion one of them might have started) holds another. Counted by
       // process, not by sshd sessions of the user: those include other clients and exec forks.
       const companion = JSON.parse(await fs.readFile(path.join(stateHome, 'hpclab', 'run', 'companion.json'), 'utf8'));
-      const ours = new Set([companion.pid as number, ...[a, b].flatMap(k => [k.child.pid!, ...descendants(k.child.pid!)])]);
+      const ours = new Set([
+        companion.pid as number,
+        ...[a, b].flatMap(k => [k.child.pid!, ...descendants(k.child.pid!)])
+      ]);
       expect(sshConnectionsOf(companion.pid)).toBe(1);
       expect([...ours].reduce((n, pid) => n + sshConnectionsOf(pid), 0)).toBe(1);
       // The kernels' keys must not appear in any process's command line (node or login side).
@@ -131,13 +185,21 @@ describe('remote kernels (hpclab kernel-launch)', () => {
   }, 240_000);
 
   it('discovers a venv on the cluster, registers it, and runs its kernel with that sys.prefix', async () => {
-    const envs = JSON.parse(cli('kernels', 'discover', '--cluster', 'testbed', '--refresh', '--json', '--config', env.config));
-    expect(envs).toContainEqual(expect.objectContaining({ kind: 'venv', name: 'hpclab-itest', prefix: venv, ipykernel: true, env: { venv } }));
+    const envs = JSON.parse(
+      cli('kernels', 'discover', '--cluster', 'testbed', '--refresh', '--json', '--config', env.config)
+    );
+    expect(envs).toContainEqual(
+      expect.objectContaining({ kind: 'venv', name: 'hpclab-itest', prefix: venv, ipykernel: true, env: { venv } })
+    );
     // Cached: a second listing does not ask the cluster (the file says when it was saved).
     const cache = JSON.parse(await fs.readFile(path.join(stateHome, 'hpclab', 'discovery.json'), 'utf8'));
     expect(cache.clusters.testbed.envs.length).toBe(envs.length);
-    expect(cli('kernels', 'add', '--cluster', 'testbed', '--env', 'hpclab-itest', '--profile', 'cpu', '--config', env.config)).toMatch(/venv hpclab-itest/);
-    const added = JSON.parse(cli('kernels', 'list', '--json')).find((k: { metadata: { env?: string } }) => k.metadata.env);
+    expect(
+      cli('kernels', 'add', '--cluster', 'testbed', '--env', 'hpclab-itest', '--profile', 'cpu', '--config', env.config)
+    ).toMatch(/venv hpclab-itest/);
+    const added = JSON.parse(cli('kernels', 'list', '--json')).find(
+      (k: { metadata: { env?: string } }) => k.metadata.env
+    );
     expect(JSON.parse(added.metadata.env)).toEqual({ venv });
     const k = drive('once', added.name);
     expect(await k.done).toBe(0);
@@ -152,13 +214,36 @@ describe('remote kernels (hpclab kernel-launch)', () => {
 
   it('shows the queue while the allocation waits (stderr and companion events), then starts', async () => {
     // Both fake GPUs taken by other work: the kernel's allocation must wait for Resources.
-    const blockers = [0, 1].map(() => onLoginNode(['sbatch', '--parsable', '-p', 'gpu', '--gres=gpu:1', '-o', '/dev/null', '--wrap', 'sleep 300']).trim());
-    await waitFor('the blockers to run', () => blockers.every(id => execFileSync('squeue', ['-h', '-j', id, '-o', '%T'], { encoding: 'utf8' }).trim() === 'RUNNING'), 30_000);
+    const blockers = [0, 1].map(() =>
+      onLoginNode([
+        'sbatch',
+        '--parsable',
+        '-p',
+        'gpu',
+        '--gres=gpu:1',
+        '-o',
+        '/dev/null',
+        '--wrap',
+        'sleep 300'
+      ]).trim()
+    );
+    await waitFor(
+      'the blockers to run',
+      () =>
+        blockers.every(
+          id => execFileSync('squeue', ['-h', '-j', id, '-o', '%T'], { encoding: 'utf8' }).trim() === 'RUNNING'
+        ),
+      30_000
+    );
     const k = drive('once');
     await waitFor('the pending report', () => /allocation \d+ pending \((Resources|Priority)/.test(k.stderr()), 60_000);
     // The UI sees the same wait through the companion's live events.
     const info = JSON.parse(await fs.readFile(path.join(stateHome, 'hpclab', 'run', 'companion.json'), 'utf8'));
-    const events = await readEvents(info.url, info.token, text => /"kind":"kernel"[^}]*"state":"pending"/.test(text) && /"reason":"(Resources|Priority)"/.test(text));
+    const events = await readEvents(
+      info.url,
+      info.token,
+      text => /"kind":"kernel"[^}]*"state":"pending"/.test(text) && /"reason":"(Resources|Priority)"/.test(text)
+    );
     expect(events).toContain('"position":1');
     execFileSync('scancel', blockers);
     expect(await k.done).toBe(0);
@@ -183,9 +268,10 @@ describe('remote kernels (hpclab kernel-launch)', () => {
     const warnedAt = k.stderr().indexOf('reaches its time limit');
     const endedAt = k.stderr().indexOf('the kernel on the node ended');
     expect(endedAt).toBeGreaterThan(warnedAt);
-    process.stderr.write(`kernel: walltime end reported after ${k.steps.died.seconds} s:\n${k.stderr().slice(endedAt, endedAt + 300)}\n`);
+    process.stderr.write(
+      `kernel: walltime end reported after ${k.steps.died.seconds} s:\n${k.stderr().slice(endedAt, endedAt + 300)}\n`
+    );
   }, 240_000);
-
 });
 
 /** Reads the companion's event stream until `enough` says so (or 20 s pass); returns the text. */
@@ -194,7 +280,10 @@ async function readEvents(url: string, token: string, enough: (text: string) => 
   const timer = setTimeout(() => abort.abort(), 20_000);
   let text = '';
   try {
-    const res = await fetch(new URL('/hpclab/events', url), { headers: { Authorization: `token ${token}` }, signal: abort.signal });
+    const res = await fetch(new URL('/hpclab/events', url), {
+      headers: { Authorization: `token ${token}` },
+      signal: abort.signal
+    });
     const reader = res.body!.getReader();
     while (!enough(text)) {
       const { value, done } = await reader.read();

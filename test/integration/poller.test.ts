@@ -13,7 +13,9 @@ describe('one poller per cluster, counted at slurmctld', () => {
   it('50 concurrent readers cost slurmctld one squeue and one sinfo', async () => {
     const { poller } = clusters.get('testbed');
     const before = slurmRpcCounts();
-    const reads = await Promise.all(Array.from({ length: 50 }, (_, i) => (i % 2 ? poller.jobs.get() : poller.partitions.get())));
+    const reads = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => (i % 2 ? poller.jobs.get() : poller.partitions.get()))
+    );
     const after = slurmRpcCounts();
     const delta = (type: string) => (after[type] ?? 0) - (before[type] ?? 0);
     expect(reads).toHaveLength(50);

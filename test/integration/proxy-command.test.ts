@@ -29,7 +29,10 @@ describe('ssh transport through a ProxyCommand', () => {
   /** The testbed cluster with `host` as its ssh host, and `home`'s ~/.ssh/config. */
   async function clusterFor(host: string) {
     const config = await testbedConfig();
-    const patched = { ...config, clusters: { ...config.clusters, testbed: { ssh: { host } } } } as unknown as HpclabConfig;
+    const patched = {
+      ...config,
+      clusters: { ...config.clusters, testbed: { ssh: { host } } }
+    } as unknown as HpclabConfig;
     const r = await registry(patched, { homeDir: home });
     open.push(r);
     return { registry: r, ...r.get('testbed') };
@@ -45,7 +48,9 @@ describe('ssh transport through a ProxyCommand', () => {
       `UserKnownHostsFile ${env.knownHostsFile}`
     ];
     const text = Object.entries(entries)
-      .map(([alias, command]) => `Host ${alias}\n${[...login, `ProxyCommand ${command}`].map(l => `  ${l}\n`).join('')}`)
+      .map(
+        ([alias, command]) => `Host ${alias}\n${[...login, `ProxyCommand ${command}`].map(l => `  ${l}\n`).join('')}`
+      )
       .join('');
     await fs.writeFile(path.join(home, '.ssh', 'config'), text);
   }

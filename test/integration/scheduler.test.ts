@@ -41,16 +41,32 @@ describe.each(['local', 'testbed'])('Slurm adapter over the %s transport', clust
     const name = `it's "$(touch ${canary})" \`touch ${canary}\` | ; & *`;
     const id = await slurm.submit({
       script: '#!/bin/sh\nsleep 300\n',
-      options: { jobName: name, partition: 'debug', time: '00:05:00', cpusPerTask: 1, comment: 'hpclab-test $(x)', hold: true, output: '/dev/null' }
+      options: {
+        jobName: name,
+        partition: 'debug',
+        time: '00:05:00',
+        cpusPerTask: 1,
+        comment: 'hpclab-test $(x)',
+        hold: true,
+        output: '/dev/null'
+      }
     });
     expect(id).toMatch(/^\d+$/);
     const held = await job(id);
-    expect(held).toMatchObject({ name, state: 'PENDING', partition: 'debug', comment: 'hpclab-test $(x)', timeLimit: 300 });
+    expect(held).toMatchObject({
+      name,
+      state: 'PENDING',
+      partition: 'debug',
+      comment: 'hpclab-test $(x)',
+      timeLimit: 300
+    });
     expect(held?.reason).toMatch(/JobHeldUser/);
     expect((await slurm.jobDetail(id)).JobName).toBe(name);
 
     await slurm.release(id);
-    const running = await waitFor('the job to run', async () => ((await job(id))?.state === 'RUNNING' ? job(id) : undefined));
+    const running = await waitFor('the job to run', async () =>
+      (await job(id))?.state === 'RUNNING' ? job(id) : undefined
+    );
     expect(running?.nodes).toBe(env.node);
     expect(running?.timeLeft).toBeGreaterThan(200);
     expect(running?.startTime).toBeInstanceOf(Date);
@@ -64,14 +80,22 @@ describe.each(['local', 'testbed'])('Slurm adapter over the %s transport', clust
   });
 
   it('holds a job that waits for resources and releases it', async () => {
-    const sleeper = { script: '#!/bin/sh\nsleep 300\n', options: { partition: 'debug', time: '5', cpusPerTask: 8, output: '/dev/null' } };
+    const sleeper = {
+      script: '#!/bin/sh\nsleep 300\n',
+      options: { partition: 'debug', time: '5', cpusPerTask: 8, output: '/dev/null' }
+    };
     const first = await slurm.submit({ ...sleeper, options: { ...sleeper.options, jobName: 'fill-node' } });
     await waitFor('the first job to run', async () => (await job(first))?.state === 'RUNNING');
     const second = await slurm.submit({ ...sleeper, options: { ...sleeper.options, jobName: 'wait-for-node' } });
-    expect(await waitFor('a pending reason', async () => (await job(second))?.reason ?? undefined)).toMatch(/Resources|Priority|None/);
+    expect(await waitFor('a pending reason', async () => (await job(second))?.reason ?? undefined)).toMatch(
+      /Resources|Priority|None/
+    );
     await slurm.hold(second);
     // A user's hold is JobHeldUser; root's (the local transport here) is JobHeldAdmin.
-    expect(await job(second)).toMatchObject({ state: 'PENDING', reason: expect.stringMatching(/^JobHeld(User|Admin)$/) });
+    expect(await job(second)).toMatchObject({
+      state: 'PENDING',
+      reason: expect.stringMatching(/^JobHeld(User|Admin)$/)
+    });
     await slurm.release(second);
     expect((await job(second))?.reason).not.toMatch(/Held/);
     await slurm.cancel(second);
@@ -95,8 +119,13 @@ describe.each(['local', 'testbed'])('Slurm adapter over the %s transport', clust
 
   it('turns Slurm refusals into plain typed errors', async () => {
     const script = '#!/bin/sh\ntrue\n';
-    await expect(slurm.submit({ script, options: { partition: 'nosuch' } })).rejects.toMatchObject({ kind: 'invalid-request', message: expect.stringMatching(/nosuch/) });
-    await expect(slurm.submit({ script, options: { partition: 'gpu', gres: 'gpu:5' } })).rejects.toMatchObject({ kind: 'invalid-request' });
+    await expect(slurm.submit({ script, options: { partition: 'nosuch' } })).rejects.toMatchObject({
+      kind: 'invalid-request',
+      message: expect.stringMatching(/nosuch/)
+    });
+    await expect(slurm.submit({ script, options: { partition: 'gpu', gres: 'gpu:5' } })).rejects.toMatchObject({
+      kind: 'invalid-request'
+    });
     await expect(slurm.hold('999999')).rejects.toMatchObject({ kind: 'not-found' });
     await expect(slurm.jobDetail('999999')).rejects.toMatchObject({ kind: 'not-found' });
   });
@@ -104,11 +133,20 @@ describe.each(['local', 'testbed'])('Slurm adapter over the %s transport', clust
   it('refuses hostile input before anything runs', async () => {
     const canary = scratchName('canary');
     const script = '#!/bin/sh\ntrue\n';
-    await expect(slurm.submit({ script, options: { partition: `debug; touch ${canary}` } })).rejects.toMatchObject({ kind: 'invalid-request', message: expect.stringMatching(/partition/) });
-    await expect(slurm.submit({ script, options: { jobName: 'two\nlines' } })).rejects.toMatchObject({ message: expect.stringMatching(/jobName|job name/i) });
-    await expect(slurm.submit({ script, options: { time: '1h' } })).rejects.toMatchObject({ message: expect.stringMatching(/time/) });
+    await expect(slurm.submit({ script, options: { partition: `debug; touch ${canary}` } })).rejects.toMatchObject({
+      kind: 'invalid-request',
+      message: expect.stringMatching(/partition/)
+    });
+    await expect(slurm.submit({ script, options: { jobName: 'two\nlines' } })).rejects.toMatchObject({
+      message: expect.stringMatching(/jobName|job name/i)
+    });
+    await expect(slurm.submit({ script, options: { time: '1h' } })).rejects.toMatchObject({
+      message: expect.stringMatching(/time/)
+    });
     await expect(slurm.cancel(`1; touch ${canary}`)).rejects.toBeInstanceOf(SchedulerError);
-    await expect(slurm.submit({ script: 'echo no shebang', options: {} })).rejects.toMatchObject({ message: expect.stringMatching(/#!/) });
+    await expect(slurm.submit({ script: 'echo no shebang', options: {} })).rejects.toMatchObject({
+      message: expect.stringMatching(/#!/)
+    });
     expect(existsSync(canary)).toBe(false);
   });
 });

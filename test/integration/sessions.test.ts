@@ -32,13 +32,20 @@ describe('Lab sessions through the companion', () => {
   });
 
   const session = (id: string) => companion.json<SessionInfo>(`/hpclab/api/sessions/${id}`);
-  const create = (body: object) => companion.json<SessionInfo>('/hpclab/api/sessions', { method: 'POST', body: JSON.stringify(body) });
+  const create = (body: object) =>
+    companion.json<SessionInfo>('/hpclab/api/sessions', { method: 'POST', body: JSON.stringify(body) });
   const until = (id: string, states: string[], ms = 60_000) =>
-    waitFor(`session ${id} to be ${states.join(' or ')}`, async () => {
-      const s = await session(id);
-      return states.includes(s.state) ? s : undefined;
-    }, ms, 300);
-  const squeueIds = () => execFileSync('squeue', ['-h', '-t', 'PD,R', '-o', '%i'], { encoding: 'utf8' }).split('\n').filter(Boolean);
+    waitFor(
+      `session ${id} to be ${states.join(' or ')}`,
+      async () => {
+        const s = await session(id);
+        return states.includes(s.state) ? s : undefined;
+      },
+      ms,
+      300
+    );
+  const squeueIds = () =>
+    execFileSync('squeue', ['-h', '-t', 'PD,R', '-o', '%i'], { encoding: 'utf8' }).split('\n').filter(Boolean);
 
   it('starts a Lab on the node, proxies its REST API and kernel WebSocket, and survives a kill -9 of the companion', async () => {
     const t0 = Date.now();
@@ -49,14 +56,24 @@ describe('Lab sessions through the companion', () => {
     expect(running.node).toBe(env.node);
     process.stderr.write(`session ${created.id}: POST → running in ${Date.now() - t0} ms\n`);
     // The walltime end comes with the next squeue (at most the 5 s floor later).
-    const timed = await waitFor('the walltime end', async () => (await session(created.id)).endsAt ?? undefined, 15_000);
+    const timed = await waitFor(
+      'the walltime end',
+      async () => (await session(created.id)).endsAt ?? undefined,
+      15_000
+    );
     expect(Date.parse(timed) - Date.now()).toBeGreaterThan(50 * 60_000);
 
     const status = await companion.fetch(`${running.baseUrl}api/status`);
     expect(status.status).toBe(200);
-    const kernel = await companion.json<{ id: string }>(`${running.baseUrl}api/kernels`, { method: 'POST', body: '{}' });
-    const wsUrl = () => `${companion.url.replace(/^http/, 'ws')}${running.baseUrl.slice(1)}api/kernels/${kernel.id}/channels`;
-    expect(await runOnKernel(wsUrl(), { Authorization: `token ${companion.token}` }, 'x = 6 * 7\nprint(x)')).toBe('42\n');
+    const kernel = await companion.json<{ id: string }>(`${running.baseUrl}api/kernels`, {
+      method: 'POST',
+      body: '{}'
+    });
+    const wsUrl = () =>
+      `${companion.url.replace(/^http/, 'ws')}${running.baseUrl.slice(1)}api/kernels/${kernel.id}/channels`;
+    expect(await runOnKernel(wsUrl(), { Authorization: `token ${companion.token}` }, 'x = 6 * 7\nprint(x)')).toBe(
+      '42\n'
+    );
 
     await companion.kill9();
     await companion.start(); // a new process: new port, new token, state from the store and squeue
@@ -73,8 +90,28 @@ describe('Lab sessions through the companion', () => {
   });
 
   it('cancels a session while it waits in the queue', async () => {
-    const filler = execFileSync('runuser', ['-u', env.user, '--', 'sbatch', '--parsable', '-c', '8', '-p', 'debug', '-o', '/dev/null', '--wrap', 'sleep 300'], { encoding: 'utf8', cwd: '/' }).trim();
-    await waitFor('the filler job to run', () => execFileSync('squeue', ['-h', '-j', filler, '-o', '%T'], { encoding: 'utf8' }).includes('RUNNING'));
+    const filler = execFileSync(
+      'runuser',
+      [
+        '-u',
+        env.user,
+        '--',
+        'sbatch',
+        '--parsable',
+        '-c',
+        '8',
+        '-p',
+        'debug',
+        '-o',
+        '/dev/null',
+        '--wrap',
+        'sleep 300'
+      ],
+      { encoding: 'utf8', cwd: '/' }
+    ).trim();
+    await waitFor('the filler job to run', () =>
+      execFileSync('squeue', ['-h', '-j', filler, '-o', '%T'], { encoding: 'utf8' }).includes('RUNNING')
+    );
     const s = await create({ kind: 'lab', profile: 'cpu' });
     const pending = await waitFor('a pending reason', async () => {
       const now = await session(s.id);
@@ -99,7 +136,10 @@ describe('Lab sessions through the companion', () => {
 
   it('warns before walltime and ends the session with reason timeout', async () => {
     const abort = new AbortController();
-    const events = await fetch(new URL('/hpclab/events', companion.url), { headers: { Authorization: `token ${companion.token}` }, signal: abort.signal });
+    const events = await fetch(new URL('/hpclab/events', companion.url), {
+      headers: { Authorization: `token ${companion.token}` },
+      signal: abort.signal
+    });
     expect(events.headers.get('content-type')).toMatch(/text\/event-stream/);
     const seen: string[] = [];
     const reader = (async () => {
@@ -108,7 +148,11 @@ describe('Lab sessions through the companion', () => {
     })().catch(() => undefined);
     const s = await create({ kind: 'lab', profile: 'cpu', overrides: { time: '1' } });
     await until(s.id, ['running']);
-    await waitFor('a walltime warning event', () => seen.join('').includes(`"sessionId":"${s.id}"`) && seen.join('').includes('walltime-warning'), 30_000);
+    await waitFor(
+      'a walltime warning event',
+      () => seen.join('').includes(`"sessionId":"${s.id}"`) && seen.join('').includes('walltime-warning'),
+      30_000
+    );
     const ended = await until(s.id, ['ended', 'failed'], 150_000);
     expect(ended).toMatchObject({ state: 'ended', endReason: 'timeout' });
     abort.abort();
@@ -118,11 +162,17 @@ describe('Lab sessions through the companion', () => {
   it('refuses requests without the token, with a wrong one, and cross-origin', async () => {
     const anon = await fetch(new URL('/hpclab/api/sessions', companion.url));
     expect(anon.status).toBe(401);
-    const wrong = await fetch(new URL('/hpclab/api/sessions', companion.url), { headers: { Authorization: 'token nope' } });
+    const wrong = await fetch(new URL('/hpclab/api/sessions', companion.url), {
+      headers: { Authorization: 'token nope' }
+    });
     expect(wrong.status).toBe(401);
     const proxied = await fetch(new URL('/hpclab/node/abcdef123456/api/status', companion.url));
     expect(proxied.status).toBe(401);
-    const cross = await companion.fetch('/hpclab/api/sessions', { method: 'POST', headers: { Origin: 'http://evil.example', 'Content-Type': 'application/json' }, body: JSON.stringify({ kind: 'lab', profile: 'cpu' }) });
+    const cross = await companion.fetch('/hpclab/api/sessions', {
+      method: 'POST',
+      headers: { Origin: 'http://evil.example', 'Content-Type': 'application/json' },
+      body: JSON.stringify({ kind: 'lab', profile: 'cpu' })
+    });
     expect(cross.status).toBe(403);
     expect(squeueIds()).toHaveLength(0);
   });

@@ -23,7 +23,10 @@ describe('ssh transport', () => {
   });
 
   /** The testbed cluster with its ssh entry replaced by `ssh`. */
-  async function clusterWith(ssh: Record<string, unknown>, options: { homeDir?: string; env?: NodeJS.ProcessEnv } = {}) {
+  async function clusterWith(
+    ssh: Record<string, unknown>,
+    options: { homeDir?: string; env?: NodeJS.ProcessEnv } = {}
+  ) {
     const config = await testbedConfig();
     const patched = { ...config, clusters: { ...config.clusters, testbed: { ssh } } } as unknown as HpclabConfig;
     const r = await registry(patched, options);
@@ -31,11 +34,19 @@ describe('ssh transport', () => {
     return r.get('testbed');
   }
 
-  const baseSsh = () => ({ host: env.ssh.host, port: env.ssh.port, user: env.user, identityFile: env.identityFile, knownHostsFile: env.knownHostsFile });
+  const baseSsh = () => ({
+    host: env.ssh.host,
+    port: env.ssh.port,
+    user: env.user,
+    identityFile: env.identityFile,
+    knownHostsFile: env.knownHostsFile
+  });
 
   it('shares one connection and caps channels below MaxSessions, queueing the rest', async () => {
     const { transport } = await clusterWith({ ...baseSsh(), maxChannels: 8 });
-    const results = await Promise.all(Array.from({ length: 50 }, (_, i) => transport.exec(['sh', '-c', 'sleep 0.2; echo "$1"', 'sh', String(i)])));
+    const results = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => transport.exec(['sh', '-c', 'sleep 0.2; echo "$1"', 'sh', String(i)]))
+    );
     expect(results.map(r => r.stdout.trim())).toEqual(Array.from({ length: 50 }, (_, i) => String(i)));
     expect((transport as SshTransport).connections).toBe(1);
   });
@@ -65,7 +76,8 @@ describe('ssh transport', () => {
         `Host tb-jump2\n  HostName 127.0.0.1\n  Port ${env.jumps[1].port}\n  ProxyJump tb-jump1\n${common}` +
         `Host tb-login\n  HostName ${env.ssh.host}\n  Port ${env.ssh.port}\n  ProxyJump tb-jump2\n${common}`
     );
-    const accepted = (name: string) => (readFileSync(path.join(env.dir, 'log', `sshd-${name}.log`), 'utf8').match(/Accepted publickey/g) ?? []).length;
+    const accepted = (name: string) =>
+      (readFileSync(path.join(env.dir, 'log', `sshd-${name}.log`), 'utf8').match(/Accepted publickey/g) ?? []).length;
     const before = [accepted('jump1'), accepted('jump2'), accepted('login')];
     const { transport, scheduler } = await clusterWith({ host: 'tb-login' }, { homeDir: home });
     expect((await transport.exec(['whoami'])).stdout.trim()).toBe(env.user);
@@ -112,7 +124,10 @@ describe('ssh transport', () => {
     const agent = spawn('ssh-agent', ['-D', '-a', sock], { stdio: 'ignore' });
     try {
       await waitFor('the agent socket', async () => (await fs.stat(sock).catch(() => undefined))?.isSocket());
-      execFileSync('ssh-add', ['-q', env.identityFile], { env: { ...process.env, SSH_AUTH_SOCK: sock }, stdio: 'ignore' });
+      execFileSync('ssh-add', ['-q', env.identityFile], {
+        env: { ...process.env, SSH_AUTH_SOCK: sock },
+        stdio: 'ignore'
+      });
       const emptyHome = await fs.mkdtemp(path.join(os.tmpdir(), 'hpclab-agent-home-'));
       const { identityFile: _unused, ...noKey } = baseSsh();
       const { transport } = await clusterWith(noKey, { homeDir: emptyHome, env: { SSH_AUTH_SOCK: sock } });

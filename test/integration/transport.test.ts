@@ -18,7 +18,19 @@ describe.each(['local', 'testbed'])('%s transport against the real testbed', clu
 
   it('passes every argv word through verbatim, shell metacharacters included', async () => {
     const canary = scratchName('canary');
-    const words = ['a b', "it's", `$(touch ${canary})`, `\`touch ${canary}\``, `x; touch ${canary}`, 'line1\nline2', '*', '~', '', 'ünï', '-n'];
+    const words = [
+      'a b',
+      "it's",
+      `$(touch ${canary})`,
+      `\`touch ${canary}\``,
+      `x; touch ${canary}`,
+      'line1\nline2',
+      '*',
+      '~',
+      '',
+      'ünï',
+      '-n'
+    ];
     const r = await t.exec(['printf', '%s\\0', ...words]);
     expect(r.code).toBe(0);
     expect(r.stdout.split('\0').slice(0, -1)).toEqual(words);
@@ -34,7 +46,9 @@ describe.each(['local', 'testbed'])('%s transport against the real testbed', clu
 
   it('kills a command past its timeout and one that prints too much', async () => {
     await expect(t.exec(['sleep', '20'], { timeoutMs: 300 })).rejects.toMatchObject({ kind: 'timeout' });
-    await expect(t.exec(['head', '-c', '1000000', '/dev/zero'], { maxOutputBytes: 1000 })).rejects.toMatchObject({ kind: 'output-limit' });
+    await expect(t.exec(['head', '-c', '1000000', '/dev/zero'], { maxOutputBytes: 1000 })).rejects.toMatchObject({
+      kind: 'output-limit'
+    });
     // The connection is still good afterwards.
     expect((await t.exec(['echo', 'ok'])).stdout).toBe('ok\n');
   });

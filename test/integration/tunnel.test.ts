@@ -24,9 +24,11 @@ describe('hpclab tunnel', () => {
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     const exited = new Promise<number | null>(resolve => child.on('exit', code => resolve(code)));
     try {
-      const line = await waitFor('the Jupyter at: line', () => /^Jupyter at: (\S+)$/m.exec(out)?.[1], 90_000).catch(e => {
-        throw new Error(`${e.message}\nstdout: ${out}\nstderr: ${err}`);
-      });
+      const line = await waitFor('the Jupyter at: line', () => /^Jupyter at: (\S+)$/m.exec(out)?.[1], 90_000).catch(
+        e => {
+          throw new Error(`${e.message}\nstdout: ${out}\nstderr: ${err}`);
+        }
+      );
       const url = new URL(line);
       expect(url.hostname).toBe('127.0.0.1');
       expect(url.pathname).toMatch(/^\/hpclab\/node\/[a-z0-9]+\/$/);
@@ -37,7 +39,9 @@ describe('hpclab tunnel', () => {
       const first = await fetch(url, { redirect: 'manual' });
       expect(first.status).toBe(302);
       const cookie = first.headers.get('set-cookie')!.split(';')[0];
-      const status = await fetch(new URL('api/status', `${url.origin}${url.pathname}`), { headers: { Cookie: cookie } });
+      const status = await fetch(new URL('api/status', `${url.origin}${url.pathname}`), {
+        headers: { Cookie: cookie }
+      });
       expect(status.status).toBe(200);
       expect(await status.json()).toHaveProperty('started');
       const jobId = /job (\d+)/.exec(err)?.[1];
@@ -48,17 +52,25 @@ describe('hpclab tunnel', () => {
       // cookies and XSRF).
       const base = `${url.origin}${url.pathname}`;
       for (const headers of [{}, { Cookie: cookie }] as Record<string, string>[]) {
-        const created = await fetch(`${base}api/kernels?token=${token}`, { method: 'POST', headers: { ...headers, 'Content-Type': 'application/json' }, body: JSON.stringify({ name: 'python3' }) });
+        const created = await fetch(`${base}api/kernels?token=${token}`, {
+          method: 'POST',
+          headers: { ...headers, 'Content-Type': 'application/json' },
+          body: JSON.stringify({ name: 'python3' })
+        });
         expect([created.status, await created.clone().text()]).toEqual([201, expect.any(String)]);
         const kernel = (await created.json()) as { id: string };
         const deleted = await fetch(`${base}api/kernels/${kernel.id}?token=${token}`, { method: 'DELETE', headers });
         expect(deleted.status).toBe(204);
       }
       // nbclient runs a notebook through the URL's REST and WebSocket API with the token in a header only.
-      const ran = execFileSync('/usr/bin/python3', [path.join(repoRoot, 'test', 'support', 'nbclient_through_url.py'), base.replace(/\/$/, ''), token!], {
-        encoding: 'utf8',
-        timeout: 120_000
-      }).trim();
+      const ran = execFileSync(
+        '/usr/bin/python3',
+        [path.join(repoRoot, 'test', 'support', 'nbclient_through_url.py'), base.replace(/\/$/, ''), token!],
+        {
+          encoding: 'utf8',
+          timeout: 120_000
+        }
+      ).trim();
       expect(ran).toBe(`${env.node} ${jobId}`);
       // The node server never saw the companion's token (it logs refused requests with their URL).
       const sessionId = url.pathname.split('/')[3];
@@ -69,7 +81,11 @@ describe('hpclab tunnel', () => {
 
       child.kill('SIGINT');
       expect(await exited).toBe(0);
-      await waitFor('the job to be gone', () => !execFileSync('squeue', ['-h', '-t', 'PD,R', '-o', '%i'], { encoding: 'utf8' }).split('\n').includes(jobId!));
+      await waitFor(
+        'the job to be gone',
+        () =>
+          !execFileSync('squeue', ['-h', '-t', 'PD,R', '-o', '%i'], { encoding: 'utf8' }).split('\n').includes(jobId!)
+      );
     } finally {
       child.kill('SIGKILL');
     }

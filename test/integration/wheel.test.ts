@@ -42,7 +42,13 @@ describe('the hpclab wheel in a venv with Debian Jupyter', () => {
   let companionPid: number | undefined;
   let jupyterErr = '';
   // Only what a user's login gives, plus where the testbed's config is: no XDG_* of the test run.
-  const userEnv = () => ({ PATH: process.env.PATH, HOME: home, HPCLAB_CONFIG: config, PIP_DISABLE_PIP_VERSION_CHECK: '1', PIP_NO_CACHE_DIR: '1' });
+  const userEnv = () => ({
+    PATH: process.env.PATH,
+    HOME: home,
+    HPCLAB_CONFIG: config,
+    PIP_DISABLE_PIP_VERSION_CHECK: '1',
+    PIP_NO_CACHE_DIR: '1'
+  });
 
   beforeAll(async () => {
     work = await fs.mkdtemp(path.join(os.tmpdir(), 'hpclab-wheel-'));
@@ -56,11 +62,15 @@ describe('the hpclab wheel in a venv with Debian Jupyter', () => {
       env: { ...process.env, PYTHON: python },
       timeout: 600_000
     });
-    if (built.status !== 0) throw new Error(`scripts/build-wheel failed (${built.status ?? built.signal}):\n${built.stderr.slice(-4000)}`);
+    if (built.status !== 0)
+      throw new Error(`scripts/build-wheel failed (${built.status ?? built.signal}):\n${built.stderr.slice(-4000)}`);
     wheel = built.stdout.split('\n')[0];
     expect(wheel).toBe(path.join(work, 'dist', `hpclab-${version}-py3-none-any.whl`));
     execFileSync(python, ['-m', 'venv', '--system-site-packages', venv]);
-    execFileSync(path.join(venv, 'bin', 'pip'), ['install', '--no-index', '--no-deps', wheel], { env: userEnv(), encoding: 'utf8' });
+    execFileSync(path.join(venv, 'bin', 'pip'), ['install', '--no-index', '--no-deps', wheel], {
+      env: userEnv(),
+      encoding: 'utf8'
+    });
   }, 900_000);
 
   afterAll(async () => {
@@ -92,8 +102,11 @@ describe('the hpclab wheel in a venv with Debian Jupyter', () => {
     expect(listing).not.toMatch(/^hpclab\/labextension\//m);
   });
 
-  it('is an enabled, valid server extension of the venv\'s Jupyter server', () => {
-    const r = spawnSync(path.join(venv, 'bin', 'python'), ['-m', 'jupyter_server', 'extension', 'list'], { env: userEnv(), encoding: 'utf8' });
+  it("is an enabled, valid server extension of the venv's Jupyter server", () => {
+    const r = spawnSync(path.join(venv, 'bin', 'python'), ['-m', 'jupyter_server', 'extension', 'list'], {
+      env: userEnv(),
+      encoding: 'utf8'
+    });
     expect(r.status).toBe(0);
     // jupyter_server prints the list on stderr, coloured; what matters is the words.
     const out = (r.stdout + r.stderr).replace(/\x1b\[[0-9;]*m/g, '');
@@ -101,7 +114,7 @@ describe('the hpclab wheel in a venv with Debian Jupyter', () => {
     expect(out).toMatch(new RegExp(`^\\s*hpclab ${version.replace(/[.]/g, '\\.')} OK$`, 'm'));
   });
 
-  it('runs the CLI through the venv\'s hpclab command', () => {
+  it("runs the CLI through the venv's hpclab command", () => {
     const r = spawnSync(path.join(venv, 'bin', 'hpclab'), ['--version'], { env: userEnv(), encoding: 'utf8' });
     expect([r.status, r.stdout.trim()]).toEqual([0, version]);
   });
@@ -111,14 +124,26 @@ describe('the hpclab wheel in a venv with Debian Jupyter', () => {
     const token = randomBytes(24).toString('hex');
     jupyter = spawn(
       path.join(venv, 'bin', 'python'),
-      ['-m', 'jupyter_server', '--no-browser', '--allow-root', '--ip=127.0.0.1', `--port=${port}`, '--port-retries=0', `--ServerApp.token=${token}`, `--ServerApp.root_dir=${home}`],
+      [
+        '-m',
+        'jupyter_server',
+        '--no-browser',
+        '--allow-root',
+        '--ip=127.0.0.1',
+        `--port=${port}`,
+        '--port-retries=0',
+        `--ServerApp.token=${token}`,
+        `--ServerApp.root_dir=${home}`
+      ],
       { cwd: home, env: userEnv(), stdio: ['ignore', 'ignore', 'pipe'] }
     );
     jupyter.stderr!.on('data', (d: Buffer) => (jupyterErr += d.toString()));
     const base = `http://127.0.0.1:${port}/`;
-    await waitFor('the Jupyter server', async () => (await fetch(`${base}api/status?token=${token}`)).ok, 60_000).catch(err => {
-      throw new Error(`${err.message}\n${jupyterErr}`);
-    });
+    await waitFor('the Jupyter server', async () => (await fetch(`${base}api/status?token=${token}`)).ok, 60_000).catch(
+      err => {
+        throw new Error(`${err.message}\n${jupyterErr}`);
+      }
+    );
 
     const anonymous = await fetch(`${base}hpclab-companion`, { redirect: 'manual' });
     expect([401, 403, 302]).toContain(anonymous.status);
@@ -129,10 +154,17 @@ describe('the hpclab wheel in a venv with Debian Jupyter', () => {
     expect([reply.status, body]).toEqual([200, expect.any(String)]);
     expect(reply.headers.get('cache-control')).toBe('no-store');
     const companion = JSON.parse(body) as { url: string; token: string; version: string; api: number };
-    expect(companion).toEqual({ url: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+\/$/), token: expect.stringMatching(/^[0-9a-f]{64}$/), version, api: expect.any(Number) });
+    expect(companion).toEqual({
+      url: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+\/$/),
+      token: expect.stringMatching(/^[0-9a-f]{64}$/),
+      version,
+      api: expect.any(Number)
+    });
 
     // The same companion the wheel's `hpclab` command finds: its pid is what the cleanup stops.
-    const found = JSON.parse(execFileSync(path.join(venv, 'bin', 'hpclab'), ['companion', '--json'], { env: userEnv(), encoding: 'utf8' })) as { url: string; token: string; pid: number };
+    const found = JSON.parse(
+      execFileSync(path.join(venv, 'bin', 'hpclab'), ['companion', '--json'], { env: userEnv(), encoding: 'utf8' })
+    ) as { url: string; token: string; pid: number };
     companionPid = found.pid;
     expect(found).toMatchObject({ url: companion.url, token: companion.token });
 
@@ -142,7 +174,9 @@ describe('the hpclab wheel in a venv with Debian Jupyter', () => {
     expect(await versionReply.json()).toMatchObject({ version });
     const clusters = await fetch(`${companion.url}hpclab/api/clusters`, auth);
     expect(clusters.status).toBe(200);
-    const configured = Object.keys((JSON.parse(readFileSync(config, 'utf8')) as { clusters: Record<string, unknown> }).clusters);
+    const configured = Object.keys(
+      (JSON.parse(readFileSync(config, 'utf8')) as { clusters: Record<string, unknown> }).clusters
+    );
     expect(((await clusters.json()) as string[]).sort()).toEqual(configured.sort());
 
     // A second page load reuses the running companion instead of starting another.

@@ -63,14 +63,19 @@ describe('access while sessions run', () => {
       .filter(d => d.startsWith(path.join(sessions, 'k')))
       .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0];
     expect(mode(kernelDir)).toBe('0700');
-    const secrets = readdirSync(kernelDir).filter(f => /^kernel-\d+\.json$|^allocation\.json$|^kernel-current$|\.rc$/.test(f));
+    const secrets = readdirSync(kernelDir).filter(f =>
+      /^kernel-\d+\.json$|^allocation\.json$|^kernel-current$|\.rc$/.test(f)
+    );
     expect(secrets.length).toBeGreaterThanOrEqual(3);
     for (const f of secrets) expect([f, mode(path.join(kernelDir, f))]).toEqual([f, '0600']);
   });
 
   it('kernel keys and node tokens never appear on any command line, on any host', () => {
     const sessions = path.join('/home', env.user, '.hpclab', 'sessions');
-    const secrets: string[] = [JSON.parse(readFileSync(path.join(sessions, lab.id, 'rendezvous.json'), 'utf8')).token, ...kernelKeysSince(suiteStart)];
+    const secrets: string[] = [
+      JSON.parse(readFileSync(path.join(sessions, lab.id, 'rendezvous.json'), 'utf8')).token,
+      ...kernelKeysSince(suiteStart)
+    ];
     expect(secrets.length).toBeGreaterThanOrEqual(2);
     const all = allCommandLines(); // login and compute hosts alike
     expect(all).toContain('ipykernel_launcher'); // the kernels are there to be looked at
@@ -94,7 +99,11 @@ describe('access while sessions run', () => {
     const bin = path.join(repoRoot, 'dist', 'server', 'cli', 'main.js');
     let failed: { status: number; stderr: string } | undefined;
     try {
-      execFileSync(process.execPath, [bin, 'status', '--cluster', 'testbed', '--config', configFile], { encoding: 'utf8', stdio: 'pipe', env: { ...process.env, HOME: dir } });
+      execFileSync(process.execPath, [bin, 'status', '--cluster', 'testbed', '--config', configFile], {
+        encoding: 'utf8',
+        stdio: 'pipe',
+        env: { ...process.env, HOME: dir }
+      });
     } catch (err) {
       failed = err as { status: number; stderr: string };
     }

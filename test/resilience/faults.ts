@@ -14,8 +14,14 @@ export function squeueIds(): string[] {
 /** Takes every CPU of the node with another user's job, so the next session waits in the queue. */
 export async function fillNode(): Promise<string> {
   const env = testbed();
-  const id = execFileSync('runuser', ['-u', env.user, '--', 'sbatch', '--parsable', '-c', '8', '-p', 'debug', '-o', '/dev/null', '--wrap', 'sleep 300'], { encoding: 'utf8', cwd: '/' }).trim();
-  await waitFor('the filler job to run', () => execFileSync('squeue', ['-h', '-j', id, '-o', '%T'], { encoding: 'utf8' }).includes('RUNNING'));
+  const id = execFileSync(
+    'runuser',
+    ['-u', env.user, '--', 'sbatch', '--parsable', '-c', '8', '-p', 'debug', '-o', '/dev/null', '--wrap', 'sleep 300'],
+    { encoding: 'utf8', cwd: '/' }
+  ).trim();
+  await waitFor('the filler job to run', () =>
+    execFileSync('squeue', ['-h', '-j', id, '-o', '%T'], { encoding: 'utf8' }).includes('RUNNING')
+  );
   return id;
 }
 
@@ -42,7 +48,10 @@ export class EventTap {
   static async open(url: string, token: string): Promise<EventTap> {
     const abort = new AbortController();
     const tap = new EventTap(abort);
-    const res = await fetch(new URL('/hpclab/events', url), { headers: { Authorization: `token ${token}` }, signal: abort.signal });
+    const res = await fetch(new URL('/hpclab/events', url), {
+      headers: { Authorization: `token ${token}` },
+      signal: abort.signal
+    });
     if (!res.ok) throw new Error(`events: ${res.status}`);
     void (async () => {
       const decoder = new TextDecoder();
@@ -74,12 +83,24 @@ export async function startNotebook(profile = 'cpu', mode: 'survive' | 'walltime
   const goFile = path.join(stateHome, 'go');
   const childEnv = { ...process.env, JUPYTER_DATA_DIR: dataDir, HOME: os.tmpdir(), XDG_STATE_HOME: stateHome };
   const bin = path.join(repoRoot, 'dist', 'server', 'cli', 'main.js');
-  execFileSync(process.execPath, [bin, 'kernels', 'add', '--profile', profile, '--config', env.config], { env: childEnv });
+  execFileSync(process.execPath, [bin, 'kernels', 'add', '--profile', profile, '--config', env.config], {
+    env: childEnv
+  });
   // Its own process group, so the launcher Jupyter's client starts goes down with it.
-  const driver = spawn('/usr/bin/python3', [path.join(repoRoot, 'test', 'support', 'kernel_driver.py'), `hpclab-testbed-${profile}`, mode, goFile], { env: childEnv, detached: true });
+  const driver = spawn(
+    '/usr/bin/python3',
+    [path.join(repoRoot, 'test', 'support', 'kernel_driver.py'), `hpclab-testbed-${profile}`, mode, goFile],
+    { env: childEnv, detached: true }
+  );
   const steps: Record<string, Record<string, unknown>> = {};
   let stderr = '';
-  driver.stdout.on('data', (d: Buffer) => d.toString().split('\n').filter(l => l.startsWith('{')).forEach(l => (steps[JSON.parse(l).step] = JSON.parse(l))));
+  driver.stdout.on('data', (d: Buffer) =>
+    d
+      .toString()
+      .split('\n')
+      .filter(l => l.startsWith('{'))
+      .forEach(l => (steps[JSON.parse(l).step] = JSON.parse(l)))
+  );
   driver.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<number | null>(resolve => driver.on('exit', resolve));
   const runtime = path.join(stateHome, 'hpclab', 'run', 'companion.json');
@@ -88,7 +109,8 @@ export async function startNotebook(profile = 'cpu', mode: 'survive' | 'walltime
     stderr: () => stderr,
     exited,
     /** The background companion's runtime facts (pid, url, token). */
-    companion: async (): Promise<{ pid: number; url: string; token: string }> => JSON.parse(await fs.readFile(runtime, 'utf8')),
+    companion: async (): Promise<{ pid: number; url: string; token: string }> =>
+      JSON.parse(await fs.readFile(runtime, 'utf8')),
     go: () => fs.writeFile(goFile, ''),
     /** waitFor, with what Jupyter's log (the launcher's stderr) said when it times out. */
     until: <T>(what: string, check: () => T | undefined, ms: number) =>
@@ -132,10 +154,21 @@ export function companionForSuite(): () => CompanionProcess {
 }
 
 /** Asks for a Lab session and waits until its server answers through the proxy. */
-export async function runningLab(companion: CompanionProcess, overrides?: Record<string, unknown>): Promise<SessionInfo> {
-  const s = await companion.json<SessionInfo>('/hpclab/api/sessions', { method: 'POST', body: JSON.stringify({ kind: 'lab', profile: 'cpu', ...(overrides ? { overrides } : {}) }) });
-  return waitFor('the Lab to run', async () => {
-    const now = await companion.json<SessionInfo>(`/hpclab/api/sessions/${s.id}`);
-    return now.state === 'running' ? now : undefined;
-  }, 90_000, 300);
+export async function runningLab(
+  companion: CompanionProcess,
+  overrides?: Record<string, unknown>
+): Promise<SessionInfo> {
+  const s = await companion.json<SessionInfo>('/hpclab/api/sessions', {
+    method: 'POST',
+    body: JSON.stringify({ kind: 'lab', profile: 'cpu', ...(overrides ? { overrides } : {}) })
+  });
+  return waitFor(
+    'the Lab to run',
+    async () => {
+      const now = await companion.json<SessionInfo>(`/hpclab/api/sessions/${s.id}`);
+      return now.state === 'running' ? now : undefined;
+    },
+    90_000,
+    300
+  );
 }

@@ -77,10 +77,16 @@ interface BodyRoute {
   accepted?(): void;
 }
 
-const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
 
-const OVERRIDES: Field[] = (['partition', 'time', 'mem', 'gres', 'account', 'qos', 'constraint', 'nodelist', 'cpus'] as const).map(k => ({ path: `overrides.${k}`, accepts: C[k] }));
-const overridesAccept: Contract = v => isPlainObject(v) && OVERRIDES.every(f => !(f.path.slice(10) in v) || f.accepts(v[f.path.slice(10)])) && Object.keys(v).every(k => OVERRIDES.some(f => f.path === `overrides.${k}`));
+const OVERRIDES: Field[] = (
+  ['partition', 'time', 'mem', 'gres', 'account', 'qos', 'constraint', 'nodelist', 'cpus'] as const
+).map(k => ({ path: `overrides.${k}`, accepts: C[k] }));
+const overridesAccept: Contract = v =>
+  isPlainObject(v) &&
+  OVERRIDES.every(f => !(f.path.slice(10) in v) || f.accepts(v[f.path.slice(10)])) &&
+  Object.keys(v).every(k => OVERRIDES.some(f => f.path === `overrides.${k}`));
 
 const SESSION_FIELDS: Field[] = [
   { path: 'kind', accepts: v => v === 'lab' },
@@ -100,9 +106,21 @@ const ENV_FIELDS: Field[] = [
   { path: 'env.modules', accepts: C.listOf(C.module, 1), within: { env: { modules: ['python/3.11'] } } },
   { path: 'env.modules[0]', accepts: C.module, within: { env: { modules: ['python/3.11'] } } },
   { path: 'env.setup[0]', accepts: C.setupLine, within: { env: { venv: '/v', setup: ['ok'] } } },
-  { path: 'env.container.runtime', accepts: C.runtime, within: { env: { container: { runtime: 'apptainer', image: '/i.sif' } } } },
-  { path: 'env.container.image', accepts: C.image, within: { env: { container: { runtime: 'apptainer', image: '/i.sif' } } } },
-  { path: 'env.container.bind[0]', accepts: C.bind, within: { env: { container: { runtime: 'apptainer', image: '/i.sif', bind: ['/scratch'] } } } }
+  {
+    path: 'env.container.runtime',
+    accepts: C.runtime,
+    within: { env: { container: { runtime: 'apptainer', image: '/i.sif' } } }
+  },
+  {
+    path: 'env.container.image',
+    accepts: C.image,
+    within: { env: { container: { runtime: 'apptainer', image: '/i.sif' } } }
+  },
+  {
+    path: 'env.container.bind[0]',
+    accepts: C.bind,
+    within: { env: { container: { runtime: 'apptainer', image: '/i.sif', bind: ['/scratch'] } } }
+  }
 ];
 
 /** One login prompt kept waiting for the prompts route; a new one once it is answered. */
@@ -113,7 +131,13 @@ function promptId(): string {
     const stop = broker.subscribe(e => {
       if (e.type === 'prompt') id = e.id;
     });
-    const answered = broker.prompter({ cluster: 'testbed', kind: 'keyboard-interactive', name: 'login', instructions: '', prompts: [{ prompt: 'Code: ', echo: false }] });
+    const answered = broker.prompter({
+      cluster: 'testbed',
+      kind: 'keyboard-interactive',
+      name: 'login',
+      instructions: '',
+      prompts: [{ prompt: 'Code: ', echo: false }]
+    });
     answered.catch(() => undefined);
     stop();
     waitingPrompt = { id, answered };
@@ -123,7 +147,13 @@ function promptId(): string {
 
 /** Keyed by `METHOD path` as the router lists them. */
 function bodyRoutes(): Record<string, BodyRoute> {
-  const session = (path: string): BodyRoute => ({ method: 'POST', target: () => `/hpclab${path}`, body: { kind: 'lab', profile: 'gpu' }, fields: SESSION_FIELDS, requestOf: args => args[0] });
+  const session = (path: string): BodyRoute => ({
+    method: 'POST',
+    target: () => `/hpclab${path}`,
+    body: { kind: 'lab', profile: 'gpu' },
+    fields: SESSION_FIELDS,
+    requestOf: args => args[0]
+  });
   return {
     'POST /api/sessions': session('/api/sessions'),
     'POST /api/sessions/preview': session('/api/sessions/preview'),
@@ -145,7 +175,13 @@ function bodyRoutes(): Record<string, BodyRoute> {
       method: 'POST',
       target: () => '/hpclab/api/kernelspecs',
       body: { profile: 'gpu' },
-      fields: [{ path: 'profile', accepts: C.name }, { path: 'cluster', accepts: C.name }, { path: 'name', accepts: C.kernelName }, { path: 'displayName', accepts: C.displayName }, ...ENV_FIELDS],
+      fields: [
+        { path: 'profile', accepts: C.name },
+        { path: 'cluster', accepts: C.name },
+        { path: 'name', accepts: C.kernelName },
+        { path: 'displayName', accepts: C.displayName },
+        ...ENV_FIELDS
+      ],
       requestOf: args => args[0]
     },
     'POST /api/prompts/:prompt': {
@@ -166,7 +202,10 @@ function bodyRoutes(): Record<string, BodyRoute> {
       method: 'POST',
       target: () => '/hpclab/api/setup/discover',
       body: { host: 'login1', cluster: 'mycluster' },
-      fields: [{ path: 'host', accepts: C.host }, { path: 'cluster', accepts: C.name }],
+      fields: [
+        { path: 'host', accepts: C.host },
+        { path: 'cluster', accepts: C.name }
+      ],
       requestOf: args => ({ host: args[0], cluster: args[1] })
     },
     'POST /api/setup/save': {
@@ -176,7 +215,10 @@ function bodyRoutes(): Record<string, BodyRoute> {
       fields: [
         { path: 'host', accepts: C.host },
         { path: 'cluster', accepts: C.name },
-        { path: 'profiles', accepts: v => isPlainObject(v) && Object.entries(v).every(([k, p]) => C.name(k) && profileAccept(p)) },
+        {
+          path: 'profiles',
+          accepts: v => isPlainObject(v) && Object.entries(v).every(([k, p]) => C.name(k) && profileAccept(p))
+        },
         { path: 'profiles.cpu', accepts: profileAccept }
       ],
       requestOf: args => ({ host: args[0], cluster: args[1], profiles: args[2] })
@@ -191,7 +233,8 @@ function bodyRoutes(): Record<string, BodyRoute> {
   };
 }
 /** The API checks a profile's keys only (the setup service checks the fields): camelCase words, so no `__proto__`. */
-const profileAccept: Contract = v => isPlainObject(v) && Object.keys(v).every(k => /^[A-Za-z][A-Za-z0-9]{0,63}$/.test(k));
+const profileAccept: Contract = v =>
+  isPlainObject(v) && Object.keys(v).every(k => /^[A-Za-z][A-Za-z0-9]{0,63}$/.test(k));
 const text1024: Contract = v => typeof v === 'string' && v.length <= 1024;
 
 test('every route that reads a JSON body has fields to fuzz', () => {
@@ -210,7 +253,8 @@ async function fieldCase(route: BodyRoute, field: Field, hostile: HostileJson): 
   const took = Date.now() - started;
   const made = calls.slice(mark);
   const context = `${route.method} ${target} ${field.path} = ${show(hostile.json)} → ${reply.status}`;
-  if (took > SLOW_CASE_MS && body.length < 10_000) throw new Error(`took ${took} ms (backtracking in a pattern?): ${context}`);
+  if (took > SLOW_CASE_MS && body.length < 10_000)
+    throw new Error(`took ${took} ms (backtracking in a pattern?): ${context}`);
   if (reply.status >= 200 && reply.status < 300) {
     if (!field.accepts(hostile.value)) throw new Error(`accepted a value ${field.path} must refuse: ${context}`);
     const acted = acting(made);
@@ -234,7 +278,10 @@ describe('a hostile value in each field of each body', () => {
     const route = bodyRoutes()[key];
     // Every field gets its share of the runs.
     for (const field of route.fields) {
-      await fc.assert(fc.asyncProperty(hostileJson, hostile => fieldCase(route, field, hostile)), fuzzParams(Math.max(20, (FUZZ_RUNS * 3) / route.fields.length)));
+      await fc.assert(
+        fc.asyncProperty(hostileJson, hostile => fieldCase(route, field, hostile)),
+        fuzzParams(Math.max(20, (FUZZ_RUNS * 3) / route.fields.length))
+      );
     }
   });
 });
@@ -252,14 +299,55 @@ function wholeBodies(valid: Record<string, unknown>): fc.Arbitrary<WholeBody> {
   const keys = new Set(Object.keys(valid));
   return fc.oneof(
     wrongJsonType.map(v => ({ what: 'wrong type', body: JSON.stringify(v), headers: JSON_HEADERS })),
-    fc.constantFrom('null', 'true', '1e309', '"lab"', '[]', '[{}]', '{', '{"kind":', '\u0000', '{"a":1,}', "{'kind':'lab'}", validText.slice(0, -1), `${validText}x`, '{"__proto__":{"x":1}}').map(body => ({ what: 'not a JSON object', body, headers: JSON_HEADERS })),
+    fc
+      .constantFrom(
+        'null',
+        'true',
+        '1e309',
+        '"lab"',
+        '[]',
+        '[{}]',
+        '{',
+        '{"kind":',
+        '\u0000',
+        '{"a":1,}',
+        "{'kind':'lab'}",
+        validText.slice(0, -1),
+        `${validText}x`,
+        '{"__proto__":{"x":1}}'
+      )
+      .map(body => ({ what: 'not a JSON object', body, headers: JSON_HEADERS })),
     hostileString.map(body => ({ what: 'not JSON', body, headers: JSON_HEADERS })),
-    fc.tuple(fc.oneof(hostileString, fc.constantFrom('__proto__', 'constructor', 'toString', 'KIND', 'profile ', '')), hostileJson)
+    fc
+      .tuple(
+        fc.oneof(hostileString, fc.constantFrom('__proto__', 'constructor', 'toString', 'KIND', 'profile ', '')),
+        hostileJson
+      )
       .filter(([k]) => !keys.has(k))
-      .map(([k, v]) => ({ what: 'an extra key', body: `${validText.slice(0, -1)},${JSON.stringify(k)}:${v.json}}`, headers: JSON_HEADERS, extraKey: k })),
+      .map(([k, v]) => ({
+        what: 'an extra key',
+        body: `${validText.slice(0, -1)},${JSON.stringify(k)}:${v.json}}`,
+        headers: JSON_HEADERS,
+        extraKey: k
+      })),
     hugeString.map(s => ({ what: 'huge', body: JSON.stringify({ ...valid, padding: s }), headers: JSON_HEADERS })),
-    fc.constantFrom('text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/jsonx', 'text/json', 'application/json; charset=latin1', 'application/json; charset=utf-99', 'application/json; charset=ucs-2').map(type => ({ what: `Content-Type ${type}`, body: validText, headers: { 'Content-Type': type } })),
-    fc.constantFrom('gzip', 'deflate', 'br', 'compress', 'x-evil', 'gzip, gzip').map(enc => ({ what: `Content-Encoding ${enc}`, body: validText, headers: { ...JSON_HEADERS, 'Content-Encoding': enc } }))
+    fc
+      .constantFrom(
+        'text/plain',
+        'application/x-www-form-urlencoded',
+        'multipart/form-data; boundary=x',
+        'application/jsonx',
+        'text/json',
+        'application/json; charset=latin1',
+        'application/json; charset=utf-99',
+        'application/json; charset=ucs-2'
+      )
+      .map(type => ({ what: `Content-Type ${type}`, body: validText, headers: { 'Content-Type': type } })),
+    fc.constantFrom('gzip', 'deflate', 'br', 'compress', 'x-evil', 'gzip, gzip').map(enc => ({
+      what: `Content-Encoding ${enc}`,
+      body: validText,
+      headers: { ...JSON_HEADERS, 'Content-Encoding': enc }
+    }))
   );
 }
 
@@ -276,7 +364,11 @@ describe('a hostile whole body', () => {
         expectRefusal(reply, context);
         const error = reply.json.error;
         if (c.extraKey !== undefined && !huge(c.body)) expectRefusal(reply, context, [formatPath([c.extraKey])]);
-        else if (reply.status === 400 && !(error.fields ?? []).every((f: { path: string }) => error.message.includes(f.path))) throw new Error(`fields missing from the message: ${context}`);
+        else if (
+          reply.status === 400 &&
+          !(error.fields ?? []).every((f: { path: string }) => error.message.includes(f.path))
+        )
+          throw new Error(`fields missing from the message: ${context}`);
         else if (reply.status !== 400) expectBodyNamed(reply, context);
         expectNoService(made, undefined, context);
         tally.record('whole bodies', 'refused');
@@ -291,13 +383,19 @@ test('Idempotency-Key: a hostile header is 400 naming it, or the key exactly as 
   await fc.assert(
     fc.asyncProperty(fc.oneof(hostileString, numberishString).filter(headerSafe), async value => {
       const mark = calls.length;
-      const reply = await send(h.port, 'POST', '/hpclab/api/sessions', { headers: { ...JSON_HEADERS, 'Idempotency-Key': value }, body: '{"kind":"lab","profile":"gpu"}' });
+      const reply = await send(h.port, 'POST', '/hpclab/api/sessions', {
+        headers: { ...JSON_HEADERS, 'Idempotency-Key': value },
+        body: '{"kind":"lab","profile":"gpu"}'
+      });
       const made = calls.slice(mark);
       const arrived = value.replace(/^[ \t]+|[ \t]+$/g, ''); // HTTP drops the whitespace around a header value
       const context = `Idempotency-Key ${show(value)} → ${reply.status}`;
       if (reply.status === 201) {
         expect([context, /^[\x21-\x7e]{1,200}$/.test(arrived)]).toEqual([context, true]);
-        expect([context, (acting(made)[0].args[0] as { idempotencyKey?: string }).idempotencyKey]).toEqual([context, arrived]);
+        expect([context, (acting(made)[0].args[0] as { idempotencyKey?: string }).idempotencyKey]).toEqual([
+          context,
+          arrived
+        ]);
         tally.record('headers', 'accepted');
       } else if (reply.status === 431) {
         tally.record('headers', 'refused'); // Node's own limit on header size
@@ -334,4 +432,5 @@ test('a write route without a body ignores a hostile one: services see only the 
 
 // ---- after everything -------------------------------------------------------------------
 
-test('after all of it: the API still answers, nothing was logged as a 500, no shell ran', () => expectStillUp(h, tally));
+test('after all of it: the API still answers, nothing was logged as a 500, no shell ran', () =>
+  expectStillUp(h, tally));

@@ -4,8 +4,28 @@ import type { AddressInfo } from 'node:net';
 import fc from 'fast-check';
 import { createApp } from '../../server/app';
 import { TOKEN, type Harness } from '../unit/api/harness';
-import { ACCEPTS, acting, calls, concrete, expectNoService, expectRefusal, expectStillUp, send, startApiHarness, stopApiHarness } from './fuzz-api-support';
-import { canaryTouched, FUZZ_RUNS, FuzzTally, FUZZ_TEST_TIMEOUT_MS, fuzzParams, hostileString, numberishString, show } from './fuzz-support';
+import {
+  ACCEPTS,
+  acting,
+  calls,
+  concrete,
+  expectNoService,
+  expectRefusal,
+  expectStillUp,
+  send,
+  startApiHarness,
+  stopApiHarness
+} from './fuzz-api-support';
+import {
+  canaryTouched,
+  FUZZ_RUNS,
+  FuzzTally,
+  FUZZ_TEST_TIMEOUT_MS,
+  fuzzParams,
+  hostileString,
+  numberishString,
+  show
+} from './fuzz-support';
 
 /*
  * Hostile URLs against the whole API, in process (fuzz-api-support.ts): every route param of
@@ -40,7 +60,8 @@ const encoded = (s: string) => percentEncode(s, /^[A-Za-z0-9\-_.!~*'()]$/);
 /** As a careless client would send it: printable ASCII raw (`../`, `%2f`, `\`), the rest encoded; `?` and `#` encoded, they end the path. */
 const raw = (s: string) => percentEncode(s, /^[\x21\x22\x24-\x3e\x40-\x7e]$/);
 /** What a decoder sees for a string we encoded: lone surrogates went out as U+FFFD. */
-const wellFormed = (s: string) => s.replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd');
+const wellFormed = (s: string) =>
+  s.replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd');
 
 function decodedOrUndefined(s: string): string | undefined {
   try {
@@ -59,7 +80,13 @@ test('a hostile route param is 400 naming it (or 404 when it broke the path), ne
     for (const param of [...r.path.matchAll(/:(\w+)/g)].map(m => m[1])) {
       const { accepts } = ACCEPTS[param];
       // Not '': an empty last segment is another route's path (`/api/sessions/` is the list).
-      const values = fc.oneof(hostileString, numberishString, fc.constantFrom('..%2F..%2Fetc', '%E0%A4%A', '%', '%zz', '%00', '%2e%2e', '%C0%AE%C0%AE')).filter(v => v !== '');
+      const values = fc
+        .oneof(
+          hostileString,
+          numberishString,
+          fc.constantFrom('..%2F..%2Fetc', '%E0%A4%A', '%', '%zz', '%00', '%2e%2e', '%C0%AE%C0%AE')
+        )
+        .filter(v => v !== '');
       await fc.assert(
         fc.asyncProperty(values, fc.constantFrom(encoded, raw), async (value, encode) => {
           const segment = encode(value);
@@ -97,11 +124,23 @@ interface QueryCase {
   repeated: boolean;
 }
 
-const QUERY_TARGETS = { tail: '/hpclab/api/sessions/abc123/log', follow: '/hpclab/api/sessions/abc123/log', refresh: '/hpclab/api/clusters/testbed/envs' } as const;
+const QUERY_TARGETS = {
+  tail: '/hpclab/api/sessions/abc123/log',
+  follow: '/hpclab/api/sessions/abc123/log',
+  refresh: '/hpclab/api/clusters/testbed/envs'
+} as const;
 
 test('a hostile query value is 400 naming the key, or read exactly', async () => {
-  const values = fc.oneof(hostileString, numberishString, fc.constantFrom('0', '1', 'true', 'false', '1048576', '1048577', '99999999', '00000000', 'TRUE', 'yes', '1,2'));
-  const cases = fc.record({ name: fc.constantFrom('tail', 'follow', 'refresh'), value: values, repeated: fc.boolean() }) as fc.Arbitrary<QueryCase>;
+  const values = fc.oneof(
+    hostileString,
+    numberishString,
+    fc.constantFrom('0', '1', 'true', 'false', '1048576', '1048577', '99999999', '00000000', 'TRUE', 'yes', '1,2')
+  );
+  const cases = fc.record({
+    name: fc.constantFrom('tail', 'follow', 'refresh'),
+    value: values,
+    repeated: fc.boolean()
+  }) as fc.Arbitrary<QueryCase>;
   await fc.assert(
     fc.asyncProperty(
       // follow=1 streams until the session ends: the one valid value left out on purpose.
@@ -135,25 +174,33 @@ test('a hostile query value is 400 naming the key, or read exactly', async () =>
 });
 
 test('a hostile ?token= is 401; with the right token, the redirect stays on this site and drops it', async () => {
-  const extra = fc.tuple(fc.oneof(hostileString, fc.constantFrom('token', 'TOKEN', 'x')), hostileString).filter(([k]) => k.length < 2000);
+  const extra = fc
+    .tuple(fc.oneof(hostileString, fc.constantFrom('token', 'TOKEN', 'x')), hostileString)
+    .filter(([k]) => k.length < 2000);
   await fc.assert(
-    fc.asyncProperty(fc.oneof(hostileString, fc.constant(`${TOKEN}x`), fc.constant(TOKEN)), extra, fc.constantFrom(encoded, raw), async (token, [key, value], encode) => {
-      const rest = `${encode(key).replace(/[&=]/g, encoded)}=${encode(value).replace(/[&=]/g, encoded)}`;
-      const target = `/hpclab/api/sessions?token=${encode(token)}&${rest}`;
-      const reply = await send(h.port, 'GET', target, { auth: false });
-      const context = `GET ${show(target)} → ${reply.status} ${show(reply.headers.location)}`;
-      if (reply.status === 431) return void tally.record('token in the URL', 'refused');
-      if (reply.status === 302) {
-        const location = String(reply.headers.location);
-        const kept = [...new URLSearchParams(location.split('?')[1] ?? '').keys()];
-        if (!/^\/hpclab\/api\/sessions(\?|$)/.test(location) || kept.includes('token')) throw new Error(`a redirect off the route or keeping the token: ${context}`);
-        return void tally.record('token in the URL', 'accepted');
+    fc.asyncProperty(
+      fc.oneof(hostileString, fc.constant(`${TOKEN}x`), fc.constant(TOKEN)),
+      extra,
+      fc.constantFrom(encoded, raw),
+      async (token, [key, value], encode) => {
+        const rest = `${encode(key).replace(/[&=]/g, encoded)}=${encode(value).replace(/[&=]/g, encoded)}`;
+        const target = `/hpclab/api/sessions?token=${encode(token)}&${rest}`;
+        const reply = await send(h.port, 'GET', target, { auth: false });
+        const context = `GET ${show(target)} → ${reply.status} ${show(reply.headers.location)}`;
+        if (reply.status === 431) return void tally.record('token in the URL', 'refused');
+        if (reply.status === 302) {
+          const location = String(reply.headers.location);
+          const kept = [...new URLSearchParams(location.split('?')[1] ?? '').keys()];
+          if (!/^\/hpclab\/api\/sessions(\?|$)/.test(location) || kept.includes('token'))
+            throw new Error(`a redirect off the route or keeping the token: ${context}`);
+          return void tally.record('token in the URL', 'accepted');
+        }
+        expect([context, reply.status]).toEqual([context, 401]);
+        expectRefusal(reply, context);
+        expect(reply.headers['set-cookie']).toBeUndefined();
+        tally.record('token in the URL', 'refused');
       }
-      expect([context, reply.status]).toEqual([context, 401]);
-      expectRefusal(reply, context);
-      expect(reply.headers['set-cookie']).toBeUndefined();
-      tally.record('token in the URL', 'refused');
-    }),
+    ),
     fuzzParams(FUZZ_RUNS / 2)
   );
 });
@@ -179,7 +226,11 @@ describe('hostile paths under /hpclab/node/', () => {
     });
     await new Promise<void>(r => backend.listen(0, '127.0.0.1', r));
     const backendPort = (backend.address() as AddressInfo).port;
-    const target = { sessionId: 'sess01', token: 'node-secret', connect: () => Promise.resolve(net.connect(backendPort, '127.0.0.1')) };
+    const target = {
+      sessionId: 'sess01',
+      token: 'node-secret',
+      connect: () => Promise.resolve(net.connect(backendPort, '127.0.0.1'))
+    };
     const proxyLookup = (id: string) => {
       lookedUp.push(id);
       return id === 'sess01' ? target : undefined;
@@ -216,8 +267,15 @@ describe('hostile paths under /hpclab/node/', () => {
       });
       socket.on('error', reject);
       socket.on('close', () => resolve(0)); // closed without an answer: Node's parser gave up on it
-      const extra = upgrade ? 'Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n' : '';
-      socket.end(Buffer.from(`${method} ${target} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAuthorization: token ${NODE_TOKEN}\r\n${extra}\r\n`, 'latin1'));
+      const extra = upgrade
+        ? 'Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n'
+        : '';
+      socket.end(
+        Buffer.from(
+          `${method} ${target} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAuthorization: token ${NODE_TOKEN}\r\n${extra}\r\n`,
+          'latin1'
+        )
+      );
     });
   }
 
@@ -230,29 +288,63 @@ describe('hostile paths under /hpclab/node/', () => {
 
   const idPart = fc.oneof(
     { arbitrary: hostileString.filter(s => s.length < 4000), weight: 4 },
-    { arbitrary: fc.constantFrom('sess01', 'sess02', 'SESS01', 'sess01%2F..', 'sess01%00', 'sess0１', '.', '..', '%2e%2e', ''), weight: 2 },
+    {
+      arbitrary: fc.constantFrom(
+        'sess01',
+        'sess02',
+        'SESS01',
+        'sess01%2F..',
+        'sess01%00',
+        'sess0１',
+        '.',
+        '..',
+        '%2e%2e',
+        ''
+      ),
+      weight: 2
+    },
     { arbitrary: fc.stringMatching(/^[a-z0-9]{6,32}$/), weight: 1 }
   );
   const rest = fc.oneof(
-    fc.constantFrom('', '/', '/lab', '/api/contents', '/../sess02/lab', '/..%2fsess02/lab', '/%2e%2e/%2e%2e/etc/passwd', '/lab/..', '/./lab', '/lab\\..\\..\\x', '//evil.example/', '/lab?x=../..'),
+    fc.constantFrom(
+      '',
+      '/',
+      '/lab',
+      '/api/contents',
+      '/../sess02/lab',
+      '/..%2fsess02/lab',
+      '/%2e%2e/%2e%2e/etc/passwd',
+      '/lab/..',
+      '/./lab',
+      '/lab\\..\\..\\x',
+      '//evil.example/',
+      '/lab?x=../..'
+    ),
     hostileString.filter(s => s.length < 4000).map(s => `/${s}`)
   );
 
   test('never reach a node for an id that is not a live session, nor through a dot segment; never 5xx', async () => {
     await fc.assert(
-      fc.asyncProperty(idPart, rest, fc.constantFrom(encoded, raw, (s: string) => s), fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH', 'PROPFIND', 'HEAD'), fc.boolean(), async (id, tail, encode, method, upgrade) => {
-        const target = `/hpclab/node/${encode(id)}${encode === encoded ? tail.split('/').map(encoded).join('/') : encode(tail)}`;
-        const before = reached.length;
-        const status = await rawRequest(method, target, upgrade && method === 'GET');
-        const context = `${method} ${show(target)}${upgrade ? ' (upgrade)' : ''} → ${status}`;
-        if (status >= 500) throw new Error(`5xx: ${context}`);
-        const bad = lookedUp.filter(x => !/^[a-z0-9]{6,32}$/.test(x));
-        if (bad.length > 0) throw new Error(`looked up ${show(bad)}: ${context}`);
-        const got = reached.slice(before);
-        const wrong = got.filter(url => !url.startsWith('/hpclab/node/sess01/') || dotSegment(url.split('?')[0]));
-        if (wrong.length > 0) throw new Error(`the node got ${show(wrong)}: ${context}`);
-        tally.record('node proxy', got.length > 0 ? 'accepted' : 'refused');
-      }),
+      fc.asyncProperty(
+        idPart,
+        rest,
+        fc.constantFrom(encoded, raw, (s: string) => s),
+        fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH', 'PROPFIND', 'HEAD'),
+        fc.boolean(),
+        async (id, tail, encode, method, upgrade) => {
+          const target = `/hpclab/node/${encode(id)}${encode === encoded ? tail.split('/').map(encoded).join('/') : encode(tail)}`;
+          const before = reached.length;
+          const status = await rawRequest(method, target, upgrade && method === 'GET');
+          const context = `${method} ${show(target)}${upgrade ? ' (upgrade)' : ''} → ${status}`;
+          if (status >= 500) throw new Error(`5xx: ${context}`);
+          const bad = lookedUp.filter(x => !/^[a-z0-9]{6,32}$/.test(x));
+          if (bad.length > 0) throw new Error(`looked up ${show(bad)}: ${context}`);
+          const got = reached.slice(before);
+          const wrong = got.filter(url => !url.startsWith('/hpclab/node/sess01/') || dotSegment(url.split('?')[0]));
+          if (wrong.length > 0) throw new Error(`the node got ${show(wrong)}: ${context}`);
+          tally.record('node proxy', got.length > 0 ? 'accepted' : 'refused');
+        }
+      ),
       fuzzParams()
     );
     expect(canaryTouched()).toBe(false);
@@ -266,4 +358,5 @@ describe('hostile paths under /hpclab/node/', () => {
 
 // ---- after everything -------------------------------------------------------------------
 
-test('after all of it: the API still answers, nothing was logged as a 500, no shell ran', () => expectStillUp(h, tally));
+test('after all of it: the API still answers, nothing was logged as a 500, no shell ran', () =>
+  expectStillUp(h, tally));

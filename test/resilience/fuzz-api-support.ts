@@ -30,7 +30,17 @@ export interface Call {
 }
 export const calls: Call[] = [];
 /** Lookups that change nothing; a refused request may still make them (with validated values). */
-const READS = new Set(['sessions.get', 'sessions.list', 'clusters.names', 'kernelspecs.profiles', 'kernelspecs.list', 'prompts.subscribe', 'prompts.waiting', 'setup.info', 'setup.profileConfig']);
+const READS = new Set([
+  'sessions.get',
+  'sessions.list',
+  'clusters.names',
+  'kernelspecs.profiles',
+  'kernelspecs.list',
+  'prompts.subscribe',
+  'prompts.waiting',
+  'setup.info',
+  'setup.profileConfig'
+]);
 export const acting = (made: Call[]) => made.filter(c => !c.threw && !READS.has(`${c.service}.${c.method}`));
 
 /** Wraps the methods (all of the prototype's, or `only`) so each call is recorded. */
@@ -66,7 +76,9 @@ export function leaves(value: unknown, out: string[] = []): string[] {
 /** Whether any call's arguments hold `hostile` (or, for longer ones, contain it). */
 function carried(made: Call[], hostile: unknown): boolean {
   if (typeof hostile !== 'string' || hostile === '') return false;
-  return made.filter(c => !c.threw).some(c => leaves(c.args).some(l => l === hostile || (hostile.length >= 6 && l.includes(hostile))));
+  return made
+    .filter(c => !c.threw)
+    .some(c => leaves(c.args).some(l => l === hostile || (hostile.length >= 6 && l.includes(hostile))));
 }
 
 // ---- HTTP -------------------------------------------------------------------------------
@@ -96,15 +108,22 @@ function sendOnce(port: number, method: string, target: string, options: SendOpt
     const auth = options.auth === false ? {} : { Authorization: options.auth ?? `Bearer ${TOKEN}` };
     const headers = { Host: `127.0.0.1:${port}`, ...auth, ...options.headers };
     // A redirect may echo a long URL back: allow more header than Node's 16 KiB.
-    const req = http.request({ host: '127.0.0.1', port, method, path: target, headers, agent, maxHeaderSize: 1 << 20 }, res => {
-      if (String(res.headers['content-type']).includes('application/x-ndjson')) {
-        res.destroy();
-        return resolve({ status: res.statusCode ?? 0, headers: res.headers, text: '', json: undefined });
+    const req = http.request(
+      { host: '127.0.0.1', port, method, path: target, headers, agent, maxHeaderSize: 1 << 20 },
+      res => {
+        if (String(res.headers['content-type']).includes('application/x-ndjson')) {
+          res.destroy();
+          return resolve({ status: res.statusCode ?? 0, headers: res.headers, text: '', json: undefined });
+        }
+        readReply(res, resolve, reject);
       }
-      readReply(res, resolve, reject);
-    });
+    );
     req.setTimeout(10_000, () => req.destroy(new Error(`no answer to ${method} ${target.slice(0, 200)} within 10 s`)));
-    req.on('error', err => reject(Object.assign(err, { reusedSocket: req.reusedSocket && (err as NodeJS.ErrnoException).code === 'ECONNRESET' })));
+    req.on('error', err =>
+      reject(
+        Object.assign(err, { reusedSocket: req.reusedSocket && (err as NodeJS.ErrnoException).code === 'ECONNRESET' })
+      )
+    );
     req.end(options.body);
   });
 }
@@ -113,25 +132,30 @@ function sendOnce(port: number, method: string, target: string, options: SendOpt
 
 /** 4xx in the API's error shape; `names` (field paths) must each be a field of the error and appear in its message. */
 export function expectRefusal(reply: Reply, context: string, names: string[] = []): void {
-  if (reply.status < 400 || reply.status >= 500) throw new Error(`expected a 4xx, got ${reply.status}: ${context}\n${reply.text.slice(0, 500)}`);
+  if (reply.status < 400 || reply.status >= 500)
+    throw new Error(`expected a 4xx, got ${reply.status}: ${context}\n${reply.text.slice(0, 500)}`);
   const error = reply.json?.error;
-  if (typeof error?.code !== 'string' || typeof error?.message !== 'string') throw new Error(`4xx without {error: {code, message}}: ${context}\n${reply.text.slice(0, 500)}`);
+  if (typeof error?.code !== 'string' || typeof error?.message !== 'string')
+    throw new Error(`4xx without {error: {code, message}}: ${context}\n${reply.text.slice(0, 500)}`);
   for (const name of names) {
     const fields: { path: string }[] = error.fields ?? [];
     const named = fields.some(f => f.path === name || f.path.startsWith(`${name}.`) || f.path.startsWith(`${name}[`));
-    if (!named || !error.message.includes(name)) throw new Error(`the error does not name ${name}: ${context}\n${reply.text.slice(0, 500)}`);
+    if (!named || !error.message.includes(name))
+      throw new Error(`the error does not name ${name}: ${context}\n${reply.text.slice(0, 500)}`);
   }
 }
 
 /** A refusal of the body as a whole (too large, wrong encoding): the message starts with `body`. */
 export function expectBodyNamed(reply: Reply, context: string): void {
   expectRefusal(reply, context);
-  if (!reply.json.error.message.startsWith('body')) throw new Error(`the error does not name the body: ${context}\n${reply.text.slice(0, 500)}`);
+  if (!reply.json.error.message.startsWith('body'))
+    throw new Error(`the error does not name the body: ${context}\n${reply.text.slice(0, 500)}`);
 }
 
 export function expectNoService(made: Call[], hostile: unknown, context: string): void {
   const acted = acting(made);
-  if (acted.length > 0) throw new Error(`a refused request reached ${acted.map(c => `${c.service}.${c.method}`).join(', ')}: ${context}`);
+  if (acted.length > 0)
+    throw new Error(`a refused request reached ${acted.map(c => `${c.service}.${c.method}`).join(', ')}: ${context}`);
   if (carried(made, hostile)) throw new Error(`a service call carried the hostile value: ${context}`);
 }
 

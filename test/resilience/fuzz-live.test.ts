@@ -12,7 +12,11 @@ const LIVE_RUNS = Number(process.env.HPCLAB_FUZZ_LIVE_RUNS ?? FUZZ_RUNS);
 const CLEAN_ABSOLUTE = /^(?!.*(?:^|\/)\.{1,2}(?:\/|$))\/[^\x00-\x1f\x7f]*$/;
 
 /** Hostile strings a shell, Slurm or a path join would take the wrong way. */
-const hostile = fc.oneof({ arbitrary: shellInjection, weight: 3 }, { arbitrary: controlCharacters, weight: 2 }, { arbitrary: pathTraversal, weight: 2 });
+const hostile = fc.oneof(
+  { arbitrary: shellInjection, weight: 3 },
+  { arbitrary: controlCharacters, weight: 2 },
+  { arbitrary: pathTraversal, weight: 2 }
+);
 
 /**
  * Hostile input against the real companion on the split testbed: every body field, route
@@ -34,20 +38,38 @@ describe('hostile input against the live companion', () => {
     await companion.start();
   });
   afterAll(async () => {
-    process.stderr.write(`fuzz: live companion: ${cases} cases, ${refused} refused with a 4xx naming the field, the rest taken verbatim\n`);
+    process.stderr.write(
+      `fuzz: live companion: ${cases} cases, ${refused} refused with a 4xx naming the field, the rest taken verbatim\n`
+    );
     await companion?.stop();
     await cancelAllJobs();
   });
 
   /** Sends one request; expects a 4xx whose message names `field` (when given). */
-  async function expectRefused(method: string, path: string, body: unknown, field?: string | RegExp, answered?: Response): Promise<void> {
+  async function expectRefused(
+    method: string,
+    path: string,
+    body: unknown,
+    field?: string | RegExp,
+    answered?: Response
+  ): Promise<void> {
     cases++;
-    const res = answered ?? (await companion.fetch(path, { method, headers: { 'Content-Type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) }));
+    const res =
+      answered ??
+      (await companion.fetch(path, {
+        method,
+        headers: { 'Content-Type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body)
+      }));
     const text = await res.text();
     expect([method, path, res.status >= 400 && res.status < 500]).toEqual([method, path, true]);
     // A "." or ".." the URL parser folds away leaves another path: its 404 names no field.
     const folded = res.status === 404 && text.includes('no route');
-    if (field && !folded) expect([path, text]).toEqual([path, expect.stringMatching(typeof field === 'string' ? new RegExp(field) : field)]);
+    if (field && !folded)
+      expect([path, text]).toEqual([
+        path,
+        expect.stringMatching(typeof field === 'string' ? new RegExp(field) : field)
+      ]);
     refused++;
   }
 
@@ -56,8 +78,14 @@ describe('hostile input against the live companion', () => {
   it('session previews: every field refused with its name, or taken verbatim as one sbatch word', async () => {
     await fc.assert(
       fc.asyncProperty(fc.constantFrom(...overrideFields, 'profile', 'cluster'), hostile, async (field, value) => {
-        const body = ['profile', 'cluster'].includes(field) ? { kind: 'lab', profile: 'cpu', [field]: value } : { kind: 'lab', profile: 'cpu', overrides: { [field]: value } };
-        const res = await companion.fetch('/hpclab/api/sessions/preview', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+        const body = ['profile', 'cluster'].includes(field)
+          ? { kind: 'lab', profile: 'cpu', [field]: value }
+          : { kind: 'lab', profile: 'cpu', overrides: { [field]: value } };
+        const res = await companion.fetch('/hpclab/api/sessions/preview', {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json' },
+          body: JSON.stringify(body)
+        });
         if (res.status === 200) {
           // Valid in Slurm's own grammar (a constraint like "a&0" is): one argv word, never a shell line.
           cases++;
@@ -75,7 +103,9 @@ describe('hostile input against the live companion', () => {
     const unusable = hostile.filter(v => /[\s\x00-\x1f\x7f]/.test(v));
     await fc.assert(
       fc.asyncProperty(fc.constantFrom(...overrideFields, 'profile', 'cluster'), unusable, async (field, value) => {
-        const body = ['profile', 'cluster'].includes(field) ? { kind: 'lab', profile: 'cpu', [field]: value } : { kind: 'lab', profile: 'cpu', overrides: { [field]: value } };
+        const body = ['profile', 'cluster'].includes(field)
+          ? { kind: 'lab', profile: 'cpu', [field]: value }
+          : { kind: 'lab', profile: 'cpu', overrides: { [field]: value } };
         await expectRefused('POST', '/hpclab/api/sessions', body, field);
       }),
       { numRuns: LIVE_RUNS }
@@ -87,8 +117,10 @@ describe('hostile input against the live companion', () => {
     await fc.assert(
       fc.asyncProperty(hostile, fc.nat(4), async (value, which) => {
         if (which === 0) await expectRefused('GET', `/hpclab/api/sessions/${enc(value)}/log`, undefined);
-        if (which === 1) await expectRefused('GET', `/hpclab/api/sessions/abc123def456/log?tail=${enc(value)}`, undefined);
-        if (which === 2) await expectRefused('POST', `/hpclab/api/clusters/testbed/jobs/${enc(value)}/cancel`, undefined, /job id/);
+        if (which === 1)
+          await expectRefused('GET', `/hpclab/api/sessions/abc123def456/log?tail=${enc(value)}`, undefined);
+        if (which === 2)
+          await expectRefused('POST', `/hpclab/api/clusters/testbed/jobs/${enc(value)}/cancel`, undefined, /job id/);
         if (which === 3) await expectRefused('GET', `/hpclab/api/clusters/${enc(value)}/envs`, undefined);
         if (which === 4) await expectRefused('DELETE', `/hpclab/api/kernelspecs/${enc(value)}`, undefined);
       }),
@@ -98,24 +130,33 @@ describe('hostile input against the live companion', () => {
 
   it('kernel requests and kernelspecs: env paths, names, kernel ids', async () => {
     await fc.assert(
-      fc.asyncProperty(hostile, fc.constantFrom('venv', 'conda', 'python', 'name', 'kernelId'), async (value, field) => {
-        // (The key is an opaque secret: any printable ASCII is a valid one, so it is not fuzzed here.)
-        if (field === 'kernelId') {
-          const body = { kernelId: value, profile: 'cpu', key: 'k'.repeat(32), signatureScheme: 'hmac-sha256' };
-          return expectRefused('POST', '/hpclab/api/kernels', body, field);
+      fc.asyncProperty(
+        hostile,
+        fc.constantFrom('venv', 'conda', 'python', 'name', 'kernelId'),
+        async (value, field) => {
+          // (The key is an opaque secret: any printable ASCII is a valid one, so it is not fuzzed here.)
+          if (field === 'kernelId') {
+            const body = { kernelId: value, profile: 'cpu', key: 'k'.repeat(32), signatureScheme: 'hmac-sha256' };
+            return expectRefused('POST', '/hpclab/api/kernels', body, field);
+          }
+          // (A display name is free text, stored verbatim: it is fuzzed in process, not here.)
+          const body =
+            field === 'name' ? { profile: 'cpu', [field]: value } : { profile: 'cpu', env: { [field]: value } };
+          // An env path is the user's own choice on their own account: a clean absolute path (even
+          // "/etc/shadow" or "/a/$(x)") is taken verbatim and only ever passed as one quoted word.
+          if (field !== 'name' && CLEAN_ABSOLUTE.test(value)) {
+            cases++;
+            const res = await companion.fetch('/hpclab/api/kernelspecs', {
+              method: 'POST',
+              headers: { 'Content-Type': 'application/json' },
+              body: JSON.stringify(body)
+            });
+            expect([value, res.status === 201 || res.status === 200]).toEqual([value, true]); // 200: the same spec again
+            return;
+          }
+          await expectRefused('POST', '/hpclab/api/kernelspecs', body, field);
         }
-        // (A display name is free text, stored verbatim: it is fuzzed in process, not here.)
-        const body = field === 'name' ? { profile: 'cpu', [field]: value } : { profile: 'cpu', env: { [field]: value } };
-        // An env path is the user's own choice on their own account: a clean absolute path (even
-        // "/etc/shadow" or "/a/$(x)") is taken verbatim and only ever passed as one quoted word.
-        if (field !== 'name' && CLEAN_ABSOLUTE.test(value)) {
-          cases++;
-          const res = await companion.fetch('/hpclab/api/kernelspecs', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
-          expect([value, res.status === 201 || res.status === 200]).toEqual([value, true]); // 200: the same spec again
-          return;
-        }
-        await expectRefused('POST', '/hpclab/api/kernelspecs', body, field);
-      }),
+      ),
       { numRuns: LIVE_RUNS }
     );
   }, 300_000);

@@ -19,7 +19,9 @@ function positiveInt(name: string, fallback: number | undefined): number | undef
   const raw = process.env[name];
   if (raw === undefined || raw === '') return fallback;
   if (!/^-?\d{1,10}$/.test(raw) || (name === 'HPCLAB_FUZZ_RUNS' && Number(raw) < 1)) {
-    throw new Error(`${name} must be ${name === 'HPCLAB_FUZZ_RUNS' ? 'a positive whole number of runs per property' : 'a whole number'}, got ${JSON.stringify(raw)}`);
+    throw new Error(
+      `${name} must be ${name === 'HPCLAB_FUZZ_RUNS' ? 'a positive whole number of runs per property' : 'a whole number'}, got ${JSON.stringify(raw)}`
+    );
   }
   return Number(raw);
 }
@@ -83,30 +85,86 @@ const INJECTIONS = [
 /** Command substitution, chaining, quoting breaks and option injection, alone or inside text. */
 export const shellInjection: fc.Arbitrary<string> = fc.oneof(
   fc.constantFrom(...INJECTIONS),
-  fc.tuple(fc.string({ unit: 'grapheme-ascii', maxLength: 8 }), fc.constantFrom(...INJECTIONS), fc.string({ unit: 'grapheme-ascii', maxLength: 8 })).map(p => p.join('')),
+  fc
+    .tuple(
+      fc.string({ unit: 'grapheme-ascii', maxLength: 8 }),
+      fc.constantFrom(...INJECTIONS),
+      fc.string({ unit: 'grapheme-ascii', maxLength: 8 })
+    )
+    .map(p => p.join('')),
   fc.string({ unit: fc.constantFrom(...SHELL_METACHARACTERS), minLength: 1, maxLength: 12 }),
-  fc.tuple(fc.stringMatching(/^[a-z0-9]{1,8}$/), fc.constantFrom(...SHELL_METACHARACTERS), fc.stringMatching(/^[a-z0-9]{0,8}$/)).map(p => p.join(''))
+  fc
+    .tuple(
+      fc.stringMatching(/^[a-z0-9]{1,8}$/),
+      fc.constantFrom(...SHELL_METACHARACTERS),
+      fc.stringMatching(/^[a-z0-9]{0,8}$/)
+    )
+    .map(p => p.join(''))
 );
 
 /** Line breaks, NUL and the other control characters, and Unicode's own line separators. */
 export const controlCharacters: fc.Arbitrary<string> = fc.oneof(
-  fc.constantFrom('\n', '\r', '\r\n', '\u0000', '\t', '\u001b[31m', '\u007f', '\u0085', '\u2028', '\u2029', '\u000b', '\u000c', '\b'),
-  fc.tuple(fc.stringMatching(/^[a-z0-9]{1,8}$/), fc.integer({ min: 0, max: 0x1f }).map(c => String.fromCharCode(c)), fc.stringMatching(/^[a-z0-9]{0,8}$/)).map(p => p.join(''))
+  fc.constantFrom(
+    '\n',
+    '\r',
+    '\r\n',
+    '\u0000',
+    '\t',
+    '\u001b[31m',
+    '\u007f',
+    '\u0085',
+    '\u2028',
+    '\u2029',
+    '\u000b',
+    '\u000c',
+    '\b'
+  ),
+  fc
+    .tuple(
+      fc.stringMatching(/^[a-z0-9]{1,8}$/),
+      fc.integer({ min: 0, max: 0x1f }).map(c => String.fromCharCode(c)),
+      fc.stringMatching(/^[a-z0-9]{0,8}$/)
+    )
+    .map(p => p.join(''))
 );
 
 /** A lone UTF-16 surrogate: not valid Unicode, but a JS string (and JSON.stringify) may hold one. */
-export const loneSurrogate: fc.Arbitrary<string> = fc.integer({ min: 0xd800, max: 0xdfff }).map(c => String.fromCharCode(c));
+export const loneSurrogate: fc.Arbitrary<string> = fc
+  .integer({ min: 0xd800, max: 0xdfff })
+  .map(c => String.fromCharCode(c));
 
 /** Right-to-left overrides, zero-width and look-alike characters, emoji, surrogates, anything. */
 export const hostileUnicode: fc.Arbitrary<string> = fc.oneof(
-  fc.constantFrom('\u202egpu', 'gpu\u202e1:ugp', '\u200b', 'gp\u200bu', '\ufeffgpu', 'gpu\u0301', 'g\u0440u' /* Cyrillic er */, 'ｇｐｕ', '１２３４', '٣', '🚀', '👩‍💻', 'ß', 'İ', '\ufffd', '\u{10ffff}'),
+  fc.constantFrom(
+    '\u202egpu',
+    'gpu\u202e1:ugp',
+    '\u200b',
+    'gp\u200bu',
+    '\ufeffgpu',
+    'gpu\u0301',
+    'g\u0440u' /* Cyrillic er */,
+    'ｇｐｕ',
+    '１２３４',
+    '٣',
+    '🚀',
+    '👩‍💻',
+    'ß',
+    'İ',
+    '\ufffd',
+    '\u{10ffff}'
+  ),
   fc.string({ unit: 'binary', minLength: 1, maxLength: 16 }),
-  fc.tuple(fc.stringMatching(/^[a-z0-9]{0,6}$/), loneSurrogate, fc.stringMatching(/^[a-z0-9]{0,6}$/)).map(p => p.join(''))
+  fc
+    .tuple(fc.stringMatching(/^[a-z0-9]{0,6}$/), loneSurrogate, fc.stringMatching(/^[a-z0-9]{0,6}$/))
+    .map(p => p.join(''))
 );
 
 /** Strings of 100 KiB and more (cheap to make: a short piece repeated). */
 export const hugeString: fc.Arbitrary<string> = fc
-  .tuple(fc.constantFrom('a', '1', '$(x)', '../', '\n', '🚀', 'gpu:1,'), fc.integer({ min: 100 * 1024, max: 160 * 1024 }))
+  .tuple(
+    fc.constantFrom('a', '1', '$(x)', '../', '\n', '🚀', 'gpu:1,'),
+    fc.integer({ min: 100 * 1024, max: 160 * 1024 })
+  )
   .map(([piece, size]) => piece.repeat(Math.ceil(size / piece.length)));
 
 /** Longer than a field allows but well under the body limit: 65 to 20,000 characters that would otherwise pass. */
@@ -119,7 +177,23 @@ export const longString: fc.Arbitrary<string> = fc
  * A pattern with two ways to read an item takes 2^n steps to give up; 18 to 28 items keep such
  * a pattern to seconds, so the case fails on time (SLOW_CASE_MS) instead of hanging the run.
  */
-export const BAIT_PIECES = ['gpu:1,', 'gpu:a100:2,', 'a:1', 'c[1-4],', 'c1,', 'a,', '1:', '1-', 'a.', 'a&', '(a)|', 'u@h:22,', '/a', 'a/b:', '%2e'] as const;
+export const BAIT_PIECES = [
+  'gpu:1,',
+  'gpu:a100:2,',
+  'a:1',
+  'c[1-4],',
+  'c1,',
+  'a,',
+  '1:',
+  '1-',
+  'a.',
+  'a&',
+  '(a)|',
+  'u@h:22,',
+  '/a',
+  'a/b:',
+  '%2e'
+] as const;
 export const BAIT_ENDINGS = ['', ',', '!', ':', '[', ' ', '\n', '-'] as const;
 export const backtrackBait: fc.Arbitrary<string> = fc
   .tuple(fc.constantFrom(...BAIT_PIECES), fc.integer({ min: 18, max: 28 }), fc.constantFrom(...BAIT_ENDINGS))
@@ -131,23 +205,93 @@ export const SLOW_CASE_MS = 500;
 /** Path traversal: dot segments plain and encoded, absolute paths, home and drive paths. */
 export const pathTraversal: fc.Arbitrary<string> = fc.oneof(
   fc.constantFrom(
-    '../', '..', '.', '../../../../etc/passwd', '..%2f..%2fetc%2fpasswd', '..%2F..%2Fetc', '%2e%2e/', '%2e%2e%2f', '%2E%2E%5C', '..\\..\\windows',
-    '....//', '%252e%252e%252f', '/etc/passwd', '/etc/shadow', '~/.ssh/id_ed25519', '~root', 'C:\\Windows\\system32', '\\\\server\\share',
-    'file:///etc/passwd', '/proc/self/environ', '/dev/zero', '.%00./', '..;/', '/..', 'a/../../b'
+    '../',
+    '..',
+    '.',
+    '../../../../etc/passwd',
+    '..%2f..%2fetc%2fpasswd',
+    '..%2F..%2Fetc',
+    '%2e%2e/',
+    '%2e%2e%2f',
+    '%2E%2E%5C',
+    '..\\..\\windows',
+    '....//',
+    '%252e%252e%252f',
+    '/etc/passwd',
+    '/etc/shadow',
+    '~/.ssh/id_ed25519',
+    '~root',
+    'C:\\Windows\\system32',
+    '\\\\server\\share',
+    'file:///etc/passwd',
+    '/proc/self/environ',
+    '/dev/zero',
+    '.%00./',
+    '..;/',
+    '/..',
+    'a/../../b'
   ),
-  fc.tuple(fc.constantFrom('../', '..%2f', '%2e%2e/', '..\\', '%2e%2e%5c'), fc.integer({ min: 1, max: 8 }), fc.constantFrom('etc/passwd', 'home', '', 'x')).map(([dots, n, tail]) => dots.repeat(n) + tail)
+  fc
+    .tuple(
+      fc.constantFrom('../', '..%2f', '%2e%2e/', '..\\', '%2e%2e%5c'),
+      fc.integer({ min: 1, max: 8 }),
+      fc.constantFrom('etc/passwd', 'home', '', 'x')
+    )
+    .map(([dots, n, tail]) => dots.repeat(n) + tail)
 );
 
 /** Numbers out of range or in disguise, as strings (NaN-ish, signs, spacing, exponents, other digits). */
 export const numberishString: fc.Arbitrary<string> = fc.oneof(
-  fc.constantFrom('NaN', 'Infinity', '-Infinity', '-1', '-0', '0', '1e309', '1e3', '0x10', '0b1', '0o7', '1_000', ' 1', '1 ', '+1', '', '1.5', '.5', '1,000', '00000001', '١٢', '１', '9'.repeat(40), '-9007199254740993', '4294967296', '99999999'),
+  fc.constantFrom(
+    'NaN',
+    'Infinity',
+    '-Infinity',
+    '-1',
+    '-0',
+    '0',
+    '1e309',
+    '1e3',
+    '0x10',
+    '0b1',
+    '0o7',
+    '1_000',
+    ' 1',
+    '1 ',
+    '+1',
+    '',
+    '1.5',
+    '.5',
+    '1,000',
+    '00000001',
+    '١٢',
+    '１',
+    '9'.repeat(40),
+    '-9007199254740993',
+    '4294967296',
+    '99999999'
+  ),
   fc.bigInt({ min: -(10n ** 30n), max: 10n ** 30n }).map(String),
   fc.double().map(String)
 );
 
 /** Number literals as JSON text: what JSON.stringify cannot produce but a client can send. */
 export const numberLiteral: fc.Arbitrary<string> = fc.oneof(
-  fc.constantFrom('-1', '0', '-0', '0.5', '1e309', '-1e309', '1e-400', '1e3', '2.5e1', '123456789012345678901234567890', '9007199254740993', '-9007199254740993', '4294967296', '1.0000000000000002'),
+  fc.constantFrom(
+    '-1',
+    '0',
+    '-0',
+    '0.5',
+    '1e309',
+    '-1e309',
+    '1e-400',
+    '1e3',
+    '2.5e1',
+    '123456789012345678901234567890',
+    '9007199254740993',
+    '-9007199254740993',
+    '4294967296',
+    '1.0000000000000002'
+  ),
   fc.bigInt({ min: -(10n ** 25n), max: 10n ** 25n }).map(String),
   fc.integer({ min: -100_000, max: 100_000 }).map(String),
   fc.double({ noNaN: true, noDefaultInfinity: true }).map(n => JSON.stringify(n))
@@ -187,9 +331,19 @@ export interface HostileJson {
 
 /** Any hostile JSON value: strings from `hostileString`, number literals, wrong types. */
 export const hostileJson: fc.Arbitrary<HostileJson> = fc.oneof(
-  { arbitrary: hostileString.map((s): HostileJson => ({ json: JSON.stringify(s), value: s, kind: 'string' })), weight: 6 },
+  {
+    arbitrary: hostileString.map((s): HostileJson => ({ json: JSON.stringify(s), value: s, kind: 'string' })),
+    weight: 6
+  },
   { arbitrary: numberLiteral.map((n): HostileJson => ({ json: n, value: JSON.parse(n), kind: 'number' })), weight: 2 },
-  { arbitrary: wrongJsonType.map((v): HostileJson => ({ json: JSON.stringify(v), value: JSON.parse(JSON.stringify(v)), kind: 'wrong-type' })), weight: 2 }
+  {
+    arbitrary: wrongJsonType.map((v): HostileJson => ({
+      json: JSON.stringify(v),
+      value: JSON.parse(JSON.stringify(v)),
+      kind: 'wrong-type'
+    })),
+    weight: 2
+  }
 );
 
 const SLOT = '"\u2063hpclab-fuzz-slot\u2063"';
@@ -243,7 +397,11 @@ export type Contract = (value: unknown) => boolean;
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
 function text(test: RegExp | ((s: string) => boolean), max = 4096, min = 1): Contract {
-  return value => typeof value === 'string' && value.length >= min && value.length <= max && (typeof test === 'function' ? test(value) : test.test(value));
+  return value =>
+    typeof value === 'string' &&
+    value.length >= min &&
+    value.length <= max &&
+    (typeof test === 'function' ? test(value) : test.test(value));
 }
 
 function intIn(min: number, max: number): Contract {
@@ -297,7 +455,16 @@ export const CONTRACTS = {
   port: intIn(1, 65_535),
   keyFile: text(quotedWord),
   // Any number of hops: the chain's length is checked when it is used (ssh-config.ts), not here.
-  proxyJump: text(s => s === 'none' || s.split(',').every(hop => /^([A-Za-z_][A-Za-z0-9_.-]*\$?@)?([A-Za-z0-9_][A-Za-z0-9_.-]*|\[[0-9A-Fa-f:.]+\])(:\d{1,5})?$/.test(hop)), Infinity),
+  proxyJump: text(
+    s =>
+      s === 'none' ||
+      s
+        .split(',')
+        .every(hop =>
+          /^([A-Za-z_][A-Za-z0-9_.-]*\$?@)?([A-Za-z0-9_][A-Za-z0-9_.-]*|\[[0-9A-Fa-f:.]+\])(:\d{1,5})?$/.test(hop)
+        ),
+    Infinity
+  ),
   venvRoot: text(s => (s.startsWith('/') || s.startsWith('~/')) && !CONTROL.test(s)),
   sbatchKey: text(/^[a-z][a-z-]*$/, 64),
   sbatchValue: text(s => !CONTROL.test(s), 4096, 0),

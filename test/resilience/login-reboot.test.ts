@@ -10,7 +10,10 @@ import { daemon, record, startNotebook } from './faults';
  */
 function userProcessesOnLogin(user: string): number[] {
   const uid = Number(execFileSync('id', ['-u', user], { encoding: 'utf8' }).trim());
-  const pids = execFileSync('ip', ['netns', 'pids', 'login'], { encoding: 'utf8' }).split('\n').filter(Boolean).map(Number);
+  const pids = execFileSync('ip', ['netns', 'pids', 'login'], { encoding: 'utf8' })
+    .split('\n')
+    .filter(Boolean)
+    .map(Number);
   return pids.filter(pid => {
     try {
       return /^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] === String(uid);
@@ -46,27 +49,39 @@ describe('the login node rebooted', () => {
         // already gone
       }
     }
-    await waitFor('no process of the user left on the login host', () => userProcessesOnLogin(env.user).length === 0, 10_000);
+    await waitFor(
+      'no process of the user left on the login host',
+      () => userProcessesOnLogin(env.user).length === 0,
+      10_000
+    );
     await new Promise(r => setTimeout(r, ms));
     daemon('start', 'sshd');
     return victims.length;
   }
 
-  it(`a remote kernel mid-cell keeps its variables through ${REBOOT_MS / 1000} s away`, async () => {
-    const nb = await startNotebook();
-    try {
-      await nb.until('the cell to be running', () => nb.steps.executing, 120_000);
-      const killed = await reboot(REBOOT_MS);
-      const up = Date.now();
-      await nb.go();
-      await nb.until('the kernel back', () => nb.steps.after, 150_000);
-      expect(nb.steps.after.out).toBe('42 43\n');
-      record(`login node rebooted (${REBOOT_MS / 1000} s away)`, `remote kernel back with its variables (${killed} processes of the user on the login node had been killed)`, Date.now() - up);
-    } finally {
-      daemon('start', 'sshd');
-      await nb.stop();
-    }
-  }, REBOOT_MS + 300_000);
+  it(
+    `a remote kernel mid-cell keeps its variables through ${REBOOT_MS / 1000} s away`,
+    async () => {
+      const nb = await startNotebook();
+      try {
+        await nb.until('the cell to be running', () => nb.steps.executing, 120_000);
+        const killed = await reboot(REBOOT_MS);
+        const up = Date.now();
+        await nb.go();
+        await nb.until('the kernel back', () => nb.steps.after, 150_000);
+        expect(nb.steps.after.out).toBe('42 43\n');
+        record(
+          `login node rebooted (${REBOOT_MS / 1000} s away)`,
+          `remote kernel back with its variables (${killed} processes of the user on the login node had been killed)`,
+          Date.now() - up
+        );
+      } finally {
+        daemon('start', 'sshd');
+        await nb.stop();
+      }
+    },
+    REBOOT_MS + 300_000
+  );
 
   it('a kernel that dies after the reboot is still seen to die: the launcher exits non-zero and says why', async () => {
     const nb = await startNotebook('cpu', 'die-on-go');
@@ -77,8 +92,12 @@ describe('the login node rebooted', () => {
       const t0 = Date.now();
       const died = await nb.until('the launcher to exit', () => nb.steps.died, 170_000);
       expect(died.code).not.toBe(0);
-      expect(nb.stderr()).toMatch(/the kernel on the node ended \(the kernel step ended without leaving its exit code\)/);
-      process.stderr.write(`resilience: a kernel dead after the login node's reboot was seen ${((Date.now() - t0) / 1000).toFixed(1)} s after it died\n`);
+      expect(nb.stderr()).toMatch(
+        /the kernel on the node ended \(the kernel step ended without leaving its exit code\)/
+      );
+      process.stderr.write(
+        `resilience: a kernel dead after the login node's reboot was seen ${((Date.now() - t0) / 1000).toFixed(1)} s after it died\n`
+      );
     } finally {
       daemon('start', 'sshd');
       await nb.stop();

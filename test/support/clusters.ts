@@ -13,7 +13,10 @@ export async function testbedConfig(): Promise<HpclabConfig> {
 }
 
 /** A registry built exactly as the companion builds one, with an empty HOME unless given. */
-export async function registry(config?: HpclabConfig, options: { homeDir?: string; env?: NodeJS.ProcessEnv } = {}): Promise<ClusterRegistry> {
+export async function registry(
+  config?: HpclabConfig,
+  options: { homeDir?: string; env?: NodeJS.ProcessEnv } = {}
+): Promise<ClusterRegistry> {
   const homeDir = options.homeDir ?? (await fs.mkdtemp(path.join(os.tmpdir(), 'hpclab-home-')));
   return new ClusterRegistry(config ?? (await testbedConfig()), { homeDir, env: options.env ?? {} });
 }

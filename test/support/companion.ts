@@ -33,7 +33,11 @@ export class CompanionProcess {
       stdio: ['ignore', 'ignore', 'pipe']
     });
     this.child.stderr!.on('data', (d: Buffer) => (this.stderr += d.toString()));
-    const info = await waitFor('the companion runtime file', async () => JSON.parse(await fs.readFile(runtime, 'utf8')), 30_000).catch(err => {
+    const info = await waitFor(
+      'the companion runtime file',
+      async () => JSON.parse(await fs.readFile(runtime, 'utf8')),
+      30_000
+    ).catch(err => {
       throw new Error(`${err.message}\n${this.stderr}`);
     });
     this.url = info.url;
@@ -59,11 +63,18 @@ export class CompanionProcess {
   }
 
   fetch(pathname: string, init: RequestInit = {}): Promise<Response> {
-    return fetch(new URL(pathname, this.url), { ...init, redirect: 'manual', headers: { Authorization: `token ${this.token}`, ...(init.headers ?? {}) } });
+    return fetch(new URL(pathname, this.url), {
+      ...init,
+      redirect: 'manual',
+      headers: { Authorization: `token ${this.token}`, ...(init.headers ?? {}) }
+    });
   }
 
   async json<T>(pathname: string, init: RequestInit = {}): Promise<T> {
-    const res = await this.fetch(pathname, { ...init, headers: { 'Content-Type': 'application/json', ...(init.headers ?? {}) } });
+    const res = await this.fetch(pathname, {
+      ...init,
+      headers: { 'Content-Type': 'application/json', ...(init.headers ?? {}) }
+    });
     const body = await res.text();
     if (!res.ok) throw new Error(`${init.method ?? 'GET'} ${pathname}: ${res.status} ${body}`);
     return JSON.parse(body) as T;
@@ -96,10 +107,24 @@ export async function runOnKernel(wsUrl: string, headers: Record<string, string>
   });
   ws.send(
     JSON.stringify({
-      header: { msg_id: msgId, username: 'test', session, msg_type: 'execute_request', version: '5.3', date: new Date().toISOString() },
+      header: {
+        msg_id: msgId,
+        username: 'test',
+        session,
+        msg_type: 'execute_request',
+        version: '5.3',
+        date: new Date().toISOString()
+      },
       parent_header: {},
       metadata: {},
-      content: { code, silent: false, store_history: true, user_expressions: {}, allow_stdin: false, stop_on_error: true },
+      content: {
+        code,
+        silent: false,
+        store_history: true,
+        user_expressions: {},
+        allow_stdin: false,
+        stop_on_error: true
+      },
       buffers: [],
       channel: 'shell'
     })

@@ -31,7 +31,9 @@ export function testbed(): TestbedEnv {
     try {
       cached = JSON.parse(execFileSync(script, ['env'], { encoding: 'utf8' })) as TestbedEnv;
     } catch (err) {
-      throw new Error(`the testbed is not up: run 'scripts/testbed up' (or 'npm test'), then retry\n${(err as Error).message}`);
+      throw new Error(
+        `the testbed is not up: run 'scripts/testbed up' (or 'npm test'), then retry\n${(err as Error).message}`
+      );
     }
   }
   return cached;
@@ -93,7 +95,12 @@ export function allCommandLines(): string {
 }
 
 /** Polls `check` until it returns a value or the time runs out; never sleeps a fixed time. */
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000, everyMs = 200): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 30_000,
+  everyMs = 200
+): Promise<T> {
   const end = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < end) {
@@ -119,8 +126,7 @@ export function sshConnectionsOf(pid: number): number {
   const peers = new Set([`${host}:${port}`, `[::ffff:${host}]:${port}`]);
   return execFileSync('ss', ['-Htnp', 'state', 'established'], { encoding: 'utf8' })
     .split('\n')
-    .filter(line => line.includes(`pid=${pid},`) && peers.has(line.trim().split(/\s+/)[3]))
-    .length;
+    .filter(line => line.includes(`pid=${pid},`) && peers.has(line.trim().split(/\s+/)[3])).length;
 }
 
 /** Every descendant of a process (children, grandchildren…), from /proc. */
@@ -163,7 +169,10 @@ export function dropSshConnections(pidFile: string): number {
 /** slurmctld's RPC counters by message type (`sdiag`), to count what our calls cost Slurm. */
 export function slurmRpcCounts(): Record<string, number> {
   const out = execFileSync('sdiag', { encoding: 'utf8' });
-  const section = out.split('Remote Procedure Call statistics by message type')[1]?.split('Remote Procedure Call statistics by user')[0] ?? '';
+  const section =
+    out
+      .split('Remote Procedure Call statistics by message type')[1]
+      ?.split('Remote Procedure Call statistics by user')[0] ?? '';
   const counts: Record<string, number> = {};
   for (const m of section.matchAll(/^\s*(\w+)\s+\(\s*\d+\)\s+count:(\d+)/gm)) counts[m[1]] = Number(m[2]);
   return counts;

@@ -37,7 +37,12 @@ describe('companion lock', () => {
   async function race(n: number) {
     const module = path.join(dir, 'companion-lock.js');
     const source = readFileSync(path.join(__dirname, '..', '..', 'server', 'companion-lock.ts'), 'utf8');
-    await fs.writeFile(module, ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2020 } }).outputText);
+    await fs.writeFile(
+      module,
+      ts.transpileModule(source, {
+        compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2020 }
+      }).outputText
+    );
     const starter = `require(${JSON.stringify(module)}).claimCompanionLock(process.argv[1], { pid: Number(process.argv[2]), alive: p => p !== ${DEAD} })
       .then(() => console.log('won'), err => console.log(err.pid ? 'told ' + err.pid : 'error ' + err.message))`;
     const pids = Array.from({ length: n }, (_, i) => 1000 + i);
@@ -67,7 +72,9 @@ describe('companion lock', () => {
   it('refuses while the owner runs, naming its pid and what to do', async () => {
     live.add(4242);
     await claimCompanionLock(lock, { pid: 4242, alive });
-    await expect(claimCompanionLock(lock, { pid: 4243, alive })).rejects.toThrow(/another hpclab companion \(pid 4242\) already serves this user \(stop it first, or use it\)/);
+    await expect(claimCompanionLock(lock, { pid: 4243, alive })).rejects.toThrow(
+      /another hpclab companion \(pid 4242\) already serves this user \(stop it first, or use it\)/
+    );
     expect(await fs.readFile(lock, 'utf8')).toBe('4242\n');
   });
 
@@ -109,7 +116,9 @@ describe('companion lock', () => {
 
   it('refuses a lock file that holds no pid, saying to remove it, and leaves it alone', async () => {
     await fs.writeFile(lock, 'not a pid\n');
-    await expect(claimCompanionLock(lock, { pid: 4242, alive })).rejects.toThrow(`${lock} does not hold a process id; remove it if no hpclab companion runs`);
+    await expect(claimCompanionLock(lock, { pid: 4242, alive })).rejects.toThrow(
+      `${lock} does not hold a process id; remove it if no hpclab companion runs`
+    );
     expect(await fs.readFile(lock, 'utf8')).toBe('not a pid\n');
   });
 

@@ -11,7 +11,10 @@ import { companionLockFile, runtimeFile, startCompanion } from '../../server/mai
  * pairing was a 401 and a lost kernel (the new companion listened on the same socket path a
  * moment before it rewrote the runtime file).
  */
-const CONFIG = parseConfig('{"clusters": {"here": {"local": true}}, "profiles": {"cpu": {"cluster": "here"}}}', 'config.json');
+const CONFIG = parseConfig(
+  '{"clusters": {"here": {"local": true}}, "profiles": {"cpu": {"cluster": "here"}}}',
+  'config.json'
+);
 
 let home: string;
 const env = (): NodeJS.ProcessEnv => ({ HOME: home, XDG_RUNTIME_DIR: '', XDG_STATE_HOME: '' });
@@ -30,7 +33,9 @@ function leaveCrashedCompanion(): { token: string; socket: string } {
   const deadPid = 2 ** 22 + 1; // above pid_max's default: no such process
   fs.writeFileSync(path.join(path.dirname(file), 'companion.lock'), `${deadPid}\n`, { mode: 0o600 });
   const token = 'f'.repeat(64);
-  fs.writeFileSync(file, JSON.stringify({ url: 'http://127.0.0.1:1/', token, pid: deadPid, socket }) + '\n', { mode: 0o600 });
+  fs.writeFileSync(file, JSON.stringify({ url: 'http://127.0.0.1:1/', token, pid: deadPid, socket }) + '\n', {
+    mode: 0o600
+  });
   return { token, socket };
 }
 
@@ -45,7 +50,13 @@ it('a launcher polling through a restart sees nothing, then the new companion wi
       await new Promise(r => setImmediate(r));
     }
   })();
-  const companion = await startCompanion({ config: CONFIG, env: env(), homeDir: home, advertise: true, configPath: 'config.json' });
+  const companion = await startCompanion({
+    config: CONFIG,
+    env: env(),
+    homeDir: home,
+    advertise: true,
+    configPath: 'config.json'
+  });
   try {
     // Keep polling after the start until the new companion is seen too (a loaded machine is slow).
     const until = Date.now() + 10_000;
@@ -76,7 +87,13 @@ it("a launcher whose own companion lost the start-up race waits for the winner, 
   const logs: string[] = [];
   const launched = ensureLocalCompanion('config.json', m => logs.push(m), env(), home);
   await new Promise(r => setTimeout(r, 1500));
-  const companion = await startCompanion({ config: CONFIG, env: env(), homeDir: home, advertise: true, configPath: 'config.json' });
+  const companion = await startCompanion({
+    config: CONFIG,
+    env: env(),
+    homeDir: home,
+    advertise: true,
+    configPath: 'config.json'
+  });
   try {
     expect((await launched).token).toBe(companion.token);
     expect(logs.join('\n')).toContain('started the companion in the background');

@@ -1,4 +1,11 @@
-import { createLogger, loggerFromEnv, parseLogLevel, RepeatedFailures, silentLogger, type LogLevel } from '../../server/log';
+import {
+  createLogger,
+  loggerFromEnv,
+  parseLogLevel,
+  RepeatedFailures,
+  silentLogger,
+  type LogLevel
+} from '../../server/log';
 
 /* The companion's log: the line format, levels, $HPCLAB_LOG, scopes, and repeated failures said once. */
 
@@ -41,9 +48,17 @@ describe('createLogger', () => {
 
   it('indents continuation lines, so a message (or a name in it) cannot forge an entry', () => {
     const { logger, entries } = capture('info');
-    logger.warn('config file x does not load:\nprofiles.cpu.cluster: unknown', new Error('one\n2025-01-01T00:00:00.000Z ERROR fake: entry'));
+    logger.warn(
+      'config file x does not load:\nprofiles.cpu.cluster: unknown',
+      new Error('one\n2025-01-01T00:00:00.000Z ERROR fake: entry')
+    );
     expect(entries).toHaveLength(1);
-    expect(entries[0].split('\n').slice(1, -1).every(line => line.startsWith('  '))).toBe(true);
+    expect(
+      entries[0]
+        .split('\n')
+        .slice(1, -1)
+        .every(line => line.startsWith('  '))
+    ).toBe(true);
   });
 
   it('adds the stack, and the stacks of causes, only at debug level', () => {
@@ -84,8 +99,13 @@ describe('HPCLAB_LOG', () => {
     const entries: string[] = [];
     loggerFromEnv({ env: { HPCLAB_LOG: 'error' }, write: e => entries.push(e) }).warn('dropped');
     loggerFromEnv({ env: { HPCLAB_LOG: 'error' }, verbose: true, write: e => entries.push(e) }).debug('kept');
-    loggerFromEnv({ env: { HPCLAB_LOG: 'loud' }, verbose: true, write: e => entries.push(e) }).debug('no warning either');
-    expect(entries.map(e => e.replace(/^\S+ /, ''))).toEqual(['DEBUG hpclab: kept\n', 'DEBUG hpclab: no warning either\n']);
+    loggerFromEnv({ env: { HPCLAB_LOG: 'loud' }, verbose: true, write: e => entries.push(e) }).debug(
+      'no warning either'
+    );
+    expect(entries.map(e => e.replace(/^\S+ /, ''))).toEqual([
+      'DEBUG hpclab: kept\n',
+      'DEBUG hpclab: no warning either\n'
+    ]);
   });
 });
 

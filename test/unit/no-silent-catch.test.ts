@@ -58,7 +58,9 @@ function tsFiles(dir: string): string[] {
 }
 
 function sitesUnder(top: string): Site[] {
-  return tsFiles(path.join(ROOT, top)).flatMap(full => silentCatches(path.relative(ROOT, full).split(path.sep).join('/'), fs.readFileSync(full, 'utf8')));
+  return tsFiles(path.join(ROOT, top)).flatMap(full =>
+    silentCatches(path.relative(ROOT, full).split(path.sep).join('/'), fs.readFileSync(full, 'utf8'))
+  );
 }
 
 const isKnown = (site: Site) => KNOWN.some(k => k.file === site.file && k.text === site.text);
@@ -72,7 +74,9 @@ describe('no silent catch', () => {
 
   it('lists as known only sites that are still there', () => {
     const all = COVERED.flatMap(sitesUnder);
-    expect(KNOWN.filter(k => !all.some(s => s.file === k.file && s.text === k.text)).map(k => `${k.file}: ${k.text}`)).toEqual([]);
+    expect(
+      KNOWN.filter(k => !all.some(s => s.file === k.file && s.text === k.text)).map(k => `${k.file}: ${k.text}`)
+    ).toEqual([]);
   });
 
   it('finds each silent form and lets a reason on the line or above stand', () => {

@@ -15,7 +15,11 @@ function tomlString(text: string, table: string, key: string): string | undefine
  */
 describe('the Python package', () => {
   const pyproject = readFileSync(path.join(root, 'pyproject.toml'), 'utf8');
-  const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { name: string; version: string; license: string };
+  const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as {
+    name: string;
+    version: string;
+    license: string;
+  };
 
   it('has the version, name and license of package.json', () => {
     expect(tomlString(pyproject, 'project', 'version')).toBe(pkg.version);

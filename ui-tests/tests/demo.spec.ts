@@ -18,11 +18,21 @@ let env: NodeJS.ProcessEnv;
 
 test.beforeAll(() => {
   home = fs.mkdtempSync(path.join(os.tmpdir(), 'hpclab-ui-demo-'));
-  const dirs = Object.fromEntries(['config', 'data', 'runtime', 'ipython', 'state'].map(d => [d, path.join(home, '.jupyter-test', d)]));
+  const dirs = Object.fromEntries(
+    ['config', 'data', 'runtime', 'ipython', 'state'].map(d => [d, path.join(home, '.jupyter-test', d)])
+  );
   for (const d of Object.values(dirs)) fs.mkdirSync(d, { recursive: true });
   env = { ...process.env, HOME: home, XDG_STATE_HOME: dirs.state, ...isolatedJupyterEnv(dirs) };
   // No cluster configured: nothing points hpclab anywhere.
-  for (const name of ['HPCLAB_CONFIG', 'XDG_CONFIG_HOME', 'HPCLAB_CLUSTER', 'HPCLAB_PROFILE', 'DISPLAY', 'WAYLAND_DISPLAY']) delete env[name];
+  for (const name of [
+    'HPCLAB_CONFIG',
+    'XDG_CONFIG_HOME',
+    'HPCLAB_CLUSTER',
+    'HPCLAB_PROFILE',
+    'DISPLAY',
+    'WAYLAND_DISPLAY'
+  ])
+    delete env[name];
 });
 
 test.afterAll(() => {
@@ -38,7 +48,12 @@ interface Demo {
 }
 
 async function startDemo(log: string): Promise<Demo> {
-  const child = spawn('bash', [path.join(repo, 'scripts', 'demo')], { cwd: repo, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('bash', [path.join(repo, 'scripts', 'demo')], {
+    cwd: repo,
+    env,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe']
+  });
   let out = '';
   const append = (d: Buffer) => {
     out += d.toString();
@@ -75,13 +90,18 @@ async function ctrlC(demo: Demo): Promise<number | null> {
 }
 
 function jobsOfTestUser(): string[] {
-  return execFileSync('squeue', ['-h', '-u', testbed().user, '-o', '%i %j %T'], { encoding: 'utf8' }).split('\n').filter(Boolean);
+  return execFileSync('squeue', ['-h', '-u', testbed().user, '-o', '%i %j %T'], { encoding: 'utf8' })
+    .split('\n')
+    .filter(Boolean);
 }
 
 const sidebar = (page: Page) => page.locator('#hpclab-sidebar');
 const hpcTile = (page: Page, text: string) => page.locator('.jp-LauncherCard', { hasText: text });
 
-test('the demo opens JupyterLab on the HPC sidebar; a GPU notebook and JupyterLab run on the node; Ctrl-C ends every job', async ({ page, context }, testInfo) => {
+test('the demo opens JupyterLab on the HPC sidebar; a GPU notebook and JupyterLab run on the node; Ctrl-C ends every job', async ({
+  page,
+  context
+}, testInfo) => {
   test.setTimeout(480_000);
   const tb = testbed();
   const demo = await startDemo(testInfo.outputPath('demo-1.log'));
@@ -108,7 +128,9 @@ test('the demo opens JupyterLab on the HPC sidebar; a GPU notebook and JupyterLa
       const notebook = page.locator('.jp-NotebookPanel:not(.lm-mod-hidden)');
       await expect(notebook.locator('.jp-Toolbar-kernelName')).toContainText(/GPU.*testbed/, { timeout: 120_000 });
       await notebook.locator('.jp-Cell .cm-content').first().click();
-      await page.keyboard.type("import os, socket; print(socket.gethostname(), os.environ['SLURM_JOB_ID'], os.environ.get('CUDA_VISIBLE_DEVICES'))");
+      await page.keyboard.type(
+        "import os, socket; print(socket.gethostname(), os.environ['SLURM_JOB_ID'], os.environ.get('CUDA_VISIBLE_DEVICES'))"
+      );
       await page.keyboard.press('Shift+Enter');
       const output = notebook.locator('.jp-OutputArea-output').first();
       await expect(output).toHaveText(new RegExp(`^${tb.node} \\d+ \\d+\\s*$`), { timeout: 120_000 });
@@ -136,7 +158,9 @@ test('the demo opens JupyterLab on the HPC sidebar; a GPU notebook and JupyterLa
     });
 
     await test.step("a second terminal's `hpclab status` sees the same cluster", async () => {
-      const status = JSON.parse(execFileSync(process.execPath, [hpclabBin, 'status', '--json'], { env, encoding: 'utf8' }));
+      const status = JSON.parse(
+        execFileSync(process.execPath, [hpclabBin, 'status', '--json'], { env, encoding: 'utf8' })
+      );
       expect(status.cluster).toBe('testbed');
       expect(status.partitions.map((p: { name: string }) => p.name)).toEqual(expect.arrayContaining(['debug', 'gpu']));
     });

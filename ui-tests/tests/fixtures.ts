@@ -102,11 +102,14 @@ async function stop(child: ChildProcess, graceMs = 5_000): Promise<void> {
   }
 }
 
-export const test = base.extend<{}, {
-  labextensionsPaths: string[] | undefined;
-  serverArgs: string[];
-  lab: LabServer;
-}>({
+export const test = base.extend<
+  {},
+  {
+    labextensionsPaths: string[] | undefined;
+    serverArgs: string[];
+    lab: LabServer;
+  }
+>({
   // undefined = our own prebuilt extension only.
   labextensionsPaths: [undefined, { option: true, scope: 'worker' }],
   serverArgs: [[], { option: true, scope: 'worker' }],
@@ -128,7 +131,8 @@ export const test = base.extend<{}, {
         baseUrl: `http://127.0.0.1:${port}${basePath}`,
         token,
         rootDir: dirs.root,
-        url: rel => `http://127.0.0.1:${port}${basePath}/${rel.replace(/^\//, '')}` +
+        url: rel =>
+          `http://127.0.0.1:${port}${basePath}/${rel.replace(/^\//, '')}` +
           `${rel.includes('?') ? '&' : '?'}token=${token}`
       };
       const args = [

@@ -39,7 +39,9 @@ export function testbed(): Testbed {
 }
 
 function squeueIds(user: string): string[] {
-  return execFileSync('squeue', ['-h', '-u', user, '-t', 'PD,R,CF', '-o', '%i'], { encoding: 'utf8' }).split('\n').filter(Boolean);
+  return execFileSync('squeue', ['-h', '-u', user, '-t', 'PD,R,CF', '-o', '%i'], { encoding: 'utf8' })
+    .split('\n')
+    .filter(Boolean);
 }
 
 async function cancelAll(user: string): Promise<void> {
@@ -68,18 +70,36 @@ export const test = base.extend<{ cleanJobs: void }, { hpclab: HpclabLab }>({
     async ({}, use, workerInfo) => {
       const tb = testbed();
       const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hpclab-ui-lab-'));
-      const dirs = Object.fromEntries(['root', 'config', 'data', 'runtime', 'ipython', 'settings', 'workspaces', 'state', 'labext'].map(d => [d, path.join(tmp, d)]));
+      const dirs = Object.fromEntries(
+        ['root', 'config', 'data', 'runtime', 'ipython', 'settings', 'workspaces', 'state', 'labext'].map(d => [
+          d,
+          path.join(tmp, d)
+        ])
+      );
       for (const d of Object.values(dirs)) fs.mkdirSync(d);
       fs.symlinkSync(path.join(repo, 'hpclab', 'labextension'), path.join(dirs.labext, 'hpclab'));
-      const server = ['/usr/bin/python3', hostScript, '--allow-root', `--ServerApp.root_dir=${dirs.root}`, '--expose-app-in-browser', `--user-settings-dir=${dirs.settings}`, `--workspaces-dir=${dirs.workspaces}`, `--labextensions-path=${dirs.labext}`];
+      const server = [
+        '/usr/bin/python3',
+        hostScript,
+        '--allow-root',
+        `--ServerApp.root_dir=${dirs.root}`,
+        '--expose-app-in-browser',
+        `--user-settings-dir=${dirs.settings}`,
+        `--workspaces-dir=${dirs.workspaces}`,
+        `--labextensions-path=${dirs.labext}`
+      ];
       const log = path.join(workerInfo.project.outputDir, `hpclab-lab-${workerInfo.workerIndex}.log`);
       fs.mkdirSync(path.dirname(log), { recursive: true });
       let stderr = '';
-      const child = spawn(process.execPath, [hpclabBin, 'lab', '--no-browser', '--config', tb.config, '--server-command', JSON.stringify(server)], {
-        detached: true,
-        stdio: ['ignore', 'pipe', 'pipe'],
-        env: { ...process.env, HOME: tmp, XDG_STATE_HOME: dirs.state, ...isolatedJupyterEnv(dirs) }
-      });
+      const child = spawn(
+        process.execPath,
+        [hpclabBin, 'lab', '--no-browser', '--config', tb.config, '--server-command', JSON.stringify(server)],
+        {
+          detached: true,
+          stdio: ['ignore', 'pipe', 'pipe'],
+          env: { ...process.env, HOME: tmp, XDG_STATE_HOME: dirs.state, ...isolatedJupyterEnv(dirs) }
+        }
+      );
       child.stderr!.on('data', (d: Buffer) => {
         stderr += d.toString();
         fs.appendFileSync(log, d);

@@ -46,7 +46,11 @@ test('an invalid form value shows its field error and submits nothing', async ({
   await expect(sidebar(page).locator('[data-field="time"] .jp-hpclab-field-error')).toHaveText('');
 });
 
-test('a session requested from the form goes pending → running, and Open shows the node\'s JupyterLab through the proxy', async ({ page, hpclab, context }) => {
+test("a session requested from the form goes pending → running, and Open shows the node's JupyterLab through the proxy", async ({
+  page,
+  hpclab,
+  context
+}) => {
   await openLab(page, hpclab);
   await chooseProfile(page, 'cpu');
   await sidebar(page).locator('.jp-hpclab-form button[type="submit"]').click();
@@ -65,7 +69,20 @@ test('a session requested from the form goes pending → running, and Open shows
 
 test('cancelling from the Jobs table removes the job', async ({ page, hpclab }) => {
   const tb = hpclab.testbed as unknown as { user: string; loginNetns: string | null };
-  const sbatch = ['runuser', '-u', tb.user, '--', 'sbatch', '--parsable', '-o', '/dev/null', '--job-name', 'ui cancel', '--wrap', 'sleep 300'];
+  const sbatch = [
+    'runuser',
+    '-u',
+    tb.user,
+    '--',
+    'sbatch',
+    '--parsable',
+    '-o',
+    '/dev/null',
+    '--job-name',
+    'ui cancel',
+    '--wrap',
+    'sleep 300'
+  ];
   const argv = tb.loginNetns ? ['nsenter', `--net=/run/netns/${tb.loginNetns}`, ...sbatch] : sbatch;
   const jobId = execFileSync(argv[0], argv.slice(1), { encoding: 'utf8', cwd: '/' }).trim();
   await openLab(page, hpclab);
@@ -83,13 +100,17 @@ test('the gpu launcher tile opens a notebook whose kernel runs in a job on the n
   await page.waitForFunction(
     () => {
       const kernel = (window as any).jupyterapp.shell.currentWidget?.sessionContext?.session?.kernel;
-      return kernel?.name === 'hpclab-testbed-gpu' && kernel.connectionStatus === 'connected' && kernel.status === 'idle';
+      return (
+        kernel?.name === 'hpclab-testbed-gpu' && kernel.connectionStatus === 'connected' && kernel.status === 'idle'
+      );
     },
     null,
     { timeout: 120_000, polling: 200 }
   );
   // The remote kernelspec is in the kernel picker, with its logo.
-  const spec = await page.evaluate(() => (window as any).jupyterapp.serviceManager.kernelspecs.specs.kernelspecs['hpclab-testbed-gpu']);
+  const spec = await page.evaluate(
+    () => (window as any).jupyterapp.serviceManager.kernelspecs.specs.kernelspecs['hpclab-testbed-gpu']
+  );
   expect(spec.display_name).toMatch(/GPU.*testbed/);
   expect(Object.keys(spec.resources)).toEqual(expect.arrayContaining(['logo-64x64', 'logo-svg']));
   const notebook = page.locator('.jp-NotebookPanel:not(.lm-mod-hidden)');
@@ -101,11 +122,16 @@ test('the gpu launcher tile opens a notebook whose kernel runs in a job on the n
   expect(hpclab.jobs()).toContain((await output.textContent())!.trim());
 });
 
-test('a short session shows its countdown in the status bar and a walltime warning notification', async ({ page, hpclab }) => {
+test('a short session shows its countdown in the status bar and a walltime warning notification', async ({
+  page,
+  hpclab
+}) => {
   await openLab(page, hpclab);
   await chooseProfile(page, 'short');
   await sidebar(page).locator('.jp-hpclab-form button[type="submit"]').click();
-  await expect(sidebar(page).locator('.jp-hpclab-session').first()).toHaveAttribute('data-state', 'running', { timeout: 90_000 });
+  await expect(sidebar(page).locator('.jp-hpclab-session').first()).toHaveAttribute('data-state', 'running', {
+    timeout: 90_000
+  });
   const item = page.locator('.jp-hpclab-timeleft');
   await expect(item).toHaveText(/^HPC short 0:00:[0-5]\d$/);
   await expect(item).toHaveClass(/jp-hpclab-warn/);
@@ -116,12 +142,14 @@ test('sidebar screenshots in the light and dark themes', async ({ page, hpclab }
   await openLab(page, hpclab);
   await expect(sidebar(page).locator('.jp-hpclab-gpus').first()).toBeVisible();
   await sidebar(page).screenshot({ path: testInfo.outputPath('sidebar-light.png') });
-  await page.evaluate(() => (window as any).jupyterapp.commands.execute('apputils:change-theme', { theme: 'JupyterLab Dark' }));
+  await page.evaluate(() =>
+    (window as any).jupyterapp.commands.execute('apputils:change-theme', { theme: 'JupyterLab Dark' })
+  );
   await expect(page.locator('body')).toHaveAttribute('data-jp-theme-light', 'false');
   await sidebar(page).screenshot({ path: testInfo.outputPath('sidebar-dark.png') });
 });
 
-test('the sidebar and a session\'s log tab come back after a reload', async ({ page, hpclab }) => {
+test("the sidebar and a session's log tab come back after a reload", async ({ page, hpclab }) => {
   await openLab(page, hpclab);
   await chooseProfile(page, 'cpu');
   await sidebar(page).locator('.jp-hpclab-form button[type="submit"]').click();
@@ -136,7 +164,10 @@ test('the sidebar and a session\'s log tab come back after a reload', async ({ p
   await page.reload();
   await expect(page.locator('body')).toHaveAttribute('data-hpclab', 'loaded', { timeout: 60_000 });
   await expect(sidebar(page)).toBeVisible();
-  await expect(sidebar(page).locator(`.jp-hpclab-session[data-session="${id}"]`)).toHaveAttribute('data-state', 'running');
+  await expect(sidebar(page).locator(`.jp-hpclab-session[data-session="${id}"]`)).toHaveAttribute(
+    'data-state',
+    'running'
+  );
   await expect(log).toBeVisible();
   await expect(log).toContainText(/Jupyter/, { timeout: 30_000 });
 });

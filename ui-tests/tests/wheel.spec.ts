@@ -38,7 +38,19 @@ function freePort(): Promise<number> {
 function sshConfig(): string {
   const jump = tb.jumps[0];
   const common = [`User ${tb.user}`, `IdentityFile ${tb.identityFile}`, `UserKnownHostsFile ${tb.knownHostsFile}`];
-  return ['Host tb-gateway', `HostName ${jump.host}`, `Port ${jump.port}`, ...common, '', 'Host tb-login', `HostName ${tb.ssh.host}`, `Port ${tb.ssh.port}`, 'ProxyJump tb-gateway', ...common, '']
+  return [
+    'Host tb-gateway',
+    `HostName ${jump.host}`,
+    `Port ${jump.port}`,
+    ...common,
+    '',
+    'Host tb-login',
+    `HostName ${tb.ssh.host}`,
+    `Port ${tb.ssh.port}`,
+    'ProxyJump tb-gateway',
+    ...common,
+    ''
+  ]
     .map(l => (l.startsWith('Host ') || !l ? l : `  ${l}`))
     .join('\n');
 }
@@ -47,12 +59,24 @@ test.beforeAll(async () => {
   test.setTimeout(600_000);
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hpclab-ui-wheel-'));
   const t0 = Date.now();
-  execFileSync('bash', [path.join(repo, 'scripts', 'build-wheel'), path.join(tmp, 'wheel')], { cwd: repo, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, PYTHON: '/usr/bin/python3' } });
+  execFileSync('bash', [path.join(repo, 'scripts', 'build-wheel'), path.join(tmp, 'wheel')], {
+    cwd: repo,
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, PYTHON: '/usr/bin/python3' }
+  });
   const wheel = fs.readdirSync(path.join(tmp, 'wheel')).find(f => f.endsWith('.whl'))!;
-  console.log(`wheel: ${wheel}, ${Math.round(fs.statSync(path.join(tmp, 'wheel', wheel)).size / 1024)} KiB, built in ${Date.now() - t0} ms`);
+  console.log(
+    `wheel: ${wheel}, ${Math.round(fs.statSync(path.join(tmp, 'wheel', wheel)).size / 1024)} KiB, built in ${Date.now() - t0} ms`
+  );
   const venv = path.join(tmp, 'venv');
   execFileSync('/usr/bin/python3', ['-m', 'venv', '--system-site-packages', venv]);
-  execFileSync(path.join(venv, 'bin', 'pip'), ['install', '--no-index', '--no-deps', '--quiet', path.join(tmp, 'wheel', wheel)]);
+  execFileSync(path.join(venv, 'bin', 'pip'), [
+    'install',
+    '--no-index',
+    '--no-deps',
+    '--quiet',
+    path.join(tmp, 'wheel', wheel)
+  ]);
 
   home = path.join(tmp, 'home');
   const dirs = Object.fromEntries(['root', 'config', 'data', 'runtime', 'ipython'].map(d => [d, path.join(tmp, d)]));
@@ -65,11 +89,30 @@ test.beforeAll(async () => {
   const log = fs.openSync(path.join(tmp, 'jupyter.log'), 'w');
   // The venv's python: its etc/jupyter enables the server extension, its share/jupyter holds the
   // labextension. No --labextensions-path: Jupyter's standard places, as for any user.
-  jupyter = spawn(path.join(venv, 'bin', 'python'), [labScript, '--no-browser', '--allow-root', '--ip=127.0.0.1', `--port=${port}`, '--ServerApp.port_retries=0', `--token=${token}`, `--ServerApp.root_dir=${dirs.root}`, '--expose-app-in-browser', '--initial-left-panel=hpclab-sidebar'], {
-    detached: true,
-    stdio: ['ignore', log, log],
-    env: { PATH: process.env.PATH, HOME: home, ...isolatedJupyterEnv(dirs as Record<'config' | 'data' | 'runtime' | 'ipython', string>) }
-  });
+  jupyter = spawn(
+    path.join(venv, 'bin', 'python'),
+    [
+      labScript,
+      '--no-browser',
+      '--allow-root',
+      '--ip=127.0.0.1',
+      `--port=${port}`,
+      '--ServerApp.port_retries=0',
+      `--token=${token}`,
+      `--ServerApp.root_dir=${dirs.root}`,
+      '--expose-app-in-browser',
+      '--initial-left-panel=hpclab-sidebar'
+    ],
+    {
+      detached: true,
+      stdio: ['ignore', log, log],
+      env: {
+        PATH: process.env.PATH,
+        HOME: home,
+        ...isolatedJupyterEnv(dirs as Record<'config' | 'data' | 'runtime' | 'ipython', string>)
+      }
+    }
+  );
   fs.closeSync(log);
   for (let i = 0; ; i++) {
     try {
@@ -77,7 +120,10 @@ test.beforeAll(async () => {
     } catch {
       // not listening yet
     }
-    if (i > 300 || jupyter.exitCode !== null) throw new Error(`Jupyter from the venv did not start:\n${fs.readFileSync(path.join(tmp, 'jupyter.log'), 'utf8')}`);
+    if (i > 300 || jupyter.exitCode !== null)
+      throw new Error(
+        `Jupyter from the venv did not start:\n${fs.readFileSync(path.join(tmp, 'jupyter.log'), 'utf8')}`
+      );
     await new Promise(r => setTimeout(r, 200));
   }
 });
@@ -104,7 +150,9 @@ test.afterAll(async () => {
 
 const sidebar = (page: Page) => page.locator('#hpclab-sidebar');
 
-test('a fresh venv: the sidebar offers "Add a cluster", and the saved cluster shows its partitions', async ({ page }) => {
+test('a fresh venv: the sidebar offers "Add a cluster", and the saved cluster shows its partitions', async ({
+  page
+}) => {
   test.setTimeout(240_000);
   await page.goto(labUrl);
   await expect(page.locator('body')).toHaveAttribute('data-hpclab', 'loaded', { timeout: 60_000 });
@@ -133,7 +181,9 @@ test('a fresh venv: the sidebar offers "Add a cluster", and the saved cluster sh
   expect(config.clusters['tb-login']).toEqual({ ssh: { host: 'tb-login' } });
 
   const cluster = sidebar(page).locator('.jp-hpclab-cluster[data-cluster="tb-login"]');
-  await expect(cluster.locator('.jp-hpclab-partition[data-partition="gpu"] .jp-hpclab-gpus[data-type="fake"]')).toHaveAttribute('data-total', '2', { timeout: 60_000 });
+  await expect(
+    cluster.locator('.jp-hpclab-partition[data-partition="gpu"] .jp-hpclab-gpus[data-type="fake"]')
+  ).toHaveAttribute('data-total', '2', { timeout: 60_000 });
   await expect(cluster.locator('.jp-hpclab-partition[data-partition="debug"]')).toBeVisible();
 });
 

@@ -25,7 +25,7 @@ export const companionCommand = defineCommand({
   summary: 'Make sure my companion runs; print its URL and token',
   usage: ['hpclab companion [--json] [--config FILE]'],
   description:
-    'Finds your running companion, or starts one in the background (as kernels do; it exits after 5 idle minutes), and prints its URL and token. This is what the Python package\'s Jupyter server extension asks.',
+    "Finds your running companion, or starts one in the background (as kernels do; it exits after 5 idle minutes), and prints its URL and token. This is what the Python package's Jupyter server extension asks.",
   flags: {
     json: { type: 'boolean', description: 'print {url, token, pid, version, api} as one JSON line' }
   },
@@ -39,7 +39,10 @@ export const companionCommand = defineCommand({
     const config = configPath({ flag: values.config, env: process.env, homeDir: os.homedir() }).path;
     const answer = await currentCompanion(config);
     if (values.json) process.stdout.write(JSON.stringify(answer) + '\n');
-    else process.stdout.write(`hpclab companion ${answer.version} (pid ${answer.pid}) at ${answer.url}hpclab/api/sessions?token=${answer.token}\n`);
+    else
+      process.stdout.write(
+        `hpclab companion ${answer.version} (pid ${answer.pid}) at ${answer.url}hpclab/api/sessions?token=${answer.token}\n`
+      );
     return 0;
   }
 });

@@ -10,11 +10,22 @@ type Action = (typeof ACTIONS)[number];
 export const jobsCommand = defineCommand({
   name: 'jobs',
   summary: 'My jobs; cancel, hold or release one',
-  usage: ['hpclab jobs [--cluster C] [--json] [--config FILE]', 'hpclab jobs cancel|hold|release JOBID [--cluster C] [--json] [--config FILE]'],
-  description: 'Lists your jobs on a cluster (state, time used and left, pending reason and estimated start), or cancels, holds or releases one of them.',
+  usage: [
+    'hpclab jobs [--cluster C] [--json] [--config FILE]',
+    'hpclab jobs cancel|hold|release JOBID [--cluster C] [--json] [--config FILE]'
+  ],
+  description:
+    'Lists your jobs on a cluster (state, time used and left, pending reason and estimated start), or cancels, holds or releases one of them.',
   flags: {
-    cluster: { type: 'string', value: 'C', description: 'the cluster (default: defaults.cluster in the config, else the only cluster)' },
-    json: { type: 'boolean', description: 'print the jobs ({cluster, fetchedAt, jobs}) or the action done ({cluster, action, id, ok}) as JSON' }
+    cluster: {
+      type: 'string',
+      value: 'C',
+      description: 'the cluster (default: defaults.cluster in the config, else the only cluster)'
+    },
+    json: {
+      type: 'boolean',
+      description: 'print the jobs ({cluster, fetchedAt, jobs}) or the action done ({cluster, action, id, ok}) as JSON'
+    }
   },
   arguments: [
     { name: 'cancel|hold|release', description: 'act on one job instead of listing them' },
@@ -28,14 +39,24 @@ export const jobsCommand = defineCommand({
   async run({ values, positionals }) {
     const [action, id, ...extra] = positionals;
     if (action !== undefined && !ACTIONS.includes(action as Action)) {
-      if (jobIdSchema.safeParse(action).success) throw new UsageError(`"${action}" is a job id: say what to do with it, e.g. hpclab jobs cancel ${action}`);
-      throw new UsageError(`unknown jobs action "${action}"${didYouMean(action, ACTIONS)}: use cancel, hold or release (hpclab jobs alone lists your jobs)`);
+      if (jobIdSchema.safeParse(action).success)
+        throw new UsageError(`"${action}" is a job id: say what to do with it, e.g. hpclab jobs cancel ${action}`);
+      throw new UsageError(
+        `unknown jobs action "${action}"${didYouMean(action, ACTIONS)}: use cancel, hold or release (hpclab jobs alone lists your jobs)`
+      );
     }
-    if (action && id === undefined) throw new UsageError(`jobs ${action}: give the job id, e.g. hpclab jobs ${action} 1234`);
-    if (extra.length) throw new UsageError(`jobs ${action}: one job id at a time (got ${positionals.slice(1).join(' ')}); run it once per job`);
+    if (action && id === undefined)
+      throw new UsageError(`jobs ${action}: give the job id, e.g. hpclab jobs ${action} 1234`);
+    if (extra.length)
+      throw new UsageError(
+        `jobs ${action}: one job id at a time (got ${positionals.slice(1).join(' ')}); run it once per job`
+      );
     if (id !== undefined) {
       const checked = jobIdSchema.safeParse(id);
-      if (!checked.success) throw new UsageError(`JOBID: expected a Slurm job id such as 1234 or 1234_5, got ${JSON.stringify(id)} (hpclab jobs lists yours)`);
+      if (!checked.success)
+        throw new UsageError(
+          `JOBID: expected a Slurm job id such as 1234 or 1234_5, got ${JSON.stringify(id)} (hpclab jobs lists yours)`
+        );
     }
     const ctx = await openContext(values.config);
     try {
@@ -44,11 +65,19 @@ export const jobsCommand = defineCommand({
       if (action && id) {
         await ctx.progress.during(`${action} ${id} on ${name}…`, () => scheduler[action as Action](id));
         poller.jobs.invalidate();
-        process.stdout.write(values.json ? JSON.stringify({ cluster: name, action, id, ok: true }) + '\n' : `${action}: job ${id} on ${name}\n`);
+        process.stdout.write(
+          values.json
+            ? JSON.stringify({ cluster: name, action, id, ok: true }) + '\n'
+            : `${action}: job ${id} on ${name}\n`
+        );
         return 0;
       }
       const jobs = await ctx.progress.during(`Asking ${name} for my jobs…`, () => poller.jobs.get());
-      process.stdout.write(values.json ? JSON.stringify({ cluster: name, fetchedAt: jobs.fetchedAt.toISOString(), jobs: jobs.data }, null, 2) + '\n' : jobsTable(jobs.data) + '\n');
+      process.stdout.write(
+        values.json
+          ? JSON.stringify({ cluster: name, fetchedAt: jobs.fetchedAt.toISOString(), jobs: jobs.data }, null, 2) + '\n'
+          : jobsTable(jobs.data) + '\n'
+      );
       return 0;
     } finally {
       await ctx.clusters.close();

@@ -19,14 +19,32 @@ export const kernelLaunchCommand = defineCommand({
   flags: {
     profile: { type: 'string', value: 'P', description: 'the profile to allocate with (required)' },
     cluster: { type: 'string', value: 'C', description: "the cluster, if not the profile's" },
-    env: { type: 'string', value: 'JSON', description: 'the environment to run the kernel in, e.g. {"venv": "/home/me/venv"} (default: the profile\'s)' }
+    env: {
+      type: 'string',
+      value: 'JSON',
+      description: 'the environment to run the kernel in, e.g. {"venv": "/home/me/venv"} (default: the profile\'s)'
+    }
   },
-  arguments: [{ name: 'CONNECTION_FILE', description: 'the kernel connection file Jupyter passes ({connection_file} in kernel.json)' }],
-  examples: [{ description: 'What a kernelspec for the profile "gpu" runs (Jupyter fills in the file)', command: 'hpclab kernel-launch --profile gpu ~/.local/share/jupyter/runtime/kernel-1234.json' }],
+  arguments: [
+    {
+      name: 'CONNECTION_FILE',
+      description: 'the kernel connection file Jupyter passes ({connection_file} in kernel.json)'
+    }
+  ],
+  examples: [
+    {
+      description: 'What a kernelspec for the profile "gpu" runs (Jupyter fills in the file)',
+      command: 'hpclab kernel-launch --profile gpu ~/.local/share/jupyter/runtime/kernel-1234.json'
+    }
+  ],
   env: ['HPCLAB_CONFIG', 'XDG_CONFIG_HOME', 'XDG_STATE_HOME', 'XDG_RUNTIME_DIR', 'SSH_AUTH_SOCK', 'SHELL'],
   async run({ values, positionals }) {
-    if (!values.profile) throw new UsageError('--profile: name the profile to run the kernel with, e.g. --profile gpu (hpclab kernels list shows the kernels you added and their profiles)');
-    if (positionals.length !== 1) throw new UsageError('CONNECTION_FILE: give exactly one connection file (Jupyter passes {connection_file})');
+    if (!values.profile)
+      throw new UsageError(
+        '--profile: name the profile to run the kernel with, e.g. --profile gpu (hpclab kernels list shows the kernels you added and their profiles)'
+      );
+    if (positionals.length !== 1)
+      throw new UsageError('CONNECTION_FILE: give exactly one connection file (Jupyter passes {connection_file})');
     const env = values.env === undefined ? undefined : parseEnvFlag(values.env);
     const ctx = await openContext(values.config);
     await ctx.clusters.close(); // the companion holds the connections
@@ -35,7 +53,10 @@ export const kernelLaunchCommand = defineCommand({
     const connectionFile = path.resolve(positionals[0]);
     const local = parseConnectionFile(await fs.readFile(connectionFile, 'utf8'), connectionFile);
     // Jupyter keeps the connection file across restarts: the same file finds the same allocation.
-    const kernelId = `k${createHash('sha256').update(`${cluster}\n${values.profile}\n${values.env ?? ''}\n${connectionFile}`).digest('hex').slice(0, 15)}`;
+    const kernelId = `k${createHash('sha256')
+      .update(`${cluster}\n${values.profile}\n${values.env ?? ''}\n${connectionFile}`)
+      .digest('hex')
+      .slice(0, 15)}`;
     const log = (message: string) => process.stderr.write(`${message}\n`);
     const companion = await ensureLocalCompanion(ctx.configPath, log);
     const client = runKernelClient({
@@ -43,7 +64,14 @@ export const kernelLaunchCommand = defineCommand({
       local,
       log,
       reconnect: () => ensureLocalCompanion(ctx.configPath, log),
-      request: { kernelId, profile: values.profile, cluster, env, key: local.key, signatureScheme: local.signature_scheme }
+      request: {
+        kernelId,
+        profile: values.profile,
+        cluster,
+        env,
+        key: local.key,
+        signatureScheme: local.signature_scheme
+      }
     });
     const onSignal = () => {
       log('hpclab: stopping the kernel and releasing its allocation');
@@ -69,6 +97,11 @@ function parseEnvFlag(text: string): EnvConfig {
     throw new UsageError(`--env: expected JSON like {"venv": "/home/me/venv"}, got ${JSON.stringify(text)}`);
   }
   const parsed = envSchema.safeParse(data);
-  if (!parsed.success) throw new UsageError(`--env: ${issuesToProblems(parsed.error.issues).map(p => `${p.path ? `${p.path}: ` : ''}${p.message}`).join('; ')}`);
+  if (!parsed.success)
+    throw new UsageError(
+      `--env: ${issuesToProblems(parsed.error.issues)
+        .map(p => `${p.path ? `${p.path}: ` : ''}${p.message}`)
+        .join('; ')}`
+    );
   return parsed.data;
 }

@@ -32,23 +32,60 @@ export const kernelsCommand = defineCommand({
   description:
     "Manages the kernelspecs that put remote kernels into Jupyter's kernel picker: each runs `hpclab kernel-launch` with a profile (and optionally an environment found on the cluster). discover lists the Python environments on a cluster: conda envs, venvs under the configured venvRoots, python modules.",
   flags: {
-    profile: { type: 'string', value: 'P', description: 'add: the profile the kernel asks Slurm with (partition, GPUs, time)' },
-    cluster: { type: 'string', value: 'C', description: "add: the cluster, if not the profile's; discover: the cluster to look on" },
-    env: { type: 'string', value: 'NAME|PATH', description: 'add: run the kernel in this environment, by name or prefix, as discover lists it' },
-    name: { type: 'string', value: 'N', description: "add: the kernelspec's name (default: made from the profile and env)" },
+    profile: {
+      type: 'string',
+      value: 'P',
+      description: 'add: the profile the kernel asks Slurm with (partition, GPUs, time)'
+    },
+    cluster: {
+      type: 'string',
+      value: 'C',
+      description: "add: the cluster, if not the profile's; discover: the cluster to look on"
+    },
+    env: {
+      type: 'string',
+      value: 'NAME|PATH',
+      description: 'add: run the kernel in this environment, by name or prefix, as discover lists it'
+    },
+    name: {
+      type: 'string',
+      value: 'N',
+      description: "add: the kernelspec's name (default: made from the profile and env)"
+    },
     'display-name': { type: 'string', value: 'D', description: 'add: the name shown in the kernel picker' },
-    refresh: { type: 'boolean', description: 'discover: ask the cluster again instead of using an answer younger than 10 minutes' },
-    json: { type: 'boolean', description: 'print the kernelspecs, the added or removed one, or the environments found as JSON' }
+    refresh: {
+      type: 'boolean',
+      description: 'discover: ask the cluster again instead of using an answer younger than 10 minutes'
+    },
+    json: {
+      type: 'boolean',
+      description: 'print the kernelspecs, the added or removed one, or the environments found as JSON'
+    }
   },
   arguments: [
     { name: 'list|add|remove|discover', description: 'what to do (default: list)' },
     { name: 'NAME', description: "remove: the kernelspec's name, as list shows it" }
   ],
   examples: [
-    { description: 'A kernel that runs on a GPU node with the profile "gpu"', command: 'hpclab kernels add --profile gpu' },
-    { description: 'Python environments on a cluster, then a kernel in one of them', command: 'hpclab kernels discover --cluster mycluster && hpclab kernels add --profile gpu --env torch' }
+    {
+      description: 'A kernel that runs on a GPU node with the profile "gpu"',
+      command: 'hpclab kernels add --profile gpu'
+    },
+    {
+      description: 'Python environments on a cluster, then a kernel in one of them',
+      command: 'hpclab kernels discover --cluster mycluster && hpclab kernels add --profile gpu --env torch'
+    }
   ],
-  env: ['HPCLAB_CONFIG', 'XDG_CONFIG_HOME', 'JUPYTER_DATA_DIR', 'XDG_DATA_HOME', 'XDG_STATE_HOME', 'SSH_AUTH_SOCK', 'SHELL', 'CI'],
+  env: [
+    'HPCLAB_CONFIG',
+    'XDG_CONFIG_HOME',
+    'JUPYTER_DATA_DIR',
+    'XDG_DATA_HOME',
+    'XDG_STATE_HOME',
+    'SSH_AUTH_SOCK',
+    'SHELL',
+    'CI'
+  ],
   async run({ values, positionals }) {
     const [action = 'list', ...rest] = positionals;
     const dir = kernelsDir(process.env, os.homedir());
@@ -56,29 +93,49 @@ export const kernelsCommand = defineCommand({
       noMore(rest);
       const specs = await listKernelspecs(dir);
       if (values.json) process.stdout.write(JSON.stringify(specs, null, 2) + '\n');
-      else if (specs.length === 0) process.stdout.write(`No hpclab kernels in ${dir}. Add one: hpclab kernels add --profile P\n`);
-      else process.stdout.write(table(['NAME', 'DISPLAY NAME', 'PROFILE', 'CLUSTER'], specs.map(s => [s.name, s.displayName, s.metadata.profile, s.metadata.cluster])) + '\n');
+      else if (specs.length === 0)
+        process.stdout.write(`No hpclab kernels in ${dir}. Add one: hpclab kernels add --profile P\n`);
+      else
+        process.stdout.write(
+          table(
+            ['NAME', 'DISPLAY NAME', 'PROFILE', 'CLUSTER'],
+            specs.map(s => [s.name, s.displayName, s.metadata.profile, s.metadata.cluster])
+          ) + '\n'
+        );
       return 0;
     }
     if (action === 'remove') {
-      if (rest.length !== 1) throw new UsageError(`NAME: give one kernel name (hpclab kernels list shows them)\n${USAGE_TEXT}`);
+      if (rest.length !== 1)
+        throw new UsageError(`NAME: give one kernel name (hpclab kernels list shows them)\n${USAGE_TEXT}`);
       try {
         const removed = await removeKernelspec(dir, rest[0]);
-        process.stdout.write(values.json ? JSON.stringify({ name: rest[0], path: removed }) + '\n' : `Removed kernel ${rest[0]} (${removed})\n`);
+        process.stdout.write(
+          values.json
+            ? JSON.stringify({ name: rest[0], path: removed }) + '\n'
+            : `Removed kernel ${rest[0]} (${removed})\n`
+        );
       } catch (err) {
         throw new UsageError((err as Error).message);
       }
       return 0;
     }
-    if (action === 'add' && !values.profile) throw new UsageError('--profile: name the profile the kernel asks Slurm with, e.g. hpclab kernels add --profile gpu (profiles are in your config; hpclab init proposes some)');
-    if (!['add', 'discover'].includes(action)) throw new UsageError(`unknown kernels action "${action}"${didYouMean(action, ACTIONS)}: use list, add, remove or discover\n${USAGE_TEXT}`);
+    if (action === 'add' && !values.profile)
+      throw new UsageError(
+        '--profile: name the profile the kernel asks Slurm with, e.g. hpclab kernels add --profile gpu (profiles are in your config; hpclab init proposes some)'
+      );
+    if (!['add', 'discover'].includes(action))
+      throw new UsageError(
+        `unknown kernels action "${action}"${didYouMean(action, ACTIONS)}: use list, add, remove or discover\n${USAGE_TEXT}`
+      );
     const ctx = await openContext(values.config);
     try {
       if (action === 'discover') {
         noMore(rest);
         const cluster = pickCluster(ctx, values.cluster);
         const { discovery } = services(ctx);
-        const envs = await ctx.progress.during(`looking for Python environments on ${cluster}`, () => discovery.envs(cluster, values.refresh ? 0 : DISCOVERY_FRESH_MS));
+        const envs = await ctx.progress.during(`looking for Python environments on ${cluster}`, () =>
+          discovery.envs(cluster, values.refresh ? 0 : DISCOVERY_FRESH_MS)
+        );
         process.stdout.write(values.json ? JSON.stringify(envs, null, 2) + '\n' : envsTable(envs, cluster) + '\n');
         return 0;
       }
@@ -98,7 +155,12 @@ function services(ctx: CliContext) {
   const hpclab = [process.execPath, CLI_ENTRY];
   // The config the kernel was added with, unless it was the default one (found the same way later).
   const configPath = ctx.configSource === 'default' || ctx.configSource === 'xdg' ? undefined : ctx.configPath;
-  const kernelspecs = new KernelspecService({ config: ctx.config, kernelsDir: kernelsDir(process.env, os.homedir()), hpclab, configPath });
+  const kernelspecs = new KernelspecService({
+    config: ctx.config,
+    kernelsDir: kernelsDir(process.env, os.homedir()),
+    hpclab,
+    configPath
+  });
   const discovery = new EnvDiscovery({
     config: ctx.config,
     cacheFile: path.join(statePaths(process.env, os.homedir()).stateDir, 'discovery.json'),
@@ -107,7 +169,10 @@ function services(ctx: CliContext) {
   return { kernelspecs, discovery };
 }
 
-async function add(ctx: CliContext, values: { profile: string; cluster?: string; env?: string; name?: string; 'display-name'?: string; json?: boolean }): Promise<number> {
+async function add(
+  ctx: CliContext,
+  values: { profile: string; cluster?: string; env?: string; name?: string; 'display-name'?: string; json?: boolean }
+): Promise<number> {
   const profile = getProfile(ctx.config, values.profile);
   const cluster = values.cluster ?? profile.cluster;
   getCluster(ctx.config, cluster);
@@ -122,27 +187,44 @@ async function add(ctx: CliContext, values: { profile: string; cluster?: string;
     throw new UsageError('--display-name: expected 1 to 200 characters on one line');
   const { kernelspecs, discovery } = services(ctx);
   const found = values.env === undefined ? undefined : await findEnv(ctx, discovery, cluster, values.env);
-  const spec = await kernelspecs.add({ profile: values.profile, cluster: values.cluster, env: found?.env, name: values.name, displayName: values['display-name'] });
+  const spec = await kernelspecs.add({
+    profile: values.profile,
+    cluster: values.cluster,
+    env: found?.env,
+    name: values.name,
+    displayName: values['display-name']
+  });
   process.stdout.write(
     values.json
-      ? JSON.stringify({ name: spec.name, displayName: spec.displayName, path: spec.path, created: spec.created }) + '\n'
+      ? JSON.stringify({ name: spec.name, displayName: spec.displayName, path: spec.path, created: spec.created }) +
+          '\n'
       : `${spec.created ? 'Added' : 'Updated'} kernel "${spec.displayName}" as ${spec.name} (${spec.path})\n`
   );
   if (found && found.ipykernel === false) {
-    process.stderr.write(`warning: ipykernel is not importable in ${found.prefix ?? found.name}; install it there (python -m pip install ipykernel) or the kernel will not start\n`);
+    process.stderr.write(
+      `warning: ipykernel is not importable in ${found.prefix ?? found.name}; install it there (python -m pip install ipykernel) or the kernel will not start\n`
+    );
   }
   return 0;
 }
 
 /** The discovered env the user named: from a recent answer if it is there, else asked afresh. */
-async function findEnv(ctx: CliContext, discovery: EnvDiscovery, cluster: string, query: string): Promise<DiscoveredEnv> {
+async function findEnv(
+  ctx: CliContext,
+  discovery: EnvDiscovery,
+  cluster: string,
+  query: string
+): Promise<DiscoveredEnv> {
   try {
     return matchEnv(await discovery.envs(cluster, DISCOVERY_ADD_MS), query);
   } catch {
     // Not in the cached answer: the env may be new, ask the cluster.
   }
   try {
-    return matchEnv(await ctx.progress.during(`looking for Python environments on ${cluster}`, () => discovery.envs(cluster, 0)), query);
+    return matchEnv(
+      await ctx.progress.during(`looking for Python environments on ${cluster}`, () => discovery.envs(cluster, 0)),
+      query
+    );
   } catch (err) {
     if (err instanceof Error && err.name === 'EnvMatchError') throw new UsageError(`--env: ${err.message}`);
     throw err;
@@ -150,7 +232,14 @@ async function findEnv(ctx: CliContext, discovery: EnvDiscovery, cluster: string
 }
 
 function envsTable(envs: DiscoveredEnv[], cluster: string): string {
-  if (envs.length === 0) return `No Python environments found on ${cluster} (conda envs, venvs under the configured venvRoots, python modules).`;
-  const rows = envs.map(e => [e.kind, e.name, e.pythonVersion ?? '-', e.ipykernel === null ? '?' : e.ipykernel ? 'yes' : 'no', e.prefix ?? '-']);
+  if (envs.length === 0)
+    return `No Python environments found on ${cluster} (conda envs, venvs under the configured venvRoots, python modules).`;
+  const rows = envs.map(e => [
+    e.kind,
+    e.name,
+    e.pythonVersion ?? '-',
+    e.ipykernel === null ? '?' : e.ipykernel ? 'yes' : 'no',
+    e.prefix ?? '-'
+  ]);
   return `${table(['KIND', 'NAME', 'PYTHON', 'IPYKERNEL', 'PREFIX'], rows)}\n\nAdd one: hpclab kernels add --cluster ${cluster} --env NAME --profile P`;
 }

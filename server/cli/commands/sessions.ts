@@ -23,8 +23,12 @@ export function sessionsTable(sessions: SessionInfo[]): string {
       s.state,
       s.jobId ?? '-',
       s.node ?? '-',
-      s.state === 'running' && s.endsAt ? duration(Math.max(0, Math.round((Date.parse(s.endsAt) - Date.now()) / 1000))) : '-',
-      s.state === 'pending' ? `${s.pending?.reason ?? ''}${s.pending?.position ? ` #${s.pending.position}` : ''}` : (s.endReason ?? '')
+      s.state === 'running' && s.endsAt
+        ? duration(Math.max(0, Math.round((Date.parse(s.endsAt) - Date.now()) / 1000)))
+        : '-',
+      s.state === 'pending'
+        ? `${s.pending?.reason ?? ''}${s.pending?.position ? ` #${s.pending.position}` : ''}`
+        : (s.endReason ?? '')
     ])
   );
 }
@@ -34,7 +38,7 @@ export const sessionsCommand = defineCommand({
   summary: 'List sessions, or stop one (cancels its job, also while pending)',
   usage: ['hpclab sessions [list] [--json] [--config FILE]', 'hpclab sessions stop ID [--json] [--config FILE]'],
   description:
-    'Lists your sessions (Lab sessions and kernel allocations) with state, job, node and time left, as the running companion knows them (else as last saved). stop cancels the session\'s job in any state, pending included.',
+    "Lists your sessions (Lab sessions and kernel allocations) with state, job, node and time left, as the running companion knows them (else as last saved). stop cancels the session's job in any state, pending included.",
   flags: {
     json: { type: 'boolean', description: 'print the sessions (or the stopped session) as JSON' }
   },
@@ -49,15 +53,26 @@ export const sessionsCommand = defineCommand({
   env: ['HPCLAB_CONFIG', 'XDG_CONFIG_HOME', 'XDG_STATE_HOME', 'XDG_RUNTIME_DIR', 'SSH_AUTH_SOCK', 'SHELL'],
   async run({ values, positionals }) {
     const [action = 'list', id, ...extra] = positionals;
-    if (action !== 'list' && action !== 'stop') throw new UsageError(`unknown sessions action "${action}"${didYouMean(action, ['list', 'stop'])}: use list or stop, e.g. hpclab sessions stop ID`);
-    if (action === 'stop' && (!id || !ID.test(id))) throw new UsageError(`ID: expected a session id as listed by 'hpclab sessions list', got ${JSON.stringify(id ?? '')}`);
-    if (extra.length || (action === 'list' && id)) throw new UsageError(`unexpected ${[id, ...extra].filter(Boolean).join(' ')}: ${action === 'list' ? 'list takes no arguments' : 'stop one session at a time'}`);
+    if (action !== 'list' && action !== 'stop')
+      throw new UsageError(
+        `unknown sessions action "${action}"${didYouMean(action, ['list', 'stop'])}: use list or stop, e.g. hpclab sessions stop ID`
+      );
+    if (action === 'stop' && (!id || !ID.test(id)))
+      throw new UsageError(
+        `ID: expected a session id as listed by 'hpclab sessions list', got ${JSON.stringify(id ?? '')}`
+      );
+    if (extra.length || (action === 'list' && id))
+      throw new UsageError(
+        `unexpected ${[id, ...extra].filter(Boolean).join(' ')}: ${action === 'list' ? 'list takes no arguments' : 'stop one session at a time'}`
+      );
     const companion = await findCompanion();
     if (action === 'list') {
       // The running companion knows best; without one, the store says what was last seen.
       const sessions = companion
         ? await companion.request<SessionInfo[]>('GET', '/hpclab/api/sessions')
-        : await new SessionStore(path.join(statePaths(process.env, os.homedir()).stateDir, 'sessions.json')).load().then(rs => rs.map(r => r.info));
+        : await new SessionStore(path.join(statePaths(process.env, os.homedir()).stateDir, 'sessions.json'))
+            .load()
+            .then(rs => rs.map(r => r.info));
       process.stdout.write(values.json ? JSON.stringify(sessions, null, 2) + '\n' : sessionsTable(sessions) + '\n');
       return 0;
     }

@@ -6,9 +6,14 @@ export const statusCommand = defineCommand({
   name: 'status',
   summary: 'Partitions with free GPUs per type, then my jobs',
   usage: ['hpclab status [--cluster C] [--json] [--config FILE]'],
-  description: "Asks a cluster's Slurm for its partitions (nodes idle/mixed/allocated/down, CPUs, GPUs free per type) and for your jobs, and prints both as tables.",
+  description:
+    "Asks a cluster's Slurm for its partitions (nodes idle/mixed/allocated/down, CPUs, GPUs free per type) and for your jobs, and prints both as tables.",
   flags: {
-    cluster: { type: 'string', value: 'C', description: 'the cluster to ask (default: defaults.cluster in the config, else the only cluster)' },
+    cluster: {
+      type: 'string',
+      value: 'C',
+      description: 'the cluster to ask (default: defaults.cluster in the config, else the only cluster)'
+    },
     json: { type: 'boolean', description: 'print {cluster, fetchedAt, partitions, jobs} as JSON instead of tables' }
   },
   examples: [
@@ -26,10 +31,17 @@ export const statusCommand = defineCommand({
         Promise.all([poller.partitions.get(), poller.jobs.get()])
       );
       if (values.json) {
-        const out = { cluster: name, fetchedAt: jobs.fetchedAt.toISOString(), partitions: partitions.data, jobs: jobs.data };
+        const out = {
+          cluster: name,
+          fetchedAt: jobs.fetchedAt.toISOString(),
+          partitions: partitions.data,
+          jobs: jobs.data
+        };
         process.stdout.write(JSON.stringify(out, null, 2) + '\n');
       } else {
-        process.stdout.write(`Cluster ${name}\n\n${partitionsTable(partitions.data)}\n\nMy jobs\n${jobsTable(jobs.data)}\n`);
+        process.stdout.write(
+          `Cluster ${name}\n\n${partitionsTable(partitions.data)}\n\nMy jobs\n${jobsTable(jobs.data)}\n`
+        );
       }
       return 0;
     } finally {

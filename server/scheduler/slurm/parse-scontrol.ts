@@ -10,7 +10,23 @@ import { SchedulerError } from '../errors';
  */
 
 /** Keys whose values may contain spaces. */
-const FREE_TEXT = new Set(['JobName', 'Comment', 'AdminComment', 'SystemComment', 'Command', 'WorkDir', 'StdOut', 'StdErr', 'StdIn', 'Reason', 'Features', 'Prefer', 'Dependency', 'Container', 'MailUser']);
+const FREE_TEXT = new Set([
+  'JobName',
+  'Comment',
+  'AdminComment',
+  'SystemComment',
+  'Command',
+  'WorkDir',
+  'StdOut',
+  'StdErr',
+  'StdIn',
+  'Reason',
+  'Features',
+  'Prefer',
+  'Dependency',
+  'Container',
+  'MailUser'
+]);
 
 /** Keys scontrol 22.05 prints for a job (src/api/job_info.c), so they always start a pair. */
 const KNOWN_KEYS = new Set(
@@ -45,7 +61,11 @@ export function parseJobDetail(line: string): Record<string, string> {
     starts.push({ key: m[1], at, valueAt: m.index + m[0].length });
   }
   if (starts.length === 0 || starts[0].at !== 0) {
-    throw new SchedulerError('parse', `scontrol line is not Key=Value pairs: ${JSON.stringify(text.slice(0, 200))}`, text);
+    throw new SchedulerError(
+      'parse',
+      `scontrol line is not Key=Value pairs: ${JSON.stringify(text.slice(0, 200))}`,
+      text
+    );
   }
   const pairs: Record<string, string> = {};
   starts.forEach((start, i) => {

@@ -103,7 +103,11 @@ export function parsePartitions(stdout: string): PartitionSummary[] {
     if (line.trim() === '') return;
     const fields = line.split(SINFO_DELIMITER);
     if (fields.length !== SINFO_FIELDS.length) {
-      throw lineError(line, index, `expected ${SINFO_FIELDS.length} fields separated by "${SINFO_DELIMITER}", got ${fields.length}`);
+      throw lineError(
+        line,
+        index,
+        `expected ${SINFO_FIELDS.length} fields separated by "${SINFO_DELIMITER}", got ${fields.length}`
+      );
     }
     const [node, partitionField, state, cpus, gres, gresUsed, available, time] = fields.map(f => f.trim());
     // A node outside every partition prints n/a; it is nobody's to use.

@@ -31,17 +31,22 @@ function reasonOf(text: string): string | null {
  * `123_[5-8%2]` for the pending rest of an array (scancel accepts it; one row stands for many).
  */
 function ids(jobId: string, arrayJobId: string, arrayTaskId: string) {
-  if (optional(arrayTaskId) === null) return { id: int('JobID', jobId).toString(), arrayJobId: null, arrayTaskId: null };
+  if (optional(arrayTaskId) === null)
+    return { id: int('JobID', jobId).toString(), arrayJobId: null, arrayTaskId: null };
   const master = int('ArrayJobID', arrayJobId).toString();
   if (/^\d+$/.test(arrayTaskId)) return { id: `${master}_${arrayTaskId}`, arrayJobId: master, arrayTaskId };
   // Pending range: Slurm prints 5-8%2, 1,3,5, 0-15:4 or a list cut short with "..." .
-  if (!/^\[?[\d,\-:%.]+\]?$/.test(arrayTaskId)) throw new SchedulerError('parse', `ArrayTaskID: unexpected "${arrayTaskId}"`);
+  if (!/^\[?[\d,\-:%.]+\]?$/.test(arrayTaskId))
+    throw new SchedulerError('parse', `ArrayTaskID: unexpected "${arrayTaskId}"`);
   const range = arrayTaskId.startsWith('[') ? arrayTaskId : `[${arrayTaskId}]`;
   return { id: `${master}_${range}`, arrayJobId: master, arrayTaskId: range };
 }
 
 function parseRecord(fields: string[]): Job {
-  const f = Object.fromEntries(SQUEUE_FIELDS.map((name, i) => [name, fields[i]])) as Record<(typeof SQUEUE_FIELDS)[number], string>;
+  const f = Object.fromEntries(SQUEUE_FIELDS.map((name, i) => [name, fields[i]])) as Record<
+    (typeof SQUEUE_FIELDS)[number],
+    string
+  >;
   const state = f.State.trim();
   const running = state !== 'PENDING';
   return {
@@ -93,7 +98,9 @@ export function parseJobs(stdout: string): Job[] {
       return parseRecord(fields);
     } catch (error) {
       if (error instanceof SchedulerError && error.kind === 'parse') {
-        throw new SchedulerError('parse', `squeue record ${index + 1}: ${error.message}: ${show(record)}`, record, { cause: error });
+        throw new SchedulerError('parse', `squeue record ${index + 1}: ${error.message}: ${show(record)}`, record, {
+          cause: error
+        });
       }
       throw error;
     }

@@ -2,7 +2,16 @@ import type { Transport, ExecOptions } from '../../transport/types';
 import { SchedulerError } from '../errors';
 import type { Job, PartitionSummary, Scheduler, SubmitRequest } from '../types';
 import { checkJobId, checkSubmitOptions, submitOptionsSchema } from '../validate';
-import { cancelArgv, holdArgv, jobDetailArgv, myJobsArgv, partitionsArgv, pendingQueueArgv, releaseArgv, submitArgv } from './argv';
+import {
+  cancelArgv,
+  holdArgv,
+  jobDetailArgv,
+  myJobsArgv,
+  partitionsArgv,
+  pendingQueueArgv,
+  releaseArgv,
+  submitArgv
+} from './argv';
 import { slurmError } from './errors';
 import { parsePartitions } from './parse-sinfo';
 import { parseJobs } from './parse-squeue';
@@ -71,7 +80,8 @@ export class SlurmScheduler implements Scheduler {
 
   async queuePosition(jobId: string, partition: string): Promise<number | null> {
     const checked = submitOptionsSchema.shape.partition.safeParse(partition);
-    if (!checked.success) throw new SchedulerError('invalid-request', checked.error.issues[0]?.message ?? 'partition: invalid');
+    if (!checked.success)
+      throw new SchedulerError('invalid-request', checked.error.issues[0]?.message ?? 'partition: invalid');
     const ids = await this.pendingQueue(partition);
     const at = ids.indexOf(checkJobId(jobId));
     return at < 0 ? null : at + 1;
@@ -96,7 +106,12 @@ export class SlurmScheduler implements Scheduler {
 
 /** sbatch wants `#!` on the first line; CRLF scripts fail on the node in confusing ways. */
 function checkScript(script: string): void {
-  if (!script.startsWith('#!')) throw new SchedulerError('invalid-request', 'script: the first line must start with #! and an interpreter, e.g. #!/bin/bash');
+  if (!script.startsWith('#!'))
+    throw new SchedulerError(
+      'invalid-request',
+      'script: the first line must start with #! and an interpreter, e.g. #!/bin/bash'
+    );
   if (script.includes('\0')) throw new SchedulerError('invalid-request', 'script: contains a NUL byte');
-  if (script.includes('\r\n')) throw new SchedulerError('invalid-request', 'script: has Windows (CRLF) line endings; save it with LF endings');
+  if (script.includes('\r\n'))
+    throw new SchedulerError('invalid-request', 'script: has Windows (CRLF) line endings; save it with LF endings');
 }

@@ -1,5 +1,12 @@
 import { promises as fs } from 'node:fs';
-import { utils, type AuthHandlerMiddleware, type AuthenticationType, type KeyboardInteractiveCallback, type ParsedKey, type Prompt } from 'ssh2';
+import {
+  utils,
+  type AuthHandlerMiddleware,
+  type AuthenticationType,
+  type KeyboardInteractiveCallback,
+  type ParsedKey,
+  type Prompt
+} from 'ssh2';
 import { TransportError } from '../errors';
 import type { Prompter } from '../types';
 
@@ -28,7 +35,10 @@ type Method = () => Promise<unknown | null>;
  * The order OpenSSH uses: agent keys, then identity files, then keyboard-interactive (2FA).
  * Each method is built lazily so a passphrase is only asked for if the server gets that far.
  */
-export function createAuthHandler(options: AuthOptions): { handler: AuthHandlerMiddleware; lastError: () => Error | undefined } {
+export function createAuthHandler(options: AuthOptions): {
+  handler: AuthHandlerMiddleware;
+  lastError: () => Error | undefined;
+} {
   const { username } = options;
   const methods: { type: AuthenticationType; build: Method }[] = [];
   if (options.agentSocket && !options.identitiesOnly) {
@@ -50,12 +60,17 @@ export function createAuthHandler(options: AuthOptions): { handler: AuthHandlerM
   }
   methods.push({
     type: 'keyboard-interactive',
-    build: async () => (options.prompter ? { type: 'keyboard-interactive', username, prompt: keyboardPrompt(options) } : null)
+    build: async () =>
+      options.prompter ? { type: 'keyboard-interactive', username, prompt: keyboardPrompt(options) } : null
   });
 
   let next = 0;
   let lastError: Error | undefined;
-  const handler = (methodsLeft: AuthenticationType[] | null, _partial: boolean | null, callback: (next: unknown) => void): void => {
+  const handler = (
+    methodsLeft: AuthenticationType[] | null,
+    _partial: boolean | null,
+    callback: (next: unknown) => void
+  ): void => {
     const pick = async (): Promise<unknown> => {
       while (next < methods.length) {
         const method = methods[next++];
@@ -82,12 +97,20 @@ async function loadKey(identity: IdentityFile, options: AuthOptions): Promise<Pa
     data = await fs.readFile(identity.path);
   } catch (err) {
     if (!identity.explicit && (err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw new TransportError('config', `cannot read identity file ${identity.path}: ${(err as Error).message}`, options.cluster);
+    throw new TransportError(
+      'config',
+      `cannot read identity file ${identity.path}: ${(err as Error).message}`,
+      options.cluster
+    );
   }
   let parsed = utils.parseKey(data);
   if (parsed instanceof Error && /passphrase/i.test(parsed.message)) {
     if (!options.prompter) {
-      throw new TransportError('auth', `${identity.path} needs a passphrase and nobody is here to type it: load it into ssh-agent`, options.cluster);
+      throw new TransportError(
+        'auth',
+        `${identity.path} needs a passphrase and nobody is here to type it: load it into ssh-agent`,
+        options.cluster
+      );
     }
     const [passphrase] = await options.prompter({
       cluster: options.cluster,
@@ -105,7 +128,13 @@ async function loadKey(identity: IdentityFile, options: AuthOptions): Promise<Pa
 }
 
 function keyboardPrompt(options: AuthOptions) {
-  return (name: string, instructions: string, _lang: string, prompts: Prompt[], finish: KeyboardInteractiveCallback): void => {
+  return (
+    name: string,
+    instructions: string,
+    _lang: string,
+    prompts: Prompt[],
+    finish: KeyboardInteractiveCallback
+  ): void => {
     // Servers sometimes send an empty round to finish the exchange: answer it without asking.
     if (prompts.length === 0) {
       finish([]);

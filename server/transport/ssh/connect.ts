@@ -67,7 +67,12 @@ export async function connectChain(hops: HopSpec[], options: ChainOptions): Prom
 function forwardTo(via: Client, hop: HopSpec, cluster: string): Promise<Duplex> {
   return new Promise((resolve, reject) => {
     via.forwardOut('127.0.0.1', 0, hop.hostName, hop.port, (err, stream) => {
-      if (err) reject(new TransportError('unreachable', `jump host cannot reach ${hopLabel(hop)}: ${err.message}`, cluster, { cause: err }));
+      if (err)
+        reject(
+          new TransportError('unreachable', `jump host cannot reach ${hopLabel(hop)}: ${err.message}`, cluster, {
+            cause: err
+          })
+        );
       else resolve(stream);
     });
   });
@@ -107,7 +112,8 @@ async function connectHop(hop: HopSpec, sock: Duplex | undefined, options: Chain
   // Started last, after everything that can throw, so a failed setup leaves no process behind.
   let proxy: ProxyProcess | undefined;
   if (!sock && hop.proxyCommand) {
-    const log = options.log ?? ((line: string) => process.stderr.write(`hpclab: cluster ${options.cluster}: ${line}\n`));
+    const log =
+      options.log ?? ((line: string) => process.stderr.write(`hpclab: cluster ${options.cluster}: ${line}\n`));
     proxy = new ProxyProcess(hop.proxyCommand, { cluster: options.cluster, log, agentSocket: options.agentSocket });
     config.sock = proxy.socket;
   } else if (!sock) {
@@ -165,7 +171,9 @@ function tcpConnect(hop: HopSpec, cluster: string): Promise<net.Socket> {
     const socket = net.connect({ host: hop.hostName, port: hop.port });
     const timer = setTimeout(() => {
       socket.destroy();
-      reject(new TransportError('timeout', `no answer from ${hopLabel(hop)} within ${hop.connectTimeoutSec} s`, cluster));
+      reject(
+        new TransportError('timeout', `no answer from ${hopLabel(hop)} within ${hop.connectTimeoutSec} s`, cluster)
+      );
     }, hop.connectTimeoutSec * 1000);
     socket.once('connect', () => {
       clearTimeout(timer);
@@ -175,19 +183,33 @@ function tcpConnect(hop: HopSpec, cluster: string): Promise<net.Socket> {
     });
     socket.once('error', err => {
       clearTimeout(timer);
-      reject(new TransportError('unreachable', `cannot connect to ${hopLabel(hop)}: ${err.message}`, cluster, { cause: err }));
+      reject(
+        new TransportError('unreachable', `cannot connect to ${hopLabel(hop)}: ${err.message}`, cluster, { cause: err })
+      );
     });
   });
 }
 
-function classify(err: Error & { level?: string }, hostKeyError: TransportError | undefined, authError: Error | undefined, label: string, cluster: string): TransportError {
+function classify(
+  err: Error & { level?: string },
+  hostKeyError: TransportError | undefined,
+  authError: Error | undefined,
+  label: string,
+  cluster: string
+): TransportError {
   if (hostKeyError) return hostKeyError;
   if (authError instanceof TransportError) return authError;
   if (err instanceof TransportError) return err;
   if (err.level === 'client-authentication') {
-    return new TransportError('auth', `${label} refused every login method we tried (keys, agent, keyboard-interactive)`, cluster, { cause: err });
+    return new TransportError(
+      'auth',
+      `${label} refused every login method we tried (keys, agent, keyboard-interactive)`,
+      cluster,
+      { cause: err }
+    );
   }
-  if (/timed out/i.test(err.message)) return new TransportError('timeout', `${label}: ${err.message}`, cluster, { cause: err });
+  if (/timed out/i.test(err.message))
+    return new TransportError('timeout', `${label}: ${err.message}`, cluster, { cause: err });
   return new TransportError('unreachable', `${label}: ${err.message}`, cluster, { cause: err });
 }
 

@@ -8,7 +8,14 @@ import { resolveSshTarget, type ResolveOptions, type ResolvedSshTarget } from '.
  */
 export function hopsFor(ssh: SshConfig, options: ResolveOptions): HopSpec[] {
   const target = resolveSshTarget(
-    { host: ssh.host, port: ssh.port, user: ssh.user, identityFile: ssh.identityFile, knownHostsFile: ssh.knownHostsFile, proxyJump: ssh.proxyJump },
+    {
+      host: ssh.host,
+      port: ssh.port,
+      user: ssh.user,
+      identityFile: ssh.identityFile,
+      knownHostsFile: ssh.knownHostsFile,
+      proxyJump: ssh.proxyJump
+    },
     options
   );
   const keepaliveSec = ssh.keepaliveSec ?? target.serverAliveIntervalSec;

@@ -1,5 +1,12 @@
 import { TransportError } from '../errors';
-import { checkHostKey, hostKeyAlgorithmsFor, hostKeyErrorMessage, knownKeyTypes, parseKnownHosts, type KnownHostsEntry } from './known-hosts';
+import {
+  checkHostKey,
+  hostKeyAlgorithmsFor,
+  hostKeyErrorMessage,
+  knownKeyTypes,
+  parseKnownHosts,
+  type KnownHostsEntry
+} from './known-hosts';
 
 /** One known_hosts file as read at connect time. */
 export interface KnownHostsSource {
@@ -15,10 +22,21 @@ function entriesOf(sources: readonly KnownHostsSource[]): KnownHostsEntry[] {
  * Strict host key checking, as `StrictHostKeyChecking yes`: a match passes; an unknown host or a
  * changed key is an error that says what to check. Never a prompt to accept.
  */
-export function verifyHostKey(sources: readonly KnownHostsSource[], host: string, port: number, key: Buffer, cluster: string): TransportError | undefined {
+export function verifyHostKey(
+  sources: readonly KnownHostsSource[],
+  host: string,
+  port: number,
+  key: Buffer,
+  cluster: string
+): TransportError | undefined {
   const check = checkHostKey(entriesOf(sources), host, port, key);
   if (check.status === 'match') return undefined;
-  const message = hostKeyErrorMessage(check, { host, port, key, knownHostsFiles: sources.length ? sources.map(s => s.file) : [] });
+  const message = hostKeyErrorMessage(check, {
+    host,
+    port,
+    key,
+    knownHostsFiles: sources.length ? sources.map(s => s.file) : []
+  });
   return new TransportError('host-key', message, cluster);
 }
 

@@ -105,7 +105,12 @@ function entriesFor(entriesOrText: readonly KnownHostsEntry[] | string, host: st
  * this one is a mismatch, even if only other key types are on record: hpclab prefers the
  * known types (hostKeyAlgorithmsFor), so a server offering none of them has changed.
  */
-export function checkHostKey(entriesOrText: readonly KnownHostsEntry[] | string, host: string, port: number, keyBlob: Buffer): HostKeyCheck {
+export function checkHostKey(
+  entriesOrText: readonly KnownHostsEntry[] | string,
+  host: string,
+  port: number,
+  keyBlob: Buffer
+): HostKeyCheck {
   const found = entriesFor(entriesOrText, host, port);
   const revoked = found.find(e => e.marker === 'revoked' && e.key.equals(keyBlob));
   if (revoked) return { status: 'revoked', line: revoked.line, file: revoked.file };
@@ -119,8 +124,16 @@ export function checkHostKey(entriesOrText: readonly KnownHostsEntry[] | string,
 }
 
 /** Key types on record for this host, in file order, so the connection can ask for them first. */
-export function knownKeyTypes(entriesOrText: readonly KnownHostsEntry[] | string, host: string, port: number): string[] {
-  return distinct(entriesFor(entriesOrText, host, port).filter(e => e.marker === undefined).map(e => e.keyType));
+export function knownKeyTypes(
+  entriesOrText: readonly KnownHostsEntry[] | string,
+  host: string,
+  port: number
+): string[] {
+  return distinct(
+    entriesFor(entriesOrText, host, port)
+      .filter(e => e.marker === undefined)
+      .map(e => e.keyType)
+  );
 }
 
 /** ssh2 host key algorithm names for key types (an RSA key can be signed three ways). */
@@ -161,10 +174,14 @@ export interface HostKeyMessageContext {
 }
 
 /** What to tell the user when the check did not match; never an offer to accept the key. */
-export function hostKeyErrorMessage(check: Exclude<HostKeyCheck, { status: 'match' }>, ctx: HostKeyMessageContext): string {
+export function hostKeyErrorMessage(
+  check: Exclude<HostKeyCheck, { status: 'match' }>,
+  ctx: HostKeyMessageContext
+): string {
   const who = ctx.port === 22 ? ctx.host : `${ctx.host} (port ${ctx.port})`;
   const presented = `${keyTypeOf(ctx.key) || 'unknown-type'} key ${fingerprintOf(ctx.key)}`;
-  const where = (file: string | undefined, line: number) => (file ? `${file} line ${line}` : `known_hosts line ${line}`);
+  const where = (file: string | undefined, line: number) =>
+    file ? `${file} line ${line}` : `known_hosts line ${line}`;
   const target = ctx.knownHostsFiles[0];
   const keyscan = `${renderRemoteCommand(['ssh-keyscan', '-p', String(ctx.port), ctx.host])} >> ${target ? renderRemoteCommand([target]) : '~/.ssh/known_hosts'}`;
   switch (check.status) {
@@ -172,7 +189,7 @@ export function hostKeyErrorMessage(check: Exclude<HostKeyCheck, { status: 'matc
       return [
         `The SSH host key of ${who} has CHANGED: the server presented the ${presented}, ` +
           `but ${where(check.file, check.line)} records a different key (known types: ${check.expectedTypes.join(', ')}).`,
-        'Someone may be intercepting the connection, or the cluster\'s admins replaced the host keys (reinstall, upgrade).',
+        "Someone may be intercepting the connection, or the cluster's admins replaced the host keys (reinstall, upgrade).",
         `Check with the admins or their announcements that ${fingerprintOf(ctx.key)} is the cluster's new key. Only then remove the old entry:`,
         `  ${renderRemoteCommand(['ssh-keygen', '-R', knownHostsName(ctx.host, ctx.port), ...(check.file ? ['-f', check.file] : [])])}`,
         `and add the new one (connect once with OpenSSH, or ${keyscan}). hpclab will not connect until then.`

@@ -74,7 +74,10 @@ const firstOf = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] :
  * plain words); anything else (-F, -o, -i, shell syntax…) returns undefined: run the command.
  */
 export function proxyCommandAsJump(command: string): string | undefined {
-  const words = command.trim().split(/\s+/).map(w => w.replace(/^"(.*)"$/, '$1'));
+  const words = command
+    .trim()
+    .split(/\s+/)
+    .map(w => w.replace(/^"(.*)"$/, '$1'));
   if (words[0] === 'exec') words.shift();
   if (!/^(ssh|\/([\w.-]+\/)*bin\/ssh)$/.test(words.shift() ?? '')) return undefined;
   // Plain words only: a %-token anywhere but in -W, or any shell syntax, and the command is run.
@@ -126,19 +129,28 @@ export function expandProxyCommand(written: string, values: ProxyTokenValues): P
   const checked = (value: string, pattern: RegExp, field: string, token: string, what: string) => {
     if (pattern.test(value)) return value;
     const extra = what === 'host name' ? ' and ":"' : ' and "@"';
-    throw configError(`${where}: ${field} "${value}" (${token}) is not a plain ${what}; hpclab will not put it ` +
-      `in a shell command. Use letters, digits, ".", "-", "_"${extra} only, not starting with "-".`);
+    throw configError(
+      `${where}: ${field} "${value}" (${token}) is not a plain ${what}; hpclab will not put it ` +
+        `in a shell command. Use letters, digits, ".", "-", "_"${extra} only, not starting with "-".`
+    );
   };
   const command = written.replace(/%(.?)/g, (whole, c: string) => {
     switch (c) {
-      case '%': return '%';
-      case 'h': return checked(values.hostName, PLAIN_HOST, 'HostName', '%h', 'host name');
-      case 'n': return checked(values.alias, PLAIN_HOST, 'the host alias', '%n', 'host name');
-      case 'r': return checked(values.user, PLAIN_USER, 'User', '%r', 'user name');
-      case 'p': return String(values.port); // already checked to be 1-65535
+      case '%':
+        return '%';
+      case 'h':
+        return checked(values.hostName, PLAIN_HOST, 'HostName', '%h', 'host name');
+      case 'n':
+        return checked(values.alias, PLAIN_HOST, 'the host alias', '%n', 'host name');
+      case 'r':
+        return checked(values.user, PLAIN_USER, 'User', '%r', 'user name');
+      case 'p':
+        return String(values.port); // already checked to be 1-65535
       default:
-        throw configError(`${where}: ${whole === '%' ? 'a lone % at the end' : `the token ${whole}`} is not ` +
-          'one ssh expands in ProxyCommand (use %h %p %r %n, or %% for a literal %)');
+        throw configError(
+          `${where}: ${whole === '%' ? 'a lone % at the end' : `the token ${whole}`} is not ` +
+            'one ssh expands in ProxyCommand (use %h %p %r %n, or %% for a literal %)'
+        );
     }
   });
   return { command, written };

@@ -40,7 +40,10 @@ export class ProxyProcess {
   private stdoutEnded = false;
   private readonly closed: Promise<void>;
 
-  constructor(readonly spec: ProxyCommandSpec, private readonly options: ProxyProcessOptions) {
+  constructor(
+    readonly spec: ProxyCommandSpec,
+    private readonly options: ProxyProcessOptions
+  ) {
     const shell = process.env.SHELL || '/bin/sh';
     const env = options.agentSocket ? { ...process.env, SSH_AUTH_SOCK: options.agentSocket } : process.env;
     // `exec` as in OpenSSH: the command replaces the shell, so the pid we signal is the command's.

@@ -3,8 +3,13 @@ import * as path from 'node:path';
 import SSHConfig from 'ssh-config';
 import { TransportError } from '../errors';
 import {
-  expandProxyCommand, isNone, proxyCommandAsJump, proxySetting, tagProxyDirectives,
-  type ProxyCommandSpec, type ProxySetting
+  expandProxyCommand,
+  isNone,
+  proxyCommandAsJump,
+  proxySetting,
+  tagProxyDirectives,
+  type ProxyCommandSpec,
+  type ProxySetting
 } from './proxy-command';
 
 /** What hpclab's own cluster entry says; every value given here wins over ~/.ssh/config. */
@@ -61,7 +66,9 @@ const MAX_INCLUDE_DEPTH = 16; // OpenSSH's READCONF_MAX_DEPTH
 export function resolveSshTarget(input: SshTargetInput, options: ResolveOptions): ResolvedSshTarget {
   const target = resolveHop(input, options, []);
   if (target.jumps.length > MAX_JUMPS) {
-    throw configError(`the ProxyJump chain to ${input.host} has ${target.jumps.length} hops; at most ${MAX_JUMPS} are supported`);
+    throw configError(
+      `the ProxyJump chain to ${input.host} has ${target.jumps.length} hops; at most ${MAX_JUMPS} are supported`
+    );
   }
   return target;
 }
@@ -71,27 +78,38 @@ function resolveHop(input: SshTargetInput, options: ResolveOptions, trail: strin
   if (alias === '' || /\s/.test(alias)) throw configError(`"${input.host}" is not a host name`);
   const key = `${alias.toLowerCase()}:${input.port ?? ''}`;
   const names = [...trail.map(t => t.replace(/:\d*$/, '')), alias];
-  if (trail.includes(key)) throw configError(`ProxyJump loop: ${names.join(' → ')}; check ProxyJump for these hosts in ~/.ssh/config (a jump host that a \`Host *\` ProxyJump also matches needs \`ProxyJump none\` in its own Host block)`);
-  if (trail.length > MAX_JUMPS) throw configError(`the ProxyJump chain ${names.join(' → ')} is longer than ${MAX_JUMPS} hops`);
+  if (trail.includes(key))
+    throw configError(
+      `ProxyJump loop: ${names.join(' → ')}; check ProxyJump for these hosts in ~/.ssh/config (a jump host that a \`Host *\` ProxyJump also matches needs \`ProxyJump none\` in its own Host block)`
+    );
+  if (trail.length > MAX_JUMPS)
+    throw configError(`the ProxyJump chain ${names.join(' → ')} is longer than ${MAX_JUMPS} hops`);
 
   const { cfg, proxy } = computeFor(alias, input.user, options.sshConfigText);
   const hostName = expandTokens(first(cfg.hostname) ?? alias, { h: alias, n: alias }, 'HostName');
   const port = input.port ?? parsePort(first(cfg.port), `Port for ${alias}`) ?? 22;
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw configError(`port ${port} for ${alias} is not a TCP port`);
+  if (!Number.isInteger(port) || port < 1 || port > 65535)
+    throw configError(`port ${port} for ${alias} is not a TCP port`);
   const user = input.user ?? first(cfg.user) ?? options.localUser;
   const tokens = { d: options.homeDir, u: options.localUser, h: hostName, r: user, p: String(port), n: alias };
   const expand = (p: string, what: string) => expandTilde(expandTokens(p, tokens, what), options.homeDir);
 
-  const fromSsh = (list: string[], what: string) => list.filter(f => f.toLowerCase() !== 'none').map(f => expand(f, what));
+  const fromSsh = (list: string[], what: string) =>
+    list.filter(f => f.toLowerCase() !== 'none').map(f => expand(f, what));
   // hpclab's own paths get ~ expanded but no %-tokens: a literal % in them is just a %.
-  const identityFiles = input.identityFile !== undefined ? [expandTilde(input.identityFile, options.homeDir)] : fromSsh(all(cfg.identityfile), 'IdentityFile');
+  const identityFiles =
+    input.identityFile !== undefined
+      ? [expandTilde(input.identityFile, options.homeDir)]
+      : fromSsh(all(cfg.identityfile), 'IdentityFile');
   const useDefaults = input.identityFile === undefined && all(cfg.identityfile).length === 0;
   const sshDir = path.join(options.homeDir, '.ssh');
   const knownConfigured = all(cfg.userknownhostsfile);
   const knownHostsFiles =
-    input.knownHostsFile !== undefined ? [expandTilde(input.knownHostsFile, options.homeDir)]
-    : knownConfigured.length ? fromSsh(knownConfigured, 'UserKnownHostsFile')
-    : [path.join(sshDir, 'known_hosts'), path.join(sshDir, 'known_hosts2')];
+    input.knownHostsFile !== undefined
+      ? [expandTilde(input.knownHostsFile, options.homeDir)]
+      : knownConfigured.length
+        ? fromSsh(knownConfigured, 'UserKnownHostsFile')
+        : [path.join(sshDir, 'known_hosts'), path.join(sshDir, 'known_hosts2')];
 
   const resolved: ResolvedSshTarget = {
     alias,
@@ -102,7 +120,8 @@ function resolveHop(input: SshTargetInput, options: ResolveOptions, trail: strin
     identityFilesAreDefaults: useDefaults,
     identitiesOnly: parseYesNo(first(cfg.identitiesonly), 'IdentitiesOnly') ?? false,
     knownHostsFiles,
-    serverAliveIntervalSec: parseCount(first(cfg.serveraliveinterval), 'ServerAliveInterval') ?? DEFAULT_ALIVE_INTERVAL_SEC,
+    serverAliveIntervalSec:
+      parseCount(first(cfg.serveraliveinterval), 'ServerAliveInterval') ?? DEFAULT_ALIVE_INTERVAL_SEC,
     serverAliveCountMax: parseCount(first(cfg.serveralivecountmax), 'ServerAliveCountMax') ?? DEFAULT_ALIVE_COUNT_MAX,
     // ConnectTimeout 0 means "wait forever" to ssh; a hung connect must still end, so: default.
     connectTimeoutSec: parseCount(first(cfg.connecttimeout), 'ConnectTimeout') || DEFAULT_CONNECT_TIMEOUT_SEC,
@@ -117,8 +136,10 @@ function resolveHop(input: SshTargetInput, options: ResolveOptions, trail: strin
     if (jumpSpec === undefined) {
       // With ProxyUseFdpass the command hands back a socket over a unix socket; we read a pipe.
       if (parseYesNo(first(cfg.proxyusefdpass), 'ProxyUseFdpass')) {
-        throw configError(`ProxyUseFdpass for ${alias} is not supported; remove it, and the connection ` +
-          `is relayed through ProxyCommand's stdin/stdout`);
+        throw configError(
+          `ProxyUseFdpass for ${alias} is not supported; remove it, and the connection ` +
+            `is relayed through ProxyCommand's stdin/stdout`
+        );
       }
       resolved.proxyCommand = expandProxyCommand(setting.command, { hostName, port, user, alias });
       return resolved;
@@ -129,8 +150,15 @@ function resolveHop(input: SshTargetInput, options: ResolveOptions, trail: strin
   // As in ssh: `ProxyJump a,b` runs `ssh -J a -W %h:%p b`, so b is reached through a (its own
   // ProxyJump is overridden) while a alone uses its own ProxyJump from ~/.ssh/config.
   const last = hops[hops.length - 1];
-  const before = hops.slice(0, -1).map(h => h.spec).join(',');
-  const via = resolveHop({ host: last.host, user: last.user, port: last.port, proxyJump: before || undefined }, options, [...trail, key]);
+  const before = hops
+    .slice(0, -1)
+    .map(h => h.spec)
+    .join(',');
+  const via = resolveHop(
+    { host: last.host, user: last.user, port: last.port, proxyJump: before || undefined },
+    options,
+    [...trail, key]
+  );
   resolved.jumps = [...via.jumps, { ...via, jumps: [] }];
   return resolved;
 }
@@ -165,7 +193,10 @@ function computeFor(
 
 /** `*` any run, `?` exactly one character, the rest literal: ssh's PATTERNS and glob(3) alike. */
 function wildcard(pattern: string): RegExp {
-  return new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\*?]/g, c => (c === '*' ? '.*' : c === '?' ? '.' : `\\${c}`))}$`, 's');
+  return new RegExp(
+    `^${pattern.replace(/[.+^${}()|[\]\\*?]/g, c => (c === '*' ? '.*' : c === '?' ? '.' : `\\${c}`))}$`,
+    's'
+  );
 }
 
 /** A Host line's patterns: a matching `!pattern` vetoes the line; case-sensitive, as in ssh. */
@@ -214,7 +245,11 @@ function expandTokens(value: string, tokens: Record<string, string>, what: strin
   return value.replace(/%(.?)/g, (whole, c: string) => {
     if (c === '%') return '%';
     if (c in tokens) return tokens[c];
-    throw configError(`${what} "${value}": ${whole} is not supported here (use ${Object.keys(tokens).map(k => `%${k}`).join(' ')} or %%)`);
+    throw configError(
+      `${what} "${value}": ${whole} is not supported here (use ${Object.keys(tokens)
+        .map(k => `%${k}`)
+        .join(' ')} or %%)`
+    );
   });
 }
 
@@ -249,7 +284,8 @@ function parseYesNo(text: string | undefined, what: string): boolean | undefined
   throw configError(`${what} in ~/.ssh/config is "${text}", not yes or no`);
 }
 
-const configError = (message: string, cause?: unknown) => new TransportError('config', message, undefined, cause === undefined ? undefined : { cause });
+const configError = (message: string, cause?: unknown) =>
+  new TransportError('config', message, undefined, cause === undefined ? undefined : { cause });
 
 /**
  * Reads ~/.ssh/config with its Includes inlined (ssh-config leaves Include alone). Relative
@@ -265,7 +301,10 @@ export async function readSshConfig(homeDir: string): Promise<string | undefined
 
   // `section`: the Host/Match line in force, inherited by an included file's first lines.
   const inline = async (text: string, depth: number, inherited?: string): Promise<string> => {
-    if (depth > MAX_INCLUDE_DEPTH) throw configError(`~/.ssh/config: Include nested more than ${MAX_INCLUDE_DEPTH} deep (does a file include itself?)`);
+    if (depth > MAX_INCLUDE_DEPTH)
+      throw configError(
+        `~/.ssh/config: Include nested more than ${MAX_INCLUDE_DEPTH} deep (does a file include itself?)`
+      );
     const out: string[] = [];
     let section = inherited;
     for (const line of text.split(/\r?\n/)) {
@@ -316,7 +355,8 @@ async function globFiles(pattern: string, base: string): Promise<string[]> {
     const next: string[] = [];
     for (const dir of found) {
       const names = await fs.readdir(dir).catch(() => [] as string[]); // as OpenSSH's glob: a directory that cannot be read matches nothing
-      for (const name of names.sort()) if (re.test(name) && (part.startsWith('.') || !name.startsWith('.'))) next.push(path.join(dir, name));
+      for (const name of names.sort())
+        if (re.test(name) && (part.startsWith('.') || !name.startsWith('.'))) next.push(path.join(dir, name));
     }
     found = next;
   }

@@ -100,7 +100,14 @@ export class SshTransport extends EventEmitter implements Transport {
       const done = (err: Error | undefined, stream: ClientChannel) => {
         if (err) {
           const where = 'socketPath' in target ? target.socketPath : `${target.host}:${target.port}`;
-          reject(new TransportError('unreachable', `cannot reach ${where} from the login node: ${err.message}`, this.cluster, { cause: err }));
+          reject(
+            new TransportError(
+              'unreachable',
+              `cannot reach ${where} from the login node: ${err.message}`,
+              this.cluster,
+              { cause: err }
+            )
+          );
           return;
         }
         // A pooled proxy stream left open on a dead connection would swallow the next request:
@@ -125,16 +132,23 @@ export class SshTransport extends EventEmitter implements Transport {
   async readFile(path: string, options: { maxBytes?: number } = {}): Promise<Buffer> {
     const max = options.maxBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
     const r = await this.run(['head', '-c', String(max), '--', path], { maxOutputBytes: max + 64 * 1024 });
-    if (r.code !== 0) throw new TransportError('unreachable', `cannot read ${path}: ${r.stderr.toString('utf8').trim()}`, this.cluster);
+    if (r.code !== 0)
+      throw new TransportError('unreachable', `cannot read ${path}: ${r.stderr.toString('utf8').trim()}`, this.cluster);
     return r.stdout;
   }
 
   async writeFile(path: string, data: string | Buffer, options: { mode?: number } = {}): Promise<void> {
     const mode = (options.mode ?? 0o600).toString(8);
     // A fixed script; the path and mode arrive as positional arguments, never spliced in.
-    const script = 'umask 077; t="$1.tmp.$$"; cat > "$t" && chmod "$2" "$t" && mv -f "$t" "$1" || { rm -f "$t"; exit 1; }';
+    const script =
+      'umask 077; t="$1.tmp.$$"; cat > "$t" && chmod "$2" "$t" && mv -f "$t" "$1" || { rm -f "$t"; exit 1; }';
     const r = await this.run(['sh', '-c', script, 'sh', path, mode], { stdin: data });
-    if (r.code !== 0) throw new TransportError('unreachable', `cannot write ${path}: ${r.stderr.toString('utf8').trim()}`, this.cluster);
+    if (r.code !== 0)
+      throw new TransportError(
+        'unreachable',
+        `cannot write ${path}: ${r.stderr.toString('utf8').trim()}`,
+        this.cluster
+      );
   }
 
   async close(): Promise<void> {
@@ -167,7 +181,12 @@ export class SshTransport extends EventEmitter implements Transport {
     return new Promise((resolve, reject) => {
       client.exec(command, (err, stream) => {
         if (err) {
-          const wrapped = new TransportError('unreachable', `cannot start ${describeArgv(argv)}: ${err.message}`, this.cluster, { cause: err });
+          const wrapped = new TransportError(
+            'unreachable',
+            `cannot start ${describeArgv(argv)}: ${err.message}`,
+            this.cluster,
+            { cause: err }
+          );
           reject(this.client === client ? new ChannelOpenRefused(wrapped) : wrapped);
           return;
         }
@@ -188,12 +207,20 @@ export class SshTransport extends EventEmitter implements Transport {
           setTimeout(() => settle(() => reject(failure)), 2_000).unref();
         };
         const collector = new OutputCollector(options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES, () => {
-          failure = new TransportError('output-limit', `${describeArgv(argv)} printed more than the output limit`, this.cluster);
+          failure = new TransportError(
+            'output-limit',
+            `${describeArgv(argv)} printed more than the output limit`,
+            this.cluster
+          );
           stop();
         });
         collector.attach(stream, stream.stderr);
         const timer = setTimeout(() => {
-          failure = new TransportError('timeout', `${describeArgv(argv)} took longer than ${timeoutMs} ms`, this.cluster);
+          failure = new TransportError(
+            'timeout',
+            `${describeArgv(argv)} took longer than ${timeoutMs} ms`,
+            this.cluster
+          );
           stop();
         }, timeoutMs);
         // The exit status arrives on 'exit', not 'close'.
@@ -205,7 +232,10 @@ export class SshTransport extends EventEmitter implements Transport {
         stream.on('close', () =>
           settle(() => {
             if (failure) reject(failure);
-            else if (!exited) reject(new TransportError('unreachable', `connection lost while running ${describeArgv(argv)}`, this.cluster));
+            else if (!exited)
+              reject(
+                new TransportError('unreachable', `connection lost while running ${describeArgv(argv)}`, this.cluster)
+              );
             else resolve({ code, signal, stdout: collector.stdout(), stderr: collector.stderr() });
           })
         );
@@ -245,7 +275,10 @@ export class SshTransport extends EventEmitter implements Transport {
         this.lastError = err instanceof Error ? err : new Error(String(err));
         // Only a link problem is worth retrying (a bad key or host key will not fix itself), and
         // only after a drop: a cluster never reached should fail fast, not after 30 s.
-        const retriable = this.connections > 0 && err instanceof TransportError && (err.kind === 'unreachable' || err.kind === 'timeout');
+        const retriable =
+          this.connections > 0 &&
+          err instanceof TransportError &&
+          (err.kind === 'unreachable' || err.kind === 'timeout');
         const delay = Math.min(this.backoff.max, this.backoff.first * 2 ** (this.failures - 1));
         if (!retriable || Date.now() + delay > deadline || this.state === 'closed') {
           // A closed transport stays closed; its callers get the closed error from ready().
@@ -253,7 +286,12 @@ export class SshTransport extends EventEmitter implements Transport {
           throw err;
         }
         this.logger.debug(`next try in ${delay} ms (try ${this.failures}): ${errorMessage(this.lastError)}`);
-        this.emit('link', { state: 'connecting', reconnect: true, reason: errorMessage(this.lastError), retryInMs: delay } satisfies LinkReport);
+        this.emit('link', {
+          state: 'connecting',
+          reconnect: true,
+          reason: errorMessage(this.lastError),
+          retryInMs: delay
+        } satisfies LinkReport);
         await new Promise(r => setTimeout(r, delay));
       }
     }
@@ -270,9 +308,11 @@ export class SshTransport extends EventEmitter implements Transport {
     // ssh2 reports what broke the connection (keepalive timeout, reset) as an 'error' before 'close'.
     client.on('error', err => (this.dropReason = err));
     client.once('close', () => {
-      for (const stream of this.streams.get(client) ?? []) stream.destroy(new TransportError('unreachable', 'the connection to the login node was lost', this.cluster));
+      for (const stream of this.streams.get(client) ?? [])
+        stream.destroy(new TransportError('unreachable', 'the connection to the login node was lost', this.cluster));
       if (this.client === client) this.client = undefined;
-      if (this.state !== 'closed') this.setState('disconnected', this.dropReason ?? new Error('the server or the network closed it'));
+      if (this.state !== 'closed')
+        this.setState('disconnected', this.dropReason ?? new Error('the server or the network closed it'));
     });
   }
 
@@ -316,7 +356,10 @@ export class SshTransport extends EventEmitter implements Transport {
  * through the protocol directly.
  */
 function killChannel(stream: ClientChannel): void {
-  const channel = stream as unknown as { outgoing?: { id: number; state: string }; _client?: { _protocol?: { signal(id: number, name: string): void } } };
+  const channel = stream as unknown as {
+    outgoing?: { id: number; state: string };
+    _client?: { _protocol?: { signal(id: number, name: string): void } };
+  };
   const out = channel.outgoing;
   if (out && (out.state === 'open' || out.state === 'eof')) channel._client?._protocol?.signal(out.id, 'KILL');
   stream.close();

@@ -126,7 +126,9 @@ async function startCompanion(mode: Mode) {
   const sessions = Object.assign(new FakeSessions(), { proxyLookup });
   const clusters = { config: { clusters: {}, profiles: {} }, names: () => [] };
   const localJupyter = mode === 'lab' ? { port: up.local.port, token: 'local-secret' } : undefined;
-  const app = createApp({ clusters, sessions, kernels, token: TOKEN, localJupyter } as unknown as Parameters<typeof createApp>[0]);
+  const app = createApp({ clusters, sessions, kernels, token: TOKEN, localJupyter } as unknown as Parameters<
+    typeof createApp
+  >[0]);
   const server = http.createServer(app.handle);
   server.on('upgrade', app.onUpgrade);
   const port = await listen(server);
@@ -198,7 +200,11 @@ const SAMPLES: Record<string, RouteSample> = {
       // Known but not reachable yet: 503 with a Retry-After, still nothing forwarded.
       { what: 'pending session', path: SAMPLES.node.path(PENDING_SESSION), status: 503 },
       { what: 'bare session path (no slash)', path: `/hpclab/node/${LIVE_SESSION}`, status: 404 },
-      { what: 'dot segment after a live id', path: `/hpclab/node/${LIVE_SESSION}/../${OTHER_SESSION}/api/kernels`, status: 404 },
+      {
+        what: 'dot segment after a live id',
+        path: `/hpclab/node/${LIVE_SESSION}/../${OTHER_SESSION}/api/kernels`,
+        status: 404
+      },
       ...malformedIds(SAMPLES.node.path)
     ]
   },
@@ -293,7 +299,11 @@ async function attempt(mode: Mode, upgrade: string, a: Attempt): Promise<Answer>
     socket.once('close', () => {
       clearTimeout(timer);
       const end = received.indexOf('\r\n\r\n');
-      resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(received)?.[1] ?? 0), head: end < 0 ? received : received.slice(0, end), closed: true });
+      resolve({
+        status: Number(/^HTTP\/1\.1 (\d{3})/.exec(received)?.[1] ?? 0),
+        head: end < 0 ? received : received.slice(0, end),
+        closed: true
+      });
     });
     socket.write(rawRequest(port, upgrade, a));
   });
@@ -307,7 +317,11 @@ async function attempt(mode: Mode, upgrade: string, a: Attempt): Promise<Answer>
 }
 
 /** The route's live target through the right door: must be a 101 that reached only its own upstream. */
-async function expectAccepted(mode: Mode, route: string, a: Attempt = { target: sampleOf(route).path(sampleOf(route).live) }) {
+async function expectAccepted(
+  mode: Mode,
+  route: string,
+  a: Attempt = { target: sampleOf(route).path(sampleOf(route).live) }
+) {
   const s = sampleOf(route);
   const answer = await attempt(mode, s.upgrade, a);
   expect([route, a, answer.status, answer.reached]).toEqual([route, a, 101, [s.own().name]]);
@@ -342,7 +356,10 @@ const REBINDING: { what: string; headers: Attempt['headers'] }[] = [
   { what: 'Host: evil.example', headers: { host: 'evil.example', origin: undefined } },
   // The rebinding page is same-origin with itself: Host and Origin agree and still must not pass.
   { what: 'Host and Origin both evil.example', headers: { host: 'evil.example', origin: 'http://evil.example' } },
-  { what: 'Host: localhost.evil.example', headers: { host: 'localhost.evil.example', origin: 'http://localhost.evil.example' } },
+  {
+    what: 'Host: localhost.evil.example',
+    headers: { host: 'localhost.evil.example', origin: 'http://localhost.evil.example' }
+  },
   { what: 'Host: 127.0.0.1.evil.example', headers: { host: '127.0.0.1.evil.example', origin: undefined } },
   { what: 'Host: 10.0.0.1', headers: { host: '10.0.0.1', origin: undefined } }
 ];
@@ -359,7 +376,10 @@ function steering(route: string): [string, Attempt][] {
   const forbiddenHost = { host: `127.0.0.1:${F}`, origin: `http://127.0.0.1:${F}` };
   return [
     ['absolute-form target', { target: `http://127.0.0.1:${F}${livePath}` }],
-    ['absolute-form target with userinfo', { target: `http://127.0.0.1:${companions.lab.port}@127.0.0.1:${F}${livePath}` }],
+    [
+      'absolute-form target with userinfo',
+      { target: `http://127.0.0.1:${companions.lab.port}@127.0.0.1:${F}${livePath}` }
+    ],
     ['absolute-form target, Host agreeing', { target: `http://127.0.0.1:${F}${livePath}`, headers: forbiddenHost }],
     ['scheme-relative target', { target: `//127.0.0.1:${F}${livePath}` }],
     ['Host (and Origin) naming the forbidden port', { target: livePath, headers: forbiddenHost }],
@@ -368,7 +388,13 @@ function steering(route: string): [string, Attempt][] {
       'X-Forwarded-Host/-Port/-Proto, Forwarded, X-Real-IP',
       {
         target: livePath,
-        headers: { 'x-forwarded-host': `127.0.0.1:${F}`, 'x-forwarded-port': String(F), 'x-forwarded-proto': 'http', forwarded: `host=127.0.0.1:${F};proto=http`, 'x-real-ip': '127.0.0.1' }
+        headers: {
+          'x-forwarded-host': `127.0.0.1:${F}`,
+          'x-forwarded-port': String(F),
+          'x-forwarded-proto': 'http',
+          forwarded: `host=127.0.0.1:${F};proto=http`,
+          'x-real-ip': '127.0.0.1'
+        }
       }
     ],
     ['../../ after the live id', { target: s.path(`${s.live}/../..`) }],
@@ -389,7 +415,10 @@ test('the upgrade routes are read from the dispatch list, and each has a sample 
   // Each sample is taken by its own route and by no other.
   for (const route of UPGRADE_ROUTES) {
     const s = sampleOf(route.name);
-    expect([route.name, UPGRADE_ROUTES.filter(r => r.matches(s.path(s.live))).map(r => r.name)]).toEqual([route.name, [route.name]]);
+    expect([route.name, UPGRADE_ROUTES.filter(r => r.matches(s.path(s.live))).map(r => r.name)]).toEqual([
+      route.name,
+      [route.name]
+    ]);
   }
 });
 
@@ -404,9 +433,16 @@ describe.each(['serve', 'lab'] as const)('hpclab %s', mode => {
       await expectAccepted(mode, route);
       // Each way of presenting the token works, so the refusals below are about the token's value.
       await expectAccepted(mode, route, { target: live(), auth: false, headers: { authorization: `Bearer ${TOKEN}` } });
-      await expectAccepted(mode, route, { target: live(), auth: false, headers: { cookie: `a=b; hpclab-token=${TOKEN}` } });
+      await expectAccepted(mode, route, {
+        target: live(),
+        auth: false,
+        headers: { cookie: `a=b; hpclab-token=${TOKEN}` }
+      });
       // As Jupyter's own clients send it: the token in the WebSocket URL.
-      await expectAccepted(mode, route, { target: withQuery(live(), `token=${encodeURIComponent(TOKEN)}`), auth: false });
+      await expectAccepted(mode, route, {
+        target: withQuery(live(), `token=${encodeURIComponent(TOKEN)}`),
+        auth: false
+      });
       // No Origin at all (not a browser) is same-origin enough.
       await expectAccepted(mode, route, { target: live(), headers: { origin: undefined } });
     });
@@ -416,17 +452,25 @@ describe.each(['serve', 'lab'] as const)('hpclab %s', mode => {
     });
 
     test.each(WRONG_TOKENS)('wrong token ($what) → 401, nothing reached', async ({ headers, query }) => {
-      await expectRefused(mode, route, { target: query ? withQuery(live(), query) : live(), auth: false, headers }, 401);
+      await expectRefused(
+        mode,
+        route,
+        { target: query ? withQuery(live(), query) : live(), auth: false, headers },
+        401
+      );
     });
 
     test.each(CROSS_ORIGIN)('cross-origin with the right token ($what) → 403, nothing reached', async ({ headers }) => {
       await expectRefused(mode, route, { target: live(), headers }, 403);
     });
 
-    test.each(REBINDING)('non-loopback Host, DNS rebinding ($what) → 403 with or without the token', async ({ headers }) => {
-      await expectRefused(mode, route, { target: live(), headers }, 403);
-      await expectRefused(mode, route, { target: live(), headers, auth: false }, 403);
-    });
+    test.each(REBINDING)(
+      'non-loopback Host, DNS rebinding ($what) → 403 with or without the token',
+      async ({ headers }) => {
+        await expectRefused(mode, route, { target: live(), headers }, 403);
+        await expectRefused(mode, route, { target: live(), headers, auth: false }, 403);
+      }
+    );
 
     test('right token, same origin, but no live target or a malformed id → refused, nothing reached', async () => {
       const rows = s().notLive();
@@ -478,7 +522,11 @@ test('hpclab serve has no local Jupyter: paths outside /hpclab are 404 before an
 
 test('absolute-form and //host targets are 400 in both modes, before any routing', async () => {
   for (const mode of ['serve', 'lab'] as const) {
-    for (const target of [`http://127.0.0.1:${up.forbidden.port}/`, `http://127.0.0.1:${up.forbidden.port}/hpclab/node/x/`, `//127.0.0.1:${up.forbidden.port}/api`]) {
+    for (const target of [
+      `http://127.0.0.1:${up.forbidden.port}/`,
+      `http://127.0.0.1:${up.forbidden.port}/hpclab/node/x/`,
+      `//127.0.0.1:${up.forbidden.port}/api`
+    ]) {
       const answer = await attempt(mode, 'websocket', { target });
       expect([mode, target, answer.status, answer.closed, answer.reached]).toEqual([mode, target, 400, true, []]);
     }
@@ -487,7 +535,13 @@ test('absolute-form and //host targets are 400 in both modes, before any routing
 
 test('paths under /hpclab that are no upgrade route are 404, token or not, nothing reached', async () => {
   for (const mode of ['serve', 'lab'] as const) {
-    for (const target of ['/hpclab/events', '/hpclab/api/sessions', '/hpclab/', '/hpclab/kernels/kern01/channels', '/hpclab/nodes/abc123/']) {
+    for (const target of [
+      '/hpclab/events',
+      '/hpclab/api/sessions',
+      '/hpclab/',
+      '/hpclab/kernels/kern01/channels',
+      '/hpclab/nodes/abc123/'
+    ]) {
       for (const auth of [true, false]) {
         const answer = await attempt(mode, 'websocket', { target, auth });
         expect([mode, target, auth, answer.status, answer.reached]).toEqual([mode, target, auth, 404, []]);

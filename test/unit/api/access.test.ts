@@ -6,7 +6,14 @@ import { startHarness, TOKEN, type Harness } from './harness';
  * without touching this file (a new route param needs a sample value below).
  */
 
-const SAMPLE_PARAMS: Record<string, string> = { cluster: 'testbed', jobId: '1234', id: 'abc123', name: 'hpclab-testbed-gpu', prompt: '0123456789abcdef', profile: 'gpu' };
+const SAMPLE_PARAMS: Record<string, string> = {
+  cluster: 'testbed',
+  jobId: '1234',
+  id: 'abc123',
+  name: 'hpclab-testbed-gpu',
+  prompt: '0123456789abcdef',
+  profile: 'gpu'
+};
 
 function concrete(path: string): string {
   return path.replace(/:(\w+)/g, (_m, name: string) => {
@@ -72,7 +79,10 @@ describe('every route', () => {
         expect([method, path, header, wrong.status]).toEqual([method, path, header, 401]);
         expect(wrong.text).not.toContain('wrong-token');
       }
-      const cookie = await h.request(method, `/hpclab${path}`, { auth: false, headers: { Cookie: 'hpclab-token=nope' } });
+      const cookie = await h.request(method, `/hpclab${path}`, {
+        auth: false,
+        headers: { Cookie: 'hpclab-token=nope' }
+      });
       expect([method, path, cookie.status]).toEqual([method, path, 401]);
       const query = await h.request(method, `/hpclab${path}?token=wrong-token`, { auth: false });
       expect([method, path, query.status]).toEqual([method, path, 401]);
@@ -97,7 +107,13 @@ describe('every route', () => {
         { 'Sec-Fetch-Site': 'cross-site' }
       ]) {
         const reply = await h.request(method, `/hpclab${path}`, { headers });
-        expect([method, path, headers, reply.status, reply.json?.error?.code]).toEqual([method, path, headers, 403, 'cross-origin']);
+        expect([method, path, headers, reply.status, reply.json?.error?.code]).toEqual([
+          method,
+          path,
+          headers,
+          403,
+          'cross-origin'
+        ]);
       }
     }
     expect(h.sessions.created).toEqual([]);
@@ -107,7 +123,10 @@ describe('every route', () => {
 
   test('401 for another loopback port that only has the cookie (the browser attached it, not the page)', async () => {
     for (const [method, path] of cases()) {
-      const reply = await h.request(method, `/hpclab${path}`, { auth: false, headers: { Origin: 'http://localhost:1', Cookie: `hpclab-token=${TOKEN}` } });
+      const reply = await h.request(method, `/hpclab${path}`, {
+        auth: false,
+        headers: { Origin: 'http://localhost:1', Cookie: `hpclab-token=${TOKEN}` }
+      });
       expect([method, path, reply.status]).toEqual([method, path, 401]);
     }
     expect(h.sessions.created).toEqual([]);

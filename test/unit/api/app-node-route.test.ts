@@ -21,10 +21,21 @@ beforeAll(async () => {
   });
   await new Promise<void>(r => backend.listen(0, '127.0.0.1', r));
   const backendPort = (backend.address() as AddressInfo).port;
-  const target = { sessionId: 'sess01', token: 'node-secret', connect: () => Promise.resolve(net.connect(backendPort, '127.0.0.1')) };
-  const sessions = { proxyLookup: (id: string) => (id === 'sess01' ? target : undefined), subscribe: () => () => undefined, list: () => [], get: () => undefined };
+  const target = {
+    sessionId: 'sess01',
+    token: 'node-secret',
+    connect: () => Promise.resolve(net.connect(backendPort, '127.0.0.1'))
+  };
+  const sessions = {
+    proxyLookup: (id: string) => (id === 'sess01' ? target : undefined),
+    subscribe: () => () => undefined,
+    list: () => [],
+    get: () => undefined
+  };
   const clusters = { config: { clusters: {}, profiles: {} }, names: () => [] };
-  const { handle, onUpgrade } = createApp({ clusters, sessions, token: TOKEN } as unknown as Parameters<typeof createApp>[0]);
+  const { handle, onUpgrade } = createApp({ clusters, sessions, token: TOKEN } as unknown as Parameters<
+    typeof createApp
+  >[0]);
   server = http.createServer(handle);
   server.on('upgrade', onUpgrade);
   await new Promise<void>(r => server.listen(0, '127.0.0.1', r));
@@ -39,11 +50,14 @@ afterAll(() => {
 
 function request(method: string, path: string, headers: Record<string, string> = {}) {
   return new Promise<{ status: number; body: string; headers: http.IncomingHttpHeaders }>((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, method, path, headers: { Host: `127.0.0.1:${port}`, ...headers }, agent: false }, res => {
-      let body = '';
-      res.on('data', d => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
-    });
+    const req = http.request(
+      { host: '127.0.0.1', port, method, path, headers: { Host: `127.0.0.1:${port}`, ...headers }, agent: false },
+      res => {
+        let body = '';
+        res.on('data', d => (body += d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
+      }
+    );
     req.on('error', reject);
     req.end();
   });
@@ -57,7 +71,10 @@ test('with the token: proxied with the node token, never the companion one', asy
 
 test('no token or a wrong one: 401 in the API error shape, nothing reaches the node', async () => {
   const before = seen.length;
-  for (const headers of [{}, { Authorization: 'token nope' }, { Cookie: 'hpclab-token=nope' }] as Record<string, string>[]) {
+  for (const headers of [{}, { Authorization: 'token nope' }, { Cookie: 'hpclab-token=nope' }] as Record<
+    string,
+    string
+  >[]) {
     const r = await request('GET', '/hpclab/node/sess01/lab', headers);
     expect(r.status).toBe(401);
     expect(JSON.parse(r.body).error.code).toBe('unauthorized');
@@ -67,9 +84,15 @@ test('no token or a wrong one: 401 in the API error shape, nothing reaches the n
 });
 
 test('a foreign Host (DNS rebinding) and a cross-origin write are 403, token or not', async () => {
-  const rebinding = await request('GET', '/hpclab/node/sess01/lab', { Authorization: `token ${TOKEN}`, Host: 'evil.example' });
+  const rebinding = await request('GET', '/hpclab/node/sess01/lab', {
+    Authorization: `token ${TOKEN}`,
+    Host: 'evil.example'
+  });
   expect([rebinding.status, JSON.parse(rebinding.body).error.code]).toEqual([403, 'host-not-allowed']);
-  const cross = await request('POST', '/hpclab/node/sess01/api/contents', { Authorization: `token ${TOKEN}`, Origin: 'http://evil.example' });
+  const cross = await request('POST', '/hpclab/node/sess01/api/contents', {
+    Authorization: `token ${TOKEN}`,
+    Origin: 'http://evil.example'
+  });
   expect([cross.status, JSON.parse(cross.body).error.code]).toEqual([403, 'cross-origin']);
 });
 

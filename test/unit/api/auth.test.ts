@@ -12,14 +12,19 @@ beforeAll(async () => {
 });
 afterAll(() => h.close());
 
-const fakeReq = (headers: Record<string, string>, method = 'GET') => ({ headers: lower(headers), method }) as unknown as IncomingMessage;
-const lower = (headers: Record<string, string>) => Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]));
+const fakeReq = (headers: Record<string, string>, method = 'GET') =>
+  ({ headers: lower(headers), method }) as unknown as IncomingMessage;
+const lower = (headers: Record<string, string>) =>
+  Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]));
 
 describe('credentials', () => {
-  test.each([`Bearer ${TOKEN}`, `bearer ${TOKEN}`, `token ${TOKEN}`, `Token   ${TOKEN} `])('Authorization: %s', async header => {
-    const reply = await h.request('GET', '/hpclab/api/clusters', { auth: false, headers: { Authorization: header } });
-    expect(reply.status).toBe(200);
-  });
+  test.each([`Bearer ${TOKEN}`, `bearer ${TOKEN}`, `token ${TOKEN}`, `Token   ${TOKEN} `])(
+    'Authorization: %s',
+    async header => {
+      const reply = await h.request('GET', '/hpclab/api/clusters', { auth: false, headers: { Authorization: header } });
+      expect(reply.status).toBe(200);
+    }
+  );
 
   test('the cookie, among other cookies, and URL-encoded', async () => {
     const reply = await h.request('GET', '/hpclab/api/clusters', {
@@ -47,7 +52,11 @@ describe('credentials', () => {
   });
 
   test('presentedTokens reads header and cookies only', () => {
-    expect(presentedTokens(fakeReq({ Authorization: 'Bearer a', Cookie: 'hpclab-token=b; hpclab-token="c"; x-hpclab-token=d' }))).toEqual(['a', 'b', 'c']);
+    expect(
+      presentedTokens(
+        fakeReq({ Authorization: 'Bearer a', Cookie: 'hpclab-token=b; hpclab-token="c"; x-hpclab-token=d' })
+      )
+    ).toEqual(['a', 'b', 'c']);
     expect(presentedTokens(fakeReq({ Authorization: 'Basic a' }))).toEqual([]);
     expect(presentedTokens(fakeReq({ Authorization: 'Bearer a b' }))).toEqual([]);
   });
@@ -69,7 +78,10 @@ describe('?token= in the URL', () => {
     expect(cookie).toContain('Path=/');
     expect(reply.headers['cache-control']).toBe('no-store');
 
-    const follow = await h.request('GET', reply.headers.location!, { auth: false, headers: { Cookie: cookie.split(';')[0] } });
+    const follow = await h.request('GET', reply.headers.location!, {
+      auth: false,
+      headers: { Cookie: cookie.split(';')[0] }
+    });
     expect(follow.status).toBe(200);
   });
 
@@ -98,7 +110,11 @@ describe('?token= in the URL', () => {
   });
 
   test('on a write, a wrong ?token= is 401', async () => {
-    const reply = await h.request('POST', '/hpclab/api/sessions/preview?token=nope', { auth: false, headers: jsonHeaders, body: '{}' });
+    const reply = await h.request('POST', '/hpclab/api/sessions/preview?token=nope', {
+      auth: false,
+      headers: jsonHeaders,
+      body: '{}'
+    });
     expect(reply.status).toBe(401);
   });
 
@@ -111,12 +127,22 @@ describe('?token= in the URL', () => {
 });
 
 describe('Host (DNS rebinding)', () => {
-  test.each(['localhost:8888', 'LOCALHOST:1', '[::1]:9', '127.0.0.1', 'lab.example.org', 'lab.example.org:443'])('allows %s', async host => {
-    const reply = await h.request('GET', '/hpclab/api/clusters', { headers: { Host: host } });
-    expect(reply.status).toBe(200);
-  });
+  test.each(['localhost:8888', 'LOCALHOST:1', '[::1]:9', '127.0.0.1', 'lab.example.org', 'lab.example.org:443'])(
+    'allows %s',
+    async host => {
+      const reply = await h.request('GET', '/hpclab/api/clusters', { headers: { Host: host } });
+      expect(reply.status).toBe(200);
+    }
+  );
 
-  test.each(['127.0.0.2:80', 'localhost.evil.example', 'evil.example', '0.0.0.0:1', 'lab.example.org:8443', '127.0.0.1:80@evil'])('refuses %s', async host => {
+  test.each([
+    '127.0.0.2:80',
+    'localhost.evil.example',
+    'evil.example',
+    '0.0.0.0:1',
+    'lab.example.org:8443',
+    '127.0.0.1:80@evil'
+  ])('refuses %s', async host => {
     const reply = await h.request('GET', '/hpclab/api/clusters', { headers: { Host: host } });
     expect(reply.status).toBe(403);
     expect(reply.json.error.code).toBe('host-not-allowed');
@@ -136,7 +162,10 @@ describe('Host (DNS rebinding)', () => {
 
 describe('Origin on writes', () => {
   const create = (headers: Record<string, string>) =>
-    h.request('POST', '/hpclab/api/sessions', { headers: { ...jsonHeaders, ...headers }, body: JSON.stringify({ kind: 'lab', profile: 'gpu' }) });
+    h.request('POST', '/hpclab/api/sessions', {
+      headers: { ...jsonHeaders, ...headers },
+      body: JSON.stringify({ kind: 'lab', profile: 'gpu' })
+    });
 
   test('same origin, an allowed origin, no Origin (curl) and same-origin fetch metadata pass', async () => {
     expect((await create({ Origin: `http://127.0.0.1:${h.port}` })).status).toBe(201);
@@ -156,7 +185,10 @@ describe('Origin on writes', () => {
 
   test('a non-loopback origin is refused even with the token', async () => {
     expect((await create({ Origin: 'http://evil.example' })).status).toBe(403);
-    const preflight = await h.request('OPTIONS', '/hpclab/api/sessions', { auth: false, headers: { Origin: 'http://evil.example', 'Access-Control-Request-Method': 'POST' } });
+    const preflight = await h.request('OPTIONS', '/hpclab/api/sessions', {
+      auth: false,
+      headers: { Origin: 'http://evil.example', 'Access-Control-Request-Method': 'POST' }
+    });
     expect(preflight.headers['access-control-allow-origin']).toBeUndefined();
   });
 
@@ -179,7 +211,11 @@ describe('a page of another loopback port (plain Jupyter with the server extensi
   test('the preflight is answered without a token, for that origin only', async () => {
     const reply = await h.request('OPTIONS', '/hpclab/api/sessions', {
       auth: false,
-      headers: { Origin: jupyter, 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'authorization,content-type,idempotency-key' }
+      headers: {
+        Origin: jupyter,
+        'Access-Control-Request-Method': 'POST',
+        'Access-Control-Request-Headers': 'authorization,content-type,idempotency-key'
+      }
     });
     expect(reply.status).toBe(204);
     expect(reply.headers['access-control-allow-origin']).toBe(jupyter);
@@ -188,19 +224,28 @@ describe('a page of another loopback port (plain Jupyter with the server extensi
   });
 
   test('writes with the token in the header pass, and the reply is readable there', async () => {
-    const reply = await h.request('POST', '/hpclab/api/sessions', { headers: { ...jsonHeaders, Origin: jupyter, 'Sec-Fetch-Site': 'cross-site' }, body: JSON.stringify({ kind: 'lab', profile: 'gpu' }) });
+    const reply = await h.request('POST', '/hpclab/api/sessions', {
+      headers: { ...jsonHeaders, Origin: jupyter, 'Sec-Fetch-Site': 'cross-site' },
+      body: JSON.stringify({ kind: 'lab', profile: 'gpu' })
+    });
     expect(reply.status).toBe(201);
     expect(reply.headers['access-control-allow-origin']).toBe(jupyter);
   });
 
   test('the cookie the browser attaches by itself does not count', async () => {
-    const reply = await h.request('GET', '/hpclab/api/clusters', { auth: false, headers: { Origin: jupyter, Cookie: `hpclab-token=${TOKEN}` } });
+    const reply = await h.request('GET', '/hpclab/api/clusters', {
+      auth: false,
+      headers: { Origin: jupyter, Cookie: `hpclab-token=${TOKEN}` }
+    });
     expect(reply.status).toBe(401);
     expect(reply.json.error.message).toContain('cookie does not count');
   });
 
   test('?token= authenticates at once, without the cookie redirect (an EventSource cannot send a header)', async () => {
-    const reply = await h.request('GET', `/hpclab/api/clusters?token=${TOKEN}`, { auth: false, headers: { Origin: 'http://127.0.0.1:9999' } });
+    const reply = await h.request('GET', `/hpclab/api/clusters?token=${TOKEN}`, {
+      auth: false,
+      headers: { Origin: 'http://127.0.0.1:9999' }
+    });
     expect(reply.status).toBe(200);
     expect(reply.headers['set-cookie']).toBeUndefined();
     expect(reply.headers['access-control-allow-origin']).toBe('http://127.0.0.1:9999');
@@ -222,7 +267,10 @@ describe('a page of another loopback port (plain Jupyter with the server extensi
 describe('requireAuth on routes the caller mounts (node proxy)', () => {
   test('401 without the token, passes with the cookie', async () => {
     expect((await h.request('GET', '/proxied/abc123/lab', { auth: false })).status).toBe(401);
-    const ok = await h.request('GET', '/proxied/abc123/lab', { auth: false, headers: { Cookie: `hpclab-token=${TOKEN}` } });
+    const ok = await h.request('GET', '/proxied/abc123/lab', {
+      auth: false,
+      headers: { Cookie: `hpclab-token=${TOKEN}` }
+    });
     expect(ok.json).toEqual({ proxied: 'GET', url: '/proxied/abc123/lab' });
   });
 
@@ -276,7 +324,9 @@ describe('checkUpgrade (WebSocket handshake on a real server)', () => {
   test('?token= in the WebSocket URL opens; a wrong one is 401', async () => {
     const open = (token: string) =>
       new Promise<number>((resolve, reject) => {
-        const ws = new WebSocket(`ws://127.0.0.1:${h.port}/hpclab/node/abc123/api/kernels/k/channels?session_id=s&token=${encodeURIComponent(token)}`);
+        const ws = new WebSocket(
+          `ws://127.0.0.1:${h.port}/hpclab/node/abc123/api/kernels/k/channels?session_id=s&token=${encodeURIComponent(token)}`
+        );
         ws.on('open', () => resolve(101));
         ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
         ws.on('error', reject);

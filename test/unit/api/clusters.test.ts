@@ -21,11 +21,14 @@ test('GET status returns the service answer; an unknown cluster is 404 listing t
   expect(unknown.json.error.message).toBe('unknown cluster "nope" (known clusters: testbed, here)');
 });
 
-test.each(['cancel', 'hold', 'release'] as const)('POST …/jobs/:jobId/%s calls the service and answers 204', async action => {
-  const reply = await h.request('POST', `/hpclab/api/clusters/testbed/jobs/1234_5/${action}`);
-  expect(reply.status).toBe(204);
-  expect(h.clusters.actions).toEqual([{ cluster: 'testbed', jobId: '1234_5', action }]);
-});
+test.each(['cancel', 'hold', 'release'] as const)(
+  'POST …/jobs/:jobId/%s calls the service and answers 204',
+  async action => {
+    const reply = await h.request('POST', `/hpclab/api/clusters/testbed/jobs/1234_5/${action}`);
+    expect(reply.status).toBe(204);
+    expect(h.clusters.actions).toEqual([{ cluster: 'testbed', jobId: '1234_5', action }]);
+  }
+);
 
 test.each([
   ['/hpclab/api/clusters/-bad/status', 'GET', 'cluster'],
@@ -42,13 +45,33 @@ test.each([
 });
 
 test.each([
-  [new SchedulerError('invalid-request', 'Invalid job id specified'), 400, 'scheduler-rejected', 'Invalid job id specified'],
+  [
+    new SchedulerError('invalid-request', 'Invalid job id specified'),
+    400,
+    'scheduler-rejected',
+    'Invalid job id specified'
+  ],
   [new SchedulerError('not-found', 'no job 1234'), 404, 'not-found', 'no job 1234'],
   [new SchedulerError('permission', 'not your job'), 403, 'forbidden', 'not your job'],
-  [new SchedulerError('unavailable', 'slurmctld not answering'), 503, 'scheduler-unavailable', 'scheduler unreachable: slurmctld not answering'],
-  [new TransportError('unreachable', 'cannot reach login.example.org:22', 'testbed'), 503, 'cluster-unreachable', 'cluster unreachable: cannot reach login.example.org:22'],
+  [
+    new SchedulerError('unavailable', 'slurmctld not answering'),
+    503,
+    'scheduler-unavailable',
+    'scheduler unreachable: slurmctld not answering'
+  ],
+  [
+    new TransportError('unreachable', 'cannot reach login.example.org:22', 'testbed'),
+    503,
+    'cluster-unreachable',
+    'cluster unreachable: cannot reach login.example.org:22'
+  ],
   [new TransportError('timeout', 'timed out', 'testbed'), 503, 'cluster-unreachable', 'cluster unreachable: timed out'],
-  [new TransportError('host-key', 'host key changed for login', 'testbed'), 502, 'cluster-login-failed', 'host key changed for login'],
+  [
+    new TransportError('host-key', 'host key changed for login', 'testbed'),
+    502,
+    'cluster-login-failed',
+    'host key changed for login'
+  ],
   [new TransportError('auth', 'all methods refused', 'testbed'), 502, 'cluster-login-failed', 'all methods refused'],
   [new ConfigError('unknown-name', 'unknown cluster "x"'), 404, 'not-found', 'unknown cluster "x"']
 ])('%s → %i %s', async (error, status, code, message) => {

@@ -20,16 +20,40 @@ const recorded = (name: string) => readFileSync(path.join(__dirname, '../../fixt
 /** Internal records as the real parsers make them from recorded Slurm output (Dates, comments, work dirs). */
 class RecordedClusters extends FakeClusters {
   async status(cluster: string): Promise<ClusterStatus> {
-    return { cluster, fetchedAt: '2025-01-01T00:00:00.000Z', partitions: parsePartitions(recorded('sinfo-nodes.txt')), jobs: parseJobs(recorded('squeue-me.txt')), error: 'squeue timed out' };
+    return {
+      cluster,
+      fetchedAt: '2025-01-01T00:00:00.000Z',
+      partitions: parsePartitions(recorded('sinfo-nodes.txt')),
+      jobs: parseJobs(recorded('squeue-me.txt')),
+      error: 'squeue timed out'
+    };
   }
 }
 
 class RecordedKernelspecs extends FakeKernelspecs {
   async list() {
-    return [{ name: 'hpclab-testbed-gpu', displayName: 'Python 3 · 1 GPU · testbed', argv: ['hpclab', 'kernel-launch', '{connection_file}'], metadata: { profile: 'gpu', cluster: 'testbed', env: 'torch', version: 1 }, path: '/home/me/.local/share/jupyter/kernels/hpclab-testbed-gpu' }];
+    return [
+      {
+        name: 'hpclab-testbed-gpu',
+        displayName: 'Python 3 · 1 GPU · testbed',
+        argv: ['hpclab', 'kernel-launch', '{connection_file}'],
+        metadata: { profile: 'gpu', cluster: 'testbed', env: 'torch', version: 1 },
+        path: '/home/me/.local/share/jupyter/kernels/hpclab-testbed-gpu'
+      }
+    ];
   }
   async envs() {
-    return [{ kind: 'conda' as const, name: 'torch', prefix: '/opt/conda/envs/torch', python: '/opt/conda/envs/torch/bin/python', pythonVersion: '3.11', ipykernel: true, env: { conda: 'torch' } }];
+    return [
+      {
+        kind: 'conda' as const,
+        name: 'torch',
+        prefix: '/opt/conda/envs/torch',
+        python: '/opt/conda/envs/torch/bin/python',
+        pythonVersion: '3.11',
+        ipykernel: true,
+        env: { conda: 'torch' }
+      }
+    ];
   }
 }
 
@@ -43,15 +67,32 @@ function contractOf(method: string, routePath: string) {
 function expectReplyMatches(schema: z.core.$ZodType | null, body: unknown): void {
   if (!schema) throw new Error('a route with a JSON reply needs a reply schema');
   const parsed = z.safeParse(schema, body);
-  if (!parsed.success) throw new Error(`reply does not match the contract: ${parsed.error.message}\n${JSON.stringify(body)}`);
+  if (!parsed.success)
+    throw new Error(`reply does not match the contract: ${parsed.error.message}\n${JSON.stringify(body)}`);
   expect(parsed.data).toEqual(body);
 }
 
 let h: Harness;
 beforeAll(async () => {
   h = await startHarness({ clusters: new RecordedClusters(), kernelspecs: new RecordedKernelspecs() });
-  h.sessions.sessions.set('abc123', sessionInfo('abc123', { state: 'pending', jobId: '77', node: null, pending: { reason: 'Resources', position: 2, estimatedStart: '2025-01-01T00:05:00.000Z' } }));
-  h.sessions.sessions.set('def456', sessionInfo('def456', { state: 'ended', endReason: 'timeout', message: 'walltime reached', endedAt: '2025-01-01T01:00:10.000Z' }));
+  h.sessions.sessions.set(
+    'abc123',
+    sessionInfo('abc123', {
+      state: 'pending',
+      jobId: '77',
+      node: null,
+      pending: { reason: 'Resources', position: 2, estimatedStart: '2025-01-01T00:05:00.000Z' }
+    })
+  );
+  h.sessions.sessions.set(
+    'def456',
+    sessionInfo('def456', {
+      state: 'ended',
+      endReason: 'timeout',
+      message: 'walltime reached',
+      endedAt: '2025-01-01T01:00:10.000Z'
+    })
+  );
 });
 afterAll(() => h.close());
 
@@ -65,7 +106,7 @@ test('docs/openapi.json is what the code writes (run `npm run api:doc` after cha
   expect(committed).toBe(openApiText());
 });
 
-test('a job reply carries ISO times and none of the scheduler\'s private fields', async () => {
+test("a job reply carries ISO times and none of the scheduler's private fields", async () => {
   const reply = await h.request('GET', '/hpclab/api/clusters/testbed/status');
   expect(reply.status).toBe(200);
   expect(reply.json.jobs.length).toBeGreaterThan(0);
@@ -97,20 +138,32 @@ test.each(GETS)('GET %s answers its contract', async (route, url) => {
 
 test('writes answer their contracts', async () => {
   const json = { 'Content-Type': 'application/json' };
-  const created = await h.request('POST', '/hpclab/api/sessions', { headers: json, body: JSON.stringify({ kind: 'lab', profile: 'gpu' }) });
+  const created = await h.request('POST', '/hpclab/api/sessions', {
+    headers: json,
+    body: JSON.stringify({ kind: 'lab', profile: 'gpu' })
+  });
   expect(created.status).toBe(201);
   expectReplyMatches(contractOf('POST', '/api/sessions').reply, created.json);
-  const preview = await h.request('POST', '/hpclab/api/sessions/preview', { headers: json, body: JSON.stringify({ kind: 'lab', profile: 'gpu' }) });
+  const preview = await h.request('POST', '/hpclab/api/sessions/preview', {
+    headers: json,
+    body: JSON.stringify({ kind: 'lab', profile: 'gpu' })
+  });
   expectReplyMatches(contractOf('POST', '/api/sessions/preview').reply, preview.json);
   const stopped = await h.request('DELETE', '/hpclab/api/sessions/abc123');
   expectReplyMatches(contractOf('DELETE', '/api/sessions/:id').reply, stopped.json);
-  const added = await h.request('POST', '/hpclab/api/kernelspecs', { headers: json, body: JSON.stringify({ profile: 'gpu' }) });
+  const added = await h.request('POST', '/hpclab/api/kernelspecs', {
+    headers: json,
+    body: JSON.stringify({ profile: 'gpu' })
+  });
   expect(added.status).toBe(201);
   expectReplyMatches(contractOf('POST', '/api/kernelspecs').reply, added.json);
   expect(added.json).not.toHaveProperty('argv');
   const removed = await h.request('DELETE', '/hpclab/api/kernelspecs/hpclab-testbed-gpu');
   expectReplyMatches(contractOf('DELETE', '/api/kernelspecs/:name').reply, removed.json);
-  const put = await h.request('PUT', '/hpclab/api/profiles/gpu', { headers: json, body: JSON.stringify({ profile: { cluster: 'testbed' } }) });
+  const put = await h.request('PUT', '/hpclab/api/profiles/gpu', {
+    headers: json,
+    body: JSON.stringify({ profile: { cluster: 'testbed' } })
+  });
   expectReplyMatches(contractOf('PUT', '/api/profiles/:profile').reply, put.json);
   const deleted = await h.request('DELETE', '/hpclab/api/profiles/gpu');
   expectReplyMatches(contractOf('DELETE', '/api/profiles/:profile').reply, deleted.json);

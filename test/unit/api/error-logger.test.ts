@@ -5,7 +5,14 @@ import { createLogger } from '../../../server/log';
 /* A 500's detail goes to the companion's logger (or, as before, to a plain function); a mapped error is not logged. */
 
 function fakeRes() {
-  const res = { headersSent: false, statusCode: 0, body: undefined as unknown, status: (s: number) => ((res.statusCode = s), res), set: () => res, json: (b: unknown) => ((res.body = b), res) };
+  const res = {
+    headersSent: false,
+    statusCode: 0,
+    body: undefined as unknown,
+    status: (s: number) => ((res.statusCode = s), res),
+    set: () => res,
+    json: (b: unknown) => ((res.body = b), res)
+  };
   return res;
 }
 const req = { method: 'GET', originalUrl: '/hpclab/api/sessions?token=secret' } as Request;
@@ -24,6 +31,11 @@ it('logs an unknown error at error level under its scope, without the query (the
 
 it('still takes a plain function', () => {
   const seen: unknown[] = [];
-  errorHandler((message, err) => seen.push(message, err))(new Error('boom'), req, fakeRes() as unknown as Response, next);
+  errorHandler((message, err) => seen.push(message, err))(
+    new Error('boom'),
+    req,
+    fakeRes() as unknown as Response,
+    next
+  );
   expect(seen).toEqual(['GET /hpclab/api/sessions failed', new Error('boom')]);
 });

@@ -38,8 +38,16 @@ test('errors whose words are not for users map to undefined (generic 500)', () =
 });
 
 test("a config file that does not load is the user's to fix: 409 naming it; setup's own errors keep their fields", () => {
-  const broken = toApiError(new ConfigError('invalid', '/home/me/config.json: profiles.gpu.time: expected a Slurm time'));
-  expect(broken).toMatchObject({ status: 409, code: 'config-broken', message: expect.stringMatching(/^\/home\/me\/config.json: profiles.gpu.time.*\nFix the file first; nothing was written.$/) });
+  const broken = toApiError(
+    new ConfigError('invalid', '/home/me/config.json: profiles.gpu.time: expected a Slurm time')
+  );
+  expect(broken).toMatchObject({
+    status: 409,
+    code: 'config-broken',
+    message: expect.stringMatching(
+      /^\/home\/me\/config.json: profiles.gpu.time.*\nFix the file first; nothing was written.$/
+    )
+  });
   const field = toApiError(new SetupError('invalid', 'profile.time: bad', [{ path: 'profile.time', message: 'bad' }]));
   expect(field).toMatchObject({ status: 400, code: 'invalid', fields: [{ path: 'profile.time', message: 'bad' }] });
   expect(toApiError(new SetupError('conflict', 'taken'))).toMatchObject({ status: 409, fields: undefined });

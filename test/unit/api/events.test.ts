@@ -55,8 +55,16 @@ test('snapshot first, then each SessionEvent by type, and heartbeats', async () 
   expect(client.text().startsWith('retry: 3000\n\nevent: snapshot\n')).toBe(true);
 
   const update = { type: 'session' as const, session: sessionInfo('abc123', { state: 'ending' }) };
-  const warning = { type: 'walltime-warning' as const, sessionId: 'abc123', minutesLeft: 10, endsAt: '2025-01-01T01:00:10.000Z' };
-  const failed = { type: 'session' as const, session: sessionInfo('abc123', { state: 'failed', message: 'line\nbreak' }) };
+  const warning = {
+    type: 'walltime-warning' as const,
+    sessionId: 'abc123',
+    minutesLeft: 10,
+    endsAt: '2025-01-01T01:00:10.000Z'
+  };
+  const failed = {
+    type: 'session' as const,
+    session: sessionInfo('abc123', { state: 'failed', message: 'line\nbreak' })
+  };
   h.sessions.emit(update);
   h.sessions.emit(warning);
   h.sessions.emit(failed);
@@ -126,7 +134,12 @@ test('a client that stops reading is dropped once too much is buffered for it', 
   const server = http.createServer(app);
   await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve));
   try {
-    const req = http.get({ host: '127.0.0.1', port: (server.address() as AddressInfo).port, path: '/events', agent: false });
+    const req = http.get({
+      host: '127.0.0.1',
+      port: (server.address() as AddressInfo).port,
+      path: '/events',
+      agent: false
+    });
     const res = await new Promise<http.IncomingMessage>(resolve => req.on('response', resolve));
     res.pause(); // a stuck tab
     req.on('error', () => undefined);

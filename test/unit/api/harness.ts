@@ -2,7 +2,19 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { createApi, type Api, type ApiDeps } from '../../../server/api/api';
-import type { ClusterService, ClusterStatus, CreateSessionRequest, JobAction, AddKernelRequest, KernelAttachRequest, KernelAttachService, KernelLease, KernelspecApi, SessionService, SetupApi } from '../../../server/api/services';
+import type {
+  ClusterService,
+  ClusterStatus,
+  CreateSessionRequest,
+  JobAction,
+  AddKernelRequest,
+  KernelAttachRequest,
+  KernelAttachService,
+  KernelLease,
+  KernelspecApi,
+  SessionService,
+  SetupApi
+} from '../../../server/api/services';
 import type { DiscoveredEnv } from '../../../server/kernels/discovery';
 import { KernelspecError, type HpclabKernelspec } from '../../../server/kernels/kernelspec';
 import { PromptBroker } from '../../../server/api/prompt-broker';
@@ -53,7 +65,10 @@ export class FakeSessions implements SessionService {
   async create(req: CreateSessionRequest): Promise<SessionInfo> {
     if (this.failWith) throw this.failWith;
     this.created.push(req);
-    const info = sessionInfo(`new${String(this.created.length).padStart(4, '0')}`, { state: 'pending', profile: req.profile });
+    const info = sessionInfo(`new${String(this.created.length).padStart(4, '0')}`, {
+      state: 'pending',
+      profile: req.profile
+    });
     this.sessions.set(info.id, info);
     return info;
   }
@@ -134,7 +149,14 @@ export class FakeKernelspecs implements KernelspecApi {
   }
   async add(request: AddKernelRequest) {
     this.added.push(request);
-    return { name: 'hpclab-testbed-gpu', displayName: 'Python 3 · 1 GPU · 1 h · testbed', argv: [], metadata: { profile: request.profile, cluster: 'testbed', version: 1 }, path: '/k', created: true };
+    return {
+      name: 'hpclab-testbed-gpu',
+      displayName: 'Python 3 · 1 GPU · 1 h · testbed',
+      argv: [],
+      metadata: { profile: request.profile, cluster: 'testbed', version: 1 },
+      path: '/k',
+      created: true
+    };
   }
   async remove(name: string) {
     if (name !== 'hpclab-testbed-gpu') throw new KernelspecError('not-found', `no kernelspec "${name}"`);
@@ -211,7 +233,17 @@ export async function startHarness(deps: Partial<ApiDeps> = {}): Promise<Harness
   const kernelspecs = new FakeKernelspecs();
   const setup = new FakeSetup();
   const logged: unknown[] = [];
-  const api = createApi({ sessions, clusters, kernels, kernelspecs, setup, prompts: new PromptBroker(undefined), token: TOKEN, logger: (_m, err) => logged.push(err), ...deps });
+  const api = createApi({
+    sessions,
+    clusters,
+    kernels,
+    kernelspecs,
+    setup,
+    prompts: new PromptBroker(undefined),
+    token: TOKEN,
+    logger: (_m, err) => logged.push(err),
+    ...deps
+  });
   const app = express();
   app.use('/hpclab', api.router);
   // Stands in for the node proxy that app.ts mounts behind requireAuth.
@@ -224,9 +256,14 @@ export async function startHarness(deps: Partial<ApiDeps> = {}): Promise<Harness
 
   const request = (method: string, path: string, options: RequestOptions = {}) =>
     new Promise<Reply>((resolve, reject) => {
-      const headers: Record<string, string> = { Host: `127.0.0.1:${port}`, ...(options.auth === false ? {} : { Authorization: `Bearer ${TOKEN}` }) };
+      const headers: Record<string, string> = {
+        Host: `127.0.0.1:${port}`,
+        ...(options.auth === false ? {} : { Authorization: `Bearer ${TOKEN}` })
+      };
       Object.assign(headers, options.headers);
-      const req = http.request({ host: '127.0.0.1', port, method, path, headers, agent: false }, res => readReply(res, resolve));
+      const req = http.request({ host: '127.0.0.1', port, method, path, headers, agent: false }, res =>
+        readReply(res, resolve)
+      );
       req.on('error', reject);
       req.end(options.body);
     });
@@ -242,7 +279,11 @@ export async function startHarness(deps: Partial<ApiDeps> = {}): Promise<Harness
 export const jsonHeaders = { 'Content-Type': 'application/json' };
 
 /** Collects a response: status, headers, text, and the JSON in it when there is any. */
-export function readReply(res: http.IncomingMessage, resolve: (reply: Reply) => void, reject?: (err: Error) => void): void {
+export function readReply(
+  res: http.IncomingMessage,
+  resolve: (reply: Reply) => void,
+  reject?: (err: Error) => void
+): void {
   const chunks: Buffer[] = [];
   res.on('data', c => chunks.push(c));
   res.on('end', () => {

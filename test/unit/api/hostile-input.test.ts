@@ -24,7 +24,10 @@ describe('a body that is not what its Content-Encoding says', () => {
     ['gzip', Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0x01, 0x02])], // a gzip header, then garbage
     ['deflate', SESSION]
   ])('Content-Encoding: %s on %j is 400 naming body', async (encoding, body) => {
-    const reply = await h.request('POST', '/hpclab/api/sessions', { headers: { ...jsonHeaders, 'Content-Encoding': encoding }, body });
+    const reply = await h.request('POST', '/hpclab/api/sessions', {
+      headers: { ...jsonHeaders, 'Content-Encoding': encoding },
+      body
+    });
     expect(reply.status).toBe(400);
     expect(reply.json.error.code).toBe('bad-request');
     expect(reply.json.error.message).toMatch(/^body: does not decode as its Content-Encoding says/);
@@ -33,7 +36,10 @@ describe('a body that is not what its Content-Encoding says', () => {
   });
 
   test('a body that is gzip is still read', async () => {
-    const reply = await h.request('POST', '/hpclab/api/sessions', { headers: { ...jsonHeaders, 'Content-Encoding': 'gzip' }, body: zlib.gzipSync(SESSION) });
+    const reply = await h.request('POST', '/hpclab/api/sessions', {
+      headers: { ...jsonHeaders, 'Content-Encoding': 'gzip' },
+      body: zlib.gzipSync(SESSION)
+    });
     expect(reply.status).toBe(201);
     expect(h.sessions.created).toEqual([{ kind: 'lab', profile: 'gpu' }]);
   });
@@ -53,7 +59,9 @@ describe('a route param that does not percent-decode', () => {
     const reply = await h.request(method, path);
     expect(reply.status).toBe(400);
     expect(reply.json.error.code).toBe('invalid');
-    expect(reply.json.error.fields).toEqual([{ path: 'url', message: expect.stringMatching(/^cannot decode .*\(malformed percent-encoding\)$/) }]);
+    expect(reply.json.error.fields).toEqual([
+      { path: 'url', message: expect.stringMatching(/^cannot decode .*\(malformed percent-encoding\)$/) }
+    ]);
     expect(reply.json.error.message).toMatch(/^url: cannot decode /);
     expect(h.sessions.created).toEqual([]);
     expect(h.clusters.actions).toEqual([]);
@@ -65,9 +73,14 @@ describe('a route param that does not percent-decode', () => {
   });
 });
 
-test.each(['12345678901', '1234_12345678901'])('a job id with a part over 10 digits (%s) is 400 naming jobId', async jobId => {
-  const reply = await h.request('POST', `/hpclab/api/clusters/testbed/jobs/${jobId}/cancel`);
-  expect(reply.status).toBe(400);
-  expect(reply.json.error.fields).toEqual([{ path: 'jobId', message: expect.stringContaining('expected a Slurm job id') }]);
-  expect(h.clusters.actions).toEqual([]);
-});
+test.each(['12345678901', '1234_12345678901'])(
+  'a job id with a part over 10 digits (%s) is 400 naming jobId',
+  async jobId => {
+    const reply = await h.request('POST', `/hpclab/api/clusters/testbed/jobs/${jobId}/cancel`);
+    expect(reply.status).toBe(400);
+    expect(reply.json.error.fields).toEqual([
+      { path: 'jobId', message: expect.stringContaining('expected a Slurm job id') }
+    ]);
+    expect(h.clusters.actions).toEqual([]);
+  }
+);

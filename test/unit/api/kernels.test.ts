@@ -34,15 +34,26 @@ describe('POST /api/kernels (the launcher lease)', () => {
   });
 
   test('a profile the companion does not know is a 404 before anything streams', async () => {
-    h.kernels.failWith = Object.assign(new Error('unknown profile "nope" (known profiles: gpu)'), { name: 'SessionNotFoundError' });
-    const reply = await h.request('POST', '/hpclab/api/kernels', { headers: jsonHeaders, body: JSON.stringify({ ...good, profile: 'nope' }) });
+    h.kernels.failWith = Object.assign(new Error('unknown profile "nope" (known profiles: gpu)'), {
+      name: 'SessionNotFoundError'
+    });
+    const reply = await h.request('POST', '/hpclab/api/kernels', {
+      headers: jsonHeaders,
+      body: JSON.stringify({ ...good, profile: 'nope' })
+    });
     expect(reply.status).toBe(404);
     expect(reply.json.error.message).toContain('nope');
   });
 
   test('streams the lease events as JSON lines, and the launcher leaving detaches it', async () => {
     const lines: unknown[] = [];
-    const req = http.request({ host: '127.0.0.1', port: h.port, method: 'POST', path: '/hpclab/api/kernels', headers: { Host: `127.0.0.1:${h.port}`, Authorization: `Bearer ${TOKEN}`, ...jsonHeaders } });
+    const req = http.request({
+      host: '127.0.0.1',
+      port: h.port,
+      method: 'POST',
+      path: '/hpclab/api/kernels',
+      headers: { Host: `127.0.0.1:${h.port}`, Authorization: `Bearer ${TOKEN}`, ...jsonHeaders }
+    });
     const response = new Promise<http.IncomingMessage>(resolve => req.on('response', resolve));
     req.on('error', () => undefined);
     req.end(JSON.stringify({ ...good, env: { venv: '/home/me/venv' } }));
@@ -50,7 +61,14 @@ describe('POST /api/kernels (the launcher lease)', () => {
     expect(res.statusCode).toBe(200);
     expect(res.headers['content-type']).toContain('application/x-ndjson');
     res.setEncoding('utf8');
-    res.on('data', (chunk: string) => lines.push(...chunk.split('\n').filter(Boolean).map(l => JSON.parse(l))));
+    res.on('data', (chunk: string) =>
+      lines.push(
+        ...chunk
+          .split('\n')
+          .filter(Boolean)
+          .map(l => JSON.parse(l))
+      )
+    );
     expect(h.kernels.attached).toHaveLength(1);
     expect(h.kernels.attached[0].request).toEqual({ ...good, env: { venv: '/home/me/venv' } });
     const { lease } = h.kernels.attached[0];
@@ -69,8 +87,15 @@ describe('POST /api/kernels (the launcher lease)', () => {
 
 describe('kernel channel upgrades', () => {
   test('only /hpclab/kernels/<id>/channels/<one of the five> is a channel path', () => {
-    for (const ok of ['shell', 'iopub', 'stdin', 'control', 'hb']) expect(isKernelChannelPath(`/hpclab/kernels/k0123456/channels/${ok}`)).toBe(true);
-    for (const bad of ['/hpclab/kernels/k0123456/channels/other', '/hpclab/kernels/../channels/shell', '/hpclab/kernels/K012345/channels/shell', '/hpclab/kernels/k0123456/channels/shell/x', undefined])
+    for (const ok of ['shell', 'iopub', 'stdin', 'control', 'hb'])
+      expect(isKernelChannelPath(`/hpclab/kernels/k0123456/channels/${ok}`)).toBe(true);
+    for (const bad of [
+      '/hpclab/kernels/k0123456/channels/other',
+      '/hpclab/kernels/../channels/shell',
+      '/hpclab/kernels/K012345/channels/shell',
+      '/hpclab/kernels/k0123456/channels/shell/x',
+      undefined
+    ])
       expect(isKernelChannelPath(bad)).toBe(false);
   });
 

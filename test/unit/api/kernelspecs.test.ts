@@ -14,7 +14,10 @@ test('profiles are listed for the Request form', async () => {
 
 test('POST /api/kernelspecs adds one (201) with an env from discovery', async () => {
   const body = { profile: 'gpu', env: { venv: '/home/me/venvs/torch' } };
-  const reply = await h.request('POST', '/hpclab/api/kernelspecs', { headers: jsonHeaders, body: JSON.stringify(body) });
+  const reply = await h.request('POST', '/hpclab/api/kernelspecs', {
+    headers: jsonHeaders,
+    body: JSON.stringify(body)
+  });
   expect(reply.status).toBe(201);
   expect(h.kernelspecs.added).toEqual([body]);
 });
@@ -28,14 +31,19 @@ test.each([
   [{ profile: 'gpu', env: { venv: '~/venv' } }, 'env.venv'],
   [{ profile: 'gpu', env: { python: '$(id)' } }, 'env.python']
 ])('refuses %j naming %s, adding nothing', async (body, field) => {
-  const reply = await h.request('POST', '/hpclab/api/kernelspecs', { headers: jsonHeaders, body: JSON.stringify(body) });
+  const reply = await h.request('POST', '/hpclab/api/kernelspecs', {
+    headers: jsonHeaders,
+    body: JSON.stringify(body)
+  });
   expect(reply.status).toBe(400);
   expect(reply.json.error.message).toContain(field);
   expect(h.kernelspecs.added).toEqual([]);
 });
 
 test('DELETE names the kernelspec; an unknown one is a 404, a hostile name a 400', async () => {
-  expect((await h.request('DELETE', '/hpclab/api/kernelspecs/hpclab-testbed-gpu')).json).toEqual({ removed: '/k/hpclab-testbed-gpu' });
+  expect((await h.request('DELETE', '/hpclab/api/kernelspecs/hpclab-testbed-gpu')).json).toEqual({
+    removed: '/k/hpclab-testbed-gpu'
+  });
   const missing = await h.request('DELETE', '/hpclab/api/kernelspecs/hpclab-none');
   expect([missing.status, missing.json.error.code]).toEqual([404, 'not-found']);
   const hostile = await h.request('DELETE', '/hpclab/api/kernelspecs/..%2F..%2Fetc');

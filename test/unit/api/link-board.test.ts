@@ -40,7 +40,10 @@ test('a new subscriber hears each cluster that is not up, and nothing of those t
   off();
   board.report('b', { state: 'connected', reconnect: true });
   expect(seen).toHaveLength(1);
-  expect(board.current().map(e => [e.cluster, e.state])).toEqual([['a', 'up'], ['b', 'up']]);
+  expect(board.current().map(e => [e.cluster, e.state])).toEqual([
+    ['a', 'up'],
+    ['b', 'up']
+  ]);
 });
 
 test('link events reach the event stream as `event: link`', async () => {
@@ -49,19 +52,32 @@ test('link events reach the event stream as `event: link`', async () => {
   const h = await startHarness({ links });
   try {
     let text = '';
-    const req = http.get({ host: '127.0.0.1', port: h.port, path: '/hpclab/events', headers: { Authorization: `Bearer ${TOKEN}` }, agent: false });
-    const res = await new Promise<http.IncomingMessage>((resolve, reject) => req.on('response', resolve).on('error', reject));
-    res.setEncoding('utf8');
-    const until = (needle: string) => new Promise<void>(resolve => {
-      const check = () => (text.includes(needle) ? resolve() : undefined);
-      res.on('data', (chunk: string) => ((text += chunk), check()));
-      check();
+    const req = http.get({
+      host: '127.0.0.1',
+      port: h.port,
+      path: '/hpclab/events',
+      headers: { Authorization: `Bearer ${TOKEN}` },
+      agent: false
     });
+    const res = await new Promise<http.IncomingMessage>((resolve, reject) =>
+      req.on('response', resolve).on('error', reject)
+    );
+    res.setEncoding('utf8');
+    const until = (needle: string) =>
+      new Promise<void>(resolve => {
+        const check = () => (text.includes(needle) ? resolve() : undefined);
+        res.on('data', (chunk: string) => ((text += chunk), check()));
+        check();
+      });
     await until('"state":"down"');
     links.report('testbed', { state: 'connecting', reconnect: true, reason: 'connection refused', retryInMs: 2000 });
     await until('"retryInMs":2000');
-    expect(text).toContain('event: link\ndata: {"type":"link","cluster":"testbed","state":"down","message":"keepalive timeout","retryInMs":null}\n\n');
-    expect(text).toContain('event: link\ndata: {"type":"link","cluster":"testbed","state":"reconnecting","message":"connection refused","retryInMs":2000}\n\n');
+    expect(text).toContain(
+      'event: link\ndata: {"type":"link","cluster":"testbed","state":"down","message":"keepalive timeout","retryInMs":null}\n\n'
+    );
+    expect(text).toContain(
+      'event: link\ndata: {"type":"link","cluster":"testbed","state":"reconnecting","message":"connection refused","retryInMs":2000}\n\n'
+    );
     req.destroy();
   } finally {
     await h.close();

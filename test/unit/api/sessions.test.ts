@@ -9,7 +9,10 @@ beforeEach(async () => {
 afterEach(() => h.close());
 
 const post = (body: unknown, headers: Record<string, string> = {}) =>
-  h.request('POST', '/hpclab/api/sessions', { headers: { ...jsonHeaders, ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+  h.request('POST', '/hpclab/api/sessions', {
+    headers: { ...jsonHeaders, ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body)
+  });
 
 describe('GET', () => {
   test('list, one, and 404 for an unknown one', async () => {
@@ -22,27 +25,41 @@ describe('GET', () => {
     expect(missing.json.error).toEqual({ code: 'not-found', message: 'no session zzz999' });
   });
 
-  test.each(['ABC123', 'abc', 'a'.repeat(33), 'abc-123', '..%2F..%2Fetc'])('a bad session id (%s) is 400 naming id', async id => {
-    const reply = await h.request('GET', `/hpclab/api/sessions/${id}`);
-    expect(reply.status).toBe(400);
-    expect(reply.json.error.code).toBe('invalid');
-    expect(reply.json.error.fields).toEqual([{ path: 'id', message: expect.stringContaining('expected a session id') }]);
-    expect(reply.json.error.message).toMatch(/^id: /);
-  });
+  test.each(['ABC123', 'abc', 'a'.repeat(33), 'abc-123', '..%2F..%2Fetc'])(
+    'a bad session id (%s) is 400 naming id',
+    async id => {
+      const reply = await h.request('GET', `/hpclab/api/sessions/${id}`);
+      expect(reply.status).toBe(400);
+      expect(reply.json.error.code).toBe('invalid');
+      expect(reply.json.error.fields).toEqual([
+        { path: 'id', message: expect.stringContaining('expected a session id') }
+      ]);
+      expect(reply.json.error.message).toMatch(/^id: /);
+    }
+  );
 });
 
 describe('POST', () => {
   test('creates with the validated request; 201 with Location', async () => {
-    const reply = await post({ kind: 'lab', profile: 'gpu', cluster: 'testbed', overrides: { time: '02:00:00', cpus: 4, gres: 'gpu:a100:1' } });
+    const reply = await post({
+      kind: 'lab',
+      profile: 'gpu',
+      cluster: 'testbed',
+      overrides: { time: '02:00:00', cpus: 4, gres: 'gpu:a100:1' }
+    });
     expect(reply.status).toBe(201);
     expect(reply.headers.location).toBe(`/hpclab/api/sessions/${reply.json.id}`);
-    expect(h.sessions.created).toEqual([{ kind: 'lab', profile: 'gpu', cluster: 'testbed', overrides: { time: '02:00:00', cpus: 4, gres: 'gpu:a100:1' } }]);
+    expect(h.sessions.created).toEqual([
+      { kind: 'lab', profile: 'gpu', cluster: 'testbed', overrides: { time: '02:00:00', cpus: 4, gres: 'gpu:a100:1' } }
+    ]);
   });
 
   test('Idempotency-Key header becomes idempotencyKey; a conflicting body key is 400', async () => {
     expect((await post({ kind: 'lab', profile: 'gpu' }, { 'Idempotency-Key': 'k-1' })).status).toBe(201);
     expect(h.sessions.created[0].idempotencyKey).toBe('k-1');
-    expect((await post({ kind: 'lab', profile: 'gpu', idempotencyKey: 'k-1' }, { 'Idempotency-Key': 'k-1' })).status).toBe(201);
+    expect(
+      (await post({ kind: 'lab', profile: 'gpu', idempotencyKey: 'k-1' }, { 'Idempotency-Key': 'k-1' })).status
+    ).toBe(201);
     const conflict = await post({ kind: 'lab', profile: 'gpu', idempotencyKey: 'k-2' }, { 'Idempotency-Key': 'k-1' });
     expect(conflict.status).toBe(400);
     expect(conflict.json.error.fields[0].path).toBe('idempotencyKey');
@@ -54,10 +71,20 @@ describe('POST', () => {
     const reply = await post({ kind: 'lab', profile: 'gpu', partiton: 'gpu', overrides: { walltime: '1:00:00' } });
     expect(reply.status).toBe(400);
     expect(reply.json.error.fields).toHaveLength(2);
-    expect(reply.json.error.fields).toEqual(expect.arrayContaining([
-      { path: 'partiton', message: expect.stringMatching(/^unknown key "partiton" \(allowed: kind, profile, cluster, overrides, idempotencyKey\)$/) },
-      { path: 'overrides.walltime', message: expect.stringMatching(/^unknown key "walltime" \(allowed: partition, time, cpus/) }
-    ]));
+    expect(reply.json.error.fields).toEqual(
+      expect.arrayContaining([
+        {
+          path: 'partiton',
+          message: expect.stringMatching(
+            /^unknown key "partiton" \(allowed: kind, profile, cluster, overrides, idempotencyKey\)$/
+          )
+        },
+        {
+          path: 'overrides.walltime',
+          message: expect.stringMatching(/^unknown key "walltime" \(allowed: partition, time, cpus/)
+        }
+      ])
+    );
     expect(reply.json.error.message).toContain('partiton');
     expect(h.sessions.created).toEqual([]);
   });
@@ -65,8 +92,16 @@ describe('POST', () => {
   test('bad values name the field and say what was expected', async () => {
     const reply = await post({ kind: 'kernel', profile: '-x', overrides: { cpus: 0, time: '2 hours', mem: 4 } });
     expect(reply.status).toBe(400);
-    const byPath = Object.fromEntries(reply.json.error.fields.map((f: { path: string; message: string }) => [f.path, f.message]));
-    expect(Object.keys(byPath).sort()).toEqual(['kind', 'overrides.cpus', 'overrides.mem', 'overrides.time', 'profile']);
+    const byPath = Object.fromEntries(
+      reply.json.error.fields.map((f: { path: string; message: string }) => [f.path, f.message])
+    );
+    expect(Object.keys(byPath).sort()).toEqual([
+      'kind',
+      'overrides.cpus',
+      'overrides.mem',
+      'overrides.time',
+      'profile'
+    ]);
     expect(byPath.kind).toBe('expected "lab", got "kernel"');
     expect(byPath['overrides.cpus']).toMatch(/^expected a whole number of CPUs from 1 to 10000, got 0$/);
     expect(byPath['overrides.time']).toMatch(/^expected a Slurm time limit/);
@@ -75,7 +110,9 @@ describe('POST', () => {
 
   test('a missing profile says missing', async () => {
     const reply = await post({ kind: 'lab' });
-    expect(reply.json.error.fields).toEqual([{ path: 'profile', message: expect.stringMatching(/^missing: expected a name/) }]);
+    expect(reply.json.error.fields).toEqual([
+      { path: 'profile', message: expect.stringMatching(/^missing: expected a name/) }
+    ]);
   });
 
   test.each([
@@ -169,10 +206,16 @@ describe('POST /api/sessions/preview', () => {
   test('validates like POST and submits nothing; a bad override names its field', async () => {
     const h = await startHarness();
     try {
-      const ok = await h.request('POST', '/hpclab/api/sessions/preview', { headers: jsonHeaders, body: JSON.stringify({ kind: 'lab', profile: 'gpu', overrides: { time: '02:00:00' } }) });
+      const ok = await h.request('POST', '/hpclab/api/sessions/preview', {
+        headers: jsonHeaders,
+        body: JSON.stringify({ kind: 'lab', profile: 'gpu', overrides: { time: '02:00:00' } })
+      });
       expect(ok.status).toBe(200);
       expect(ok.json.argv[0]).toBe('sbatch');
-      const bad = await h.request('POST', '/hpclab/api/sessions/preview', { headers: jsonHeaders, body: JSON.stringify({ kind: 'lab', profile: 'gpu', overrides: { time: 'soon' } }) });
+      const bad = await h.request('POST', '/hpclab/api/sessions/preview', {
+        headers: jsonHeaders,
+        body: JSON.stringify({ kind: 'lab', profile: 'gpu', overrides: { time: 'soon' } })
+      });
       expect(bad.status).toBe(400);
       expect(bad.json.error.fields).toEqual([{ path: 'overrides.time', message: expect.any(String) }]);
       expect(h.sessions.previewed).toHaveLength(1);

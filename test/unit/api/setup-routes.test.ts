@@ -9,7 +9,8 @@ beforeAll(async () => {
 afterAll(() => h.close());
 beforeEach(() => h.setup.calls.splice(0));
 
-const post = (path: string, body: unknown, method = 'POST') => h.request(method, `/hpclab${path}`, { headers: jsonHeaders, body: JSON.stringify(body) });
+const post = (path: string, body: unknown, method = 'POST') =>
+  h.request(method, `/hpclab${path}`, { headers: jsonHeaders, body: JSON.stringify(body) });
 
 test('GET /api/setup answers the config path and the ssh hosts', async () => {
   const reply = await h.request('GET', '/hpclab/api/setup');
@@ -37,7 +38,11 @@ test.each([
 });
 
 test('save needs host, cluster and profiles by name', async () => {
-  const ok = await post('/api/setup/save', { host: 'mycluster', cluster: 'mycluster', profiles: { cpu: { cluster: 'mycluster' } } });
+  const ok = await post('/api/setup/save', {
+    host: 'mycluster',
+    cluster: 'mycluster',
+    profiles: { cpu: { cluster: 'mycluster' } }
+  });
   expect(ok.status).toBe(200);
   expect(ok.json.added).toEqual(['cpu']);
   const bad = await post('/api/setup/save', { host: 'mycluster', cluster: 'mycluster', profiles: { 'bad name': {} } });
@@ -46,7 +51,10 @@ test('save needs host, cluster and profiles by name', async () => {
 });
 
 test('profiles: read as written, replace, remove', async () => {
-  expect((await h.request('GET', '/hpclab/api/profiles/gpu/config')).json).toEqual({ name: 'gpu', profile: { cluster: 'testbed' } });
+  expect((await h.request('GET', '/hpclab/api/profiles/gpu/config')).json).toEqual({
+    name: 'gpu',
+    profile: { cluster: 'testbed' }
+  });
   const put = await post('/api/profiles/gpu', { profile: { cluster: 'testbed', time: '01:00:00' } }, 'PUT');
   expect(put.status).toBe(200);
   expect((await h.request('DELETE', '/hpclab/api/profiles/gpu')).json).toEqual({ name: 'gpu', removed: true });

@@ -10,7 +10,9 @@ describe('describeFailure: what failed, then what to do', () => {
   });
 
   it('an unreachable cluster: one line, the cluster, and what to check', () => {
-    const text = describeFailure(new TransportError('unreachable', 'cannot connect to x@127.0.0.1:1: ECONNREFUSED', 'gone'));
+    const text = describeFailure(
+      new TransportError('unreachable', 'cannot connect to x@127.0.0.1:1: ECONNREFUSED', 'gone')
+    );
     expect(text.split('\n')).toHaveLength(1);
     expect(text).toMatch(/^cluster gone: cannot connect to x@127\.0\.0\.1:1: ECONNREFUSED; check the network/);
     expect(text).toContain('plain ssh');
@@ -21,7 +23,9 @@ describe('describeFailure: what failed, then what to do', () => {
   });
 
   it('a host key message is left as it is: it says what to check itself', () => {
-    expect(describeFailure(new TransportError('host-key', 'The SSH host key of h has CHANGED', 'c'))).toBe('cluster c: The SSH host key of h has CHANGED');
+    expect(describeFailure(new TransportError('host-key', 'The SSH host key of h has CHANGED', 'c'))).toBe(
+      'cluster c: The SSH host key of h has CHANGED'
+    );
   });
 
   it.each([
@@ -35,8 +39,15 @@ describe('describeFailure: what failed, then what to do', () => {
   });
 
   it('an invalid config file says to fix it there', () => {
-    const err = new ConfigError('invalid', 'cfg.json: clusters.x.ssh.port: too big', [{ path: 'clusters.x.ssh.port', message: 'too big' }], 'cfg.json');
-    expect(describeFailure(err)).toBe('cfg.json: clusters.x.ssh.port: too big\nFix this in cfg.json (see "Configuration" in the README), then run the command again.');
+    const err = new ConfigError(
+      'invalid',
+      'cfg.json: clusters.x.ssh.port: too big',
+      [{ path: 'clusters.x.ssh.port', message: 'too big' }],
+      'cfg.json'
+    );
+    expect(describeFailure(err)).toBe(
+      'cfg.json: clusters.x.ssh.port: too big\nFix this in cfg.json (see "Configuration" in the README), then run the command again.'
+    );
   });
 
   it('other errors print their message', () => {

@@ -14,7 +14,8 @@ function section(help: string, heading: string): string {
 }
 
 /** A value parseArgs takes for the flag, so each flag can be shown to parse. */
-const sample = (name: string, command: Command) => (allFlags(command)[name].type === 'string' ? [`--${name}`, 'x'] : [`--${name}`]);
+const sample = (name: string, command: Command) =>
+  allFlags(command)[name].type === 'string' ? [`--${name}`, 'x'] : [`--${name}`];
 
 describe.each(commands.map(c => [c.name, c] as const))('hpclab %s --help', (_name, command) => {
   const help = renderCommandHelp(command, 80);
@@ -45,7 +46,12 @@ describe.each(commands.map(c => [c.name, c] as const))('hpclab %s --help', (_nam
       expect(line).toMatch(new RegExp(`^hpclab ${command.name}\\b`));
       for (const [flag] of line.matchAll(/--[\w-]+/g)) expect(Object.keys(allFlags(command))).toContain(flag.slice(2));
     }
-    expect(section(help, 'Usage').trim().split('\n').map(l => l.trim())).toEqual(command.usage);
+    expect(
+      section(help, 'Usage')
+        .trim()
+        .split('\n')
+        .map(l => l.trim())
+    ).toEqual(command.usage);
   });
 
   it('has a description, examples of itself, and the environment it reads', () => {
@@ -58,12 +64,17 @@ describe.each(commands.map(c => [c.name, c] as const))('hpclab %s --help', (_nam
   });
 
   it('documents its positional arguments exactly when it takes some', () => {
-    if (command.arguments?.length) for (const a of command.arguments) expect(section(help, 'Arguments')).toContain(a.name);
+    if (command.arguments?.length)
+      for (const a of command.arguments) expect(section(help, 'Arguments')).toContain(a.name);
     else expect(() => parseCommandArgs(command, ['stray'])).toThrow(/unexpected argument 'stray'/);
   });
 
   it('is what `hpclab NAME --help` and `hpclab help NAME` print, with exit 0', async () => {
-    for (const argv of [[command.name, '--help'], [command.name, '-h'], ['help', command.name]]) {
+    for (const argv of [
+      [command.name, '--help'],
+      [command.name, '-h'],
+      ['help', command.name]
+    ]) {
       const r = await runCli(argv);
       expect(r).toMatchObject({ code: 0, stderr: '' });
       expect(r.stdout).toContain(section(help, 'Flags').split('\n')[0]);
@@ -75,14 +86,19 @@ describe.each(commands.map(c => [c.name, c] as const))('hpclab %s --help', (_nam
 describe('hpclab --help', () => {
   it('lists every command with its summary and says how to get more', () => {
     const text = renderOverview(commands, 200);
-    for (const c of commands) expect(text).toMatch(new RegExp(`^ {2}${c.name} +${c.summary.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'm'));
+    for (const c of commands)
+      expect(text).toMatch(new RegExp(`^ {2}${c.name} +${c.summary.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'm'));
     expect(text).toContain("Run 'hpclab COMMAND --help'");
     expect(text).toMatch(/-V, --version/);
   });
 
   it('wraps to the width it is given', () => {
     for (const line of renderOverview(commands, 60).split('\n')) expect(line.length).toBeLessThanOrEqual(60);
-    for (const c of commands) for (const line of renderCommandHelp(c, 80).split('\n').filter(l => !l.startsWith('  $ ') && !l.startsWith('  hpclab '))) expect(line.length).toBeLessThanOrEqual(80);
+    for (const c of commands)
+      for (const line of renderCommandHelp(c, 80)
+        .split('\n')
+        .filter(l => !l.startsWith('  $ ') && !l.startsWith('  hpclab ')))
+        expect(line.length).toBeLessThanOrEqual(80);
   });
 
   it('exits 0 on --help, 2 without a command', async () => {

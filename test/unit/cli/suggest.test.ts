@@ -17,7 +17,19 @@ describe('editDistance', () => {
 });
 
 describe('closest', () => {
-  const commands = ['init', 'status', 'jobs', 'sessions', 'serve', 'lab', 'tunnel', 'kernels', 'kernel-launch', 'companion', 'install'];
+  const commands = [
+    'init',
+    'status',
+    'jobs',
+    'sessions',
+    'serve',
+    'lab',
+    'tunnel',
+    'kernels',
+    'kernel-launch',
+    'companion',
+    'install'
+  ];
 
   it.each([
     ['stauts', 'status'],
@@ -29,7 +41,9 @@ describe('closest', () => {
     ['instal', 'install']
   ])('%j → %j', (typed, meant) => expect(closest(typed, commands)).toBe(meant));
 
-  it.each(['xyz', 'deploy', 'ls', 'k'])('%j is near nothing', typed => expect(closest(typed, commands)).toBeUndefined());
+  it.each(['xyz', 'deploy', 'ls', 'k'])('%j is near nothing', typed =>
+    expect(closest(typed, commands)).toBeUndefined()
+  );
 
   it('suggests flags with their dashes', () => {
     expect(closest('--clustr', ['--cluster', '--json', '--config'])).toBe('--cluster');

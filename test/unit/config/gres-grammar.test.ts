@@ -38,11 +38,17 @@ describe('gres: a long list with an invalid tail is refused at once', () => {
 });
 
 describe('gres: the valid forms are still accepted', () => {
-  test.each(['gpu', 'gpu:1', 'gpu:a100', 'gpu:a100:2', 'gpu:a100:2,shard:1', 'gpu:1,mps:100', 'gpu:tesla_v100-sxm2:4'])('%s', value => {
-    expect(gres(value)).toBe(true);
-  });
+  test.each(['gpu', 'gpu:1', 'gpu:a100', 'gpu:a100:2', 'gpu:a100:2,shard:1', 'gpu:1,mps:100', 'gpu:tesla_v100-sxm2:4'])(
+    '%s',
+    value => {
+      expect(gres(value)).toBe(true);
+    }
+  );
 
-  test.each(['', 'gpu:', 'gpu:a100:', 'gpu:a100:x', 'gpu:1:2:3', ':1', '1gpu', 'gpu,', ',gpu', 'gpu;1', 'gpu:1 '])('refuses %j', value => {
-    expect(gres(value)).toBe(false);
-  });
+  test.each(['', 'gpu:', 'gpu:a100:', 'gpu:a100:x', 'gpu:1:2:3', ':1', '1gpu', 'gpu,', ',gpu', 'gpu;1', 'gpu:1 '])(
+    'refuses %j',
+    value => {
+      expect(gres(value)).toBe(false);
+    }
+  );
 });

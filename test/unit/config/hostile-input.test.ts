@@ -31,8 +31,16 @@ describe('"__proto__" as a name is refused at its path, not dropped', () => {
   test.each([
     ['a cluster', '{"clusters": {"here": {"local": true}, "__proto__": {"local": true}}}', 'clusters.__proto__'],
     ['the only cluster', '{"clusters": {"__proto__": {"local": true}}}', 'clusters.__proto__'],
-    ['a profile', '{"clusters": {"here": {"local": true}}, "profiles": {"__proto__": {"cluster": "here"}}}', 'profiles.__proto__'],
-    ['an sbatch option', '{"clusters": {"here": {"local": true}}, "profiles": {"gpu": {"cluster": "here", "sbatch": {"__proto__": "x"}}}}', 'profiles.gpu.sbatch.__proto__']
+    [
+      'a profile',
+      '{"clusters": {"here": {"local": true}}, "profiles": {"__proto__": {"cluster": "here"}}}',
+      'profiles.__proto__'
+    ],
+    [
+      'an sbatch option',
+      '{"clusters": {"here": {"local": true}}, "profiles": {"gpu": {"cluster": "here", "sbatch": {"__proto__": "x"}}}}',
+      'profiles.gpu.sbatch.__proto__'
+    ]
   ])('%s', (_what, text, path) => {
     const err = refusal(text);
     expect(paths(err.problems)).toContain(path);
@@ -40,7 +48,10 @@ describe('"__proto__" as a name is refused at its path, not dropped', () => {
   });
 
   test('the same names without "__proto__" load', () => {
-    const config = parseConfig('{"clusters": {"here": {"local": true}}, "profiles": {"gpu": {"cluster": "here", "sbatch": {"mail-type": "END"}}}}', SOURCE);
+    const config = parseConfig(
+      '{"clusters": {"here": {"local": true}}, "profiles": {"gpu": {"cluster": "here", "sbatch": {"mail-type": "END"}}}}',
+      SOURCE
+    );
     expect(Object.keys(config.clusters)).toEqual(['here']);
     expect(config.profiles?.gpu.sbatch).toEqual({ 'mail-type': 'END' });
   });

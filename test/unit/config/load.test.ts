@@ -35,7 +35,9 @@ describe('parseConfig', () => {
   });
 
   it('reports a truncated file at its end, and an empty one', () => {
-    expect(thrown(() => parseConfig('{"clusters": {}', 'c.json')).message).toMatch(/^c\.json: invalid JSON at line 1, column 16: /);
+    expect(thrown(() => parseConfig('{"clusters": {}', 'c.json')).message).toMatch(
+      /^c\.json: invalid JSON at line 1, column 16: /
+    );
     expect(thrown(() => parseConfig('', 'c.json')).message).toMatch(/^c\.json: invalid JSON at line 1, column 1: /);
   });
 
@@ -115,7 +117,10 @@ describe('loadConfig', () => {
 });
 
 describe('getCluster / getProfile', () => {
-  const config = parseConfig('{"clusters": {"a": {"local": true}, "b": {"ssh": {"host": "h"}}}, "profiles": {"p": {"cluster": "b"}}}', 'c.json');
+  const config = parseConfig(
+    '{"clusters": {"a": {"local": true}, "b": {"ssh": {"host": "h"}}}, "profiles": {"p": {"cluster": "b"}}}',
+    'c.json'
+  );
 
   it('returns the named entry', () => {
     expect(getCluster(config, 'b')).toEqual({ ssh: { host: 'h' } });
@@ -127,6 +132,8 @@ describe('getCluster / getProfile', () => {
     expect(cluster.kind).toBe('unknown-name');
     expect(cluster.message).toBe('unknown cluster "c" (known clusters: a, b)');
     expect(thrown(() => getProfile(config, 'toString')).message).toBe('unknown profile "toString" (known profiles: p)');
-    expect(thrown(() => getProfile({ clusters: {} }, 'p')).message).toBe('unknown profile "p" (no profiles are configured)');
+    expect(thrown(() => getProfile({ clusters: {} }, 'p')).message).toBe(
+      'unknown profile "p" (no profiles are configured)'
+    );
   });
 });

@@ -12,12 +12,20 @@ describe('configPath', () => {
   it('takes --config first, then $HPCLAB_CONFIG, then $XDG_CONFIG_HOME, then ~/.config', () => {
     expect(configPath({ flag: '/flag/c.json', env, homeDir: HOME })).toEqual({ path: '/flag/c.json', source: 'flag' });
     expect(configPath({ env, homeDir: HOME })).toEqual({ path: '/env/c.json', source: 'env' });
-    expect(configPath({ env: { XDG_CONFIG_HOME: '/xdg' }, homeDir: HOME })).toEqual({ path: '/xdg/hpclab/config.json', source: 'xdg' });
-    expect(configPath({ env: {}, homeDir: HOME })).toEqual({ path: '/home/me/.config/hpclab/config.json', source: 'default' });
+    expect(configPath({ env: { XDG_CONFIG_HOME: '/xdg' }, homeDir: HOME })).toEqual({
+      path: '/xdg/hpclab/config.json',
+      source: 'xdg'
+    });
+    expect(configPath({ env: {}, homeDir: HOME })).toEqual({
+      path: '/home/me/.config/hpclab/config.json',
+      source: 'default'
+    });
   });
 
   it('ignores empty values and a relative $XDG_CONFIG_HOME (the XDG spec says so)', () => {
-    expect(configPath({ flag: '', env: { HPCLAB_CONFIG: '', XDG_CONFIG_HOME: 'rel' }, homeDir: HOME }).source).toBe('default');
+    expect(configPath({ flag: '', env: { HPCLAB_CONFIG: '', XDG_CONFIG_HOME: 'rel' }, homeDir: HOME }).source).toBe(
+      'default'
+    );
   });
 
   it('expands ~/ and resolves relative paths', () => {
@@ -36,7 +44,10 @@ describe('statePaths', () => {
   });
 
   it('falls back to ~/.local/state/hpclab and its run/ directory', () => {
-    expect(statePaths({}, HOME)).toEqual({ stateDir: '/home/me/.local/state/hpclab', runtimeDir: '/home/me/.local/state/hpclab/run' });
+    expect(statePaths({}, HOME)).toEqual({
+      stateDir: '/home/me/.local/state/hpclab',
+      runtimeDir: '/home/me/.local/state/hpclab/run'
+    });
     expect(statePaths({ XDG_STATE_HOME: 'relative' }, HOME).stateDir).toBe('/home/me/.local/state/hpclab');
   });
 });
@@ -78,7 +89,9 @@ describe('private files and directories', () => {
       fs.chownSync(theirs, 12345, 12345);
     }
     const before = mode(theirs);
-    await expect(ensurePrivateDir(theirs)).rejects.toThrow(root ? /refusing to use .*theirs: it is owned by uid 12345/ : /refusing to use/);
+    await expect(ensurePrivateDir(theirs)).rejects.toThrow(
+      root ? /refusing to use .*theirs: it is owned by uid 12345/ : /refusing to use/
+    );
     expect(mode(theirs)).toBe(before);
   });
 
@@ -107,7 +120,9 @@ describe('private files and directories', () => {
     fs.writeFileSync(file, 'old');
     // Running as root, permissions cannot make rename fail; make it fail the way a full or
     // read-only filesystem would.
-    const rename = jest.spyOn(fsPromises, 'rename').mockRejectedValueOnce(Object.assign(new Error('EROFS: read-only file system'), { code: 'EROFS' }));
+    const rename = jest
+      .spyOn(fsPromises, 'rename')
+      .mockRejectedValueOnce(Object.assign(new Error('EROFS: read-only file system'), { code: 'EROFS' }));
     const err = await writePrivateFileAtomic(file, 'new').catch((e: NodeJS.ErrnoException) => e);
     expect(rename).toHaveBeenCalledTimes(1);
     expect(err).toBeInstanceOf(Error);

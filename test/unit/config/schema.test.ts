@@ -46,23 +46,60 @@ describe('configSchema', () => {
     const testbed = config.clusters.testbed;
     expect('ssh' in testbed && testbed.ssh.port).toBe(2222);
     expect(config.clusters.here).toEqual({ local: true });
-    expect(config.profiles?.gpu).toMatchObject({ cluster: 'testbed', gres: 'gpu:1', cpus: 2, env: { python: '/usr/bin/python3' } });
+    expect(config.profiles?.gpu).toMatchObject({
+      cluster: 'testbed',
+      gres: 'gpu:1',
+      cpus: 2,
+      env: { python: '/usr/bin/python3' }
+    });
   });
 
   it('accepts the config scripts/testbed writes, and every optional field', () => {
     const full = {
       clusters: {
-        testbed: { ssh: { host: 'login', port: 2222, user: 'hpcuser', identityFile: 'C:\\Users\\Jane Doe\\.ssh\\id', knownHostsFile: '/k', proxyJump: 'me@gw1:2200,gw2,[::1]:22', maxChannels: 8, keepaliveSec: 0, agent: false }, poll: { intervalSec: 5, partitionsIntervalSec: 60 } },
+        testbed: {
+          ssh: {
+            host: 'login',
+            port: 2222,
+            user: 'hpcuser',
+            identityFile: 'C:\\Users\\Jane Doe\\.ssh\\id',
+            knownHostsFile: '/k',
+            proxyJump: 'me@gw1:2200,gw2,[::1]:22',
+            maxChannels: 8,
+            keepaliveSec: 0,
+            agent: false
+          },
+          poll: { intervalSec: 5, partitionsIntervalSec: 60 }
+        },
         local: { local: true, poll: { intervalSec: 30 } }
       },
       profiles: {
-        cpu: { cluster: 'testbed', partition: 'debug,short', time: '01:00:00', cpus: 1, mem: '1G', env: { python: '/usr/bin/python3' } },
-        full: { cluster: 'local', gres: 'gpu:a100:2,shard:1', time: '2-12', mem: '512', account: 'proj_1', qos: 'normal', constraint: 'a100&ib', nodelist: 'node[01-04],gpu7', sbatch: { 'mail-type': 'END', output: '%x.%j.out', exclusive: '' }, command: ['jupyter', 'lab', '--no-browser'] }
+        cpu: {
+          cluster: 'testbed',
+          partition: 'debug,short',
+          time: '01:00:00',
+          cpus: 1,
+          mem: '1G',
+          env: { python: '/usr/bin/python3' }
+        },
+        full: {
+          cluster: 'local',
+          gres: 'gpu:a100:2,shard:1',
+          time: '2-12',
+          mem: '512',
+          account: 'proj_1',
+          qos: 'normal',
+          constraint: 'a100&ib',
+          nodelist: 'node[01-04],gpu7',
+          sbatch: { 'mail-type': 'END', output: '%x.%j.out', exclusive: '' },
+          command: ['jupyter', 'lab', '--no-browser']
+        }
       },
       defaults: { cluster: 'testbed', profile: 'cpu' }
     };
     expect(parse(full)).toEqual(full);
-    for (const time of ['30', '30:00', '1-0', '1-00:30', '7-00:00:00', 'UNLIMITED', 'infinite', '0:90:00']) expect(() => parse(withValue('profiles.gpu.time', time))).not.toThrow();
+    for (const time of ['30', '30:00', '1-0', '1-00:30', '7-00:00:00', 'UNLIMITED', 'infinite', '0:90:00'])
+      expect(() => parse(withValue('profiles.gpu.time', time))).not.toThrow();
     for (const mem of ['4g', '512m', '1T', '0']) expect(() => parse(withValue('profiles.gpu.mem', mem))).not.toThrow();
     expect(() => parse(withValue('clusters.testbed.ssh.proxyJump', 'none'))).not.toThrow();
   });
@@ -85,7 +122,11 @@ describe('configSchema', () => {
     ['clusters.here.local', false, 'expected true'],
     ['profiles.gpu.partition', 'gpu partition', 'Slurm partition name'],
     ['profiles.gpu.time', '1:2:3:4', 'Slurm time limit'],
-    ['profiles.gpu.time', '1h', 'expected a Slurm time limit (minutes, MM:SS, HH:MM:SS, D-HH, D-HH:MM, D-HH:MM:SS, UNLIMITED or INFINITE), got "1h"'],
+    [
+      'profiles.gpu.time',
+      '1h',
+      'expected a Slurm time limit (minutes, MM:SS, HH:MM:SS, D-HH, D-HH:MM, D-HH:MM:SS, UNLIMITED or INFINITE), got "1h"'
+    ],
     ['profiles.gpu.mem', '4GB', 'memory size'],
     ['profiles.gpu.gres', 'gpu:1;rm', 'GRES'],
     ['profiles.gpu.cpus', 0, 'expected a whole number of CPUs from 1 to 10000, got 0'],
@@ -110,7 +151,9 @@ describe('configSchema', () => {
   it('says a required field is missing', () => {
     const config = base();
     delete ((config.clusters as Json).testbed as { ssh: Json }).ssh.host;
-    expect(problemsOf(config)).toEqual([{ path: 'clusters.testbed.ssh.host', message: expect.stringMatching(/^missing: expected a host name/) }]);
+    expect(problemsOf(config)).toEqual([
+      { path: 'clusters.testbed.ssh.host', message: expect.stringMatching(/^missing: expected a host name/) }
+    ]);
     expect(problemsOf({})).toEqual([{ path: 'clusters', message: expect.stringMatching(/^missing/) }]);
   });
 
@@ -125,14 +168,22 @@ describe('configSchema', () => {
     ['', 'x', 'unknown key "x" (allowed: clusters, profiles, defaults)'],
     ['clusters.testbed', 'sshh', 'unknown key "sshh" (allowed: ssh, poll, venvRoots)'],
     ['clusters.here', 'host', 'unknown key "host" (allowed: local, poll, venvRoots)'],
-    ['clusters.testbed.ssh', 'Port', 'unknown key "Port" (allowed: host, port, user, identityFile, knownHostsFile, proxyJump, maxChannels, keepaliveSec, agent)'],
+    [
+      'clusters.testbed.ssh',
+      'Port',
+      'unknown key "Port" (allowed: host, port, user, identityFile, knownHostsFile, proxyJump, maxChannels, keepaliveSec, agent)'
+    ],
     ['clusters.testbed.poll', 'interval', 'unknown key "interval" (allowed: intervalSec, partitionsIntervalSec)'],
-    ['profiles.gpu', 'foo', 'unknown key "foo" (allowed: cluster, partition, gres, time, cpus, mem, account, qos, constraint, nodelist, sbatch, env, kernelHoldMinutes, command)'],
+    [
+      'profiles.gpu',
+      'foo',
+      'unknown key "foo" (allowed: cluster, partition, gres, time, cpus, mem, account, qos, constraint, nodelist, sbatch, env, kernelHoldMinutes, command)'
+    ],
     ['profiles.gpu.env', 'setup_', 'unknown key "setup_" (allowed: python, setup)'],
     ['defaults', 'clusters', 'unknown key "clusters" (allowed: cluster, profile)']
   ])('lists an unknown key at %j with the allowed keys', (at, key, message) => {
     const config = base();
-    const object = at ? ((withValue(`${at}.${key}`, 1, config), config)) : Object.assign(config, { [key]: 1 });
+    const object = at ? (withValue(`${at}.${key}`, 1, config), config) : Object.assign(config, { [key]: 1 });
     expect(problemsOf(object)).toEqual([{ path: at ? `${at}.${key}` : key, message }]);
   });
 
@@ -152,7 +203,9 @@ describe('configSchema', () => {
     } catch (err) {
       expect((err as Error).message.split('\n')).toEqual([
         'config.json: clusters.testbed.ssh.port: expected an integer from 1 to 65535, got "22x"',
-        expect.stringMatching(/^config\.json: profiles\.gpu\.extra: unknown key "extra" \(allowed: cluster, partition, /),
+        expect.stringMatching(
+          /^config\.json: profiles\.gpu\.extra: unknown key "extra" \(allowed: cluster, partition, /
+        ),
         'config.json: profiles.gpu.cluster: unknown cluster "tb" (known clusters: testbed, here)'
       ]);
     }
@@ -160,7 +213,9 @@ describe('configSchema', () => {
 
   describe('cluster shapes', () => {
     it('needs exactly one of local and ssh', () => {
-      expect(problemsOf(withValue('clusters.here', {}))).toEqual([{ path: 'clusters.here', message: 'pick one of local, ssh (found no keys)' }]);
+      expect(problemsOf(withValue('clusters.here', {}))).toEqual([
+        { path: 'clusters.here', message: 'pick one of local, ssh (found no keys)' }
+      ]);
       expect(problemsOf(withValue('clusters.here', { local: true, ssh: { host: 'h' } }))).toEqual([
         { path: 'clusters.here', message: 'pick one of local, ssh (found local and ssh)' }
       ]);
@@ -176,19 +231,43 @@ describe('configSchema', () => {
     it.each<[string, unknown]>([
       ['python', { python: 'python3', setup: ['export PYTHONUNBUFFERED=1', ''] }],
       ['conda by name', { conda: 'torch-2.3' }],
-      ['conda by prefix, with python', { conda: '/scratch/me/envs/torch', python: '/scratch/me/envs/torch/bin/python' }],
+      [
+        'conda by prefix, with python',
+        { conda: '/scratch/me/envs/torch', python: '/scratch/me/envs/torch/bin/python' }
+      ],
       ['venv', { venv: '/home/me/venvs/lab', setup: ['module load gcc/12'] }],
       ['modules + python', { modules: ['python/3.11', 'cuda/12.2', 'gcc@12'], python: 'python3.11' }],
-      ['container', { container: { runtime: 'apptainer', image: 'docker://python:3.12', bind: ['/scratch:/scratch:ro'] } }],
-      ['charliecloud', { container: { runtime: 'charliecloud', image: '/var/tmp/img', python: '/usr/bin/python3' }, setup: ['export X=1'] }]
+      [
+        'container',
+        { container: { runtime: 'apptainer', image: 'docker://python:3.12', bind: ['/scratch:/scratch:ro'] } }
+      ],
+      [
+        'charliecloud',
+        {
+          container: { runtime: 'charliecloud', image: '/var/tmp/img', python: '/usr/bin/python3' },
+          setup: ['export X=1']
+        }
+      ]
     ])('accepts %s', (_name, env) => {
       expect(envOf(env)).toEqual(env);
     });
 
     it.each<[unknown, string, string]>([
-      [{ conda: 'x', venv: '/y' }, 'profiles.gpu.env', 'pick one of python, conda, venv, modules, container (found conda and venv)'],
-      [{ python: 'python3', venv: '/v' }, 'profiles.gpu.env', 'pick one of python, conda, venv, modules, container (found python and venv)'],
-      [{ python: 'python3', container: { runtime: 'apptainer', image: 'i' } }, 'profiles.gpu.env', 'pick one of python, conda, venv, modules, container'],
+      [
+        { conda: 'x', venv: '/y' },
+        'profiles.gpu.env',
+        'pick one of python, conda, venv, modules, container (found conda and venv)'
+      ],
+      [
+        { python: 'python3', venv: '/v' },
+        'profiles.gpu.env',
+        'pick one of python, conda, venv, modules, container (found python and venv)'
+      ],
+      [
+        { python: 'python3', container: { runtime: 'apptainer', image: 'i' } },
+        'profiles.gpu.env',
+        'pick one of python, conda, venv, modules, container'
+      ],
       [{}, 'profiles.gpu.env', 'pick one of python, conda, venv, modules, container (found no keys)'],
       [{ kind: 'conda' }, 'profiles.gpu.env', 'pick one of python, conda, venv, modules, container (found "kind")'],
       [{ venv: '~/venvs/lab' }, 'profiles.gpu.env.venv', '"~" is not expanded'],
@@ -197,11 +276,21 @@ describe('configSchema', () => {
       [{ conda: 'base', extra: 1 }, 'profiles.gpu.env.extra', 'unknown key "extra" (allowed: conda, python, setup)'],
       [{ python: 'python3', setup: ['echo a\necho b'] }, 'profiles.gpu.env.setup[0]', 'no NUL, CR or newline'],
       [{ python: 'python3', setup: ['echo a\r'] }, 'profiles.gpu.env.setup[0]', 'no NUL, CR or newline'],
-      [{ container: { runtime: 'docker', image: 'x' } }, 'profiles.gpu.env.container.runtime', 'one of apptainer, singularity, charliecloud, got "docker"'],
+      [
+        { container: { runtime: 'docker', image: 'x' } },
+        'profiles.gpu.env.container.runtime',
+        'one of apptainer, singularity, charliecloud, got "docker"'
+      ],
       [{ container: { runtime: 'apptainer' } }, 'profiles.gpu.env.container.image', 'missing: expected an image'],
-      [{ container: { runtime: 'apptainer', image: 'i', tag: 'x' } }, 'profiles.gpu.env.container.tag', 'unknown key "tag" (allowed: runtime, image, python, bind)']
+      [
+        { container: { runtime: 'apptainer', image: 'i', tag: 'x' } },
+        'profiles.gpu.env.container.tag',
+        'unknown key "tag" (allowed: runtime, image, python, bind)'
+      ]
     ])('rejects %j at %s', (env, path, message) => {
-      expect(problemsOf(withValue('profiles.gpu.env', env))).toEqual([{ path, message: expect.stringContaining(message) }]);
+      expect(problemsOf(withValue('profiles.gpu.env', env))).toEqual([
+        { path, message: expect.stringContaining(message) }
+      ]);
     });
   });
 
@@ -220,7 +309,9 @@ describe('configSchema', () => {
     });
 
     it('refuses sbatch options hpclab owns or that have a profile field', () => {
-      expect(problemsOf(withValue('profiles.gpu.sbatch', { 'job-name': 'x', partition: 'p', 'Mail-Type': 'END' }))).toEqual([
+      expect(
+        problemsOf(withValue('profiles.gpu.sbatch', { 'job-name': 'x', partition: 'p', 'Mail-Type': 'END' }))
+      ).toEqual([
         { path: 'profiles.gpu.sbatch.job-name', message: expect.stringContaining('hpclab names the job') },
         { path: 'profiles.gpu.sbatch.partition', message: expect.stringContaining('use the profile\'s "partition"') },
         { path: 'profiles.gpu.sbatch.Mail-Type', message: expect.stringContaining('sbatch long option name') }

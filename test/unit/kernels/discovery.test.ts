@@ -1,10 +1,28 @@
 import { execFile, execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { discoveryArgv } from '../../../server/kernels/discovery-script';
-import { DiscoveryCache, DiscoveryError, EnvMatchError, discoverEnvs, matchEnv, parseDiscovery, type DiscoveredEnv } from '../../../server/kernels/discovery';
+import {
+  DiscoveryCache,
+  DiscoveryError,
+  EnvMatchError,
+  discoverEnvs,
+  matchEnv,
+  parseDiscovery,
+  type DiscoveredEnv
+} from '../../../server/kernels/discovery';
 import type { ExecOptions, Transport } from '../../../server/transport/types';
 
 const FIXTURE = join(__dirname, '../../fixtures/kernels/discovery-output.txt');
@@ -15,7 +33,9 @@ const PYTHON = '/usr/bin/python3'; // not the first python3 on PATH here, and th
 /** A venv of PYTHON; by hand (the layout `python -m venv` makes) where Debian lacks python3-venv. */
 function makeVenv(dir: string, systemSite: boolean): void {
   try {
-    execFileSync(PYTHON, ['-m', 'venv', '--without-pip', ...(systemSite ? ['--system-site-packages'] : []), dir], { stdio: 'ignore' });
+    execFileSync(PYTHON, ['-m', 'venv', '--without-pip', ...(systemSite ? ['--system-site-packages'] : []), dir], {
+      stdio: 'ignore'
+    });
   } catch {
     mkdirSync(join(dir, 'bin'), { recursive: true });
     writeFileSync(join(dir, 'pyvenv.cfg'), `home = /usr/bin\ninclude-system-site-packages = ${systemSite}\n`);
@@ -56,8 +76,19 @@ function buildLayout(root: string): { home: string; env: NodeJS.ProcessEnv } {
 
   const modules = join(root, 'Modules');
   mkdirSync(join(modules, 'init'), { recursive: true });
-  const avail = ['/opt/modulefiles:', 'python/3.11(default)', 'python/3.12', 'gcc/12.2', 'Anaconda3/2023.09', 'cuda/12.2', 'tensorflow/2.15 <L>'];
-  writeFileSync(join(modules, 'init', 'sh'), `module() { printf '%s\\n' ${avail.map(a => `'${a}'`).join(' ')} >&2; }\n`);
+  const avail = [
+    '/opt/modulefiles:',
+    'python/3.11(default)',
+    'python/3.12',
+    'gcc/12.2',
+    'Anaconda3/2023.09',
+    'cuda/12.2',
+    'tensorflow/2.15 <L>'
+  ];
+  writeFileSync(
+    join(modules, 'init', 'sh'),
+    `module() { printf '%s\\n' ${avail.map(a => `'${a}'`).join(' ')} >&2; }\n`
+  );
 
   mkdirSync(join(root, 'tmp'));
   // No conda on PATH and no $CONDA_EXE: the script must find ~/miniforge3 itself.
@@ -67,7 +98,10 @@ function buildLayout(root: string): { home: string; env: NodeJS.ProcessEnv } {
 /** Default roots plus the absolute form of one, as a caller with overlapping roots would pass. */
 const roots = (home: string) => ['~/.venvs', '~/venvs', '~/.virtualenvs', '~/envs', `${home}/venvs/`];
 
-async function runScript(argv: string[], env: NodeJS.ProcessEnv): Promise<{ stdout: string; stderr: string; ms: number }> {
+async function runScript(
+  argv: string[],
+  env: NodeJS.ProcessEnv
+): Promise<{ stdout: string; stderr: string; ms: number }> {
   const started = Date.now();
   const { stdout, stderr } = await promisify(execFile)('/bin/sh', argv.slice(1), { env, timeout: 60_000 });
   return { stdout, stderr, ms: Date.now() - started };
@@ -94,22 +128,56 @@ describe('the discovery script, run locally', () => {
     expect(ms).toBeLessThan(10_000);
     const found = Object.fromEntries(parseDiscovery(stdout).map(e => [`${e.kind}:${e.name}`, e]));
     expect(Object.keys(found).sort()).toEqual([
-      'conda:base', 'conda:torch',
-      'module:Anaconda3/2023.09', 'module:python/3.11', 'module:python/3.12', 'module:tensorflow/2.15',
-      'venv:broken', 'venv:plain', 'venv:projA/venv', 'venv:torch', 'venv:with system site'
+      'conda:base',
+      'conda:torch',
+      'module:Anaconda3/2023.09',
+      'module:python/3.11',
+      'module:python/3.12',
+      'module:tensorflow/2.15',
+      'venv:broken',
+      'venv:plain',
+      'venv:projA/venv',
+      'venv:torch',
+      'venv:with system site'
     ]);
-    const version = execFileSync(PYTHON, ['-c', 'import sys; print("%d.%d" % sys.version_info[:2])'], { encoding: 'utf8' }).trim();
-    expect(found['venv:plain']).toMatchObject({ prefix: `${home}/venvs/plain`, python: `${home}/venvs/plain/bin/python`, pythonVersion: version, ipykernel: false });
-    expect(found['venv:with system site']).toMatchObject({ pythonVersion: version, ipykernel: true, env: { venv: `${home}/venvs/with system site` } });
+    const version = execFileSync(PYTHON, ['-c', 'import sys; print("%d.%d" % sys.version_info[:2])'], {
+      encoding: 'utf8'
+    }).trim();
+    expect(found['venv:plain']).toMatchObject({
+      prefix: `${home}/venvs/plain`,
+      python: `${home}/venvs/plain/bin/python`,
+      pythonVersion: version,
+      ipykernel: false
+    });
+    expect(found['venv:with system site']).toMatchObject({
+      pythonVersion: version,
+      ipykernel: true,
+      env: { venv: `${home}/venvs/with system site` }
+    });
     expect(found['venv:projA/venv']).toMatchObject({ prefix: `${home}/envs/projA/venv`, ipykernel: true });
     expect(found['venv:broken']).toMatchObject({ pythonVersion: null, ipykernel: null });
-    expect(found['conda:base']).toMatchObject({ prefix: `${home}/miniforge3`, ipykernel: true, env: { conda: `${home}/miniforge3` } });
-    expect(found['module:python/3.11']).toEqual({ kind: 'module', name: 'python/3.11', prefix: null, python: null, pythonVersion: null, ipykernel: null, env: { modules: ['python/3.11'] } });
+    expect(found['conda:base']).toMatchObject({
+      prefix: `${home}/miniforge3`,
+      ipykernel: true,
+      env: { conda: `${home}/miniforge3` }
+    });
+    expect(found['module:python/3.11']).toEqual({
+      kind: 'module',
+      name: 'python/3.11',
+      prefix: null,
+      python: null,
+      pythonVersion: null,
+      ipykernel: null,
+      env: { modules: ['python/3.11'] }
+    });
     expect(readdirSync(env.TMPDIR!)).toEqual([]); // its scratch directory is gone
   }, 60_000);
 
   it('skips modules when asked, and roots that do not exist', async () => {
-    const { stdout } = await runScript(discoveryArgv({ venvRoots: ['~/nowhere', '/nonexistent'], moduleNames: false }), env);
+    const { stdout } = await runScript(
+      discoveryArgv({ venvRoots: ['~/nowhere', '/nonexistent'], moduleNames: false }),
+      env
+    );
     expect(parseDiscovery(stdout).map(e => `${e.kind}:${e.name}`)).toEqual(['conda:base', 'conda:torch']);
   }, 60_000);
 });
@@ -142,9 +210,17 @@ describe('parseDiscovery', () => {
 
   it('reads recorded output: sorted by kind then name, each prefix once', () => {
     expect(envs.map(e => `${e.kind}:${e.name}`)).toEqual([
-      'conda:base', 'conda:torch',
-      'venv:broken', 'venv:plain', 'venv:projA/venv', 'venv:torch', 'venv:with system site',
-      'module:Anaconda3/2023.09', 'module:python/3.11', 'module:python/3.12', 'module:tensorflow/2.15'
+      'conda:base',
+      'conda:torch',
+      'venv:broken',
+      'venv:plain',
+      'venv:projA/venv',
+      'venv:torch',
+      'venv:with system site',
+      'module:Anaconda3/2023.09',
+      'module:python/3.11',
+      'module:python/3.12',
+      'module:tensorflow/2.15'
     ]);
     // Two roots reach ~/venvs, so the recording lists its venvs twice.
     expect(text.split('\n').filter(l => l.includes(`\t${home}/venvs/plain\t`))).toHaveLength(2);
@@ -160,13 +236,21 @@ describe('parseDiscovery', () => {
       ipykernel: true,
       env: { venv: `${home}/venvs/with system site` }
     });
-    expect(envs.find(e => e.kind === 'conda' && e.name === 'torch')?.env).toEqual({ conda: `${home}/miniforge3/envs/torch` });
+    expect(envs.find(e => e.kind === 'conda' && e.name === 'torch')?.env).toEqual({
+      conda: `${home}/miniforge3/envs/torch`
+    });
   });
 
   it('ignores banners and malformed lines, keeps the first of a duplicate prefix', () => {
     const noisy = text
-      .replace('hpclab-discovery\t1\n', 'Welcome to the cluster!\nhpclab-discovery\t1\nnot a line we know\nenv\tvenv\trel\trelative/path\trelative/path/bin/python\t3.11\t1\n')
-      .replace('end\n', `env\tzip\tx\t/x\t/x/bin/python\t3.11\t1\nenv\tvenv\tagain\t${home}/venvs/plain\t/y/bin/python\t3.12\t1\nend\n`);
+      .replace(
+        'hpclab-discovery\t1\n',
+        'Welcome to the cluster!\nhpclab-discovery\t1\nnot a line we know\nenv\tvenv\trel\trelative/path\trelative/path/bin/python\t3.11\t1\n'
+      )
+      .replace(
+        'end\n',
+        `env\tzip\tx\t/x\t/x/bin/python\t3.11\t1\nenv\tvenv\tagain\t${home}/venvs/plain\t/y/bin/python\t3.12\t1\nend\n`
+      );
     expect(parseDiscovery(noisy)).toEqual(envs);
   });
 
@@ -199,7 +283,9 @@ describe('discoverEnvs', () => {
 
   it('says why a run failed', async () => {
     const { transport } = fakeTransport({ code: 1, stderr: 'hpclab: cannot create a temporary directory\n' });
-    await expect(discoverEnvs(transport)).rejects.toThrow('environment discovery failed on testbed: hpclab: cannot create a temporary directory');
+    await expect(discoverEnvs(transport)).rejects.toThrow(
+      'environment discovery failed on testbed: hpclab: cannot create a temporary directory'
+    );
   });
 });
 
@@ -264,7 +350,11 @@ describe('DiscoveryCache', () => {
   it('reads an unreadable or foreign file as empty, and replaces it on put', async () => {
     const file = join(dir, 'discovery.json');
     const cache = new DiscoveryCache(file);
-    for (const junk of ['{not json', '{"version": 2, "clusters": {}}', '{"version": 1, "clusters": {"a": {"savedAt": 1, "envs": [{"kind": "x"}]}}}']) {
+    for (const junk of [
+      '{not json',
+      '{"version": 2, "clusters": {}}',
+      '{"version": 1, "clusters": {"a": {"savedAt": 1, "envs": [{"kind": "x"}]}}}'
+    ]) {
       writeFileSync(file, junk);
       expect(await cache.get('a', Infinity)).toBeUndefined();
     }

@@ -22,7 +22,9 @@ describe('kernelsDir', () => {
     const env = { JUPYTER_DATA_DIR: '/data/jupyter', XDG_DATA_HOME: '/xdg', APPDATA: 'C:\\AppData' };
     expect(kernelsDir(env, HOME, 'linux')).toBe('/data/jupyter/kernels');
     expect(kernelsDir(env, HOME, 'darwin')).toBe('/data/jupyter/kernels');
-    expect(kernelsDir({ ...env, JUPYTER_DATA_DIR: 'D:\\jupyter' }, 'C:\\Users\\me', 'win32')).toBe('D:\\jupyter\\kernels');
+    expect(kernelsDir({ ...env, JUPYTER_DATA_DIR: 'D:\\jupyter' }, 'C:\\Users\\me', 'win32')).toBe(
+      'D:\\jupyter\\kernels'
+    );
   });
 
   it('Linux: $XDG_DATA_HOME/jupyter when absolute, else ~/.local/share/jupyter', () => {
@@ -36,8 +38,10 @@ describe('kernelsDir', () => {
     expect(kernelsDir({ XDG_DATA_HOME: '/xdg' }, '/Users/me', 'darwin')).toBe('/Users/me/Library/Jupyter/kernels');
   });
 
-  it('Windows: %APPDATA%\\jupyter, else the config dir\'s data folder', () => {
-    expect(kernelsDir({ APPDATA: 'C:\\Users\\me\\AppData\\Roaming' }, 'C:\\Users\\me', 'win32')).toBe('C:\\Users\\me\\AppData\\Roaming\\jupyter\\kernels');
+  it("Windows: %APPDATA%\\jupyter, else the config dir's data folder", () => {
+    expect(kernelsDir({ APPDATA: 'C:\\Users\\me\\AppData\\Roaming' }, 'C:\\Users\\me', 'win32')).toBe(
+      'C:\\Users\\me\\AppData\\Roaming\\jupyter\\kernels'
+    );
     expect(kernelsDir({}, 'C:\\Users\\me', 'win32')).toBe('C:\\Users\\me\\.jupyter\\data\\kernels');
   });
 });
@@ -111,12 +115,18 @@ describe('describeKernel', () => {
     expect(show({}, { venv: '/home/me/proj/.venv' })).toMatch(/^Python 3 \(venv proj\) · /);
     expect(show({}, { venv: '/work/me/myenv/' })).toMatch(/^Python 3 \(venv myenv\) · /);
     expect(show({}, { modules: ['python/3.11', 'cuda/12.2'] })).toMatch(/^Python 3 \(module python\/3\.11 \+1\) · /);
-    expect(show({}, { container: { runtime: 'apptainer', image: '/img/torch.sif' } })).toMatch(/^Python 3 \(apptainer torch\) · /);
-    expect(show({}, { container: { runtime: 'singularity', image: 'docker://python:3.12' } })).toMatch(/^Python 3 \(singularity python:3\.12\) · /);
+    expect(show({}, { container: { runtime: 'apptainer', image: '/img/torch.sif' } })).toMatch(
+      /^Python 3 \(apptainer torch\) · /
+    );
+    expect(show({}, { container: { runtime: 'singularity', image: 'docker://python:3.12' } })).toMatch(
+      /^Python 3 \(singularity python:3\.12\) · /
+    );
   });
 
-  it('an explicit env wins over the profile\'s', () => {
-    expect(show({ cpus: 2, env: { conda: 'base' } }, { conda: 'torch' }, 'hpc')).toBe('Python 3 (conda torch) · 2 CPUs · hpc');
+  it("an explicit env wins over the profile's", () => {
+    expect(show({ cpus: 2, env: { conda: 'base' } }, { conda: 'torch' }, 'hpc')).toBe(
+      'Python 3 (conda torch) · 2 CPUs · hpc'
+    );
   });
 });
 
@@ -140,13 +150,23 @@ describe('kernelspec files', () => {
   });
   const readJson = (file: string) => JSON.parse(fs.readFileSync(file, 'utf8'));
   /** A kernelspec as ipykernel would install it; `null`: a directory without kernel.json. */
-  const foreign = (name: string, kernelJson: string | null = JSON.stringify({ argv: ['python3', '-m', 'ipykernel_launcher', '-f', '{connection_file}'], display_name: 'Python 3', language: 'python', metadata: { debugger: true } })) => {
+  const foreign = (
+    name: string,
+    kernelJson: string | null = JSON.stringify({
+      argv: ['python3', '-m', 'ipykernel_launcher', '-f', '{connection_file}'],
+      display_name: 'Python 3',
+      language: 'python',
+      metadata: { debugger: true }
+    })
+  ) => {
     fs.mkdirSync(path.join(dir, name), { recursive: true });
     if (kernelJson !== null) fs.writeFileSync(path.join(dir, name, 'kernel.json'), kernelJson);
   };
 
   it('writes kernel.json with interrupt_mode "message" and metadata.hpclab, and the three logos', async () => {
-    const specDir = await writeKernelspec(input({ metadata: { profile: 'gpu', cluster: 'testbed', env: 'conda:torch' } }));
+    const specDir = await writeKernelspec(
+      input({ metadata: { profile: 'gpu', cluster: 'testbed', env: 'conda:torch' } })
+    );
     expect(specDir).toBe(path.join(dir, 'hpclab-testbed-gpu'));
     expect(readJson(path.join(specDir, 'kernel.json'))).toEqual({
       argv: ['/usr/bin/hpclab', 'kernel-launch', '--profile', 'gpu', '{connection_file}'],
@@ -156,7 +176,8 @@ describe('kernelspec files', () => {
       metadata: { debugger: true, hpclab: { profile: 'gpu', cluster: 'testbed', env: 'conda:torch', version: 1 } }
     });
     expect(fs.readdirSync(specDir).sort()).toEqual(['kernel.json', 'logo-32x32.png', 'logo-64x64.png', 'logo-svg.svg']); // no temp files left
-    for (const png of ['logo-32x32.png', 'logo-64x64.png']) expect(fs.readFileSync(path.join(specDir, png)).subarray(0, 8)).toEqual(PNG_SIGNATURE);
+    for (const png of ['logo-32x32.png', 'logo-64x64.png'])
+      expect(fs.readFileSync(path.join(specDir, png)).subarray(0, 8)).toEqual(PNG_SIGNATURE);
     expect(fs.readFileSync(path.join(specDir, 'logo-svg.svg'), 'utf8')).toMatch(/^<svg /);
   });
 
@@ -180,7 +201,9 @@ describe('kernelspec files', () => {
     });
 
     await writeKernelspec(input({ name: 'hpclab-b', displayName: 'Python 3 · 2 GPUs · 4 h · testbed' }));
-    expect((await listKernelspecs(dir)).find(k => k.name === 'hpclab-b')?.displayName).toBe('Python 3 · 2 GPUs · 4 h · testbed');
+    expect((await listKernelspecs(dir)).find(k => k.name === 'hpclab-b')?.displayName).toBe(
+      'Python 3 · 2 GPUs · 4 h · testbed'
+    );
     expect(fs.readdirSync(path.join(dir, 'hpclab-b')).filter(f => f.endsWith('.tmp'))).toEqual([]);
 
     expect(await removeKernelspec(dir, 'hpclab-b')).toBe(path.join(dir, 'hpclab-b'));
@@ -195,7 +218,9 @@ describe('kernelspec files', () => {
     foreign('other-files', null);
     fs.writeFileSync(path.join(dir, 'other-files', 'notes.txt'), 'mine');
     for (const name of ['python3', 'broken', 'other-files']) {
-      await expect(writeKernelspec(input({ name }))).rejects.toThrow(`refusing to overwrite kernelspec "${name}" at ${path.join(dir, name)}`);
+      await expect(writeKernelspec(input({ name }))).rejects.toThrow(
+        `refusing to overwrite kernelspec "${name}" at ${path.join(dir, name)}`
+      );
       await expect(removeKernelspec(dir, name)).rejects.toThrow(`refusing to remove kernelspec "${name}"`);
       expect(fs.existsSync(path.join(dir, name))).toBe(true);
     }

@@ -40,36 +40,44 @@ describe('crc32', () => {
 });
 
 describe('logo PNGs', () => {
-  it.each([32, 64])('%i px: signature, IHDR, a CRC that checks on every chunk, IDAT inflating to the raw size', size => {
-    const png = logoPng(size);
-    const all = chunks(png);
-    expect(all.map(c => c.type)).toEqual(['IHDR', 'IDAT', 'IEND']);
-    for (const c of all) expect(c.crc).toBe(crc32(c.covered));
+  it.each([32, 64])(
+    '%i px: signature, IHDR, a CRC that checks on every chunk, IDAT inflating to the raw size',
+    size => {
+      const png = logoPng(size);
+      const all = chunks(png);
+      expect(all.map(c => c.type)).toEqual(['IHDR', 'IDAT', 'IEND']);
+      for (const c of all) expect(c.crc).toBe(crc32(c.covered));
 
-    const ihdr = all[0].data;
-    expect(ihdr.length).toBe(13);
-    expect([ihdr.readUInt32BE(0), ihdr.readUInt32BE(4)]).toEqual([size, size]);
-    expect([...ihdr.subarray(8)]).toEqual([8, 6, 0, 0, 0]); // 8-bit RGBA, deflate, no filter method, no interlace
+      const ihdr = all[0].data;
+      expect(ihdr.length).toBe(13);
+      expect([ihdr.readUInt32BE(0), ihdr.readUInt32BE(4)]).toEqual([size, size]);
+      expect([...ihdr.subarray(8)]).toEqual([8, 6, 0, 0, 0]); // 8-bit RGBA, deflate, no filter method, no interlace
 
-    const raw = zlib.inflateSync(all[1].data);
-    expect(raw.length).toBe(size * (size * 4 + 1));
-    // Every row starts with filter type 0, and the pixels are what the renderer drew.
-    const pixels = renderLogoPixels(size);
-    for (let y = 0; y < size; y++) {
-      expect(raw[y * (size * 4 + 1)]).toBe(0);
-      expect(raw.subarray(y * (size * 4 + 1) + 1, (y + 1) * (size * 4 + 1))).toEqual(Buffer.from(pixels.subarray(y * size * 4, (y + 1) * size * 4)));
+      const raw = zlib.inflateSync(all[1].data);
+      expect(raw.length).toBe(size * (size * 4 + 1));
+      // Every row starts with filter type 0, and the pixels are what the renderer drew.
+      const pixels = renderLogoPixels(size);
+      for (let y = 0; y < size; y++) {
+        expect(raw[y * (size * 4 + 1)]).toBe(0);
+        expect(raw.subarray(y * (size * 4 + 1) + 1, (y + 1) * (size * 4 + 1))).toEqual(
+          Buffer.from(pixels.subarray(y * size * 4, (y + 1) * size * 4))
+        );
+      }
+      expect(all[2].data.length).toBe(0);
     }
-    expect(all[2].data.length).toBe(0);
-  });
+  );
 
-  it.each([32, 64])('%i px: transparent outside the rounded corner, opaque blue background, light die in the middle', size => {
-    const pixels = renderLogoPixels(size);
-    const at = (x: number, y: number) => [...pixels.subarray((y * size + x) * 4, (y * size + x) * 4 + 4)];
-    expect(at(0, 0)[3]).toBe(0);
-    expect(at(size - 1, size - 1)[3]).toBe(0);
-    expect(at(size / 2, 1)).toEqual([0x24, 0x58, 0xb3, 255]); // its own background, for dark themes
-    expect(at(Math.round(size * 0.28), Math.round(size * 0.28))).toEqual([0xf4, 0xf6, 0xfa, 255]); // the die's corner area
-  });
+  it.each([32, 64])(
+    '%i px: transparent outside the rounded corner, opaque blue background, light die in the middle',
+    size => {
+      const pixels = renderLogoPixels(size);
+      const at = (x: number, y: number) => [...pixels.subarray((y * size + x) * 4, (y * size + x) * 4 + 4)];
+      expect(at(0, 0)[3]).toBe(0);
+      expect(at(size - 1, size - 1)[3]).toBe(0);
+      expect(at(size / 2, 1)).toEqual([0x24, 0x58, 0xb3, 255]); // its own background, for dark themes
+      expect(at(Math.round(size * 0.28), Math.round(size * 0.28))).toEqual([0xf4, 0xf6, 0xfa, 255]); // the die's corner area
+    }
+  );
 
   it('encodePng refuses pixel data of the wrong size', () => {
     expect(() => encodePng(2, 2, new Uint8Array(15))).toThrow('expected 2×2×4 bytes');

@@ -107,7 +107,10 @@ export interface CountingTarget extends ProxyTarget {
  * move the target to a new upstream. `plainDuplex` hides the net.Socket behind a bare Duplex
  * without socket methods, as an ssh2 channel is.
  */
-export function countingTarget(port: () => number, options: { token?: string; plainDuplex?: boolean } = {}): CountingTarget {
+export function countingTarget(
+  port: () => number,
+  options: { token?: string; plainDuplex?: boolean } = {}
+): CountingTarget {
   const target: CountingTarget = {
     sessionId: 'abc123',
     token: options.token ?? 'node-secret',
@@ -183,7 +186,14 @@ export function request(
   options: { method?: string; headers?: http.OutgoingHttpHeaders; body?: Buffer | string; agent?: http.Agent } = {}
 ): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, path, method: options.method ?? 'GET', headers: options.headers, agent: options.agent ?? false });
+    const req = http.request({
+      host: '127.0.0.1',
+      port,
+      path,
+      method: options.method ?? 'GET',
+      headers: options.headers,
+      agent: options.agent ?? false
+    });
     req.on('error', reject);
     req.on('response', res => {
       const chunks: Buffer[] = [];

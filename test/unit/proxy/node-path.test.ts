@@ -4,14 +4,26 @@ const PREFIX = '/hpclab/node/';
 
 describe('routeNodePath', () => {
   it('names the session of a path under the prefix', () => {
-    expect(routeNodePath('/hpclab/node/abc123/lab/tree/a.ipynb?reset', PREFIX)).toEqual({ kind: 'proxy', sessionId: 'abc123' });
+    expect(routeNodePath('/hpclab/node/abc123/lab/tree/a.ipynb?reset', PREFIX)).toEqual({
+      kind: 'proxy',
+      sessionId: 'abc123'
+    });
     expect(routeNodePath('/hpclab/node/abc123/', PREFIX)).toEqual({ kind: 'proxy', sessionId: 'abc123' });
-    expect(routeNodePath(`/hpclab/node/${'a1'.repeat(16)}/`, PREFIX)).toEqual({ kind: 'proxy', sessionId: 'a1'.repeat(16) });
+    expect(routeNodePath(`/hpclab/node/${'a1'.repeat(16)}/`, PREFIX)).toEqual({
+      kind: 'proxy',
+      sessionId: 'a1'.repeat(16)
+    });
   });
 
   it('redirects the bare session path to its slash, keeping the query', () => {
-    expect(routeNodePath('/hpclab/node/abc123', PREFIX)).toEqual({ kind: 'redirect', location: '/hpclab/node/abc123/' });
-    expect(routeNodePath('/hpclab/node/abc123?a=1&b=%2F', PREFIX)).toEqual({ kind: 'redirect', location: '/hpclab/node/abc123/?a=1&b=%2F' });
+    expect(routeNodePath('/hpclab/node/abc123', PREFIX)).toEqual({
+      kind: 'redirect',
+      location: '/hpclab/node/abc123/'
+    });
+    expect(routeNodePath('/hpclab/node/abc123?a=1&b=%2F', PREFIX)).toEqual({
+      kind: 'redirect',
+      location: '/hpclab/node/abc123/?a=1&b=%2F'
+    });
   });
 
   it.each([
@@ -37,7 +49,10 @@ describe('routeNodePath', () => {
 
   it('leaves names that merely contain dots alone', () => {
     expect(hasDotSegment('/hpclab/node/abc123/files/.ipynb_checkpoints/a..b/...')).toBe(false);
-    expect(routeNodePath('/hpclab/node/abc123/files/..hidden?x=..', PREFIX)).toEqual({ kind: 'proxy', sessionId: 'abc123' });
+    expect(routeNodePath('/hpclab/node/abc123/files/..hidden?x=..', PREFIX)).toEqual({
+      kind: 'proxy',
+      sessionId: 'abc123'
+    });
   });
 
   it('honours another prefix', () => {
@@ -48,6 +63,7 @@ describe('routeNodePath', () => {
   it('accepts only absolute, slash-terminated prefixes', () => {
     expect(isValidPrefix('/hpclab/node/')).toBe(true);
     expect(isValidPrefix('/')).toBe(true);
-    for (const bad of ['', 'hpclab/node/', '/hpclab/node', '/hpclab//node/', '/hpclab/../node/', '/a?b/']) expect(isValidPrefix(bad)).toBe(false);
+    for (const bad of ['', 'hpclab/node/', '/hpclab/node', '/hpclab//node/', '/hpclab/../node/', '/a?b/'])
+      expect(isValidPrefix(bad)).toBe(false);
   });
 });

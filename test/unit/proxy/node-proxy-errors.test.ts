@@ -1,7 +1,17 @@
 import http from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { ProxyLookup } from '../../../server/sessions/types';
-import { countingTarget, echoOf, eventually, request, startProxy, startUpstream, type CountingTarget, type RunningProxy, type Upstream } from './harness';
+import {
+  countingTarget,
+  echoOf,
+  eventually,
+  request,
+  startProxy,
+  startUpstream,
+  type CountingTarget,
+  type RunningProxy,
+  type Upstream
+} from './harness';
 
 const STATUS = '/hpclab/node/abc123/api/status';
 
@@ -52,13 +62,17 @@ describe('node proxy, failures', () => {
   ])('answers 404 without a lookup for %s', async path => {
     const reply = await request(running.port, path, { headers: { accept: 'application/json' } });
     expect(reply.status).toBe(404);
-    expect(JSON.parse(reply.body.toString())).toEqual({ error: { code: 'session-not-found', message: expect.any(String) } });
+    expect(JSON.parse(reply.body.toString())).toEqual({
+      error: { code: 'session-not-found', message: expect.any(String) }
+    });
     expect(lookup).not.toHaveBeenCalled();
   });
 
   it('answers 503 with a readable page while the session is pending', async () => {
     lookup.mockReturnValue({ live: false, state: 'pending', message: 'Waiting for resources <gpu:a100>' });
-    const reply = await request(running.port, '/hpclab/node/abc123/lab', { headers: { accept: 'text/html,application/xhtml+xml' } });
+    const reply = await request(running.port, '/hpclab/node/abc123/lab', {
+      headers: { accept: 'text/html,application/xhtml+xml' }
+    });
     expect(reply.status).toBe(503);
     expect(reply.headers['retry-after']).toBe('5');
     expect(reply.headers['cache-control']).toBe('no-store');
@@ -69,7 +83,12 @@ describe('node proxy, failures', () => {
   });
 
   it('answers 503 at once, retrying, while a running session cannot be reached (its cluster link is down)', async () => {
-    lookup.mockReturnValue({ live: false, state: 'running', message: 'cluster unreachable: cannot connect to login:22. The session keeps running on its node; this page tries again by itself.' });
+    lookup.mockReturnValue({
+      live: false,
+      state: 'running',
+      message:
+        'cluster unreachable: cannot connect to login:22. The session keeps running on its node; this page tries again by itself.'
+    });
     const reply = await request(running.port, '/hpclab/node/abc123/lab', { headers: { accept: 'text/html' } });
     expect(reply.status).toBe(503);
     expect(reply.headers['retry-after']).toBe('5');
@@ -95,7 +114,7 @@ describe('node proxy, failures', () => {
     target.connect = () => Promise.reject(new Error('channel open failure: Connection refused'));
     const reply = await request(running.port, STATUS);
     expect(reply.status).toBe(503);
-    expect(reply.body.toString()).toContain("The session&#39;s server is not answering");
+    expect(reply.body.toString()).toContain('The session&#39;s server is not answering');
     target.connect = working;
     await expectServing();
   });
@@ -120,7 +139,9 @@ describe('node proxy, failures', () => {
   });
 
   it('breaks the browser response when the node dies mid-body, and keeps serving', async () => {
-    await expect(request(running.port, '/hpclab/node/abc123/files/half')).rejects.toThrow(/aborted|socket hang up|ECONNRESET/);
+    await expect(request(running.port, '/hpclab/node/abc123/files/half')).rejects.toThrow(
+      /aborted|socket hang up|ECONNRESET/
+    );
     await expectServing();
   });
 

@@ -2,7 +2,16 @@ import type { IncomingMessage } from 'node:http';
 import net from 'node:net';
 import WebSocket from 'ws';
 import type { ProxyLookup } from '../../../server/sessions/types';
-import { countingTarget, eventually, request, startProxy, startUpstream, type CountingTarget, type RunningProxy, type Upstream } from './harness';
+import {
+  countingTarget,
+  eventually,
+  request,
+  startProxy,
+  startUpstream,
+  type CountingTarget,
+  type RunningProxy,
+  type Upstream
+} from './harness';
 
 const CHANNELS = '/hpclab/node/abc123/api/kernels/4f1c/channels?session_id=s1';
 
@@ -16,7 +25,11 @@ function open(port: number, path = CHANNELS, headers: Record<string, string> = {
 }
 
 /** The status and body a refused upgrade got. */
-async function refusal(port: number, path: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string; res: IncomingMessage }> {
+async function refusal(
+  port: number,
+  path: string,
+  headers: Record<string, string> = {}
+): Promise<{ status: number; body: string; res: IncomingMessage }> {
   const err = await open(port, path, headers).then(
     ws => {
       ws.terminate();
@@ -68,7 +81,10 @@ describe('node proxy, WebSockets', () => {
   });
 
   it('upgrades with the same path, the node token, a matching Origin and without the companion cookie', async () => {
-    const ws = await open(running.port, CHANNELS, { authorization: 'token companion-secret', cookie: 'hpclab-token=companion-secret; _xsrf=2|x' });
+    const ws = await open(running.port, CHANNELS, {
+      authorization: 'token companion-secret',
+      cookie: 'hpclab-token=companion-secret; _xsrf=2|x'
+    });
     expect(upstream.lastUpgrade?.url).toBe(CHANNELS);
     const headers = upstream.lastUpgrade?.headers ?? {};
     expect(headers.authorization).toBe('token node-secret');
@@ -154,7 +170,9 @@ describe('node proxy, WebSockets', () => {
     const { status, body, res } = await refusal(running.port, CHANNELS, { accept: 'application/json' });
     expect(status).toBe(503);
     expect(res.headers['retry-after']).toBe('5');
-    expect(JSON.parse(body)).toEqual({ error: { code: 'session-unavailable', message: 'Jupyter is starting on gpu01', state: 'starting' } });
+    expect(JSON.parse(body)).toEqual({
+      error: { code: 'session-unavailable', message: 'Jupyter is starting on gpu01', state: 'starting' }
+    });
   });
 
   it('answers 503 when the node cannot be reached, and keeps serving', async () => {

@@ -3,7 +3,17 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { createNodeProxy } from '../../../server/proxy/node-proxy';
-import { countingTarget, echoOf, eventually, request, startProxy, startUpstream, type CountingTarget, type RunningProxy, type Upstream } from './harness';
+import {
+  countingTarget,
+  echoOf,
+  eventually,
+  request,
+  startProxy,
+  startUpstream,
+  type CountingTarget,
+  type RunningProxy,
+  type Upstream
+} from './harness';
 
 describe('node proxy, HTTP', () => {
   let upstream: Upstream;
@@ -32,7 +42,9 @@ describe('node proxy, HTTP', () => {
   });
 
   it("cuts the companion's ?token= from the URL, in place, other params kept", async () => {
-    const reply = await request(running.port, '/hpclab/node/abc123/api/kernels?a=1&token=companion-secret&b=%2F', { method: 'POST' });
+    const reply = await request(running.port, '/hpclab/node/abc123/api/kernels?a=1&token=companion-secret&b=%2F', {
+      method: 'POST'
+    });
     expect(reply.status).toBe(200);
     expect(echoOf(reply)).toMatchObject({ method: 'POST', url: '/hpclab/node/abc123/api/kernels?a=1&b=%2F' });
   });
@@ -41,7 +53,12 @@ describe('node proxy, HTTP', () => {
     const body = Buffer.alloc(1024 * 1024);
     for (let i = 0; i < body.length; i++) body[i] = (i * 7919) % 251;
     const reply = await new Promise<http.IncomingMessage>((resolve, reject) => {
-      const req = http.request({ host: '127.0.0.1', port: running.port, method: 'POST', path: '/hpclab/node/abc123/api/upload?chunk=1' });
+      const req = http.request({
+        host: '127.0.0.1',
+        port: running.port,
+        method: 'POST',
+        path: '/hpclab/node/abc123/api/upload?chunk=1'
+      });
       req.on('response', resolve).on('error', reject);
       // Written in pieces without a length: chunked all the way to the node.
       for (let at = 0; at < body.length; at += 64 * 1024) req.write(body.subarray(at, at + 64 * 1024));
@@ -50,7 +67,11 @@ describe('node proxy, HTTP', () => {
     const chunks: Buffer[] = [];
     for await (const chunk of reply) chunks.push(chunk as Buffer);
     const echo = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-    expect(echo).toMatchObject({ method: 'POST', url: '/hpclab/node/abc123/api/upload?chunk=1', bodyLength: body.length });
+    expect(echo).toMatchObject({
+      method: 'POST',
+      url: '/hpclab/node/abc123/api/upload?chunk=1',
+      bodyLength: body.length
+    });
     expect(echo.bodySha256).toBe(createHash('sha256').update(body).digest('hex'));
   });
 
@@ -82,7 +103,9 @@ describe('node proxy, HTTP', () => {
   });
 
   it('sends no Cookie header when the companion cookie was the only one', async () => {
-    const { headers } = echoOf(await request(running.port, '/hpclab/node/abc123/', { headers: { cookie: 'hpclab-token=s' } }));
+    const { headers } = echoOf(
+      await request(running.port, '/hpclab/node/abc123/', { headers: { cookie: 'hpclab-token=s' } })
+    );
     expect(headers).not.toHaveProperty('cookie');
     expect(headers).not.toHaveProperty('origin');
   });

@@ -33,11 +33,25 @@ describe('toUpstreamHeaders', () => {
 
   it('keeps the upgrade handshake for WebSockets', () => {
     const out = toUpstreamHeaders(
-      { host: 'x', connection: 'keep-alive, Upgrade', upgrade: 'websocket', 'sec-websocket-key': 'k', 'sec-websocket-version': '13', 'sec-websocket-origin': 'http://evil' },
+      {
+        host: 'x',
+        connection: 'keep-alive, Upgrade',
+        upgrade: 'websocket',
+        'sec-websocket-key': 'k',
+        'sec-websocket-version': '13',
+        'sec-websocket-origin': 'http://evil'
+      },
       't',
       true
     );
-    expect(out).toEqual({ host: '127.0.0.1', authorization: 'token t', connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-key': 'k', 'sec-websocket-version': '13' });
+    expect(out).toEqual({
+      host: '127.0.0.1',
+      authorization: 'token t',
+      connection: 'Upgrade',
+      upgrade: 'websocket',
+      'sec-websocket-key': 'k',
+      'sec-websocket-version': '13'
+    });
   });
 
   it('does not change the headers it was given', () => {
@@ -72,14 +86,23 @@ describe('toBrowserHeaders', () => {
       'set-cookie': ['_xsrf=1; Path=/hpclab/node/abc123/']
     };
     toBrowserHeaders(headers, false);
-    expect(headers).toEqual({ 'content-type': 'text/html', connection: 'close', 'set-cookie': ['_xsrf=1; Path=/hpclab/node/abc123/'] });
+    expect(headers).toEqual({
+      'content-type': 'text/html',
+      connection: 'close',
+      'set-cookie': ['_xsrf=1; Path=/hpclab/node/abc123/']
+    });
   });
 
   it('turns a redirect to the upstream Host into a path; other redirects stay', () => {
     const own = { location: 'http://127.0.0.1/hpclab/node/abc123/lab?x=1' };
     toBrowserHeaders(own, true);
     expect(own).toEqual({ location: '/hpclab/node/abc123/lab?x=1', connection: 'keep-alive' });
-    for (const location of ['/hpclab/node/abc123/lab', 'https://github.com/login', 'http://127.0.0.1:8888/x', 'http://127.0.0.1.evil/x']) {
+    for (const location of [
+      '/hpclab/node/abc123/lab',
+      'https://github.com/login',
+      'http://127.0.0.1:8888/x',
+      'http://127.0.0.1.evil/x'
+    ]) {
       const other = { location };
       toBrowserHeaders(other, true);
       expect(other.location).toBe(location);

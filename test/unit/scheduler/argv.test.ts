@@ -24,7 +24,15 @@ describe('slurm argv', () => {
 
   it('asks squeue once for my jobs with US-separated fields and an RS per record', () => {
     const argv = myJobsArgv();
-    expect(argv.slice(0, -1)).toEqual(['env', 'SLURM_TIME_FORMAT=standard', 'squeue', '--me', '--all', '--states=all', '--noheader']);
+    expect(argv.slice(0, -1)).toEqual([
+      'env',
+      'SLURM_TIME_FORMAT=standard',
+      'squeue',
+      '--me',
+      '--all',
+      '--states=all',
+      '--noheader'
+    ]);
     expect(argv[argv.length - 1]).toBe(`--Format=${SQUEUE_FORMAT}`);
     expect(SQUEUE_FORMAT).toBe(
       'JobID:0\x1f,ArrayJobID:0\x1f,ArrayTaskID:0\x1f,UserName:0\x1f,State:0\x1f,Partition:0\x1f,NodeList:0\x1f,' +

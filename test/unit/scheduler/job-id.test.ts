@@ -12,8 +12,11 @@ describe('job ids: at most 10 digits a part', () => {
     expect(checkJobId(id)).toBe(id);
   });
 
-  test.each(['12345678901', '99999999999999999999', '1234_12345678901', '12345678901_1', `1${'0'.repeat(40)}`])('refuses %s', id => {
-    expect(jobIdSchema.safeParse(id).success).toBe(false);
-    expect(() => checkJobId(id)).toThrow(/^job id: expected a Slurm job id such as 1234 or 1234_5, got /);
-  });
+  test.each(['12345678901', '99999999999999999999', '1234_12345678901', '12345678901_1', `1${'0'.repeat(40)}`])(
+    'refuses %s',
+    id => {
+      expect(jobIdSchema.safeParse(id).success).toBe(false);
+      expect(() => checkJobId(id)).toThrow(/^job id: expected a Slurm job id such as 1234 or 1234_5, got /);
+    }
+  );
 });

@@ -73,6 +73,8 @@ describe('parsePartitions', () => {
       expect(error).toMatchObject({ kind: 'parse', detail: 'c1|debug*|idle|8|(null)|(null)|up|1:00:00' });
       expect((error as Error).message).toMatch(/sinfo line 1: expected CPUs as allocated\/idle\/other\/total, got "8"/);
     }
-    expect(() => parsePartitions('c1|debug*|idle|0/8/0/8|gpu:a:b:c|(null)|up|1:00:00')).toThrow(/sinfo line 1: unrecognized gres/);
+    expect(() => parsePartitions('c1|debug*|idle|0/8/0/8|gpu:a:b:c|(null)|up|1:00:00')).toThrow(
+      /sinfo line 1: unrecognized gres/
+    );
   });
 });

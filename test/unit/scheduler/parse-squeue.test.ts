@@ -11,7 +11,19 @@ describe('parseJobs', () => {
   const byId = Object.fromEntries(jobs.map(j => [j.id, j]));
 
   it('reads every record in squeue order', () => {
-    expect(jobs.map(j => j.id)).toEqual(['101', '102', '103', '104', '200_1', '200_2', '200_[3-8%2]', '300_[1,3,5]', '105', '106', '107']);
+    expect(jobs.map(j => j.id)).toEqual([
+      '101',
+      '102',
+      '103',
+      '104',
+      '200_1',
+      '200_2',
+      '200_[3-8%2]',
+      '300_[1,3,5]',
+      '105',
+      '106',
+      '107'
+    ]);
   });
 
   it('reads a running job', () => {
@@ -47,21 +59,52 @@ describe('parseJobs', () => {
   });
 
   it('reads pending jobs: reasons, no nodes, no time left, estimated start', () => {
-    expect(byId['102']).toMatchObject({ state: 'PENDING', reason: 'Priority', nodes: null, timeLeft: null, startTime: null, comment: null });
-    expect(byId['103']).toMatchObject({ reason: 'Resources', partition: 'gpu,batch', startTime: local('2026-11-23T09:30:00'), numNodes: 2 });
-    expect(byId['104']).toMatchObject({ reason: 'ReqNodeNotAvail, UnavailableNodes:c3', nodes: null, gres: null, timeLimit: 1800 });
+    expect(byId['102']).toMatchObject({
+      state: 'PENDING',
+      reason: 'Priority',
+      nodes: null,
+      timeLeft: null,
+      startTime: null,
+      comment: null
+    });
+    expect(byId['103']).toMatchObject({
+      reason: 'Resources',
+      partition: 'gpu,batch',
+      startTime: local('2026-11-23T09:30:00'),
+      numNodes: 2
+    });
+    expect(byId['104']).toMatchObject({
+      reason: 'ReqNodeNotAvail, UnavailableNodes:c3',
+      nodes: null,
+      gres: null,
+      timeLimit: 1800
+    });
     expect(byId['107']).toMatchObject({ reason: 'Dependency', timeLimit: null });
   });
 
   it('keeps array id and task id per row, pending ranges as one row', () => {
     expect(byId['200_1']).toMatchObject({ arrayJobId: '200', arrayTaskId: '1', state: 'RUNNING', nodes: 'c4' });
     expect(byId['200_2']).toMatchObject({ arrayJobId: '200', arrayTaskId: '2' });
-    expect(byId['200_[3-8%2]']).toMatchObject({ arrayJobId: '200', arrayTaskId: '[3-8%2]', reason: 'JobArrayTaskLimit' });
-    expect(byId['300_[1,3,5]']).toMatchObject({ arrayJobId: '300', arrayTaskId: '[1,3,5]', timeLimit: null, timeLeft: null });
+    expect(byId['200_[3-8%2]']).toMatchObject({
+      arrayJobId: '200',
+      arrayTaskId: '[3-8%2]',
+      reason: 'JobArrayTaskLimit'
+    });
+    expect(byId['300_[1,3,5]']).toMatchObject({
+      arrayJobId: '300',
+      arrayTaskId: '[1,3,5]',
+      timeLimit: null,
+      timeLeft: null
+    });
   });
 
   it('reads unlimited and invalid times as null', () => {
-    expect(byId['105']).toMatchObject({ timeUsed: 3 * 86400 + 3600, timeLimit: null, timeLeft: null, gres: 'gres:gpu:fake:1' });
+    expect(byId['105']).toMatchObject({
+      timeUsed: 3 * 86400 + 3600,
+      timeLimit: null,
+      timeLeft: null,
+      gres: 'gres:gpu:fake:1'
+    });
     expect(byId['106']).toMatchObject({ state: 'COMPLETING', timeLeft: null, timeLimit: 3600 });
   });
 
@@ -75,7 +118,9 @@ describe('parseJobs', () => {
     expect(() => parseJobs(short)).toThrow(SchedulerError);
     expect(() => parseJobs(short)).toThrow(/squeue record 1: expected 19 fields, got 2: "101\\u001f101"/);
     const record = fixture('squeue-me.txt').split('\x1e\n')[0].replace('\x1f8\x1f', '\x1feight\x1f');
-    expect(() => parseJobs(record + '\x1e\n')).toThrow(/squeue record 1: NumCPUs: expected a whole number, got "eight"/);
+    expect(() => parseJobs(record + '\x1e\n')).toThrow(
+      /squeue record 1: NumCPUs: expected a whole number, got "eight"/
+    );
     const badTime = fixture('squeue-me.txt').split('\x1e\n')[0].replace('2026-11-22T01:00:00', 'Tomorr 01:00');
     try {
       parseJobs(badTime + '\x1e\n');

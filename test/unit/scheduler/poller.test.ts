@@ -96,7 +96,9 @@ describe('ClusterPoller', () => {
 describe('logPolls', () => {
   it('says a failing poll once, with its backoff, and says when it answers again', async () => {
     const entries: string[] = [];
-    const failures = new RepeatedFailures(createLogger({ level: 'info', write: e => entries.push(e) }).child('poll testbed'));
+    const failures = new RepeatedFailures(
+      createLogger({ level: 'info', write: e => entries.push(e) }).child('poll testbed')
+    );
     const { scheduler, setFail } = countingScheduler(1);
     const query = new CachedQuery(() => scheduler.myJobs(), 10_000, 0, 300_000);
     const changes: unknown[] = [];
@@ -110,7 +112,14 @@ describe('logPolls', () => {
     setFail(false);
     await query.get(0);
     expect(changes).toHaveLength(5);
-    expect(entries.map(e => e.replace(/^\S+ /, '').trimEnd().replace(/since \S+\)/, 'since T)'))).toEqual([
+    expect(
+      entries.map(e =>
+        e
+          .replace(/^\S+ /, '')
+          .trimEnd()
+          .replace(/since \S+\)/, 'since T)')
+      )
+    ).toEqual([
       'WARN poll testbed: squeue failed; the last answer is kept and the next poll is in 20 s: slurm_load_jobs error: Unable to contact slurm controller',
       'WARN poll testbed: squeue answers again (after 3 failed attempts since T)'
     ]);

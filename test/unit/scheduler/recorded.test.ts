@@ -30,9 +30,26 @@ describe('parsers on recorded testbed output', () => {
   it('reads squeue: states, reasons, gres, comment and a name full of shell syntax', () => {
     const jobs = parseJobs(read('squeue-me.txt'));
     const byId = new Map(jobs.map(j => [j.arrayJobId ?? j.id, j]));
-    expect(byId.get(ids.gpu)).toMatchObject({ name: 'train model v2', state: 'RUNNING', partition: 'gpu', nodes: 'vm', numCpus: 4, timeLimit: 86400, comment: 'hpclab-s1', gres: 'gres:gpu:1' });
+    expect(byId.get(ids.gpu)).toMatchObject({
+      name: 'train model v2',
+      state: 'RUNNING',
+      partition: 'gpu',
+      nodes: 'vm',
+      numCpus: 4,
+      timeLimit: 86400,
+      comment: 'hpclab-s1',
+      gres: 'gres:gpu:1'
+    });
     expect(byId.get(ids.gpu)?.startTime).toBeInstanceOf(Date);
-    expect(byId.get(ids.waiting)).toMatchObject({ name: `it's "quoted" | $(x)`, state: 'PENDING', reason: 'Resources', nodes: null, numCpus: 8, timeLimit: 7200, gres: 'gres:gpu:fake:1' });
+    expect(byId.get(ids.waiting)).toMatchObject({
+      name: `it's "quoted" | $(x)`,
+      state: 'PENDING',
+      reason: 'Resources',
+      nodes: null,
+      numCpus: 8,
+      timeLimit: 7200,
+      gres: 'gres:gpu:fake:1'
+    });
     expect(byId.get(ids.held)).toMatchObject({ name: 'held', state: 'PENDING', reason: 'JobHeldUser', timeLimit: 300 });
     const sweep = jobs.find(j => j.name === 'sweep');
     expect(sweep).toMatchObject({ state: 'PENDING', arrayJobId: ids.array, arrayTaskId: '[1-6%2]' });
@@ -41,8 +58,21 @@ describe('parsers on recorded testbed output', () => {
 
   it('reads scontrol show job -o for a pending and a running job', () => {
     const pending = parseJobDetail(read('scontrol-job-pending.txt').trim());
-    expect(pending).toMatchObject({ JobId: ids.waiting, JobName: `it's "quoted" | $(x)`, JobState: 'PENDING', Reason: 'Resources', Partition: 'gpu', TresPerNode: 'gres:gpu:fake:1' });
+    expect(pending).toMatchObject({
+      JobId: ids.waiting,
+      JobName: `it's "quoted" | $(x)`,
+      JobState: 'PENDING',
+      Reason: 'Resources',
+      Partition: 'gpu',
+      TresPerNode: 'gres:gpu:fake:1'
+    });
     const running = parseJobDetail(read('scontrol-job-running.txt').trim());
-    expect(running).toMatchObject({ JobId: ids.gpu, JobName: 'train model v2', JobState: 'RUNNING', NodeList: 'vm', Comment: 'hpclab-s1' });
+    expect(running).toMatchObject({
+      JobId: ids.gpu,
+      JobName: 'train model v2',
+      JobState: 'RUNNING',
+      NodeList: 'vm',
+      Comment: 'hpclab-s1'
+    });
   });
 });

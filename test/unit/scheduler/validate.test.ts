@@ -14,14 +14,32 @@ describe('submitOptionsSchema', () => {
     const ok = [
       { jobName: 'hpclab-lab', partition: 'gpu', time: '01:00:00', cpusPerTask: 2, mem: '4G', gres: 'gpu:1' },
       { partition: 'gpu,batch', time: '30', gres: 'gpu:a100:2,mps:100', mem: '4096' },
-      { time: '5:00' }, { time: '2-12' }, { time: '2-12:30' }, { time: '1-00:00:00' }, { time: 'UNLIMITED' },
-      { time: 'infinite' }, { time: '0:90:00' }, { time: '90:00' }, { time: '0' },
-      { mem: '4g' }, { mem: '512m' }, { mem: '1T' }, { mem: '0' }, { gres: 'nvidia-gpu:tesla-v100:1' },
-      { array: '1-8' }, { array: '1,3,5' }, { array: '0-15:4' }, { array: '1-8%2' },
-      { constraint: 'a100&ib' }, { constraint: '(a100|v100)&ib' }, { constraint: '[rack1*2&rack2*4]' },
-      { nodelist: 'c[1-4],gpu01' }, { nodelist: 'r[1-2]n[01-04,07]' },
+      { time: '5:00' },
+      { time: '2-12' },
+      { time: '2-12:30' },
+      { time: '1-00:00:00' },
+      { time: 'UNLIMITED' },
+      { time: 'infinite' },
+      { time: '0:90:00' },
+      { time: '90:00' },
+      { time: '0' },
+      { mem: '4g' },
+      { mem: '512m' },
+      { mem: '1T' },
+      { mem: '0' },
+      { gres: 'nvidia-gpu:tesla-v100:1' },
+      { array: '1-8' },
+      { array: '1,3,5' },
+      { array: '0-15:4' },
+      { array: '1-8%2' },
+      { constraint: 'a100&ib' },
+      { constraint: '(a100|v100)&ib' },
+      { constraint: '[rack1*2&rack2*4]' },
+      { nodelist: 'c[1-4],gpu01' },
+      { nodelist: 'r[1-2]n[01-04,07]' },
       { output: '%x.%j.out', error: '/scratch/%u/%A_%a.err', chdir: '/home/a b' },
-      { mailType: 'END,FAIL,TIME_LIMIT_90', mailUser: 'alice@example.org' }, { mailUser: 'alice' },
+      { mailType: 'END,FAIL,TIME_LIMIT_90', mailUser: 'alice@example.org' },
+      { mailUser: 'alice' },
       { comment: 'hpclab-s1 lr=0.1', hold: true, nodes: 2, account: 'proj-1', qos: 'high.prio' }
     ];
     for (const options of ok) expect([options, problems(options)]).toEqual([options, []]);
@@ -35,8 +53,14 @@ describe('submitOptionsSchema', () => {
   });
 
   it.each([
-    [{ partition: 'debug; touch /tmp/x' }, 'partition: expected a Slurm partition name (letters, digits, _ . -) or a comma-separated list of them, got "debug; touch /tmp/x"'],
-    [{ time: '1h' }, 'time: expected a Slurm time limit (minutes, MM:SS, HH:MM:SS, D-HH, D-HH:MM, D-HH:MM:SS, UNLIMITED or INFINITE), got "1h"'],
+    [
+      { partition: 'debug; touch /tmp/x' },
+      'partition: expected a Slurm partition name (letters, digits, _ . -) or a comma-separated list of them, got "debug; touch /tmp/x"'
+    ],
+    [
+      { time: '1h' },
+      'time: expected a Slurm time limit (minutes, MM:SS, HH:MM:SS, D-HH, D-HH:MM, D-HH:MM:SS, UNLIMITED or INFINITE), got "1h"'
+    ],
     [{ time: '1:2:3:4' }, /^time: expected a Slurm time limit/],
     [{ time: '1-' }, /^time: expected/],
     [{ time: '-1' }, /^time: expected/],
@@ -52,7 +76,10 @@ describe('submitOptionsSchema', () => {
     [{ partition: 'gpu,,batch' }, /^partition: expected/],
     [{ partition: '-p' }, /^partition: expected/],
     [{ qos: '$(id)' }, /^qos: expected/],
-    [{ mem: '4GB' }, 'mem: expected a memory size such as 4096, 500M or 16G (a whole number with an optional K, M, G or T), got "4GB"'],
+    [
+      { mem: '4GB' },
+      'mem: expected a memory size such as 4096, 500M or 16G (a whole number with an optional K, M, G or T), got "4GB"'
+    ],
     [{ mem: '1.5G' }, /^mem: expected/],
     [{ gres: 'gpu:1 --x' }, /^gres: expected a Slurm GRES list name\[:type\]\[:count\]/],
     [{ gres: 'gpu::1' }, /^gres: expected/],
@@ -106,10 +133,37 @@ describe('profiles and sbatch options share one grammar', () => {
     partition: ['gpu', 'gpu,batch', 'a.b-c_d', 'gpu,,batch', ',gpu', '-p', '.hidden', 'gpu batch', 'gpu;x', ''],
     account: ['proj_1', 'proj-1', '-A', '.a', 'a b', ''],
     qos: ['normal', 'high.prio', '-q', '$(id)'],
-    time: ['30', '30:00', '0:90:00', '1-0', '2-12:30', '7-00:00:00', 'UNLIMITED', 'infinite', '1h', '1:2:3:4', '1-', '-1', '1-2-3', ' 30', ''],
+    time: [
+      '30',
+      '30:00',
+      '0:90:00',
+      '1-0',
+      '2-12:30',
+      '7-00:00:00',
+      'UNLIMITED',
+      'infinite',
+      '1h',
+      '1:2:3:4',
+      '1-',
+      '-1',
+      '1-2-3',
+      ' 30',
+      ''
+    ],
     mem: ['4096', '4G', '4g', '500m', '1t', '16k', '0', '4GB', '1.5G', 'G', '-4G', ''],
     gres: ['gpu', 'gpu:1', 'gpu:a100:2', 'gpu:a100:2,shard:1', 'nvidia-gpu:1', 'gpu::1', 'gpu:1;rm', ':1', 'gpu,', ''],
-    constraint: ['a100', 'a100&ib', '(a100|v100)&ib', '[rack1*2&rack2*4]', 'a&&b', '(a|b', 'a*', '!a100', 'knl:quad', ''],
+    constraint: [
+      'a100',
+      'a100&ib',
+      '(a100|v100)&ib',
+      '[rack1*2&rack2*4]',
+      'a&&b',
+      '(a|b',
+      'a*',
+      '!a100',
+      'knl:quad',
+      ''
+    ],
     nodelist: ['c1', 'c[1-4],gpu01', 'r[1-2]n[01-04,07]', 'node[01-04],gpu7', 'c[1-4', 'c1 c2', ',c1', '[1-2]', ''],
     cpus: [1, 2, 10_000, 0, 10_001, 1.5, '2']
   };

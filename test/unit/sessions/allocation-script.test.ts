@@ -2,7 +2,8 @@ import { ConfigError, parseConfig } from '../../../server/config/load';
 import { DEFAULT_KERNEL_HOLD_MINUTES, renderAllocationScript } from '../../../server/sessions/allocation-script';
 
 const base = { sessionId: 'k1', sessionDir: '/home/u/.hpclab/sessions/k1' };
-const profile = (extra: object) => JSON.stringify({ clusters: { here: { local: true } }, profiles: { cpu: { cluster: 'here', ...extra } } });
+const profile = (extra: object) =>
+  JSON.stringify({ clusters: { here: { local: true } }, profiles: { cpu: { cluster: 'here', ...extra } } });
 
 describe('the kernel allocation holds itself while the companion cannot reach it', () => {
   it('for 10 minutes by default: past a laptop nap or a login node reboot, not hours', () => {
@@ -20,6 +21,8 @@ describe('the kernel allocation holds itself while the companion cannot reach it
 
   it.each([0, 1441, 1.5, '10'])('refuses kernelHoldMinutes %p, naming the field and the range', value => {
     expect(() => parseConfig(profile({ kernelHoldMinutes: value }), 'c.json')).toThrow(ConfigError);
-    expect(() => parseConfig(profile({ kernelHoldMinutes: value }), 'c.json')).toThrow(/profiles\.cpu\.kernelHoldMinutes: expected a number of minutes from 1 to 1440/);
+    expect(() => parseConfig(profile({ kernelHoldMinutes: value }), 'c.json')).toThrow(
+      /profiles\.cpu\.kernelHoldMinutes: expected a number of minutes from 1 to 1440/
+    );
   });
 });

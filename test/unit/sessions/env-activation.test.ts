@@ -45,11 +45,49 @@ describe('renderEnvActivation', () => {
     expect(python(EVERY_KIND.conda)).toEqual(['python3']);
     expect(python(EVERY_KIND.venv)).toEqual(['/work/me/venv/bin/python']);
     expect(python(EVERY_KIND.modules)).toEqual(['python3.11']);
-    expect(python(EVERY_KIND.apptainer, true)).toEqual(['apptainer', 'exec', '--nv', '--bind', '/scratch', '--bind', '/data:/data:ro', '/img/py.sif', 'python3']);
-    expect(python(EVERY_KIND.apptainer, false)).toEqual(['apptainer', 'exec', '--bind', '/scratch', '--bind', '/data:/data:ro', '/img/py.sif', 'python3']);
-    expect(python(EVERY_KIND.singularity, true)).toEqual(['singularity', 'exec', '--nv', 'docker://python:3.12', 'python3.12']);
-    expect(python(EVERY_KIND.charliecloud, true)).toEqual(['ch-run', '-b', '/scratch', '/var/tmp/img', '--', 'python3']);
-    expect(renderEnvActivation(EVERY_KIND.charliecloud).exec).toEqual(['ch-run', '-b', '/scratch', '/var/tmp/img', '--']);
+    expect(python(EVERY_KIND.apptainer, true)).toEqual([
+      'apptainer',
+      'exec',
+      '--nv',
+      '--bind',
+      '/scratch',
+      '--bind',
+      '/data:/data:ro',
+      '/img/py.sif',
+      'python3'
+    ]);
+    expect(python(EVERY_KIND.apptainer, false)).toEqual([
+      'apptainer',
+      'exec',
+      '--bind',
+      '/scratch',
+      '--bind',
+      '/data:/data:ro',
+      '/img/py.sif',
+      'python3'
+    ]);
+    expect(python(EVERY_KIND.singularity, true)).toEqual([
+      'singularity',
+      'exec',
+      '--nv',
+      'docker://python:3.12',
+      'python3.12'
+    ]);
+    expect(python(EVERY_KIND.charliecloud, true)).toEqual([
+      'ch-run',
+      '-b',
+      '/scratch',
+      '/var/tmp/img',
+      '--',
+      'python3'
+    ]);
+    expect(renderEnvActivation(EVERY_KIND.charliecloud).exec).toEqual([
+      'ch-run',
+      '-b',
+      '/scratch',
+      '/var/tmp/img',
+      '--'
+    ]);
     expect(renderEnvActivation(EVERY_KIND.conda).exec).toEqual([]);
   });
 
@@ -101,7 +139,10 @@ describe('renderEnvActivation', () => {
 
     it('conda: sources the hook of the conda on PATH and activates the env by its exact name', () => {
       const calls = join(dir, 'calls');
-      stub(join(dir, 'bin', 'conda'), `[ "$1 $2" = "shell.bash hook" ] && echo 'conda() { printf "%s|" "$@" >> ${calls}; echo >> ${calls}; }'`);
+      stub(
+        join(dir, 'bin', 'conda'),
+        `[ "$1 $2" = "shell.bash hook" ] && echo 'conda() { printf "%s|" "$@" >> ${calls}; echo >> ${calls}; }'`
+      );
       const r = run({ conda: 'my env; rm -rf ~', python: '/usr/bin/python3' });
       expect(r.stderr).toBe('');
       expect(r.stdout).toBe('ACTIVATED\n');
@@ -118,7 +159,10 @@ describe('renderEnvActivation', () => {
       const calls = join(dir, 'calls');
       mkdirSync(join(dir, 'modules', 'init'), { recursive: true });
       writeFileSync(join(dir, 'modules', 'init', 'bash'), `module() { printf "%s|" "$@" >> ${calls}; }\n`);
-      const r = run({ modules: ['cuda/12.2', 'a b'], python: '/usr/bin/python3' }, { MODULESHOME: join(dir, 'modules') });
+      const r = run(
+        { modules: ['cuda/12.2', 'a b'], python: '/usr/bin/python3' },
+        { MODULESHOME: join(dir, 'modules') }
+      );
       expect(r.stderr).toBe('');
       expect(r.stdout).toBe('ACTIVATED\n');
       expect(readFileSync(calls, 'utf8')).toBe('load|cuda/12.2|a b|');

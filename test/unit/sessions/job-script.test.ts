@@ -10,7 +10,13 @@ import { quoteWord } from '../../../server/transport/quote';
 const ID = 'a1b2c3d4e5f6';
 const BASE = `/hpclab/node/${ID}/`;
 const render = (profile: Partial<ProfileConfig>, over: { sessionDir?: string; gpu?: boolean } = {}) =>
-  renderLabJobScript({ sessionId: ID, baseUrl: BASE, sessionDir: over.sessionDir ?? `/home/me/.hpclab/sessions/${ID}`, gpu: over.gpu ?? false, profile: { cluster: 'c', ...profile } });
+  renderLabJobScript({
+    sessionId: ID,
+    baseUrl: BASE,
+    sessionDir: over.sessionDir ?? `/home/me/.hpclab/sessions/${ID}`,
+    gpu: over.gpu ?? false,
+    profile: { cluster: 'c', ...profile }
+  });
 
 const ENVS: EnvConfig[] = [
   { python: '/usr/bin/python3' },
@@ -22,18 +28,21 @@ const ENVS: EnvConfig[] = [
 ];
 
 describe('renderLabJobScript', () => {
-  it.each(ENVS.map(env => [Object.keys(env)[0], env] as const))('%s: bash, LF only, valid syntax, no token', (_kind, env) => {
-    const script = render({ env });
-    expect(script.startsWith('#!/bin/bash\n')).toBe(true);
-    expect(script).toContain(`# hpclab session ${ID}`);
-    expect(script).not.toMatch(/\r/);
-    expect(script.endsWith('\n')).toBe(true);
-    expect(script).toMatch(/^umask 077$/m);
-    expect(script).not.toMatch(/[0-9a-f]{32}/); // no token (or anything like one) in the text
-    expect(script).not.toMatch(/--(ServerApp|IdentityProvider|NotebookApp)\.token/);
-    expect(script).not.toMatch(/^trap /m);
-    expect(spawnSync('bash', ['-n'], { input: script, encoding: 'utf8' }).status).toBe(0);
-  });
+  it.each(ENVS.map(env => [Object.keys(env)[0], env] as const))(
+    '%s: bash, LF only, valid syntax, no token',
+    (_kind, env) => {
+      const script = render({ env });
+      expect(script.startsWith('#!/bin/bash\n')).toBe(true);
+      expect(script).toContain(`# hpclab session ${ID}`);
+      expect(script).not.toMatch(/\r/);
+      expect(script.endsWith('\n')).toBe(true);
+      expect(script).toMatch(/^umask 077$/m);
+      expect(script).not.toMatch(/[0-9a-f]{32}/); // no token (or anything like one) in the text
+      expect(script).not.toMatch(/--(ServerApp|IdentityProvider|NotebookApp)\.token/);
+      expect(script).not.toMatch(/^trap /m);
+      expect(spawnSync('bash', ['-n'], { input: script, encoding: 'utf8' }).status).toBe(0);
+    }
+  );
 
   it('quotes user values: a hostile conda prefix appears only as one quoted word', () => {
     const evil = '/x/my env; rm -rf ~';
@@ -44,21 +53,35 @@ describe('renderLabJobScript', () => {
 
   it('runs the server inside the container, with --nv only when the job has a GPU', () => {
     const env: EnvConfig = { container: { runtime: 'apptainer', image: '/img/my image.sif', bind: ['/scratch'] } };
-    expect(render({ env }, { gpu: true })).toMatch(/^exec apptainer exec --nv --bind \/scratch '\/img\/my image\.sif' jupyter lab --no-browser /m);
+    expect(render({ env }, { gpu: true })).toMatch(
+      /^exec apptainer exec --nv --bind \/scratch '\/img\/my image\.sif' jupyter lab --no-browser /m
+    );
     expect(render({ env })).toMatch(/^exec apptainer exec --bind \/scratch '\/img\/my image\.sif' jupyter lab /m);
-    expect(render({ env: { container: { runtime: 'charliecloud', image: '/img/ch' } } })).toMatch(/^exec ch-run \/img\/ch -- jupyter lab /m);
+    expect(render({ env: { container: { runtime: 'charliecloud', image: '/img/ch' } } })).toMatch(
+      /^exec ch-run \/img\/ch -- jupyter lab /m
+    );
   });
 
   it('takes the profile command and quotes it', () => {
-    expect(render({ command: ['python3', '-m', 'jupyter_server'] })).toMatch(/^exec python3 -m jupyter_server --no-browser /m);
-    expect(render({ command: ['/opt/my tools/jupyter', 'server'] })).toMatch(/^exec '\/opt\/my tools\/jupyter' server /m);
+    expect(render({ command: ['python3', '-m', 'jupyter_server'] })).toMatch(
+      /^exec python3 -m jupyter_server --no-browser /m
+    );
+    expect(render({ command: ['/opt/my tools/jupyter', 'server'] })).toMatch(
+      /^exec '\/opt\/my tools\/jupyter' server /m
+    );
     expect(() => render({ command: ['jupyter', 'lab\r'] })).toThrow(/one line/);
   });
 
   it('refuses a bad session id, base URL or a relative session directory', () => {
-    expect(() => renderLabJobScript({ sessionId: 'a;b', baseUrl: BASE, sessionDir: '/s', gpu: false, profile: { cluster: 'c' } })).toThrow(/session id/);
-    expect(() => renderLabJobScript({ sessionId: ID, baseUrl: "/x'/", sessionDir: '/s', gpu: false, profile: { cluster: 'c' } })).toThrow(/base URL/);
-    expect(() => renderLabJobScript({ sessionId: ID, baseUrl: BASE, sessionDir: 'rel/dir', gpu: false, profile: { cluster: 'c' } })).toThrow(/absolute/);
+    expect(() =>
+      renderLabJobScript({ sessionId: 'a;b', baseUrl: BASE, sessionDir: '/s', gpu: false, profile: { cluster: 'c' } })
+    ).toThrow(/session id/);
+    expect(() =>
+      renderLabJobScript({ sessionId: ID, baseUrl: "/x'/", sessionDir: '/s', gpu: false, profile: { cluster: 'c' } })
+    ).toThrow(/base URL/);
+    expect(() =>
+      renderLabJobScript({ sessionId: ID, baseUrl: BASE, sessionDir: 'rel/dir', gpu: false, profile: { cluster: 'c' } })
+    ).toThrow(/absolute/);
   });
 });
 
@@ -72,12 +95,18 @@ describe('the rendered script, run by bash with stub scontrol and jupyter', () =
     bin = join(dir, 'bin');
     mkdirSync(sessionDir, { mode: 0o700 });
     mkdirSync(bin);
-    stub('scontrol', `[ "$*" = "show node -o n1" ] || exit 1\necho "\${SCONTROL_LINE:-NodeName=n1 Arch=x86_64 CoresPerSocket=1 NodeAddr=127.0.0.1 NodeHostName=n1 State=IDLE}"`);
+    stub(
+      'scontrol',
+      `[ "$*" = "show node -o n1" ] || exit 1\necho "\${SCONTROL_LINE:-NodeName=n1 Arch=x86_64 CoresPerSocket=1 NodeAddr=127.0.0.1 NodeHostName=n1 State=IDLE}"`
+    );
     // The "server": records its argv, what it got by environment, and its pid.
-    stub('jupyter', [
-      `printf '%s\\n' "$@" > "$STUB_OUT/argv"`,
-      `{ echo "token=$JUPYTER_TOKEN"; echo "runtime=$JUPYTER_RUNTIME_DIR"; echo "unbuffered=$PYTHONUNBUFFERED"; echo "pid=$$"; echo "setup=$SETUP_RAN"; } > "$STUB_OUT/env"`
-    ].join('\n'));
+    stub(
+      'jupyter',
+      [
+        `printf '%s\\n' "$@" > "$STUB_OUT/argv"`,
+        `{ echo "token=$JUPYTER_TOKEN"; echo "runtime=$JUPYTER_RUNTIME_DIR"; echo "unbuffered=$PYTHONUNBUFFERED"; echo "pid=$$"; echo "setup=$SETUP_RAN"; } > "$STUB_OUT/env"`
+      ].join('\n')
+    );
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -99,7 +128,14 @@ describe('the rendered script, run by bash with stub scontrol and jupyter', () =
     return spawnSync('/bin/bash', [file], {
       cwd: dir,
       encoding: 'utf8',
-      env: { PATH: `${bin}:/usr/bin:/bin`, HOME: dir, STUB_OUT: dir, SLURMD_NODENAME: 'n1', SLURM_JOB_ID: '4242', ...extraEnv }
+      env: {
+        PATH: `${bin}:/usr/bin:/bin`,
+        HOME: dir,
+        STUB_OUT: dir,
+        SLURMD_NODENAME: 'n1',
+        SLURM_JOB_ID: '4242',
+        ...extraEnv
+      }
     });
   }
 
@@ -127,7 +163,12 @@ describe('the rendered script, run by bash with stub scontrol and jupyter', () =
     ]);
     expect(argv.join(' ')).not.toContain(rendezvous.token);
 
-    const env = Object.fromEntries(readFileSync(join(dir, 'env'), 'utf8').trimEnd().split('\n').map(l => l.split(/=(.*)/s).slice(0, 2)));
+    const env = Object.fromEntries(
+      readFileSync(join(dir, 'env'), 'utf8')
+        .trimEnd()
+        .split('\n')
+        .map(l => l.split(/=(.*)/s).slice(0, 2))
+    );
     expect(env.token).toBe(rendezvous.token);
     expect(env.runtime).toBe(join(sessionDir, 'runtime'));
     expect(statSync(env.runtime).mode & 0o777).toBe(0o700);
@@ -142,7 +183,9 @@ describe('the rendered script, run by bash with stub scontrol and jupyter', () =
     runScript();
     const second = parseRendezvous(readFileSync(join(sessionDir, 'rendezvous.json'), 'utf8'), { sessionId: ID }).token;
     expect(second).not.toBe(first);
-    expect(spawnSync('ls', ['-A', sessionDir], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).sort()).toEqual(['rendezvous.json', 'runtime']);
+    expect(spawnSync('ls', ['-A', sessionDir], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).sort()).toEqual(
+      ['rendezvous.json', 'runtime']
+    );
   });
 
   it('falls back to hostname -f without SLURMD_NODENAME', () => {
@@ -150,7 +193,9 @@ describe('the rendered script, run by bash with stub scontrol and jupyter', () =
     expect(r.status).toBe(0);
     const rendezvous = parseRendezvous(readFileSync(join(sessionDir, 'rendezvous.json'), 'utf8'), { sessionId: ID });
     expect(rendezvous.node).toBe('');
-    expect(rendezvous.host).toBe(spawnSync('/bin/bash', ['-c', 'hostname -f 2>/dev/null || hostname'], { encoding: 'utf8' }).stdout.trim());
+    expect(rendezvous.host).toBe(
+      spawnSync('/bin/bash', ['-c', 'hostname -f 2>/dev/null || hostname'], { encoding: 'utf8' }).stdout.trim()
+    );
   });
 
   it('refuses a NodeAddr that is not a host name or address (exit 4, no rendezvous, no server)', () => {
@@ -165,11 +210,23 @@ describe('the rendered script, run by bash with stub scontrol and jupyter', () =
 
 describe('labSubmitOptions', () => {
   const profile: ProfileConfig = {
-    cluster: 'c', partition: 'gpu', gres: 'gpu:1', time: '01:00:00', cpus: 2, mem: '4G', account: 'proj', sbatch: { 'mail-type': 'END' }
+    cluster: 'c',
+    partition: 'gpu',
+    gres: 'gpu:1',
+    time: '01:00:00',
+    cpus: 2,
+    mem: '4G',
+    account: 'proj',
+    sbatch: { 'mail-type': 'END' }
   };
 
   it('names the job and comment after the session, logs to the session dir, starts in the home dir', () => {
-    const { options, extra } = labSubmitOptions({ sessionId: ID, sessionDir: `/home/me/.hpclab/sessions/${ID}`, homeDir: '/home/me', profile });
+    const { options, extra } = labSubmitOptions({
+      sessionId: ID,
+      sessionDir: `/home/me/.hpclab/sessions/${ID}`,
+      homeDir: '/home/me',
+      profile
+    });
     expect(options).toEqual({
       jobName: `hpclab-${ID}`,
       comment: `hpclab:${ID}`,
@@ -188,10 +245,20 @@ describe('labSubmitOptions', () => {
 
   it('lets overrides win and escapes % in the log path', () => {
     const { options, extra } = labSubmitOptions({
-      sessionId: ID, sessionDir: '/home/100%me/s', homeDir: '/home/100%me', profile: { cluster: 'c', partition: 'cpu' },
+      sessionId: ID,
+      sessionDir: '/home/100%me/s',
+      homeDir: '/home/100%me',
+      profile: { cluster: 'c', partition: 'cpu' },
       overrides: { partition: 'gpu', cpus: 8, nodelist: 'n[1-2]', qos: 'high', constraint: 'a100' }
     });
-    expect(options).toMatchObject({ partition: 'gpu', cpusPerTask: 8, nodelist: 'n[1-2]', qos: 'high', constraint: 'a100', output: '/home/100%%me/s/job.log' });
+    expect(options).toMatchObject({
+      partition: 'gpu',
+      cpusPerTask: 8,
+      nodelist: 'n[1-2]',
+      qos: 'high',
+      constraint: 'a100',
+      output: '/home/100%%me/s/job.log'
+    });
     expect(extra).toEqual({});
   });
 });

@@ -20,7 +20,23 @@ const CONFIG = { clusters: { c: { local: true } }, profiles: { cpu: { cluster: '
 
 function pendingRecord(): SessionRecord {
   return {
-    info: { id: 'abc123def', kind: 'lab', cluster: 'c', profile: 'cpu', state: 'pending', jobId: '42', pending: null, node: null, createdAt: '2025-01-01T00:00:00.000Z', startedAt: null, endsAt: null, endedAt: null, endReason: null, message: null, baseUrl: '/hpclab/node/abc123def/' },
+    info: {
+      id: 'abc123def',
+      kind: 'lab',
+      cluster: 'c',
+      profile: 'cpu',
+      state: 'pending',
+      jobId: '42',
+      pending: null,
+      node: null,
+      createdAt: '2025-01-01T00:00:00.000Z',
+      startedAt: null,
+      endsAt: null,
+      endedAt: null,
+      endReason: null,
+      message: null,
+      baseUrl: '/hpclab/node/abc123def/'
+    },
     sessionDir: '/home/u/.hpclab/sessions/abc123def',
     target: null,
     token: null,
@@ -30,7 +46,28 @@ function pendingRecord(): SessionRecord {
 }
 
 function job(id: string, over: Partial<Job> = {}): Job {
-  return { id, arrayJobId: null, arrayTaskId: null, name: 'hpclab-abc123def', user: 'u', state: 'PENDING', reason: 'Priority', partition: 'debug', nodes: null, numNodes: 1, numCpus: 1, timeUsed: 0, timeLimit: 3600, timeLeft: null, submitTime: null, startTime: null, gres: null, comment: null, workDir: null, ...over };
+  return {
+    id,
+    arrayJobId: null,
+    arrayTaskId: null,
+    name: 'hpclab-abc123def',
+    user: 'u',
+    state: 'PENDING',
+    reason: 'Priority',
+    partition: 'debug',
+    nodes: null,
+    numNodes: 1,
+    numCpus: 1,
+    timeUsed: 0,
+    timeLimit: 3600,
+    timeLeft: null,
+    submitTime: null,
+    startTime: null,
+    gres: null,
+    comment: null,
+    workDir: null,
+    ...over
+  };
 }
 
 class FakePoller extends EventEmitter {
@@ -66,11 +103,19 @@ function setup() {
     load: async () => [pendingRecord()],
     save: async () => {
       control.saves++;
-      if (control.saveFails) throw new StateSaveError('/state/sessions.json', new Error('ENOSPC: no space left on device'));
+      if (control.saveFails)
+        throw new StateSaveError('/state/sessions.json', new Error('ENOSPC: no space left on device'));
     }
   } as unknown as SessionStore;
-  const manager = new SessionManager({ config: CONFIG, clusters: () => ({ transport, scheduler, poller: poller as unknown as ClusterPoller }), store, logger: logger.child('sessions'), startCheckMs: 60_000 });
-  const warnings = () => entries.filter(e => / WARN /.test(e)).map(e => e.replace(/^\S+ WARN sessions: /, '').trimEnd());
+  const manager = new SessionManager({
+    config: CONFIG,
+    clusters: () => ({ transport, scheduler, poller: poller as unknown as ClusterPoller }),
+    store,
+    logger: logger.child('sessions'),
+    startCheckMs: 60_000
+  });
+  const warnings = () =>
+    entries.filter(e => / WARN /.test(e)).map(e => e.replace(/^\S+ WARN sessions: /, '').trimEnd());
   return { manager, poller, control, warnings, entries };
 }
 
@@ -91,7 +136,9 @@ it('logs a failing squeue once, however often it repeats, and once when it answe
     poller.emit('jobs', { data: [], fetchedAt: new Date(), error: 'scheduler unreachable' });
   }
   await settle();
-  expect(warnings()).toEqual(['squeue on c failed; its sessions do not move until it answers: slurm_load_jobs error: Unable to contact slurm controller']);
+  expect(warnings()).toEqual([
+    'squeue on c failed; its sessions do not move until it answers: slurm_load_jobs error: Unable to contact slurm controller'
+  ]);
   poller.answer([job('42')]);
   poller.answer([job('42')]);
   await settle();
@@ -111,7 +158,9 @@ it('logs an answer that cannot be applied once, and when sessions follow squeue 
     poller.answer([job('42'), lost]);
     await settle();
   }
-  expect(warnings()).toEqual(["cannot apply squeue's answer on c; its sessions do not move: cannot find the home directory on c"]);
+  expect(warnings()).toEqual([
+    "cannot apply squeue's answer on c; its sessions do not move: cannot find the home directory on c"
+  ]);
   control.homeFails = false;
   poller.answer([job('42'), lost]);
   await settle();

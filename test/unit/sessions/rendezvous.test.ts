@@ -1,7 +1,16 @@
 import { parseRendezvous, RendezvousError } from '../../../server/sessions/rendezvous';
 
 const TOKEN = 'ab'.repeat(32);
-const good = { version: 1, sessionId: 's1', host: 'n1.cluster', port: 40123, token: TOKEN, node: 'n1', jobId: '42', pid: 1234 };
+const good = {
+  version: 1,
+  sessionId: 's1',
+  host: 'n1.cluster',
+  port: 40123,
+  token: TOKEN,
+  node: 'n1',
+  jobId: '42',
+  pid: 1234
+};
 const text = (over: Record<string, unknown> = {}) => JSON.stringify({ ...good, ...over });
 
 describe('parseRendezvous', () => {

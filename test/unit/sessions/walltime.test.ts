@@ -7,7 +7,11 @@ describe('WalltimeWarnings', () => {
   it('warns at each threshold before the end, once', () => {
     const warned: number[] = [];
     const now = Date.now();
-    const w = new WalltimeWarnings([10, 2], m => warned.push(m), () => now);
+    const w = new WalltimeWarnings(
+      [10, 2],
+      m => warned.push(m),
+      () => now
+    );
     w.schedule(new Date(now + 30 * 60_000));
     jest.advanceTimersByTime(19 * 60_000);
     expect(warned).toEqual([]);
@@ -22,14 +26,22 @@ describe('WalltimeWarnings', () => {
   it('a session shorter than the thresholds gets one warning at once with the real minutes left', () => {
     const warned: number[] = [];
     const now = Date.now();
-    new WalltimeWarnings([10, 2], m => warned.push(m), () => now).schedule(new Date(now + 60_000));
+    new WalltimeWarnings(
+      [10, 2],
+      m => warned.push(m),
+      () => now
+    ).schedule(new Date(now + 60_000));
     expect(warned).toEqual([1]);
   });
 
   it('rescheduling (a new end time) replaces the old timers', () => {
     const warned: number[] = [];
     const now = Date.now();
-    const w = new WalltimeWarnings([10], m => warned.push(m), () => now);
+    const w = new WalltimeWarnings(
+      [10],
+      m => warned.push(m),
+      () => now
+    );
     w.schedule(new Date(now + 20 * 60_000));
     w.schedule(new Date(now + 40 * 60_000));
     jest.advanceTimersByTime(11 * 60_000);

@@ -6,8 +6,15 @@ import { ConfigFollower } from '../../../server/setup/config-follower';
 
 /* The companion follows its config file: what `hpclab init` or an editor writes applies to the next call. */
 
-const START = { clusters: { here: { local: true } }, profiles: { cpu: { cluster: 'here', env: { python: 'python3' } } } };
-const MORE = { ...START, clusters: { ...START.clusters, there: { ssh: { host: 'login.example.org' } } }, profiles: { ...START.profiles, gpu: { cluster: 'there', gres: 'gpu:1' } } };
+const START = {
+  clusters: { here: { local: true } },
+  profiles: { cpu: { cluster: 'here', env: { python: 'python3' } } }
+};
+const MORE = {
+  ...START,
+  clusters: { ...START.clusters, there: { ssh: { host: 'login.example.org' } } },
+  profiles: { ...START.profiles, gpu: { cluster: 'there', gres: 'gpu:1' } }
+};
 
 let dir: string;
 let file: string;

@@ -20,7 +20,11 @@ describe('hpclab init: what it proposes', () => {
   });
 
   it('on a site with several GPU types: one profile per type, time capped at the partition limit', () => {
-    const profiles = proposeProfiles('hpc', { partitions: site, associations: [{ account: 'proj1', qos: ['normal'] }], env });
+    const profiles = proposeProfiles('hpc', {
+      partitions: site,
+      associations: [{ account: 'proj1', qos: ['normal'] }],
+      env
+    });
     expect(Object.keys(profiles)).toEqual(expect.arrayContaining(['cpu', 'gpu-a100', 'gpu-v100']));
     expect(profiles.cpu).toMatchObject({ partition: 'debug', time: '01:00:00', account: 'proj1' });
     expect(profiles['gpu-a100']).toMatchObject({ partition: 'gpu', gres: 'gpu:a100:1' });
@@ -29,12 +33,24 @@ describe('hpclab init: what it proposes', () => {
   });
 
   it('names an account only when there is one to choose', () => {
-    const two = proposeProfiles('hpc', { partitions: recorded, associations: [{ account: 'a', qos: [] }, { account: 'b', qos: [] }], env });
+    const two = proposeProfiles('hpc', {
+      partitions: recorded,
+      associations: [
+        { account: 'a', qos: [] },
+        { account: 'b', qos: [] }
+      ],
+      env
+    });
     expect(two.cpu.account).toBeUndefined();
   });
 
   it('writes a config that loads', () => {
-    const merged = mergeIntoConfig(undefined, 'tb', { ssh: { host: 'tb-login' } }, proposeProfiles('tb', { partitions: recorded, associations: null, env }));
+    const merged = mergeIntoConfig(
+      undefined,
+      'tb',
+      { ssh: { host: 'tb-login' } },
+      proposeProfiles('tb', { partitions: recorded, associations: null, env })
+    );
     const config = parseConfig(JSON.stringify(merged.config), 'config.json');
     expect(Object.keys(config.profiles ?? {})).toEqual(['cpu', 'gpu-fake']);
     expect(config.defaults?.cluster).toBe('tb');
@@ -66,13 +82,16 @@ describe('hpclab init: merging into an existing config', () => {
   });
 
   it('refuses a cluster name taken by other settings, naming the fix', () => {
-    expect(() => mergeIntoConfig(existing, 'hpc', { ssh: { host: 'elsewhere' } }, proposed)).toThrow(/already has a cluster "hpc".*--cluster/);
+    expect(() => mergeIntoConfig(existing, 'hpc', { ssh: { host: 'elsewhere' } }, proposed)).toThrow(
+      /already has a cluster "hpc".*--cluster/
+    );
   });
 });
 
 describe('hpclab init: hosts and names', () => {
   it('lists the concrete aliases of ~/.ssh/config, not patterns', () => {
-    const text = 'Host *\n  ServerAliveInterval 30\nHost hpc hpc-login # the cluster\n  HostName x\nhost=gw\nHost *.example.org !bad\nMatch host foo\nHost "quoted"\n';
+    const text =
+      'Host *\n  ServerAliveInterval 30\nHost hpc hpc-login # the cluster\n  HostName x\nhost=gw\nHost *.example.org !bad\nMatch host foo\nHost "quoted"\n';
     expect(listSshHosts(text)).toEqual(['hpc', 'hpc-login', 'gw', 'quoted']);
     expect(listSshHosts(undefined)).toEqual([]);
   });

@@ -12,7 +12,11 @@ let file: string;
 let service: SetupService;
 let live: ReturnType<typeof parseConfig>;
 
-const START = { clusters: { here: { local: true } }, profiles: { cpu: { cluster: 'here', time: '00:10:00', env: { python: 'python3' } } }, defaults: { cluster: 'here', profile: 'cpu' } };
+const START = {
+  clusters: { here: { local: true } },
+  profiles: { cpu: { cluster: 'here', time: '00:10:00', env: { python: 'python3' } } },
+  defaults: { cluster: 'here', profile: 'cpu' }
+};
 
 beforeEach(async () => {
   dir = await fs.mkdtemp(path.join(os.tmpdir(), 'hpclab-setup-'));
@@ -21,7 +25,13 @@ beforeEach(async () => {
   await fs.writeFile(file, JSON.stringify(START));
   live = parseConfig(JSON.stringify(START), file);
   const clusters = new ClusterRegistry(live, { homeDir: dir });
-  service = new SetupService({ configPath: file, config: live, clusters, probeRegistry: c => new ClusterRegistry(c, { homeDir: dir }), homeDir: dir });
+  service = new SetupService({
+    configPath: file,
+    config: live,
+    clusters,
+    probeRegistry: c => new ClusterRegistry(c, { homeDir: dir }),
+    homeDir: dir
+  });
 });
 afterEach(async () => {
   await service.close();
@@ -32,7 +42,10 @@ const onDisk = async () => JSON.parse(await fs.readFile(file, 'utf8'));
 
 test('info lists the hosts of ~/.ssh/config and whether a config exists', async () => {
   await fs.mkdir(path.join(dir, '.ssh'));
-  await fs.writeFile(path.join(dir, '.ssh', 'config'), 'Host login1 login2\n  User me\nHost *\n  ServerAliveInterval 30\n');
+  await fs.writeFile(
+    path.join(dir, '.ssh', 'config'),
+    'Host login1 login2\n  User me\nHost *\n  ServerAliveInterval 30\n'
+  );
   expect(await service.info()).toEqual({ configPath: file, configured: true, hosts: ['login1', 'login2'] });
 });
 
@@ -68,7 +81,10 @@ test('two edits at once both land (writes are serialized)', async () => {
 
 test('a broken file is reported and never overwritten', async () => {
   await fs.writeFile(file, '{"clusters": ');
-  await expect(service.putProfile('a', { cluster: 'here' })).rejects.toMatchObject({ kind: 'invalid', name: 'ConfigError' });
+  await expect(service.putProfile('a', { cluster: 'here' })).rejects.toMatchObject({
+    kind: 'invalid',
+    name: 'ConfigError'
+  });
   expect(await fs.readFile(file, 'utf8')).toBe('{"clusters": ');
 });
 

@@ -18,7 +18,18 @@ const keys: Record<string, { line: string; blob: Buffer }> = {};
 /** Real keys from the real ssh-keygen, so blobs and hashes are OpenSSH's, not ours. */
 function makeKey(name: string, type: string): void {
   const file = path.join(dir, name);
-  execFileSync('ssh-keygen', ['-q', '-t', type, ...(type === 'rsa' ? ['-b', '2048'] : []), '-N', '', '-C', name, '-f', file]);
+  execFileSync('ssh-keygen', [
+    '-q',
+    '-t',
+    type,
+    ...(type === 'rsa' ? ['-b', '2048'] : []),
+    '-N',
+    '',
+    '-C',
+    name,
+    '-f',
+    file
+  ]);
   const line = readFileSync(`${file}.pub`, 'utf8').trim();
   keys[name] = { line, blob: Buffer.from(line.split(' ')[1], 'base64') };
 }
@@ -33,19 +44,20 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const plainText = () => [
-  '# comment, then a blank line',
-  '',
-  `login.example.org,10.0.0.5 ${keys.ed1.line}`,
-  `[login.example.org]:2222 ${keys.ed2.line}`,
-  `*.cluster.org,!evil.cluster.org ${keys.rsa.line}`,
-  `  node?? ${keys.ecdsa.line}`,
-  `@revoked * ${keys.bad.line}`,
-  `@cert-authority *.example.org ${keys.ed2.line}`,
-  `@bogus-marker login.example.org ${keys.ed2.line}`,
-  'login.example.org 1024 35 12345678901234567890',
-  'broken line'
-].join('\n');
+const plainText = () =>
+  [
+    '# comment, then a blank line',
+    '',
+    `login.example.org,10.0.0.5 ${keys.ed1.line}`,
+    `[login.example.org]:2222 ${keys.ed2.line}`,
+    `*.cluster.org,!evil.cluster.org ${keys.rsa.line}`,
+    `  node?? ${keys.ecdsa.line}`,
+    `@revoked * ${keys.bad.line}`,
+    `@cert-authority *.example.org ${keys.ed2.line}`,
+    `@bogus-marker login.example.org ${keys.ed2.line}`,
+    'login.example.org 1024 35 12345678901234567890',
+    'broken line'
+  ].join('\n');
 
 describe('checkHostKey', () => {
   it('parses plain lines, skipping comments, SSH-1 and junk', () => {
@@ -76,14 +88,30 @@ describe('checkHostKey', () => {
 
   it('reports a changed key with the line that holds the old one', () => {
     const entries = parseKnownHosts(plainText(), '/kh');
-    expect(checkHostKey(entries, 'login.example.org', 22, keys.ed2.blob)).toEqual({ status: 'mismatch', expectedTypes: ['ssh-ed25519'], line: 3, file: '/kh' });
-    expect(checkHostKey(entries, 'login.example.org', 2222, keys.ed1.blob)).toMatchObject({ status: 'mismatch', line: 4 });
+    expect(checkHostKey(entries, 'login.example.org', 22, keys.ed2.blob)).toEqual({
+      status: 'mismatch',
+      expectedTypes: ['ssh-ed25519'],
+      line: 3,
+      file: '/kh'
+    });
+    expect(checkHostKey(entries, 'login.example.org', 2222, keys.ed1.blob)).toMatchObject({
+      status: 'mismatch',
+      line: 4
+    });
     // Only other key types on record: still not this key, so still refused.
-    expect(checkHostKey(entries, 'gpu1.cluster.org', 22, keys.ed1.blob)).toMatchObject({ status: 'mismatch', expectedTypes: ['ssh-rsa'], line: 5 });
+    expect(checkHostKey(entries, 'gpu1.cluster.org', 22, keys.ed1.blob)).toMatchObject({
+      status: 'mismatch',
+      expectedTypes: ['ssh-rsa'],
+      line: 5
+    });
   });
 
   it('refuses revoked keys and ignores @cert-authority and unknown markers', () => {
-    expect(checkHostKey(plainText(), 'anything', 22, keys.bad.blob)).toEqual({ status: 'revoked', line: 7, file: undefined });
+    expect(checkHostKey(plainText(), 'anything', 22, keys.bad.blob)).toEqual({
+      status: 'revoked',
+      line: 7,
+      file: undefined
+    });
     expect(checkHostKey(plainText(), 'www.example.org', 22, keys.ed2.blob)).toEqual({ status: 'unknown' });
   });
 
@@ -96,7 +124,10 @@ describe('checkHostKey', () => {
     expect(text.split('\n').filter(l => l.startsWith('|1|'))).toHaveLength(2);
     expect(checkHostKey(text, 'hashed.example.org', 22, keys.ed1.blob)).toEqual({ status: 'match' });
     expect(checkHostKey(text, 'hashed.example.org', 2200, keys.ed2.blob)).toEqual({ status: 'match' });
-    expect(checkHostKey(text, 'hashed.example.org', 2200, keys.ed1.blob)).toMatchObject({ status: 'mismatch', line: 2 });
+    expect(checkHostKey(text, 'hashed.example.org', 2200, keys.ed1.blob)).toMatchObject({
+      status: 'mismatch',
+      line: 2
+    });
     expect(checkHostKey(text, 'other.example.org', 22, keys.ed1.blob)).toEqual({ status: 'unknown' });
   });
 });
@@ -109,15 +140,17 @@ describe('key types and algorithms', () => {
   });
 
   it('maps types to ssh2 algorithm names, dropping ones ssh2 lacks', () => {
-    expect(hostKeyAlgorithmsFor(['ssh-rsa', 'ecdsa-sha2-nistp384', 'ssh-ed25519', 'sk-ssh-ed25519@openssh.com', 'ssh-rsa'])).toEqual([
-      'rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa', 'ecdsa-sha2-nistp384', 'ssh-ed25519'
-    ]);
+    expect(
+      hostKeyAlgorithmsFor(['ssh-rsa', 'ecdsa-sha2-nistp384', 'ssh-ed25519', 'sk-ssh-ed25519@openssh.com', 'ssh-rsa'])
+    ).toEqual(['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa', 'ecdsa-sha2-nistp384', 'ssh-ed25519']);
   });
 
   it('reads the type from the blob and prints fingerprints like ssh-keygen -l', () => {
     expect(keyTypeOf(keys.rsa.blob)).toBe('ssh-rsa');
     expect(keyTypeOf(Buffer.from([0, 0]))).toBe('');
-    const printed = execFileSync('ssh-keygen', ['-l', '-E', 'sha256', '-f', path.join(dir, 'ed1.pub')], { encoding: 'utf8' });
+    const printed = execFileSync('ssh-keygen', ['-l', '-E', 'sha256', '-f', path.join(dir, 'ed1.pub')], {
+      encoding: 'utf8'
+    });
     expect(printed.split(' ')[1]).toBe(fingerprintOf(keys.ed1.blob));
   });
 });
@@ -130,21 +163,34 @@ describe('hostKeyErrorMessage', () => {
     const entries = parseKnownHosts(readFileSync(file, 'utf8'), file);
     const check = checkHostKey(entries, 'login.example.org', 2222, keys.ed1.blob);
     if (check.status === 'match') throw new Error('expected a mismatch');
-    const message = hostKeyErrorMessage(check, { host: 'login.example.org', port: 2222, key: keys.ed1.blob, knownHostsFiles: [file] });
+    const message = hostKeyErrorMessage(check, {
+      host: 'login.example.org',
+      port: 2222,
+      key: keys.ed1.blob,
+      knownHostsFiles: [file]
+    });
     expect(message).toMatch(/CHANGED/);
     expect(message).toContain(`${file} line 4`);
     expect(message).toContain(fingerprintOf(keys.ed1.blob));
     expect(message).toMatch(/admins/);
     expect(message).not.toMatch(/yes\/no|accept\?/i);
     // The command we print must really remove the old entry.
-    const command = message.split('\n').find(l => l.trim().startsWith('ssh-keygen -R'))!.trim();
+    const command = message
+      .split('\n')
+      .find(l => l.trim().startsWith('ssh-keygen -R'))!
+      .trim();
     expect(command).toBe(`ssh-keygen -R '[login.example.org]:2222' -f ${file}`);
     execFileSync('sh', ['-c', command], { stdio: 'ignore' });
-    expect(checkHostKey(readFileSync(file, 'utf8'), 'login.example.org', 2222, keys.ed1.blob)).toEqual({ status: 'unknown' });
+    expect(checkHostKey(readFileSync(file, 'utf8'), 'login.example.org', 2222, keys.ed1.blob)).toEqual({
+      status: 'unknown'
+    });
   });
 
   it('tells how to add an unknown host, and never offers to accept', () => {
-    const message = hostKeyErrorMessage({ status: 'unknown' }, { host: 'new.example.org', port: 2200, key: keys.ed2.blob, knownHostsFiles: ['/home/me/.ssh/known_hosts'] });
+    const message = hostKeyErrorMessage(
+      { status: 'unknown' },
+      { host: 'new.example.org', port: 2200, key: keys.ed2.blob, knownHostsFiles: ['/home/me/.ssh/known_hosts'] }
+    );
     expect(message).toContain('ssh-keyscan -p 2200 new.example.org >> /home/me/.ssh/known_hosts');
     expect(message).toContain(fingerprintOf(keys.ed2.blob));
     expect(message).toMatch(/ssh -p 2200 new\.example\.org/);
@@ -152,7 +198,10 @@ describe('hostKeyErrorMessage', () => {
   });
 
   it('names the line of a revoked key', () => {
-    const message = hostKeyErrorMessage({ status: 'revoked', line: 7, file: '/kh' }, { host: 'h', port: 22, key: keys.bad.blob, knownHostsFiles: ['/kh'] });
+    const message = hostKeyErrorMessage(
+      { status: 'revoked', line: 7, file: '/kh' },
+      { host: 'h', port: 22, key: keys.bad.blob, knownHostsFiles: ['/kh'] }
+    );
     expect(message).toMatch(/@revoked in \/kh line 7/);
   });
 });

@@ -90,7 +90,12 @@ describe('keyboard-interactive login (2FA)', () => {
     client.end();
     expect(out).toBe('ran: hostname\n');
     expect(asked).toHaveLength(1);
-    expect(asked[0]).toMatchObject({ cluster: 'kbd', kind: 'keyboard-interactive', name: 'Duo', instructions: 'Enter your one-time code' });
+    expect(asked[0]).toMatchObject({
+      cluster: 'kbd',
+      kind: 'keyboard-interactive',
+      name: 'Duo',
+      instructions: 'Enter your one-time code'
+    });
     expect(asked[0].prompts).toEqual([{ prompt: 'Verification code: ', echo: false }]);
   });
 
@@ -109,13 +114,18 @@ describe('keyboard-interactive login (2FA)', () => {
   });
 
   it('says which key file could not be unlocked with a wrong passphrase', async () => {
-    const err = await connectChain([{ ...hop(), identityFiles: [{ path: userKey, explicit: true }] }], { cluster: 'kbd', prompter: async () => ['wrong'] }).catch(e => e);
+    const err = await connectChain([{ ...hop(), identityFiles: [{ path: userKey, explicit: true }] }], {
+      cluster: 'kbd',
+      prompter: async () => ['wrong']
+    }).catch(e => e);
     expect(err).toMatchObject({ kind: 'config' });
     expect(err.message).toContain(userKey);
   });
 
   it('reports a wrong code as an authentication failure', async () => {
-    await expect(connectChain([hop()], { cluster: 'kbd', prompter: async () => ['000000'] })).rejects.toMatchObject({ kind: 'auth' });
+    await expect(connectChain([hop()], { cluster: 'kbd', prompter: async () => ['000000'] })).rejects.toMatchObject({
+      kind: 'auth'
+    });
   });
 
   it('asks the 2FA code in the browser: a prompt event on /events, the answer POSTed back, logged in', async () => {
@@ -123,23 +133,43 @@ describe('keyboard-interactive login (2FA)', () => {
     const h = await startHarness({ prompts: broker });
     try {
       // A browser tab listening to the companion's live events.
-      const events = await fetch(`http://127.0.0.1:${h.port}/hpclab/events`, { headers: { Authorization: 'Bearer test-token-0123456789abcdef' } });
+      const events = await fetch(`http://127.0.0.1:${h.port}/hpclab/events`, {
+        headers: { Authorization: 'Bearer test-token-0123456789abcdef' }
+      });
       const reader = events.body!.getReader();
       const login = connectChain([hop()], { cluster: 'kbd', prompter: broker.prompter });
       let text = '';
       while (!/event: prompt\n/.test(text)) text += Buffer.from((await reader.read()).value!).toString();
       const event = JSON.parse(/event: prompt\ndata: (.*)\n/.exec(text)![1]);
-      expect(event).toMatchObject({ cluster: 'kbd', kind: 'keyboard-interactive', name: 'Duo', prompts: [{ prompt: 'Verification code: ', echo: false }] });
-      const wrongCount = await h.request('POST', `/hpclab/api/prompts/${event.id}`, { headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ answers: [] }) });
+      expect(event).toMatchObject({
+        cluster: 'kbd',
+        kind: 'keyboard-interactive',
+        name: 'Duo',
+        prompts: [{ prompt: 'Verification code: ', echo: false }]
+      });
+      const wrongCount = await h.request('POST', `/hpclab/api/prompts/${event.id}`, {
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ answers: [] })
+      });
       expect([wrongCount.status, wrongCount.json.error.message]).toEqual([400, expect.stringContaining('answers')]);
-      const answered = await h.request('POST', `/hpclab/api/prompts/${event.id}`, { headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ answers: ['123456'] }) });
+      const answered = await h.request('POST', `/hpclab/api/prompts/${event.id}`, {
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ answers: ['123456'] })
+      });
       expect(answered.status).toBe(204);
       const client = await login;
       client.end();
       // The code never travels back out in an event, and the prompt is gone.
       while (!/event: prompt-done/.test(text)) text += Buffer.from((await reader.read()).value!).toString();
       expect(text).not.toContain('123456');
-      expect((await h.request('POST', `/hpclab/api/prompts/${event.id}`, { headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ answers: ['1'] }) })).status).toBe(404);
+      expect(
+        (
+          await h.request('POST', `/hpclab/api/prompts/${event.id}`, {
+            headers: { 'Content-Type': 'application/json' },
+            body: JSON.stringify({ answers: ['1'] })
+          })
+        ).status
+      ).toBe(404);
       await reader.cancel();
     } finally {
       await h.close();
@@ -147,8 +177,13 @@ describe('keyboard-interactive login (2FA)', () => {
   });
 
   it('without a browser listening, the broker falls back (or says nobody could answer)', async () => {
-    const client = await connectChain([hop()], { cluster: 'kbd', prompter: new PromptBroker(async () => ['123456']).prompter });
+    const client = await connectChain([hop()], {
+      cluster: 'kbd',
+      prompter: new PromptBroker(async () => ['123456']).prompter
+    });
     client.end();
-    await expect(connectChain([hop()], { cluster: 'kbd', prompter: new PromptBroker(undefined).prompter })).rejects.toThrow();
+    await expect(
+      connectChain([hop()], { cluster: 'kbd', prompter: new PromptBroker(undefined).prompter })
+    ).rejects.toThrow();
   });
 });

@@ -27,7 +27,8 @@ describe('ProxyCommand token expansion', () => {
     throw new Error('expected a config error');
   };
   /** The message of the config error that `Host hpc` with these lines gives. */
-  const refused = (...lines: string[]) => configError(() => resolve(`Host hpc\n${lines.map(l => `  ${l}\n`).join('')}`)).message;
+  const refused = (...lines: string[]) =>
+    configError(() => resolve(`Host hpc\n${lines.map(l => `  ${l}\n`).join('')}`)).message;
 
   it('expands %h %p %r %n and %% as ssh does', () => {
     const written = 'ssh gw exec nc %h %p # %r %n 100%%';
@@ -126,7 +127,10 @@ if (mode === 'stubborn') process.on('SIGHUP', () => process.stderr.write('relay:
   });
 
   /** A transport to alias `tb`, whose ~/.ssh/config entry ends with `extra` lines. */
-  async function transportWith(extra: string, options: { hostName?: string; connectTimeoutSec?: number; knownHosts?: string } = {}) {
+  async function transportWith(
+    extra: string,
+    options: { hostName?: string; connectTimeoutSec?: number; knownHosts?: string } = {}
+  ) {
     const lines = [
       'Host tb',
       `HostName ${options.hostName ?? '127.0.0.1'}`,
@@ -142,7 +146,10 @@ if (mode === 'stubborn') process.on('SIGHUP', () => process.stderr.write('relay:
       maxChannels: 4,
       backoffMs: { first: 50, max: 200 },
       connect: async () => {
-        const hops = hopsFor({ host: 'tb' }, { homeDir: home, localUser: 'me', sshConfigText: await readSshConfig(home) });
+        const hops = hopsFor(
+          { host: 'tb' },
+          { homeDir: home, localUser: 'me', sshConfigText: await readSshConfig(home) }
+        );
         return connectChain(hops, { cluster: 'pc', log: message => logged.push(message) });
       }
     });
@@ -179,7 +186,9 @@ if (mode === 'stubborn') process.on('SIGHUP', () => process.stderr.write('relay:
     expect(r).toMatchObject({ code: 0, stdout: expect.stringMatching(/^ran: .*hostname/) });
     expect((await transport.exec(['echo', 'again'])).stdout).toMatch(/again/);
     expect([logins - before, transport.connections]).toEqual([1, 1]);
-    const stderrLine = new RegExp(`^ProxyCommand ".*relay\\.js' %h %p .*": relay: connecting to 127\\.0\\.0\\.1:${port}$`);
+    const stderrLine = new RegExp(
+      `^ProxyCommand ".*relay\\.js' %h %p .*": relay: connecting to 127\\.0\\.0\\.1:${port}$`
+    );
     expect(logged).toContainEqual(expect.stringMatching(stderrLine));
   });
 
@@ -196,7 +205,9 @@ if (mode === 'stubborn') process.on('SIGHUP', () => process.stderr.write('relay:
   });
 
   it('fails with the command, its exit code and its last stderr lines when it exits before the handshake', async () => {
-    const transport = await transportWith("ProxyCommand sh -c 'echo connecting to gateway >&2; echo gateway says no >&2; exit 3'\n");
+    const transport = await transportWith(
+      "ProxyCommand sh -c 'echo connecting to gateway >&2; echo gateway says no >&2; exit 3'\n"
+    );
     const err = await transport.exec(['true']).catch(e => e);
     expect(err).toBeInstanceOf(TransportError);
     expect(err).toMatchObject({ kind: 'unreachable', cluster: 'pc' });
@@ -237,7 +248,9 @@ if (mode === 'stubborn') process.on('SIGHUP', () => process.stderr.write('relay:
     expect(alive(pid)).toBe(true);
     await transport.close();
     await waitUntil('the ProxyCommand to be stopped', () => !alive(pid), 3_000);
-    expect(logged).toContainEqual(expect.stringMatching(/linger\.pid' linger" did not exit when its connection ended; sent SIGHUP$/));
+    expect(logged).toContainEqual(
+      expect.stringMatching(/linger\.pid' linger" did not exit when its connection ended; sent SIGHUP$/)
+    );
     expect(logged).not.toContainEqual(expect.stringMatching(/linger\.pid' linger" did not exit .* sent SIGKILL$/));
   });
 

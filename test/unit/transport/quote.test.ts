@@ -20,14 +20,57 @@ function prng(seed: number): () => number {
 }
 
 const NASTY = [
-  '$(touch x)', '`touch x`', '${HOME}', '$HOME', "'", '"', '\\', "'\\''", '\n', '\r\n', '\t', ' ',
-  '*', '?', '[a-z]', '~', '~root', '!', '!!', '#', ';', '&', '|', '&&', '>', '<', '(', ')', '{', '}',
-  '=', '%', '-n', '--', '-e', 'A=b', 'é', '日本', '🚀', '\u00a0', '\u2028', '\x7f', '\x01', ''
+  '$(touch x)',
+  '`touch x`',
+  '${HOME}',
+  '$HOME',
+  "'",
+  '"',
+  '\\',
+  "'\\''",
+  '\n',
+  '\r\n',
+  '\t',
+  ' ',
+  '*',
+  '?',
+  '[a-z]',
+  '~',
+  '~root',
+  '!',
+  '!!',
+  '#',
+  ';',
+  '&',
+  '|',
+  '&&',
+  '>',
+  '<',
+  '(',
+  ')',
+  '{',
+  '}',
+  '=',
+  '%',
+  '-n',
+  '--',
+  '-e',
+  'A=b',
+  'é',
+  '日本',
+  '🚀',
+  '\u00a0',
+  '\u2028',
+  '\x7f',
+  '\x01',
+  ''
 ];
 
 describe('renderRemoteCommand', () => {
   it('leaves plain words bare and quotes the rest', () => {
-    expect(renderRemoteCommand(['squeue', '--me', '-o', '%i|%T', '--name=hpclab-1'])).toBe("squeue --me -o '%i|%T' --name=hpclab-1");
+    expect(renderRemoteCommand(['squeue', '--me', '-o', '%i|%T', '--name=hpclab-1'])).toBe(
+      "squeue --me -o '%i|%T' --name=hpclab-1"
+    );
     expect(renderRemoteCommand(['cat', '/home/u/a b'])).toBe("cat '/home/u/a b'");
     expect(renderRemoteCommand(['echo', "it's"])).toBe("echo 'it'\\''s'");
     expect(renderRemoteCommand(['echo', ''])).toBe("echo ''");
@@ -54,12 +97,21 @@ describe('renderRemoteCommand', () => {
 
   it('does not run command substitutions', () => {
     // cwd is /, where an unprivileged `touch x` would fail loudly; the words must come back as text.
-    expect(throughShell(['$(touch /nonexistent-dir/x)', '`false`'])).toEqual(['$(touch /nonexistent-dir/x)', '`false`']);
+    expect(throughShell(['$(touch /nonexistent-dir/x)', '`false`'])).toEqual([
+      '$(touch /nonexistent-dir/x)',
+      '`false`'
+    ]);
   });
 
   it('round-trips random strings through sh byte for byte', () => {
     const rand = prng(20240611);
-    const alphabet = [...'abcXYZ019 _-./,:=@%+~*?[]{}()<>|&;!#$`\'"\\\n\t\r'].concat(['é', '日', '🚀', '\u2028', '\x1b']);
+    const alphabet = [...'abcXYZ019 _-./,:=@%+~*?[]{}()<>|&;!#$`\'"\\\n\t\r'].concat([
+      'é',
+      '日',
+      '🚀',
+      '\u2028',
+      '\x1b'
+    ]);
     for (let round = 0; round < 40; round++) {
       const words: string[] = [];
       const count = 1 + Math.floor(rand() * 8);
@@ -67,12 +119,17 @@ describe('renderRemoteCommand', () => {
         let word = '';
         const len = Math.floor(rand() * 12);
         for (let c = 0; c < len; c++) {
-          word += rand() < 0.1 ? String.fromCodePoint(1 + Math.floor(rand() * 0x2fff)) : alphabet[Math.floor(rand() * alphabet.length)];
+          word +=
+            rand() < 0.1
+              ? String.fromCodePoint(1 + Math.floor(rand() * 0x2fff))
+              : alphabet[Math.floor(rand() * alphabet.length)];
         }
         words.push(word);
       }
       const back = throughShell(words);
-      expect(back.map(w => Buffer.from(w, 'utf8').toString('hex'))).toEqual(words.map(w => Buffer.from(w, 'utf8').toString('hex')));
+      expect(back.map(w => Buffer.from(w, 'utf8').toString('hex'))).toEqual(
+        words.map(w => Buffer.from(w, 'utf8').toString('hex'))
+      );
     }
   });
 });

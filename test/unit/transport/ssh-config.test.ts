@@ -4,11 +4,20 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { TransportError } from '../../../server/transport/errors';
 import { proxyCommandAsJump } from '../../../server/transport/ssh/proxy-command';
-import { readSshConfig, resolveSshTarget, type ResolvedSshTarget, type SshTargetInput } from '../../../server/transport/ssh/ssh-config';
+import {
+  readSshConfig,
+  resolveSshTarget,
+  type ResolvedSshTarget,
+  type SshTargetInput
+} from '../../../server/transport/ssh/ssh-config';
 
 const HOME = '/home/me';
 const resolve = (input: string | SshTargetInput, sshConfigText?: string): ResolvedSshTarget =>
-  resolveSshTarget(typeof input === 'string' ? { host: input } : input, { sshConfigText, homeDir: HOME, localUser: 'me' });
+  resolveSshTarget(typeof input === 'string' ? { host: input } : input, {
+    sshConfigText,
+    homeDir: HOME,
+    localUser: 'me'
+  });
 const hopsOf = (t: ResolvedSshTarget) => t.jumps.map(j => `${j.user}@${j.hostName}:${j.port}`);
 const configError = (fn: () => unknown, message: RegExp) => {
   try {
@@ -41,7 +50,9 @@ describe('resolveSshTarget', () => {
   });
 
   it('reads an alias, expands ~ and %-tokens, and keys are case-insensitive', () => {
-    const t = resolve('hpc', `
+    const t = resolve(
+      'hpc',
+      `
 Host hpc
   hOsTnAmE %h.cluster.example.org
   USER alice
@@ -53,7 +64,8 @@ Host hpc
   ServerAliveInterval 0
   ServerAliveCountMax 5
   ConnectTimeout 7
-`);
+`
+    );
     expect(t).toMatchObject({
       hostName: 'hpc.cluster.example.org',
       user: 'alice',
@@ -69,14 +81,28 @@ Host hpc
   });
 
   it('lets hpclab config values win', () => {
-    const text = 'Host hpc\n  User alice\n  Port 2222\n  IdentityFile ~/.ssh/a\n  UserKnownHostsFile ~/.ssh/kh\n  ProxyJump gw\n';
-    const t = resolve({ host: 'hpc', user: 'bob', port: 22, identityFile: '~/k%1', knownHostsFile: '/kh', proxyJump: 'none' }, text);
-    expect(t).toMatchObject({ user: 'bob', port: 22, identityFiles: ['/home/me/k%1'], identityFilesAreDefaults: false, knownHostsFiles: ['/kh'], jumps: [] });
+    const text =
+      'Host hpc\n  User alice\n  Port 2222\n  IdentityFile ~/.ssh/a\n  UserKnownHostsFile ~/.ssh/kh\n  ProxyJump gw\n';
+    const t = resolve(
+      { host: 'hpc', user: 'bob', port: 22, identityFile: '~/k%1', knownHostsFile: '/kh', proxyJump: 'none' },
+      text
+    );
+    expect(t).toMatchObject({
+      user: 'bob',
+      port: 22,
+      identityFiles: ['/home/me/k%1'],
+      identityFilesAreDefaults: false,
+      knownHostsFiles: ['/kh'],
+      jumps: []
+    });
     expect(hopsOf(resolve({ host: 'hpc', proxyJump: 'other' }, text))).toEqual(['me@other:22']);
   });
 
   it('keeps the first value obtained and collects every IdentityFile in order', () => {
-    const t = resolve('hpc', 'Host hpc\n  User first\n  IdentityFile ~/a\nHost *\n  User second\n  HostName nope\n  IdentityFile ~/b\nHost hpc\n  User third\n');
+    const t = resolve(
+      'hpc',
+      'Host hpc\n  User first\n  IdentityFile ~/a\nHost *\n  User second\n  HostName nope\n  IdentityFile ~/b\nHost hpc\n  User third\n'
+    );
     expect(t).toMatchObject({ user: 'first', hostName: 'nope', identityFiles: ['/home/me/a', '/home/me/b'] });
     expect(resolve('x', 'IdentityFile none\n').identityFiles).toEqual([]);
   });
@@ -106,7 +132,8 @@ Host *
   });
 
   it('applies Match blocks but never runs Match exec', () => {
-    const text = 'Host hpc\n  HostName login.example.org\nMatch exec "true"\n  User exec\nMatch host login.example.org\n  Port 2200\nMatch all\n  User all\n';
+    const text =
+      'Host hpc\n  HostName login.example.org\nMatch exec "true"\n  User exec\nMatch host login.example.org\n  Port 2200\nMatch all\n  User all\n';
     expect(resolve('hpc', text)).toMatchObject({ user: 'all', port: 2200 });
   });
 
@@ -130,11 +157,27 @@ Host *
       writeFileSync(path.join(dir, 'config'), text);
       const localUser = os.userInfo().username;
       for (const alias of ['node1', 'node9', 'node', 'hpc', 'alias2', 'gw', 'x.example.org', 'other']) {
-        const out = execFileSync('ssh', ['-G', '-T', '-F', path.join(dir, 'config'), alias], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-        const g = Object.fromEntries(out.split('\n').map(l => [l.slice(0, l.indexOf(' ')), l.slice(l.indexOf(' ') + 1)]));
+        const out = execFileSync('ssh', ['-G', '-T', '-F', path.join(dir, 'config'), alias], {
+          encoding: 'utf8',
+          stdio: ['ignore', 'pipe', 'ignore']
+        });
+        const g = Object.fromEntries(
+          out.split('\n').map(l => [l.slice(0, l.indexOf(' ')), l.slice(l.indexOf(' ') + 1)])
+        );
         const ours = resolveSshTarget({ host: alias }, { sshConfigText: text, homeDir: os.homedir(), localUser });
-        expect({ alias, hostName: ours.hostName, user: ours.user, port: ours.port, alive: ours.serverAliveIntervalSec })
-          .toEqual({ alias, hostName: g.hostname, user: g.user, port: Number(g.port), alive: g.serveraliveinterval === '0' ? 15 : Number(g.serveraliveinterval) });
+        expect({
+          alias,
+          hostName: ours.hostName,
+          user: ours.user,
+          port: ours.port,
+          alive: ours.serverAliveIntervalSec
+        }).toEqual({
+          alias,
+          hostName: g.hostname,
+          user: g.user,
+          port: Number(g.port),
+          alive: g.serveraliveinterval === '0' ? 15 : Number(g.serveraliveinterval)
+        });
         expect(ours.jumps.length > 0).toBe(g.proxyjump !== undefined);
       }
     } finally {
@@ -169,18 +212,33 @@ Host loop2
   it('resolves each hop through ~/.ssh/config', () => {
     const t = resolve('hpc', text);
     expect(hopsOf(t)).toEqual(['gwuser@gateway.example.org:2022']);
-    expect(t.jumps[0]).toMatchObject({ alias: 'gw', identityFiles: ['/home/me/.ssh/gw_key'], identityFilesAreDefaults: false, jumps: [] });
+    expect(t.jumps[0]).toMatchObject({
+      alias: 'gw',
+      identityFiles: ['/home/me/.ssh/gw_key'],
+      identityFilesAreDefaults: false,
+      jumps: []
+    });
     expect(t).toMatchObject({ hostName: 'login.hpc.example.org', user: 'me', port: 22 });
   });
 
-  it('flattens chains in connection order, a hop\'s own ProxyJump first', () => {
-    expect(hopsOf(resolve({ host: 'x', proxyJump: 'inner' }, text))).toEqual(['me@outer.example.org:22', 'me@inner.example.org:22']);
+  it("flattens chains in connection order, a hop's own ProxyJump first", () => {
+    expect(hopsOf(resolve({ host: 'x', proxyJump: 'inner' }, text))).toEqual([
+      'me@outer.example.org:22',
+      'me@inner.example.org:22'
+    ]);
     // `a,b`: b is reached through a, so b's own ProxyJump does not apply; a's does.
-    expect(hopsOf(resolve({ host: 'x', proxyJump: 'inner,b' }, text))).toEqual(['me@outer.example.org:22', 'me@inner.example.org:22', 'me@b:22']);
+    expect(hopsOf(resolve({ host: 'x', proxyJump: 'inner,b' }, text))).toEqual([
+      'me@outer.example.org:22',
+      'me@inner.example.org:22',
+      'me@b:22'
+    ]);
   });
 
   it('reads every hop syntax', () => {
-    const t = resolve({ host: 'x', proxyJump: 'alice@h1:2200, ssh://bob%40corp@h2:2300/,[fe80::1]:2400,carol@[::1],ssh://h5' }, 'Host *\n  User dflt\n');
+    const t = resolve(
+      { host: 'x', proxyJump: 'alice@h1:2200, ssh://bob%40corp@h2:2300/,[fe80::1]:2400,carol@[::1],ssh://h5' },
+      'Host *\n  User dflt\n'
+    );
     expect(hopsOf(t)).toEqual(['alice@h1:2200', 'bob@corp@h2:2300', 'dflt@fe80::1:2400', 'carol@::1:22', 'dflt@h5:22']);
   });
 
@@ -221,21 +279,33 @@ describe('ProxyCommand', () => {
       'ssh -W %h:%p gw 2>/dev/null',
       '~/bin/ssh -W %h:%p gw',
       'corkscrew proxy 8080 %h %p'
-    ]) expect([command, proxyCommandAsJump(command)]).toEqual([command, undefined]);
+    ])
+      expect([command, proxyCommandAsJump(command)]).toEqual([command, undefined]);
     const t = resolve('hpc', 'Host hpc\n  HostName login\n  ProxyCommand ssh gw exec nc %h %p\n');
-    expect(t).toMatchObject({ jumps: [], proxyCommand: { command: 'ssh gw exec nc login 22', written: 'ssh gw exec nc %h %p' } });
+    expect(t).toMatchObject({
+      jumps: [],
+      proxyCommand: { command: 'ssh gw exec nc login 22', written: 'ssh gw exec nc %h %p' }
+    });
   });
 
   it('keeps whichever of ProxyJump and ProxyCommand comes first, as ssh does', () => {
-    expect(resolve('hpc', 'Host hpc\n  ProxyCommand nc %h %p\n  ProxyJump gw\n')).toMatchObject({ jumps: [], proxyCommand: { command: 'nc hpc 22' } });
+    expect(resolve('hpc', 'Host hpc\n  ProxyCommand nc %h %p\n  ProxyJump gw\n')).toMatchObject({
+      jumps: [],
+      proxyCommand: { command: 'nc hpc 22' }
+    });
     const jumpFirst = resolve('hpc', 'Host hpc\n  ProxyJump gw\n  ProxyCommand nc %h %p\n');
     expect([hopsOf(jumpFirst), jumpFirst.proxyCommand]).toEqual([['me@gw:22'], undefined]);
     // `ProxyCommand none` hides a later ProxyJump; `ProxyJump none` hides only later ProxyJumps.
     const none = resolve('hpc', 'Host hpc\n  ProxyCommand none\nHost *\n  ProxyJump gw\n');
     expect([none.jumps, none.proxyCommand]).toEqual([[], undefined]);
-    expect(resolve('hpc', 'Host hpc\n  ProxyJump none\nHost *\n  ProxyCommand=nc %h %p\n  ProxyJump gw\n').proxyCommand?.command).toBe('nc hpc 22');
+    expect(
+      resolve('hpc', 'Host hpc\n  ProxyJump none\nHost *\n  ProxyCommand=nc %h %p\n  ProxyJump gw\n').proxyCommand
+        ?.command
+    ).toBe('nc hpc 22');
     // hpclab's own proxyJump wins, as -J does on ssh's command line.
-    expect(hopsOf(resolve({ host: 'hpc', proxyJump: 'other' }, 'Host hpc\n  ProxyCommand nc %h %p\n'))).toEqual(['me@other:22']);
+    expect(hopsOf(resolve({ host: 'hpc', proxyJump: 'other' }, 'Host hpc\n  ProxyCommand nc %h %p\n'))).toEqual([
+      'me@other:22'
+    ]);
   });
 
   it('agrees with `ssh -G` on which of the two applies', () => {
@@ -258,11 +328,19 @@ Host *
 `;
       writeFileSync(path.join(dir, 'config'), text);
       for (const alias of ['a', 'b', 'c', 'd', 'e']) {
-        const out = execFileSync('ssh', ['-G', '-T', '-F', path.join(dir, 'config'), alias], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-        const g = Object.fromEntries(out.split('\n').map(l => [l.slice(0, l.indexOf(' ')), l.slice(l.indexOf(' ') + 1)]));
+        const out = execFileSync('ssh', ['-G', '-T', '-F', path.join(dir, 'config'), alias], {
+          encoding: 'utf8',
+          stdio: ['ignore', 'pipe', 'ignore']
+        });
+        const g = Object.fromEntries(
+          out.split('\n').map(l => [l.slice(0, l.indexOf(' ')), l.slice(l.indexOf(' ') + 1)])
+        );
         const ours = resolveSshTarget({ host: alias }, { sshConfigText: text, homeDir: os.homedir(), localUser: 'me' });
-        expect({ alias, command: ours.proxyCommand?.written, jump: ours.jumps.length > 0 })
-          .toEqual({ alias, command: g.proxycommand, jump: g.proxyjump !== undefined });
+        expect({ alias, command: ours.proxyCommand?.written, jump: ours.jumps.length > 0 }).toEqual({
+          alias,
+          command: g.proxycommand,
+          jump: g.proxyjump !== undefined
+        });
       }
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -297,7 +375,9 @@ describe('readSshConfig', () => {
   });
 
   it('inlines Includes with globs, relative to ~/.ssh, keeping sections intact', async () => {
-    write('.ssh/config', `Include config.d/* ~/.ssh/missing "${home}/abs.conf"
+    write(
+      '.ssh/config',
+      `Include config.d/* ~/.ssh/missing "${home}/abs.conf"
 ServerAliveInterval 30
 
 Host special
@@ -306,7 +386,8 @@ Host special
 
 Host main
   HostName main.example.org
-`);
+`
+    );
     write('.ssh/config.d/10-cluster', 'Host cluster\n  HostName cluster.example.org\n  User alice\n');
     write('.ssh/config.d/20-other', 'Host other\n  HostName other.example.org\n');
     write('.ssh/config.d/.hidden', 'Host cluster\n  User hidden\n');
@@ -325,6 +406,9 @@ Host main
 
   it('stops an Include loop with a config error', async () => {
     write('.ssh/config', 'Include config\n');
-    await expect(readSshConfig(home)).rejects.toMatchObject({ kind: 'config', message: expect.stringMatching(/nested more than/) });
+    await expect(readSshConfig(home)).rejects.toMatchObject({
+      kind: 'config',
+      message: expect.stringMatching(/nested more than/)
+    });
   });
 });

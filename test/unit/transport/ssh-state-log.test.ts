@@ -86,7 +86,16 @@ it("emits 'link' reports for the UI: a drop with its reason, each retry with its
   expect(reports[2]).toEqual({ state: 'disconnected', reconnect: true, reason: 'Keepalive timeout' });
   expect(reports[3]).toEqual({ state: 'connecting', reconnect: true });
   // At least one wait between tries, said with its delay, before giving up within the budget.
-  expect(reports).toContainEqual({ state: 'connecting', reconnect: true, reason: 'connect ECONNREFUSED 127.0.0.1:2222', retryInMs: 5 });
-  expect(reports.at(-2)).toEqual({ state: 'disconnected', reconnect: true, reason: 'connect ECONNREFUSED 127.0.0.1:2222' });
+  expect(reports).toContainEqual({
+    state: 'connecting',
+    reconnect: true,
+    reason: 'connect ECONNREFUSED 127.0.0.1:2222',
+    retryInMs: 5
+  });
+  expect(reports.at(-2)).toEqual({
+    state: 'disconnected',
+    reconnect: true,
+    reason: 'connect ECONNREFUSED 127.0.0.1:2222'
+  });
   expect(reports.at(-1)).toEqual({ state: 'closed', reconnect: true });
 });
