@@ -2,7 +2,6 @@
 // (ssh2 forwardOut on the pooled connection) beside OpenSSH's `ssh -L`, both through the
 // testbed's sshd to the same small server on the login node.
 const { spawn } = require('node:child_process');
-const fs = require('node:fs');
 const net = require('node:net');
 const { testbedEnv, testbedClusters, quantile } = require('./lib');
 
