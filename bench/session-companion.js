@@ -5,6 +5,8 @@
 // on the node is the third process.
 const fs = require('node:fs');
 const http = require('node:http');
+const net = require('node:net');
+const { pipeline } = require('node:stream');
 const path = require('node:path');
 const { root, testbedEnv } = require('./lib');
 
@@ -49,6 +51,7 @@ async function main() {
   const companion = await startCompanion({ config, env: { XDG_STATE_HOME: stateHome }, homeDir: stateHome });
   const login = () => companion.clusters.get('testbed').transport;
 
+  const forwards = [];
   const ops = {
     exec: (argv, options) => login().exec(argv, options),
     /** Creates a Lab session and resolves once it is running (the Lab answered its probe). */
@@ -65,7 +68,26 @@ async function main() {
       const bytes = await getOverStream(await record.connect(), urlPath, record.token);
       return { bytes, mbps: bytes / 1e6 / (Number(process.hrtime.bigint() - t0) / 1e9) };
     },
+    /**
+     * A loopback port whose every connection is piped, byte for byte, to a fresh stream of the
+     * session's pooled SSH connection: the same SSH stream the proxy reads, handed to the client
+     * with no HTTP in between. Resolves with the port and the node server's token.
+     */
+    async rawForward(id) {
+      const record = companion.sessions.proxyLookup(id);
+      const server = net.createServer(socket => {
+        socket.setNoDelay(true);
+        record.connect().then(
+          stream => pipeline(socket, stream, socket, () => undefined), // either side closing ends both
+          err => socket.destroy(err)
+        );
+      });
+      forwards.push(server);
+      await new Promise(resolve => server.listen(0, '127.0.0.1', resolve));
+      return { port: server.address().port, token: record.token };
+    },
     async close() {
+      for (const server of forwards) server.close();
       await companion.close();
       fs.rmSync(stateHome, { recursive: true, force: true });
       setImmediate(() => process.disconnect());
