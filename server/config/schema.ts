@@ -1,5 +1,12 @@
 import { z } from 'zod';
-import { cpusPerTask, slurmFields, type SlurmStringField } from './slurm-grammar';
+import {
+  cpusPerTask,
+  SBATCH_KEY,
+  SBATCH_OWNED,
+  SBATCH_VALUE,
+  slurmFields,
+  type SlurmStringField
+} from './slurm-grammar';
 
 /*
  * The schema of config.json (see docs/ARCHITECTURE.md, "Config file").
@@ -281,25 +288,9 @@ function slurmField(grammar: SlurmStringField) {
   return z.string({ error }).refine(grammar.test, { error });
 }
 
-/** sbatch options hpclab sets itself (the job name and comment carry the session id) or that have a profile field. */
-const SBATCH_OWNED: Record<string, string> = {
-  'job-name': 'hpclab names the job after the session',
-  comment: 'hpclab stores the session id there',
-  wrap: 'hpclab renders the job script',
-  'cpus-per-task': 'use the profile\'s "cpus"',
-  ...Object.fromEntries(
-    ['partition', 'time', 'gres', 'mem', 'account', 'qos', 'constraint', 'nodelist'].map(k => [
-      k,
-      `use the profile's "${k}"`
-    ])
-  )
-};
-
-const sbatchKeySchema = text(
-  'an sbatch long option name such as "mail-type" (lower case, without "--")',
-  /^[a-z][a-z-]*$/,
-  { max: 64 }
-).refine(key => !Object.hasOwn(SBATCH_OWNED, key), {
+const sbatchKeySchema = text('an sbatch long option name such as "mail-type" (lower case, without "--")', SBATCH_KEY, {
+  max: 64
+}).refine(key => !Object.hasOwn(SBATCH_OWNED, key), {
   error: issue => `"--${String(issue.input)}" cannot be set here: ${SBATCH_OWNED[String(issue.input)]}`
 });
 
@@ -317,7 +308,7 @@ export const profileSchema = strict(
     nodelist: slurmField(slurmFields.nodelist).optional(),
     sbatch: record(
       sbatchKeySchema,
-      text('an option value on one line (no control characters)', /^[^\x00-\x1f\x7f]*$/),
+      text('an option value on one line (no control characters, at most 1024), or "" for a flag', SBATCH_VALUE),
       'an object of extra sbatch options like {"mail-type": "END"}'
     ).optional(),
     env: envSchema.optional(),

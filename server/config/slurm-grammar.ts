@@ -96,3 +96,36 @@ export const slurmFields = {
 
 /** --cpus-per-task (a profile's `cpus`). */
 export const cpusPerTask: SlurmIntField = { expected: 'a whole number of CPUs from 1 to 10000', min: 1, max: 10_000 };
+
+/**
+ * sbatch options a profile's free-form `sbatch` map may not set, and why: hpclab sets them
+ * itself (the name and comment carry the session id, the log goes to the session dir, a
+ * session is one job that is not requeued), or a profile field does.
+ */
+export const SBATCH_OWNED: Readonly<Record<string, string>> = {
+  'job-name': 'hpclab names the job after the session',
+  comment: 'hpclab stores the session id there',
+  wrap: 'hpclab renders the job script',
+  output: "hpclab writes the job's output to the session's log",
+  error: "hpclab writes the job's output to the session's log",
+  chdir: 'hpclab starts the job in your home directory',
+  requeue: 'hpclab ends a session whose node failed rather than restart it empty',
+  'no-requeue': 'hpclab sets it',
+  parsable: 'hpclab reads the job id from it',
+  array: 'a session is one job',
+  hold: 'hpclab submits the job to run',
+  wait: 'hpclab follows the job itself',
+  'test-only': 'use the preview instead',
+  'cpus-per-task': 'use the profile\'s "cpus"',
+  ...Object.fromEntries(
+    ['partition', 'time', 'gres', 'mem', 'account', 'qos', 'constraint', 'nodelist'].map(k => [
+      k,
+      `use the profile's "${k}"`
+    ])
+  )
+};
+
+/** An sbatch long option name as a profile writes it: `mail-type`, `exclusive`. */
+export const SBATCH_KEY = /^[a-z][a-z-]{0,63}$/;
+/** Its value: one line, no control characters; empty for a flag such as `exclusive`. */
+export const SBATCH_VALUE = /^[^\x00-\x1f\x7f]{0,1024}$/;

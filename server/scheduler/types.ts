@@ -99,6 +99,8 @@ export interface SubmitOptions {
   hold?: boolean;
   /** Never requeue after a node failure: the job ends, and its owner is told why. */
   noRequeue?: boolean;
+  /** The profile's own sbatch options (`{"mail-type": "END"}` → `--mail-type=END`; "" for a flag). */
+  sbatch?: Record<string, string>;
 }
 
 export interface SubmitRequest {

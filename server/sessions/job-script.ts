@@ -165,7 +165,7 @@ export interface LabSubmitInput {
  * sbatch options for a lab session: the name and comment carry the session id (so squeue
  * re-attaches after a companion restart), output and errors go to one log in the session
  * directory, and the Slurm fields come from the profile with the request's overrides winning.
- * `extra` is the profile's free-form `sbatch` options, which SubmitOptions cannot carry yet.
+ * `extra` is the profile's free-form `sbatch` options (SubmitOptions.sbatch once checked).
  */
 export function labSubmitOptions(input: LabSubmitInput): { options: SubmitOptions; extra: Record<string, string> } {
   const sessionDir = checkInput(input);

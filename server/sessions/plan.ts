@@ -22,7 +22,7 @@ export function planSubmission(
 ): SubmitPlan {
   const sessionDir = `${home}/.hpclab/sessions/${id}`;
   const baseUrl = `/hpclab/node/${id}/`;
-  const { options } = labSubmitOptions({
+  const { options, extra } = labSubmitOptions({
     sessionId: id,
     sessionDir,
     homeDir: home,
@@ -34,6 +34,8 @@ export function planSubmission(
   // A Lab or kernel requeued after a node failure would restart empty, elsewhere, unseen: end it
   // instead, so the session says "node failure" with the log tail.
   options.noRequeue = true;
+  // The profile's own sbatch options (mail events, exclusive, licenses…): sessions and kernels alike.
+  if (Object.keys(extra).length > 0) options.sbatch = extra;
   checkSubmitOptions(options); // bad overrides fail here, before anything runs on the cluster
   const script =
     request.kind === 'kernel'

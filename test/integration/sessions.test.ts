@@ -21,6 +21,8 @@ describe('Lab sessions through the companion', () => {
     // The testbed's config plus a profile whose python does not exist, to see a failed start.
     const config = JSON.parse(await fs.readFile(env.config, 'utf8'));
     config.profiles.broken = { ...config.profiles.cpu, env: { python: '/nonexistent/python3' } };
+    // And one with sbatch options of its own, which must reach Slurm.
+    config.profiles.mailed = { ...config.profiles.cpu, sbatch: { 'mail-type': 'END', 'mail-user': env.user } };
     configFile = path.join(await fs.mkdtemp(path.join(os.tmpdir(), 'hpclab-cfg-')), 'config.json');
     await fs.writeFile(configFile, JSON.stringify(config));
     companion = await CompanionProcess.create(configFile);
@@ -126,6 +128,19 @@ describe('Lab sessions through the companion', () => {
     expect(squeueIds()).not.toContain(s.jobId);
     execFileSync('scancel', [filler]);
   });
+
+  it("submits a profile's own sbatch options, as the preview shows them", async () => {
+    const body = JSON.stringify({ kind: 'lab', profile: 'mailed' });
+    const preview = await companion.json<{ argv: string[] }>('/hpclab/api/sessions/preview', { method: 'POST', body });
+    expect(preview.argv.slice(-2)).toEqual(['--mail-type=END', `--mail-user=${env.user}`]);
+    const s = await create({ kind: 'lab', profile: 'mailed' });
+    const jobId = await waitFor('a job id', async () => (await session(s.id)).jobId ?? undefined, 30_000, 200);
+    const job = execFileSync('scontrol', ['show', 'job', jobId], { encoding: 'utf8' });
+    expect(job).toMatch(/\bMailType=END\b/);
+    expect(job).toContain(`MailUser=${env.user}`);
+    await companion.json(`/hpclab/api/sessions/${s.id}`, { method: 'DELETE' });
+    expect(await until(s.id, ['ended'], 60_000)).toMatchObject({ endReason: 'cancelled' });
+  }, 120_000);
 
   it('reports a session whose server cannot start as failed, with the end of the job log', async () => {
     const s = await create({ kind: 'lab', profile: 'broken' });

@@ -117,7 +117,8 @@ const SBATCH_FLAGS: { [K in keyof SubmitOptions]-?: string } = {
   mailType: '--mail-type',
   mailUser: '--mail-user',
   hold: '--hold',
-  noRequeue: '--no-requeue'
+  noRequeue: '--no-requeue',
+  sbatch: ''
 };
 
 /**
@@ -129,9 +130,12 @@ export function submitArgv(options: SubmitOptions): string[] {
   const argv = ['sbatch', '--parsable'];
   for (const key of Object.keys(SBATCH_FLAGS) as (keyof SubmitOptions)[]) {
     const value = options[key];
-    if (value === undefined || value === false) continue;
+    if (key === 'sbatch' || value === undefined || value === false) continue;
     argv.push(value === true ? SBATCH_FLAGS[key] : `${SBATCH_FLAGS[key]}=${value}`);
   }
+  // The profile's own options last, in a stable order; validate.ts refused any hpclab sets.
+  for (const [key, value] of Object.entries(options.sbatch ?? {}).sort(([a], [b]) => a.localeCompare(b)))
+    argv.push(value === '' ? `--${key}` : `--${key}=${value}`);
   return argv;
 }
 

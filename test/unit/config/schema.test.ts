@@ -91,7 +91,7 @@ describe('configSchema', () => {
           qos: 'normal',
           constraint: 'a100&ib',
           nodelist: 'node[01-04],gpu7',
-          sbatch: { 'mail-type': 'END', output: '%x.%j.out', exclusive: '' },
+          sbatch: { 'mail-type': 'END', licenses: 'fluent:1', exclusive: '' },
           command: ['jupyter', 'lab', '--no-browser']
         }
       },
@@ -310,11 +310,14 @@ describe('configSchema', () => {
 
     it('refuses sbatch options hpclab owns or that have a profile field', () => {
       expect(
-        problemsOf(withValue('profiles.gpu.sbatch', { 'job-name': 'x', partition: 'p', 'Mail-Type': 'END' }))
+        problemsOf(
+          withValue('profiles.gpu.sbatch', { 'job-name': 'x', partition: 'p', 'Mail-Type': 'END', output: '%x.%j.out' })
+        )
       ).toEqual([
         { path: 'profiles.gpu.sbatch.job-name', message: expect.stringContaining('hpclab names the job') },
         { path: 'profiles.gpu.sbatch.partition', message: expect.stringContaining('use the profile\'s "partition"') },
-        { path: 'profiles.gpu.sbatch.Mail-Type', message: expect.stringContaining('sbatch long option name') }
+        { path: 'profiles.gpu.sbatch.Mail-Type', message: expect.stringContaining('sbatch long option name') },
+        { path: 'profiles.gpu.sbatch.output', message: expect.stringContaining("to the session's log") }
       ]);
     });
   });

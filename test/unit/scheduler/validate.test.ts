@@ -192,3 +192,31 @@ describe('jobIdSchema', () => {
     expect(() => checkJobId(id)).toThrow(/^job id: expected a Slurm job id such as 1234 or 1234_5, got /);
   });
 });
+
+describe("a profile's own sbatch options", () => {
+  it("reach sbatch after hpclab's, one word each, flags without a value", () => {
+    const options = checkSubmitOptions({
+      jobName: 'hpclab-abc',
+      sbatch: { 'mail-type': 'END,FAIL', exclusive: '', licenses: 'fluent:1' }
+    });
+    expect(submitArgv(options)).toEqual([
+      'sbatch',
+      '--parsable',
+      '--job-name=hpclab-abc',
+      '--exclusive',
+      '--licenses=fluent:1',
+      '--mail-type=END,FAIL'
+    ]);
+  });
+
+  it.each([
+    [{ output: '/tmp/x' }, /"--output" cannot be set here: hpclab writes the job's output/],
+    [{ 'job-name': 'x' }, /"--job-name" cannot be set here/],
+    [{ 'no-requeue': '' }, /"--no-requeue" cannot be set here/],
+    [{ 'Mail-Type': 'END' }, /expected an option name such as "mail-type", got "Mail-Type"/],
+    [{ '--mail-type': 'END' }, /expected an option name/],
+    [{ 'mail-type': 'END\n#SBATCH --output=/etc/x' }, /sbatch\.mail-type: expected one line without control characters/]
+  ])('refuses %j before anything runs', (sbatch, message) => {
+    expect(() => checkSubmitOptions({ sbatch })).toThrow(message);
+  });
+});
