@@ -161,6 +161,22 @@ export interface LabSubmitInput {
   overrides?: SessionOverrides;
 }
 
+/** The Slurm fields of a profile, with `overrides` winning; unset ones are left out. */
+export function profileSubmitFields(profile: ProfileConfig, overrides: SessionOverrides = {}): SubmitOptions {
+  const fields: SubmitOptions = {
+    partition: overrides.partition ?? profile.partition,
+    time: overrides.time ?? profile.time,
+    cpusPerTask: overrides.cpus ?? profile.cpus,
+    mem: overrides.mem ?? profile.mem,
+    gres: overrides.gres ?? profile.gres,
+    account: overrides.account ?? profile.account,
+    qos: overrides.qos ?? profile.qos,
+    constraint: overrides.constraint ?? profile.constraint,
+    nodelist: overrides.nodelist ?? profile.nodelist
+  };
+  return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)) as SubmitOptions;
+}
+
 /**
  * sbatch options for a lab session: the name and comment carry the session id (so squeue
  * re-attaches after a companion restart), output and errors go to one log in the session
@@ -177,19 +193,6 @@ export function labSubmitOptions(input: LabSubmitInput): { options: SubmitOption
     output: `${sessionDir}/job.log`.replace(/%/g, '%%'),
     chdir: input.homeDir
   };
-  const fields = {
-    partition: overrides.partition ?? profile.partition,
-    time: overrides.time ?? profile.time,
-    cpusPerTask: overrides.cpus ?? profile.cpus,
-    mem: overrides.mem ?? profile.mem,
-    gres: overrides.gres ?? profile.gres,
-    account: overrides.account ?? profile.account,
-    qos: overrides.qos ?? profile.qos,
-    constraint: overrides.constraint ?? profile.constraint,
-    nodelist: overrides.nodelist ?? profile.nodelist
-  };
-  for (const [key, value] of Object.entries(fields)) {
-    if (value !== undefined) (options as Record<string, unknown>)[key] = value;
-  }
+  Object.assign(options, profileSubmitFields(profile, overrides));
   return { options, extra: { ...profile.sbatch } };
 }
