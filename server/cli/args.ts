@@ -9,6 +9,8 @@ export interface Flag {
   short?: string;
   /** The value's placeholder in help, e.g. `N` in `--port N`; string flags only. */
   value?: string;
+  /** May be given more than once (`--sbatch a=1 --sbatch b=2`): the values in order. */
+  multiple?: boolean;
   description: string;
 }
 
@@ -43,7 +45,9 @@ export const COMMON_FLAGS = {
 } as const satisfies Flags;
 
 export type ParsedArgs<F extends Flags> = {
-  values: { [K in keyof F]?: F[K]['type'] extends 'boolean' ? boolean : string } & { config?: string };
+  values: {
+    [K in keyof F]?: F[K]['type'] extends 'boolean' ? boolean : F[K]['multiple'] extends true ? string[] : string;
+  } & { config?: string };
   positionals: string[];
 };
 

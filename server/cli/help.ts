@@ -101,7 +101,7 @@ export function renderCommandHelp(command: Command, width = 80): string {
 
 /** `-h, --help` or `    --port N`: long names line up whether or not a flag has a short form. */
 export function flagLabel(name: string, flag: Flag): string {
-  const long = `--${name}${flag.type === 'string' ? ` ${flag.value ?? 'VALUE'}` : ''}`;
+  const long = `--${name}${flag.type === 'string' ? ` ${flag.value ?? 'VALUE'}` : ''}${flag.multiple ? ' (repeatable)' : ''}`;
   return flag.short ? `-${flag.short}, ${long}` : `    ${long}`;
 }
 

@@ -9,6 +9,7 @@ import { initCommand } from './commands/init';
 import { labCommand } from './commands/lab';
 import { serveCommand } from './commands/serve';
 import { sessionsCommand } from './commands/sessions';
+import { submitCommand } from './commands/submit';
 import { statusCommand } from './commands/status';
 import { tunnelCommand } from './commands/tunnel';
 import { UsageError } from './context';
@@ -22,6 +23,7 @@ export const commands: Command[] = [
   statusCommand,
   jobsCommand,
   sessionsCommand,
+  submitCommand,
   serveCommand,
   labCommand,
   tunnelCommand,

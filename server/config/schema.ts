@@ -207,13 +207,25 @@ const venvRootsSchema = stringArray(
   text('an absolute path or one starting with "~/" (no tabs or control characters)', /^(?:\/|~\/)[^\x00-\x1f\x7f]*$/)
 );
 
+/** Where `hpclab submit` stages runs, one directory each (default ~/hpclab-runs). */
+const runsDirSchema = text(
+  'an absolute path or one starting with "~/", without "." or ".." parts or control characters',
+  /^(?!.*(?:^|\/)\.{1,2}(?:\/|$))(?:\/|~\/)[^\x00-\x1f\x7f]*$/
+);
+
 const localClusterSchema = strict({
   local: z.literal(true, { error: expecting('true (run Slurm commands on this machine)') }),
   poll: pollSchema.optional(),
-  venvRoots: venvRootsSchema.optional()
+  venvRoots: venvRootsSchema.optional(),
+  runsDir: runsDirSchema.optional()
 });
 
-const sshClusterSchema = strict({ ssh: sshSchema, poll: pollSchema.optional(), venvRoots: venvRootsSchema.optional() });
+const sshClusterSchema = strict({
+  ssh: sshSchema,
+  poll: pollSchema.optional(),
+  venvRoots: venvRootsSchema.optional(),
+  runsDir: runsDirSchema.optional()
+});
 
 export const clusterSchema = exactlyOneOf({ local: localClusterSchema, ssh: sshClusterSchema }, 'a cluster');
 

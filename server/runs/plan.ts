@@ -1,0 +1,97 @@
+import type { ProfileConfig } from '../config/schema';
+import { SBATCH_KEY, SBATCH_OWNED } from '../config/slurm-grammar';
+import type { SubmitOptions } from '../scheduler/types';
+import { checkSubmitOptions } from '../scheduler/validate';
+import { profileSubmitFields, requestsGpu } from '../sessions/job-script';
+import { RunInputError, renderRunScript } from './run-script';
+
+/*
+ * What `hpclab submit` sends: the run's directory, its sbatch options and its job script. Planned
+ * without touching the cluster, so `--dry-run` shows exactly what a submit would do.
+ */
+
+export interface RunRequest {
+  runId: string;
+  /** Absolute, on the cluster: the run's own directory (under the cluster's runsDir). */
+  runDir: string;
+  fileName: string;
+  profileName: string;
+  profile: ProfileConfig;
+  /** The job's name (`%x`); default: the file's name without its extension. */
+  name?: string;
+  /** `--sbatch KEY=VALUE` words, later ones winning, over the profile's `sbatch` map. */
+  sbatch?: readonly string[];
+  /** `--mail EVENTS`: Slurm's mail types, e.g. END,FAIL. */
+  mail?: string;
+  args?: readonly string[];
+}
+
+export interface RunPlan {
+  runDir: string;
+  options: SubmitOptions;
+  script: string;
+}
+
+/** sbatch options a run may set by name that have a field of their own in SubmitOptions. */
+const NAMED: Record<string, keyof SubmitOptions> = {
+  output: 'output',
+  error: 'error',
+  'job-name': 'jobName',
+  partition: 'partition',
+  time: 'time',
+  mem: 'mem',
+  gres: 'gres',
+  account: 'account',
+  qos: 'qos',
+  constraint: 'constraint',
+  nodelist: 'nodelist',
+  'mail-type': 'mailType',
+  'mail-user': 'mailUser'
+};
+
+/** `KEY=VALUE` (or `KEY` for a flag such as exclusive) → [key, value]; refuses what hpclab sets. */
+function sbatchWord(word: string): [string, string] {
+  const at = word.indexOf('=');
+  const key = (at < 0 ? word : word.slice(0, at)).replace(/^--/, '');
+  const value = at < 0 ? '' : word.slice(at + 1);
+  if (!SBATCH_KEY.test(key))
+    throw new RunInputError(
+      `--sbatch: expected KEY=VALUE with an sbatch long option name such as mail-type, got ${JSON.stringify(word)}`
+    );
+  if (key === 'cpus-per-task') return [key, value];
+  if (!(key in NAMED) && Object.hasOwn(SBATCH_OWNED, key))
+    throw new RunInputError(`--sbatch ${key}: cannot be set for a run: ${SBATCH_OWNED[key]}`);
+  return [key, value];
+}
+
+export function planRun(request: RunRequest): RunPlan {
+  const stem = request.fileName.replace(/\.[^.]+$/, '') || request.fileName;
+  const options: SubmitOptions = {
+    jobName: request.name ?? stem,
+    // The run id rides in the comment, so `runs list` can find the run's jobs in squeue.
+    comment: `hpclab-run:${request.runId}:${request.profileName}`,
+    // Slurm's own default pattern, in the run directory: %x is the job name, %j the job id.
+    output: `${request.runDir}/%x.%j.out`,
+    chdir: request.runDir,
+    ...profileSubmitFields(request.profile)
+  };
+  const extra: Record<string, string> = { ...request.profile.sbatch };
+  for (const word of request.sbatch ?? []) {
+    const [key, value] = sbatchWord(word);
+    if (key === 'cpus-per-task') options.cpusPerTask = Number(value);
+    else if (key in NAMED) (options as Record<string, unknown>)[NAMED[key]] = value;
+    else extra[key] = value;
+  }
+  if (request.mail !== undefined) options.mailType = request.mail;
+  if (Object.keys(extra).length > 0) options.sbatch = extra;
+  const checked = checkSubmitOptions(options); // names the bad option before anything runs
+  const script = renderRunScript({
+    runId: request.runId,
+    runDir: request.runDir,
+    fileName: request.fileName,
+    profile: request.profile,
+    gpu: requestsGpu(checked.gres),
+    args: request.args
+  });
+  return { runDir: request.runDir, options: checked, script };
+}
