@@ -1,0 +1,129 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { promises as fs } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { cancelAllJobs, repoRoot, testbed } from '../support/testbed';
+
+/*
+ * `hpclab submit` on the testbed, as a user runs it from a laptop: the script is staged over
+ * SSH into its own run directory, submitted with the options asked for (read back from
+ * scontrol), run on the node, followed with --wait to its exit status; a dry run submits nothing.
+ */
+
+const bin = path.join(repoRoot, 'dist', 'server', 'cli', 'main.js');
+
+function hpclab(args: string[], cwd: string) {
+  const r = spawnSync(process.execPath, [bin, ...args], {
+    cwd,
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH, HOME: os.tmpdir(), CI: '1' },
+    timeout: 120_000
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('hpclab submit against the testbed', () => {
+  const env = testbed();
+  let work: string;
+  const myJobs = () =>
+    execFileSync('squeue', ['-h', '-u', env.user, '-o', '%i'], { encoding: 'utf8' }).split('\n').filter(Boolean);
+
+  beforeAll(async () => {
+    await cancelAllJobs();
+    work = await fs.mkdtemp(path.join(os.tmpdir(), 'hpclab-submit-'));
+    await fs.writeFile(
+      path.join(work, 'hello.sh'),
+      'echo "hello $1 from $(hostname) job $SLURM_JOB_ID" > out/result.txt\necho "PYTHONUNBUFFERED=$PYTHONUNBUFFERED"\necho done\n'
+    );
+    await fs.writeFile(path.join(work, 'fails.py'), 'import sys\nprint("boom: the data was not there")\nsys.exit(3)\n');
+    await fs.writeFile(path.join(work, '$(touch canary).sh'), 'echo no\n');
+  });
+  afterAll(async () => {
+    await cancelAllJobs();
+    await fs.rm(work, { recursive: true, force: true });
+  });
+
+  it('--dry-run prints the sbatch command and the job script, and submits nothing', () => {
+    const before = myJobs();
+    const r = hpclab(
+      [
+        'submit',
+        'hello.sh',
+        '--config',
+        env.config,
+        '--profile',
+        'cpu',
+        '--sbatch',
+        'output=out/%x.%j',
+        '--mail',
+        'END',
+        '--dry-run',
+        '--json'
+      ],
+      work
+    );
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.argv).toEqual(
+      expect.arrayContaining(['--job-name=hello', '--output=out/%x.%j', '--mail-type=END', `--chdir=${out.runDir}`])
+    );
+    expect(out.script).toContain('exec bash ./hello.sh');
+    expect(myJobs()).toEqual(before);
+    expect(() => execFileSync('test', ['-e', out.runDir])).toThrow();
+  });
+
+  it('stages the script, submits it with the options asked for, and --wait ends with its result', async () => {
+    const r = hpclab(
+      [
+        'submit',
+        'hello.sh',
+        '--config',
+        env.config,
+        '--profile',
+        'cpu',
+        '--sbatch',
+        'output=out/%x.%j',
+        '--mail',
+        'END',
+        '--wait',
+        '--json',
+        '--',
+        'world'
+      ],
+      work
+    );
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out).toMatchObject({ cluster: 'testbed', state: 'COMPLETED', exitCode: 0 });
+    expect(r.stderr).toMatch(new RegExp(`job ${out.jobId}: (PENDING|RUNNING)`));
+    const job = execFileSync('scontrol', ['show', 'job', out.jobId], { encoding: 'utf8' });
+    expect(job).toMatch(/\bMailType=END\b/);
+    expect(job).toContain(`WorkDir=${out.runDir}`);
+    expect(await fs.readFile(path.join(out.runDir, 'out', 'result.txt'), 'utf8')).toMatch(
+      new RegExp(`^hello world from \\S+ job ${out.jobId}\\n$`)
+    );
+    expect(await fs.readFile(path.join(out.runDir, 'out', `hello.${out.jobId}`), 'utf8')).toBe(
+      'PYTHONUNBUFFERED=1\ndone\n'
+    );
+    // Only the file was staged, private to its owner.
+    expect((await fs.readdir(out.runDir)).sort()).toEqual(['hello.sh', 'out']);
+    expect((await fs.stat(out.runDir)).mode & 0o777).toBe(0o700);
+  }, 180_000);
+
+  it("--wait exits with a failing script's status and shows the end of its output", () => {
+    const r = hpclab(['submit', 'fails.py', '--config', env.config, '--profile', 'cpu', '--wait'], work);
+    expect(r.code).toBe(3);
+    expect(r.stdout).toMatch(/^job \d+ FAILED, exit status 3$/m);
+    expect(r.stderr).toContain('boom: the data was not there');
+  }, 180_000);
+
+  it('refuses a hostile file name before connecting, and runs nothing', async () => {
+    const before = myJobs();
+    const r = hpclab(['submit', '$(touch canary).sh', '--config', env.config, '--profile', 'cpu'], work);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/FILE: cannot stage/);
+    expect(myJobs()).toEqual(before);
+    await expect(fs.stat(path.join(work, 'canary'))).rejects.toThrow();
+  });
+});
