@@ -3,7 +3,7 @@ import { promises as fs, readdirSync, readFileSync, statSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { SessionInfo } from '../../server/sessions/types';
-import { allCommandLines, descendants, kernelKeysSince, repoRoot, testbed } from '../support/testbed';
+import { allCommandLines, cancelAllJobs, descendants, kernelKeysSince, repoRoot, testbed } from '../support/testbed';
 import { companionForSuite, runningLab, startNotebook } from './faults';
 
 const mode = (file: string) => (statSync(file).mode & 0o777).toString(8).padStart(4, '0');
@@ -26,7 +26,12 @@ describe('access while sessions run', () => {
     nb = await startNotebook();
     await nb.until('the remote kernel to run a cell', () => nb.steps.executing, 120_000);
   }, 240_000);
-  afterAll(() => nb?.stop());
+  // The notebook's launcher and companion go first, then its jobs: whichever order jest runs this
+  // and the suite companion's afterAll in, nothing is left to submit an allocation again.
+  afterAll(async () => {
+    await nb?.stop();
+    await cancelAllJobs();
+  });
 
   it('nothing of ours listens on a non-loopback address (ss)', async () => {
     const ours = new Set([companion().child!.pid!, (await nb.companion()).pid]);

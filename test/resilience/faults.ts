@@ -130,9 +130,22 @@ export async function startNotebook(profile = 'cpu', mode: 'survive' | 'walltime
         } catch {
           // already gone
         }
+        // Gone before the caller cancels jobs: a companion still holding the kernel's lease would
+        // submit its allocation again, and that job would hold the node for the next suite.
+        await waitFor('the notebook companion to exit', () => !alive(info.pid) || undefined, 15_000, 100);
       }
     }
   };
+}
+
+/** Whether process `pid` still exists. */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false; // ESRCH: it exited
+  }
 }
 
 /**
