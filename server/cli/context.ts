@@ -55,6 +55,19 @@ export function pickCluster(ctx: CliContext, flag: string | undefined): string {
   throw new UsageError(`--cluster: pick one of ${names.join(', ')} (or set defaults.cluster in ${ctx.configPath})`);
 }
 
+/** `--profile`, else defaults.profile, else the only profile; otherwise say which exist. */
+export function pickProfile(ctx: CliContext, flag: string | undefined): string {
+  if (flag) return flag;
+  const names = Object.keys(ctx.config.profiles ?? {});
+  if (ctx.config.defaults?.profile) return ctx.config.defaults.profile;
+  if (names.length === 1) return names[0];
+  throw new UsageError(
+    names.length === 0
+      ? `no profiles in ${ctx.configPath}: add one (hpclab init, or "Edit profiles" in the sidebar)`
+      : `--profile: pick one of ${names.join(', ')} (or set defaults.profile in ${ctx.configPath})`
+  );
+}
+
 /** A mistake in how the command was called: exit code 2. */
 export class UsageError extends Error {
   name = 'UsageError';

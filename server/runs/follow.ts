@@ -40,25 +40,80 @@ export function describeDetail(d: Record<string, string>): string {
   return state;
 }
 
+/** One task of an array (or the one job) as it ended. */
+export interface TaskOutcome {
+  jobId: string;
+  /** The array index, or null for a plain job. */
+  taskId: string | null;
+  state: string;
+  exitCode: number | null;
+}
+
+/** The whole run: its worst state, and each task's when it is an array. */
+export interface RunOutcome extends JobOutcome {
+  tasks: TaskOutcome[];
+}
+
+/** `3 COMPLETED, 1 RUNNING on c1` style summary of an array's tasks. */
+export function describeTasks(details: readonly Record<string, string>[]): string {
+  if (details.length === 1) return describeDetail(details[0]);
+  const counts = new Map<string, number>();
+  for (const d of details) {
+    const state = (d.JobState ?? 'UNKNOWN').split(' ')[0];
+    // A pending record of an array stands for every index still in its range (`[5-8%2]`).
+    const pending = /^\[(.*)\]$/.exec(d.ArrayTaskId ?? '');
+    counts.set(state, (counts.get(state) ?? 0) + (pending ? countIndexes(pending[1]) : 1));
+  }
+  return [...counts].map(([state, n]) => `${n} ${state}`).join(', ');
+}
+
+/** `5-8%2` → 4, `1,3,5` → 3, `0-15:4` → 4. */
+export function countIndexes(spec: string): number {
+  return spec
+    .replace(/%\d+$/, '')
+    .split(',')
+    .reduce((n, part) => {
+      const m = /^(\d+)(?:-(\d+)(?::(\d+))?)?$/.exec(part);
+      if (!m) return n + 1;
+      if (m[2] === undefined) return n + 1;
+      return n + Math.floor((Number(m[2]) - Number(m[1])) / Number(m[3] ?? 1)) + 1;
+    }, 0);
+}
+
+/** Which end wins the summary: the first failure, else the last task's state. */
+function worst(tasks: readonly TaskOutcome[]): TaskOutcome {
+  return tasks.find(t => t.state !== 'COMPLETED' || t.exitCode !== 0) ?? tasks[tasks.length - 1];
+}
+
 export async function followJob(
   scheduler: Scheduler,
   jobId: string,
   onProgress: (words: string) => void,
   options: { intervalMs?: number; signal?: AbortSignal } = {}
-): Promise<JobOutcome> {
+): Promise<RunOutcome> {
   let last = '';
   for (;;) {
-    const detail = await scheduler.jobDetail(jobId);
-    const state = (detail.JobState ?? 'UNKNOWN').split(' ')[0];
-    const words = describeDetail(detail);
+    const details = await scheduler.jobDetails(jobId);
+    const words = describeTasks(details);
     if (words !== last) onProgress(`job ${jobId}: ${words}`);
     last = words;
-    if (FINAL.has(state))
+    const states = details.map(d => (d.JobState ?? 'UNKNOWN').split(' ')[0]);
+    if (states.every(state => FINAL.has(state))) {
+      const tasks: TaskOutcome[] = details.map((d, i) => ({
+        jobId: d.JobId ?? jobId,
+        taskId: d.ArrayTaskId ?? null,
+        state: states[i],
+        exitCode: exitCodeOf(d.ExitCode)
+      }));
+      const end = worst(tasks);
+      const detail = details[tasks.indexOf(end)];
       return {
-        state,
-        exitCode: exitCodeOf(detail.ExitCode),
-        reason: detail.Reason && detail.Reason !== 'None' ? detail.Reason : null
+        state: end.state,
+        exitCode: end.exitCode,
+        reason: detail.Reason && detail.Reason !== 'None' ? detail.Reason : null,
+        tasks
       };
+    }
     if (options.signal?.aborted) throw new Error('stopped waiting');
     await new Promise(r => setTimeout(r, options.intervalMs ?? 2_000));
   }

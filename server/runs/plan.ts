@@ -3,7 +3,8 @@ import { SBATCH_KEY, SBATCH_OWNED } from '../config/slurm-grammar';
 import type { SubmitOptions } from '../scheduler/types';
 import { checkSubmitOptions } from '../scheduler/validate';
 import { profileSubmitFields, requestsGpu } from '../sessions/job-script';
-import { RunInputError, renderRunScript } from './run-script';
+import { type ParamSet, parseParams } from './params';
+import { type RunKind, RunInputError, renderRunScript, runKindOf } from './run-script';
 
 /*
  * What `hpclab submit` sends: the run's directory, its sbatch options and its job script. Planned
@@ -24,12 +25,52 @@ export interface RunRequest {
   /** `--mail EVENTS`: Slurm's mail types, e.g. END,FAIL. */
   mail?: string;
   args?: readonly string[];
+  /** `--param NAME=V1,V2,…` words: a grid, one array task per combination. */
+  params?: readonly string[];
+  /** `--array SPEC`: task indexes (`1-8%2`); with --param only a throttle (`%4`). */
+  array?: string;
+  cluster: string;
+  /** When the run was made (ISO 8601), kept in its manifest. */
+  createdAt: string;
+}
+
+/** `hpclab-run.json`, in the run directory: what `hpclab runs` reads back. */
+export interface RunManifest {
+  version: 1;
+  runId: string;
+  cluster: string;
+  profile: string;
+  file: string;
+  kind: RunKind;
+  args: string[];
+  /** One parameter set per array task (index = SLURM_ARRAY_TASK_ID); null without --param. */
+  params: ParamSet[] | null;
+  array: string | null;
+  jobName: string;
+  /** sbatch's --output pattern (%x, %j, %A, %a), absolute or in the run directory. */
+  output: string | null;
+  createdAt: string;
+  /** Set once sbatch has answered. */
+  jobId?: string;
 }
 
 export interface RunPlan {
   runDir: string;
   options: SubmitOptions;
   script: string;
+  manifest: RunManifest;
+  /** Stage hpclab's task runner beside the file (notebooks, sweeps). */
+  viaRunner: boolean;
+}
+
+/** The array spec: the grid's indexes (with a throttle from --array), or --array as given. */
+function arraySpec(grid: readonly ParamSet[], array: string | undefined): string | undefined {
+  if (grid.length === 0) return array;
+  if (array !== undefined && !/^%[1-9]\d{0,5}$/.test(array))
+    throw new RunInputError(
+      `--array ${JSON.stringify(array)}: with --param the tasks are the grid's ${grid.length} combinations; give only a throttle, e.g. --array %4 (at most 4 at once)`
+    );
+  return `0-${grid.length - 1}${array ?? ''}`;
 }
 
 /** sbatch options a run may set by name that have a field of their own in SubmitOptions. */
@@ -65,13 +106,18 @@ function sbatchWord(word: string): [string, string] {
 }
 
 export function planRun(request: RunRequest): RunPlan {
+  const kind = runKindOf(request.fileName);
   const stem = request.fileName.replace(/\.[^.]+$/, '') || request.fileName;
+  const grid = parseParams(request.params ?? []);
+  const array = arraySpec(grid, request.array);
   const options: SubmitOptions = {
     jobName: request.name ?? stem,
     // The run id rides in the comment, so `runs list` can find the run's jobs in squeue.
     comment: `hpclab-run:${request.runId}:${request.profileName}`,
-    // Slurm's own default pattern, in the run directory: %x is the job name, %j the job id.
-    output: `${request.runDir}/%x.%j.out`,
+    // Slurm's own default pattern, in the run directory: %x is the job name, %j the job id
+    // (for an array, %A_%a: the array's id and the task's index, so each task logs apart).
+    output: `${request.runDir}/%x.${array !== undefined ? '%A_%a' : '%j'}.out`,
+    ...(array !== undefined ? { array } : {}),
     chdir: request.runDir,
     ...profileSubmitFields(request.profile)
   };
@@ -85,13 +131,29 @@ export function planRun(request: RunRequest): RunPlan {
   if (request.mail !== undefined) options.mailType = request.mail;
   if (Object.keys(extra).length > 0) options.sbatch = extra;
   const checked = checkSubmitOptions(options); // names the bad option before anything runs
+  const viaRunner = kind === 'notebook' || grid.length > 0;
   const script = renderRunScript({
     runId: request.runId,
     runDir: request.runDir,
     fileName: request.fileName,
     profile: request.profile,
     gpu: requestsGpu(checked.gres),
-    args: request.args
+    args: request.args,
+    viaRunner
   });
-  return { runDir: request.runDir, options: checked, script };
+  const manifest: RunManifest = {
+    version: 1,
+    runId: request.runId,
+    cluster: request.cluster,
+    profile: request.profileName,
+    file: request.fileName,
+    kind,
+    args: [...(request.args ?? [])],
+    params: grid.length > 0 ? grid : null,
+    array: checked.array ?? null,
+    jobName: checked.jobName ?? stem,
+    output: checked.output ?? null,
+    createdAt: request.createdAt
+  };
+  return { runDir: request.runDir, options: checked, script, manifest, viaRunner };
 }

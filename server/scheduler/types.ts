@@ -119,6 +119,8 @@ export interface Scheduler {
   release(jobId: string): Promise<void>;
   /** `scontrol show job -o ID` as key/value pairs. */
   jobDetail(jobId: string): Promise<Record<string, string>>;
+  /** Every record `scontrol show job -o ID` prints: one per task for an array's id. */
+  jobDetails(jobId: string): Promise<Record<string, string>[]>;
   /** 1-based place of a pending job among its partition's pending jobs; null if not pending. */
   queuePosition(jobId: string, partition: string): Promise<number | null>;
 }

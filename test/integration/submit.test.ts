@@ -106,8 +106,10 @@ describe('hpclab submit against the testbed', () => {
     expect(await fs.readFile(path.join(out.runDir, 'out', `hello.${out.jobId}`), 'utf8')).toBe(
       'PYTHONUNBUFFERED=1\ndone\n'
     );
-    // Only the file was staged, private to its owner.
-    expect((await fs.readdir(out.runDir)).sort()).toEqual(['hello.sh', 'out']);
+    // Only the file was staged (beside the run's manifest), private to its owner.
+    expect((await fs.readdir(out.runDir)).sort()).toEqual(['hello.sh', 'hpclab-run.json', 'out']);
+    const manifest = JSON.parse(await fs.readFile(path.join(out.runDir, 'hpclab-run.json'), 'utf8'));
+    expect(manifest).toMatchObject({ runId: out.runId, jobId: out.jobId, file: 'hello.sh', kind: 'shell' });
     expect((await fs.stat(out.runDir)).mode & 0o777).toBe(0o700);
   }, 180_000);
 

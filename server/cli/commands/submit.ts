@@ -2,30 +2,14 @@ import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { getProfile } from '../../config/load';
-import type { HpclabConfig } from '../../config/schema';
 import { submitArgv } from '../../scheduler/slurm/argv';
-import { followJob } from '../../runs/follow';
+import { countIndexes, describeTasks, followJob } from '../../runs/follow';
 import { planRun } from '../../runs/plan';
 import { RunInputError, runKindOf } from '../../runs/run-script';
-import { clusterHome, resolveOnCluster, stageAndSubmit } from '../../runs/submit';
+import { expandOutputPattern, runsRoot, stageAndSubmit } from '../../runs/submit';
 import { renderRemoteCommand } from '../../transport/quote';
 import { defineCommand } from '../args';
-import { UsageError, openContext } from '../context';
-
-const DEFAULT_RUNS_DIR = '~/hpclab-runs';
-
-/** `--profile`, else defaults.profile, else the only profile. */
-function pickProfile(config: HpclabConfig, flag: string | undefined, configPath: string): string {
-  if (flag) return flag;
-  const names = Object.keys(config.profiles ?? {});
-  if (config.defaults?.profile) return config.defaults.profile;
-  if (names.length === 1) return names[0];
-  throw new UsageError(
-    names.length === 0
-      ? `no profiles in ${configPath}: add one (hpclab init, or "Edit profiles" in the sidebar)`
-      : `--profile: pick one of ${names.join(', ')} (or set defaults.profile in ${configPath})`
-  );
-}
+import { UsageError, openContext, pickProfile } from '../context';
 
 /** `train-20261205-143000-1a2b`: sorts by time, says what ran, never collides. */
 function newRunId(fileName: string, now = new Date()): string {
@@ -42,10 +26,10 @@ export const submitCommand = defineCommand({
   name: 'submit',
   summary: 'Run a script on the cluster as a batch job',
   usage: [
-    'hpclab submit FILE [--profile P] [--cluster C] [--name N] [--sbatch KEY=VALUE]… [--mail EVENTS] [--wait] [--dry-run] [--json] [--config FILE] [-- ARG…]'
+    'hpclab submit FILE [--profile P] [--cluster C] [--name N] [--sbatch KEY=VALUE]… [--mail EVENTS] [--param NAME=V1,V2,…]… [--array SPEC] [--wait] [--dry-run] [--json] [--config FILE] [-- ARG…]'
   ],
   description:
-    "Copies FILE, and only it, into a new run directory on the cluster (the cluster's runsDir, default ~/hpclab-runs/<run id>/, with out/ for results) and submits a job that runs it there in the profile's environment: python for .py, bash for .sh, else the file itself, with ARGs passed as they are. The job's output goes to <run dir>/<name>.<job id>.out unless --sbatch output=… says otherwise.",
+    "Copies FILE, and only it, into a new run directory on the cluster (the cluster's runsDir, default ~/hpclab-runs/<run id>/, with out/ for results) and submits a job that runs it there in the profile's environment: python for .py, bash for .sh, else the file itself, with ARGs passed as they are. A notebook (.ipynb) runs headless with nbclient, its parameters injected after the cell tagged `parameters` (papermill's convention), and the executed notebook is written to out/. --param makes a sweep: one array task per combination of the values, each task getting its own set (a notebook as variables, a script as HPCLAB_PARAM_<NAME> environment variables and HPCLAB_PARAMS as JSON). The job's output goes to <run dir>/<name>.<job id>.out (for arrays <name>.<array id>_<index>.out) unless --sbatch output=… says otherwise. See and fetch runs with hpclab runs.",
   flags: {
     profile: {
       type: 'string',
@@ -70,6 +54,19 @@ export const submitCommand = defineCommand({
       value: 'EVENTS',
       description: 'mail on these events, e.g. END,FAIL (Slurm sends it to you)'
     },
+    param: {
+      type: 'string',
+      value: 'NAME=V1,V2,…',
+      multiple: true,
+      description:
+        'sweep NAME over these values (numbers, true/false, none, else strings; \\, for a comma in a value); several --param make a grid'
+    },
+    array: {
+      type: 'string',
+      value: 'SPEC',
+      description:
+        'run as a job array with these indexes, e.g. 1-8 or 0-99%10 (at most 10 at once); with --param only the throttle, e.g. %4'
+    },
     wait: {
       type: 'boolean',
       description: "follow the job (queue state, then its end) and exit with the script's exit status"
@@ -80,17 +77,22 @@ export const submitCommand = defineCommand({
     },
     json: {
       type: 'boolean',
-      description: 'print {cluster, runId, runDir, jobId, log} (with --dry-run: {argv, script}) as JSON'
+      description:
+        'print {cluster, runId, runDir, jobId, log, taskCount} (with --wait also state, exitCode and tasks) (with --dry-run: {argv, script, manifest}) as JSON'
     }
   },
   arguments: [
-    { name: 'FILE', description: 'the script: .py, .sh, or any executable' },
+    { name: 'FILE', description: 'the script (.py, .sh, or any executable) or notebook (.ipynb)' },
     { name: 'ARG', description: 'after --: words passed to the script as they are, never through a shell' }
   ],
   examples: [
     {
       description: 'Train on a GPU profile and wait for the result',
       command: 'hpclab submit train.py --profile gpu --wait'
+    },
+    {
+      description: 'Run a notebook for each of 2×2 parameter sets, two tasks at a time',
+      command: 'hpclab submit analysis.ipynb --param lr=0.1,0.01 --param seed=1,2 --array %2'
     },
     {
       description: 'See what would be submitted',
@@ -118,14 +120,15 @@ export const submitCommand = defineCommand({
     }
     const ctx = await openContext(values.config);
     try {
-      const profileName = pickProfile(ctx.config, values.profile, ctx.configPath);
+      const profileName = pickProfile(ctx, values.profile);
       const profile = getProfile(ctx.config, profileName);
       const cluster = values.cluster ?? profile.cluster;
       const { transport, scheduler } = ctx.clusters.get(cluster);
-      const runsDir = ctx.config.clusters[cluster]?.runsDir ?? DEFAULT_RUNS_DIR;
-      const home = await ctx.progress.during(`Connecting to ${cluster}…`, () => clusterHome(transport));
+      const root = await ctx.progress.during(`Connecting to ${cluster}…`, () =>
+        runsRoot(transport, ctx.config.clusters[cluster]?.runsDir)
+      );
       const runId = newRunId(fileName);
-      const runDir = `${resolveOnCluster(runsDir, home).replace(/\/+$/, '')}/${runId}`;
+      const runDir = `${root}/${runId}`;
       let plan;
       try {
         plan = planRun({
@@ -137,7 +140,11 @@ export const submitCommand = defineCommand({
           name: values.name,
           sbatch: values.sbatch,
           mail: values.mail,
-          args
+          params: values.param,
+          array: values.array,
+          args,
+          cluster,
+          createdAt: new Date().toISOString()
         });
       } catch (err) {
         if (err instanceof RunInputError) throw new UsageError(err.message);
@@ -147,7 +154,7 @@ export const submitCommand = defineCommand({
       if (values['dry-run']) {
         process.stdout.write(
           values.json
-            ? `${JSON.stringify({ dryRun: true, cluster, runId, runDir, argv, script: plan.script })}\n`
+            ? `${JSON.stringify({ dryRun: true, cluster, runId, runDir, argv, script: plan.script, manifest: plan.manifest })}\n`
             : `# ${renderRemoteCommand(argv)} < job script\n# (nothing was staged or submitted)\n${plan.script}`
         );
         return 0;
@@ -155,31 +162,45 @@ export const submitCommand = defineCommand({
       const staged = await ctx.progress.during(`Staging ${fileName} and submitting to ${cluster}…`, () =>
         stageAndSubmit(transport, scheduler, plan, { name: fileName, data })
       );
-      const summary = { cluster, runId, runDir: staged.runDir, jobId: staged.jobId, log: staged.log };
+      if (staged.warning) process.stderr.write(`hpclab: ${staged.warning}\n`);
+      const taskCount =
+        plan.manifest.params?.length ?? (plan.manifest.array ? countIndexes(plan.manifest.array) : null);
+      const summary = { cluster, runId, runDir: staged.runDir, jobId: staged.jobId, log: staged.log, taskCount };
       if (!values.wait) {
         process.stdout.write(
           values.json
             ? `${JSON.stringify(summary)}\n`
-            : `submitted job ${staged.jobId} on ${cluster} (run ${runId})\n  run dir: ${staged.runDir}\n  output:  ${staged.log ?? '(as --sbatch output says)'}\n`
+            : `submitted ${taskCount !== null ? `array job ${staged.jobId} (${taskCount} tasks)` : `job ${staged.jobId}`} on ${cluster} (run ${runId})\n  run dir: ${staged.runDir}\n  output:  ${staged.log ?? '(one log per task, see hpclab runs log)'}\n`
         );
         return 0;
       }
       process.stderr.write(`hpclab: submitted job ${staged.jobId} on ${cluster}, run dir ${staged.runDir}\n`);
       const outcome = await followJob(scheduler, staged.jobId, words => process.stderr.write(`hpclab: ${words}\n`));
       const ok = outcome.state === 'COMPLETED' && outcome.exitCode === 0;
-      if (!ok && staged.log) {
+      const failed = outcome.tasks.find(t => t.state !== 'COMPLETED' || t.exitCode !== 0);
+      const failedLog =
+        failed && plan.options.output
+          ? expandOutputPattern(plan.options.output, {
+              name: plan.manifest.jobName,
+              jobId: failed.jobId,
+              arrayJobId: staged.jobId,
+              taskId: failed.taskId ?? undefined
+            })
+          : null;
+      if (!ok && failedLog && !failedLog.includes('%')) {
         // The end of the job's output says why; a log that cannot be read is said instead.
-        const tail = await transport.exec(['tail', '-n', '20', '--', staged.log]);
+        const where = failedLog.startsWith('/') ? failedLog : `${staged.runDir}/${failedLog}`;
+        const tail = await transport.exec(['tail', '-n', '20', '--', where]);
         process.stderr.write(
           tail.code === 0
-            ? `hpclab: the end of ${staged.log}:\n${tail.stdout}`
-            : `hpclab: cannot read ${staged.log}: ${tail.stderr.trim()}\n`
+            ? `hpclab: the end of ${where}:\n${tail.stdout}`
+            : `hpclab: cannot read ${where}: ${tail.stderr.trim()}\n`
         );
       }
       process.stdout.write(
         values.json
           ? `${JSON.stringify({ ...summary, ...outcome })}\n`
-          : `job ${staged.jobId} ${outcome.state}${outcome.exitCode !== null ? `, exit status ${outcome.exitCode}` : ''}\n`
+          : `job ${staged.jobId} ${outcome.state}${outcome.exitCode !== null ? `, exit status ${outcome.exitCode}` : ''}${outcome.tasks.length > 1 ? ` (${describeTasks(outcome.tasks.map(t => ({ JobState: t.state })))})` : ''}\n`
       );
       return ok ? 0 : outcome.exitCode || 1;
     } finally {

@@ -15,7 +15,7 @@ import {
 import { slurmError } from './errors';
 import { parsePartitions } from './parse-sinfo';
 import { parseJobs } from './parse-squeue';
-import { parseJobDetail } from './parse-scontrol';
+import { parseJobDetail, parseJobDetails } from './parse-scontrol';
 
 /** The least time between two sbatch calls of one companion: a burst of requests reaches slurmctld as a trickle. */
 export const SUBMIT_GAP_MS = 250;
@@ -76,6 +76,12 @@ export class SlurmScheduler implements Scheduler {
     const line = out.split('\n').find(l => l.trim());
     if (!line) throw new SchedulerError('not-found', `Slurm has no job ${jobId}`);
     return parseJobDetail(line);
+  }
+
+  async jobDetails(jobId: string): Promise<Record<string, string>[]> {
+    const details = parseJobDetails(await this.run(jobDetailArgv(checkJobId(jobId))));
+    if (details.length === 0) throw new SchedulerError('not-found', `Slurm has no job ${jobId}`);
+    return details;
   }
 
   async queuePosition(jobId: string, partition: string): Promise<number | null> {

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { describeDetail, exitCodeOf, followJob } from '../../../server/runs/follow';
+import { countIndexes, describeDetail, exitCodeOf, followJob } from '../../../server/runs/follow';
 import { parseJobDetail } from '../../../server/scheduler/slurm/parse-scontrol';
 import type { Scheduler } from '../../../server/scheduler/types';
 
@@ -30,11 +30,19 @@ it('follows a job to its end, saying each change once, and returns how it ended'
     running,
     { ...running, JobState: 'FAILED', ExitCode: '2:0', Reason: 'NonZeroExitCode' }
   ];
-  const scheduler = { jobDetail: async () => steps.shift()! } as unknown as Scheduler;
+  const scheduler = { jobDetails: async () => [steps.shift()!] } as unknown as Scheduler;
   const said: string[] = [];
   const outcome = await followJob(scheduler, '42', w => said.push(w), { intervalMs: 1 });
-  expect(outcome).toEqual({ state: 'FAILED', exitCode: 2, reason: 'NonZeroExitCode' });
+  expect(outcome).toMatchObject({ state: 'FAILED', exitCode: 2, reason: 'NonZeroExitCode' });
+  expect(outcome.tasks).toHaveLength(1);
   expect(said).toHaveLength(3);
   expect(said[0]).toMatch(/^job 42: PENDING/);
   expect(said[2]).toBe('job 42: FAILED');
+});
+
+it('counts the indexes an array spec stands for', () => {
+  expect(countIndexes('5-8%2')).toBe(4);
+  expect(countIndexes('1,3,5')).toBe(3);
+  expect(countIndexes('0-15:4')).toBe(4);
+  expect(countIndexes('7')).toBe(1);
 });

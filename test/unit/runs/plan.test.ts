@@ -6,6 +6,7 @@ import { profileSchema } from '../../../server/config/schema';
 import { submitArgv } from '../../../server/scheduler/slurm/argv';
 import { planRun, type RunRequest } from '../../../server/runs/plan';
 import { runKindOf } from '../../../server/runs/run-script';
+import { RUN_MANIFEST_FILE, TASK_RUNNER_FILE, TASK_RUNNER_PY } from '../../../server/runs/task-runner';
 
 /*
  * `hpclab submit`'s plan: the sbatch command and job script for a staged file, from the profile,
@@ -25,6 +26,8 @@ const request = (over: Partial<RunRequest> = {}): RunRequest => ({
   fileName: 'train.py',
   profileName: 'cpu',
   profile,
+  cluster: 'testbed',
+  createdAt: '2026-12-05T12:00:00.000Z',
   ...over
 });
 
@@ -85,8 +88,87 @@ it.each(['../etc/passwd', '.bashrc', '-rf', 'a b.py', '$(touch canary).sh', 'x\n
   }
 );
 
-it('refuses a notebook for now, saying what to do instead', () => {
-  expect(() => runKindOf('analysis.ipynb')).toThrow(/notebooks cannot be submitted yet/);
+it('runs a notebook through the task runner, with its manifest', () => {
+  expect(runKindOf('analysis.ipynb')).toBe('notebook');
+  const plan = planRun(request({ fileName: 'analysis.ipynb' }));
+  expect(plan.viaRunner).toBe(true);
+  expect(plan.script).toMatch(/^exec \S*python3? \.\/hpclab-task\.py hpclab-run\.json$/m);
+  expect(plan.manifest).toMatchObject({ kind: 'notebook', file: 'analysis.ipynb', params: null, jobName: 'analysis' });
+});
+
+it('turns a --param grid into one array, a throttle from --array, one log per task', () => {
+  const plan = planRun(request({ params: ['lr=0.1,0.01', 'name=a\\,b,$(touch canary)'], array: '%2' }));
+  expect(plan.options.array).toBe('0-3%2');
+  expect(plan.options.output).toMatch(/\/%x\.%A_%a\.out$/);
+  expect(plan.manifest.params).toEqual([
+    { lr: 0.1, name: 'a,b' },
+    { lr: 0.1, name: '$(touch canary)' },
+    { lr: 0.01, name: 'a,b' },
+    { lr: 0.01, name: '$(touch canary)' }
+  ]);
+  expect(submitArgv(plan.options)).toContain('--array=0-3%2');
+});
+
+it('passes --array as given when there is no grid', () => {
+  const plan = planRun(request({ array: '1-8%2' }));
+  expect(plan.options.array).toBe('1-8%2');
+  expect(plan.viaRunner).toBe(false);
+  expect(plan.manifest.params).toBeNull();
+});
+
+it.each([
+  [{ params: ['lr'] }, /--param "lr": expected NAME=V1,V2/],
+  [{ params: ['1x=2'] }, /--param "1x=2": expected NAME=V1,V2/],
+  [{ params: ['class=1'] }, /--param "class=1"/],
+  [{ params: ['a=1', 'a=2'] }, /--param a: given twice/],
+  [
+    {
+      params: [
+        'a=' + Array.from({ length: 40 }, (_, i) => i).join(','),
+        'b=' + Array.from({ length: 30 }, (_, i) => i).join(',')
+      ]
+    },
+    /1200 combinations; at most 1000/
+  ],
+  [{ params: ['a=1,2'], array: '1-4' }, /--array "1-4": with --param the tasks are the grid's 2 combinations/],
+  [{ array: '1-4;x' }, /array: expected indexes such as/]
+])('refuses the sweep %j, naming the flag', (over, message) => {
+  expect(() => planRun(request(over))).toThrow(message);
+});
+
+it('each task runs the script with its own parameters in the environment, values verbatim', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'hpclab-run-'));
+  try {
+    writeFileSync(
+      path.join(dir, 'show.sh'),
+      'echo "$SLURM_ARRAY_TASK_ID $HPCLAB_PARAM_lr [$HPCLAB_PARAM_name] $HPCLAB_PARAMS $1"\n'
+    );
+    const plan = planRun(
+      request({
+        runDir: dir,
+        fileName: 'show.sh',
+        profile: profileSchema.parse({ cluster: 'x' }),
+        params: ['lr=0.5,1e-3', "name=$(touch canary),it's"],
+        args: ['arg one']
+      })
+    );
+    writeFileSync(path.join(dir, TASK_RUNNER_FILE), TASK_RUNNER_PY);
+    writeFileSync(path.join(dir, RUN_MANIFEST_FILE), JSON.stringify(plan.manifest));
+    const run = (task: string) =>
+      execFileSync('bash', ['-s'], {
+        input: plan.script,
+        encoding: 'utf8',
+        cwd: tmpdir(),
+        env: { PATH: process.env.PATH, SLURM_ARRAY_TASK_ID: task },
+        stdio: 'pipe'
+      });
+    expect(run('1')).toBe(`1 0.5 [it's] {"lr": 0.5, "name": "it's"} arg one\n`);
+    expect(run('2')).toBe(`2 0.001 [$(touch canary)] {"lr": 0.001, "name": "$(touch canary)"} arg one\n`);
+    expect(() => run('4')).toThrow(/SLURM_ARRAY_TASK_ID='4' picks none of them/);
+    expect(() => readFileSync(path.join(dir, 'canary'))).toThrow();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 it('the script runs the file with python in its run dir, arguments verbatim, unbuffered', () => {
