@@ -10,6 +10,7 @@ import { labCommand } from './commands/lab';
 import { serveCommand } from './commands/serve';
 import { sessionsCommand } from './commands/sessions';
 import { submitCommand } from './commands/submit';
+import { runsCommand } from './commands/runs';
 import { statusCommand } from './commands/status';
 import { tunnelCommand } from './commands/tunnel';
 import { UsageError } from './context';
@@ -24,6 +25,7 @@ export const commands: Command[] = [
   jobsCommand,
   sessionsCommand,
   submitCommand,
+  runsCommand,
   serveCommand,
   labCommand,
   tunnelCommand,
