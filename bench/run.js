@@ -11,6 +11,7 @@ const benches = {
   kernel: smoke => require('./kernel').kernelBench({ cells: smoke ? 50 : 1000 }),
   session: smoke => require('./session').sessionBench({ runs: smoke ? 1 : 5 }),
   scheduler: smoke => require('./scheduler-load').schedulerLoadBench({ windowMs: smoke ? 3_000 : 30_000 }),
+  submit: smoke => require('./submit').submitBench({ smoke }),
   frontend: smoke => require('./frontend').frontendBench({ smoke })
 };
 
