@@ -8,7 +8,7 @@ import type { PromptBroker } from './api/prompt-broker';
 import { handleKernelChannel, isKernelChannelPath } from './api/kernel-channels';
 import type { KernelService } from './kernels/kernel-service';
 import type { EnvDiscovery, KernelspecService } from './kernels/kernelspec-service';
-import type { KernelspecApi, ProfileView, SetupApi } from './api/services';
+import type { KernelspecApi, ProfileView, RunApi, SetupApi } from './api/services';
 import type { ClusterService } from './api/services';
 import { createLocalJupyterProxy, type LocalJupyter } from './proxy/local-jupyter-proxy';
 import { createNodeProxy } from './proxy/node-proxy';
@@ -230,6 +230,8 @@ export interface AppDeps {
   prompts?: PromptBroker;
   /** "Add a cluster" and "Edit profiles"; without it those routes are 404s. */
   setup?: SetupApi;
+  /** Batch runs; without it those routes are 404s. */
+  runs?: RunApi;
   token: string;
   allowedOrigins?: string[];
   /** `hpclab lab`: the local Jupyter server that answers every path outside /hpclab. */
@@ -255,6 +257,7 @@ export function createApp(deps: AppDeps) {
     prompts: deps.prompts,
     links: deps.clusters.links,
     setup: deps.setup,
+    runs: deps.runs,
     token: deps.token,
     allowedOrigins: deps.allowedOrigins,
     refreshConfig: deps.refreshConfig,

@@ -18,6 +18,7 @@ import { EnvDiscovery, KernelspecService } from './kernels/kernelspec-service';
 import type { LocalJupyter } from './proxy/local-jupyter-proxy';
 import { ConfigFollower } from './setup/config-follower';
 import { SetupService } from './setup/setup-service';
+import { RunService } from './runs/run-service';
 import { SessionManager } from './sessions/manager';
 import { SessionStore } from './sessions/store';
 import type { Prompter } from './transport/types';
@@ -151,6 +152,7 @@ export async function startCompanion(options: CompanionOptions): Promise<Running
     homeDir,
     logger: logger.child('setup')
   });
+  const runs = new RunService({ config: options.config, clusters: name => clusters.get(name) });
   const {
     handle,
     onUpgrade,
@@ -162,6 +164,7 @@ export async function startCompanion(options: CompanionOptions): Promise<Running
     kernelspecs: { specs, discovery },
     prompts,
     setup,
+    runs,
     token,
     localJupyter: options.localJupyter,
     refreshConfig: () => follower.refresh(),

@@ -8,11 +8,12 @@ import { clusterRoutes } from './routes-clusters';
 import { kernelRoutes } from './routes-kernels';
 import { kernelspecRoutes } from './routes-kernelspecs';
 import { promptRoutes } from './routes-prompts';
+import { runRoutes } from './routes-runs';
 import type { LinkBoard } from './link-board';
 import type { PromptBroker } from './prompt-broker';
 import { sessionRoutes } from './routes-sessions';
 import { setupRoutes } from './routes-setup';
-import type { ClusterService, KernelAttachService, KernelspecApi, SessionService, SetupApi } from './services';
+import type { ClusterService, KernelAttachService, KernelspecApi, RunApi, SessionService, SetupApi } from './services';
 
 export interface ApiDeps {
   sessions: SessionService;
@@ -25,6 +26,8 @@ export interface ApiDeps {
   prompts?: PromptBroker;
   /** Each cluster's login connection, sent as `link` events. */
   links?: LinkBoard;
+  /** Batch runs (the Submit dialog, the sidebar's Runs); without it those routes are 404s. */
+  runs?: RunApi;
   /** "Add a cluster" and "Edit profiles"; without it those routes are 404s. */
   setup?: SetupApi;
   /** The companion's token; must not be empty. */
@@ -89,6 +92,7 @@ export function createApi(deps: ApiDeps): Api {
   if (deps.kernelspecs) kernelspecRoutes(router, deps.kernelspecs);
   if (prompts) promptRoutes(router, prompts);
   if (deps.setup) setupRoutes(router, deps.setup);
+  if (deps.runs) runRoutes(router, deps.runs);
   router.get('/events', hub.handle);
   // Only under /api: other paths below /hpclab (the node proxy) belong to the caller.
   router.use('/api', req => {

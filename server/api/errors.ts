@@ -1,3 +1,5 @@
+import { RunNotFoundError } from '../runs/registry';
+import { RunInputError } from '../runs/run-script';
 import type { ErrorRequestHandler, Response } from 'express';
 import { z } from 'zod';
 import { ConfigError, issuesToProblems } from '../config/load';
@@ -63,6 +65,7 @@ export function invalidField(path: string, message: string): ApiError {
 }
 
 interface HttpishError {
+  limit?: unknown;
   status?: unknown;
   expose?: unknown;
   type?: unknown;
@@ -72,7 +75,12 @@ interface HttpishError {
 /** Errors from express.json (http-errors, most with a `type`). */
 function fromBodyParser(err: HttpishError): ApiError | undefined {
   if (err.type === 'entity.parse.failed') return invalidField('body', `malformed JSON (${String(err.message)})`);
-  if (err.type === 'entity.too.large') return new ApiError(413, 'too-large', 'body: larger than the 64 KiB limit');
+  if (err.type === 'entity.too.large')
+    return new ApiError(
+      413,
+      'too-large',
+      `body: larger than the ${typeof err.limit === 'number' ? `${Math.round(err.limit / 1024)} KiB` : 'allowed'} limit`
+    );
   if (err.expose === true && typeof err.status === 'number' && err.status >= 400 && err.status < 500) {
     // No `type`: the body did not inflate (zlib's error, e.g. `Content-Encoding: gzip` on plain JSON).
     const what =
@@ -95,6 +103,8 @@ export function toApiError(err: unknown): ApiError | undefined {
     if (err.kind === 'invalid') return new ApiError(400, 'invalid', err.message.replace(/^--name: /, 'name: '));
     return new ApiError(err.kind === 'conflict' ? 409 : 404, err.kind, err.message);
   }
+  if (err instanceof RunInputError) return invalidField(err.field, err.message);
+  if (err instanceof RunNotFoundError) return new ApiError(404, 'not-found', err.message);
   if (err instanceof DiscoveryError) return new ApiError(502, 'discovery-failed', err.message);
   if (err instanceof ConfigError) {
     if (err.kind === 'unknown-name') return new ApiError(404, 'not-found', err.message);

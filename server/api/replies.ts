@@ -4,7 +4,8 @@ import type { HpclabKernelspec } from '../kernels/kernelspec';
 import type { KernelLeaseEvent } from '../kernels/kernel-service';
 import type { Job, PartitionSummary } from '../scheduler/types';
 import type { SessionEvent, SessionInfo } from '../sessions/types';
-import type { ClusterStatus, ProfileView } from './services';
+import { countIndexes } from '../runs/follow';
+import type { ClusterStatus, PlannedRun, ProfileView, RunView, SubmittedRun } from './services';
 
 /*
  * Internal records → the replies of the contract (src/contract). Each field is copied by name,
@@ -116,5 +117,52 @@ export function envReply(env: DiscoveredEnv): wire.DiscoveredEnv {
     pythonVersion: env.pythonVersion,
     ipykernel: env.ipykernel,
     env: { ...env.env }
+  };
+}
+
+export function runReply(view: RunView): wire.Run {
+  const m = view.manifest;
+  return {
+    cluster: view.cluster,
+    runId: view.runId,
+    file: m.file,
+    kind: m.kind,
+    profile: m.profile,
+    jobId: m.jobId ?? null,
+    createdAt: m.createdAt,
+    taskCount: m.params?.length ?? (m.array ? countIndexes(m.array) : null),
+    params: m.params,
+    tasks:
+      view.tasks?.map(t => ({
+        jobId: t.jobId,
+        taskId: t.taskId,
+        state: t.state,
+        exitCode: t.exitCode,
+        node: t.node,
+        runTime: t.runTime,
+        reason: t.reason
+      })) ?? null
+  };
+}
+
+export function runPreviewReply(planned: PlannedRun): wire.RunPreview {
+  return {
+    cluster: planned.cluster,
+    runDir: planned.runDir,
+    argv: planned.argv,
+    script: planned.plan.script,
+    taskCount: planned.taskCount
+  };
+}
+
+export function submittedRunReply(run: SubmittedRun): wire.SubmittedRun {
+  return {
+    cluster: run.cluster,
+    runId: run.runId,
+    runDir: run.runDir,
+    jobId: run.jobId,
+    taskCount: run.taskCount,
+    log: run.log,
+    warning: run.warning ?? null
   };
 }

@@ -9,10 +9,12 @@ import {
   discoverSchema,
   followSchema,
   idempotencyKeySchema,
+  outputPathSchema,
   promptAnswersSchema,
   putProfileSchema,
   refreshSchema,
   saveSetupSchema,
+  submitRunSchema,
   tailSchema
 } from './schemas';
 
@@ -38,7 +40,7 @@ export interface RouteContract {
   status: number;
   reply: Schema | null;
   /** A JSON reply unless said otherwise. */
-  contentType?: 'text/plain' | 'application/x-ndjson' | 'text/event-stream';
+  contentType?: 'text/plain' | 'application/x-ndjson' | 'text/event-stream' | 'application/octet-stream';
 }
 
 const sessionList = zm.array(wire.sessionSchema);
@@ -212,6 +214,45 @@ export const ROUTE_CONTRACTS: readonly RouteContract[] = [
     summary: 'Remove a profile',
     status: 200,
     reply: wire.removedProfileSchema
+  },
+  {
+    method: 'POST',
+    path: '/api/runs/preview',
+    summary: 'The run directory, job script and sbatch argv a POST would stage and submit; nothing is staged',
+    body: submitRunSchema,
+    status: 200,
+    reply: wire.runPreviewSchema
+  },
+  {
+    method: 'POST',
+    path: '/api/runs',
+    summary: 'Stage a script or notebook into a new run directory and submit it (an array for a parameter grid)',
+    body: submitRunSchema,
+    status: 201,
+    reply: wire.submittedRunSchema
+  },
+  {
+    method: 'GET',
+    path: '/api/clusters/:cluster/runs',
+    summary: "The cluster's runs, newest first (at most 50), with their tasks as Slurm still reports them",
+    status: 200,
+    reply: wire.runListSchema
+  },
+  {
+    method: 'GET',
+    path: '/api/clusters/:cluster/runs/:run/outputs',
+    summary: "A run's outputs: files under out/ (executed notebooks) and its job logs",
+    status: 200,
+    reply: wire.runOutputsSchema
+  },
+  {
+    method: 'GET',
+    path: '/api/clusters/:cluster/runs/:run/output',
+    summary: 'One output of a run, as its outputs list names it',
+    query: { path: outputPathSchema },
+    status: 200,
+    reply: zm.string(),
+    contentType: 'application/octet-stream'
   },
   {
     method: 'GET',

@@ -2,6 +2,7 @@ import type { Request } from 'express';
 import { z } from 'zod';
 import { envSchema, expecting, NAME_PATTERN, strict } from '../config/schema';
 import { cpusPerTask, slurmFields, type SlurmStringField } from '../config/slurm-grammar';
+import { RUN_ID } from '../runs/registry';
 import { jobIdSchema } from '../scheduler/validate';
 import { invalid, invalidField } from './errors';
 import type * as wire from '../../src/contract';
@@ -187,13 +188,54 @@ export const putProfileSchema = strict(
   'a JSON object like {"profile": {"cluster": "c", "partition": "debug"}}'
 ) satisfies z.ZodType<wire.PutProfileBody>;
 
+/** A run's file and parameter words are checked by the run planner, which names the flag and the fix. */
+const oneLine = (what: string, max: number) =>
+  pattern(`${what}: 1 to ${max} characters on one line`, new RegExp(`^[^\\x00-\\x1f\\x7f]{1,${max}}$`));
+/** A notebook or script sent to be staged: text, at most this many bytes. */
+export const RUN_CONTENT_MAX = 16 * 1024 * 1024;
+export const RUN_BODY_LIMIT = '24mb';
+
+export const submitRunSchema = strict(
+  {
+    profile: nameSchema,
+    cluster: nameSchema.optional(),
+    fileName: oneLine('a file name', 200),
+    content: z
+      .string({ error: expecting("the file's text") })
+      .max(RUN_CONTENT_MAX, { error: `expected at most ${RUN_CONTENT_MAX} characters` }),
+    name: oneLine('a job name', 200).optional(),
+    sbatch: z
+      .array(oneLine('an sbatch option KEY=VALUE', 1000), { error: expecting('a list of KEY=VALUE') })
+      .max(64)
+      .optional(),
+    mail: oneLine('mail types such as END,FAIL', 200).optional(),
+    mailUser: oneLine('a mail address', 200).optional(),
+    params: z
+      .array(oneLine('NAME=V1,V2,…', 100_000), { error: expecting('a list of NAME=V1,V2,…') })
+      .max(32)
+      .optional(),
+    array: oneLine('array indexes such as 0-9%2', 200).optional(),
+    args: z
+      .array(z.string({ error: expecting('a string') }).max(10_000), { error: expecting('a list of words') })
+      .max(256)
+      .optional()
+  },
+  'a JSON object like {"profile": "cpu", "fileName": "analysis.ipynb", "content": "…"}'
+) satisfies z.ZodType<wire.SubmitRunBody>;
+
+/** `train-20261205-143000-1a2b`, as `hpclab runs` lists them. */
+export const runIdSchema = pattern('a run id like train-20261205-143000-1a2b', RUN_ID);
+/** An output's path inside its run, as the outputs listing gives it (the service serves only those). */
+export const outputPathSchema = oneLine('an output path such as out/analysis_0.ipynb', 4096);
+
 export const paramSchemas = {
   cluster: nameSchema,
   jobId: jobIdSchema,
   id: sessionIdSchema,
   name: kernelNameSchema,
   prompt: promptIdSchema,
-  profile: nameSchema
+  profile: nameSchema,
+  run: runIdSchema
 } as const;
 export type ParamName = keyof typeof paramSchemas;
 

@@ -6,6 +6,7 @@ import type { ChannelPort } from '../kernels/connection-file';
 import type { Duplex } from 'node:stream';
 import type { Job, PartitionSummary } from '../scheduler/types';
 import type { CreateSessionRequest, SessionEvent, SessionInfo } from '../sessions/types';
+import type { PlannedRun, RunView, SubmitRunRequest, SubmittedRun } from '../runs/run-service';
 
 /*
  * What the API needs of the layers below it. The session layer implements these (structurally:
@@ -105,4 +106,18 @@ export interface SetupApi {
   profileConfig(name: string): Promise<{ name: string; profile: unknown }>;
   putProfile(name: string, profile: unknown): Promise<{ name: string; profile: unknown }>;
   removeProfile(name: string): Promise<{ name: string; removed: true }>;
+}
+
+export type { PlannedRun, RunView, SubmitRunRequest, SubmittedRun } from '../runs/run-service';
+
+/** Batch runs: the Submit dialog's preview and submit, the sidebar's Runs, an output opened in Lab. */
+export interface RunApi {
+  /** Refuses bad input synchronously (a RunInputError naming the field), before anything is asked. */
+  plan(request: SubmitRunRequest): Promise<PlannedRun>;
+  /** The same as `plan`, for the preview route (nothing is staged). */
+  preview(request: SubmitRunRequest): Promise<PlannedRun>;
+  submit(planned: PlannedRun): Promise<SubmittedRun>;
+  list(cluster: string, options?: { limit?: number }): Promise<{ runs: RunView[]; problems: string[] }>;
+  outputs(cluster: string, runId: string): Promise<{ path: string; size: number }[]>;
+  output(cluster: string, runId: string, path: string): Promise<Buffer>;
 }

@@ -50,22 +50,29 @@ export function typeValue(text: string): ParamValue {
 /** The grid, or [] when no --param was given. Names each bad word and how to fix it. */
 export function parseParams(words: readonly string[]): ParamSet[] {
   const axes: [string, ParamValue[]][] = [];
-  for (const word of words) {
+  let size = 0;
+  for (const [i, word] of words.entries()) {
     const at = word.indexOf('=');
     const name = at < 0 ? word : word.slice(0, at);
     if (at < 0 || !NAME.test(name) || PYTHON_KEYWORDS.has(name))
       throw new RunInputError(
-        `--param ${JSON.stringify(word)}: expected NAME=V1,V2,… with NAME a Python variable name (letters, digits, _), e.g. --param lr=0.1,0.01`
+        `--param ${JSON.stringify(word)}: expected NAME=V1,V2,… with NAME a Python variable name (letters, digits, _), e.g. --param lr=0.1,0.01`,
+        `params[${i}]`
       );
     if (axes.some(([n]) => n === name))
-      throw new RunInputError(`--param ${name}: given twice; list all its values once, e.g. ${name}=1,2,3`);
-    axes.push([name, splitValues(word.slice(at + 1)).map(typeValue)]);
+      throw new RunInputError(
+        `--param ${name}: given twice; list all its values once, e.g. ${name}=1,2,3`,
+        `params[${i}]`
+      );
+    const values = splitValues(word.slice(at + 1)).map(typeValue);
+    axes.push([name, values]);
+    size = (size || 1) * values.length;
+    if (size > MAX_TASKS)
+      throw new RunInputError(
+        `--param: the grid has ${size} combinations; at most ${MAX_TASKS} tasks fit one job array (Slurm's MaxArraySize): sweep fewer values`,
+        `params[${i}]`
+      );
   }
-  const size = axes.reduce((n, [, values]) => n * values.length, axes.length > 0 ? 1 : 0);
-  if (size > MAX_TASKS)
-    throw new RunInputError(
-      `--param: the grid has ${size} combinations; at most ${MAX_TASKS} tasks fit one job array (Slurm's MaxArraySize): sweep fewer values`
-    );
   let grid: ParamSet[] = axes.length > 0 ? [{}] : [];
   for (const [name, values] of axes) grid = grid.flatMap(set => values.map(value => ({ ...set, [name]: value })));
   return grid;

@@ -1,7 +1,7 @@
 import type { ProfileConfig } from '../config/schema';
 import { SBATCH_KEY, SBATCH_OWNED } from '../config/slurm-grammar';
 import type { SubmitOptions } from '../scheduler/types';
-import { checkSubmitOptions } from '../scheduler/validate';
+import { describeIssues, submitOptionsSchema } from '../scheduler/validate';
 import { profileSubmitFields, requestsGpu } from '../sessions/job-script';
 import { type ParamSet, parseParams } from './params';
 import { type RunKind, RunInputError, renderRunScript, runKindOf } from './run-script';
@@ -24,6 +24,8 @@ export interface RunRequest {
   sbatch?: readonly string[];
   /** `--mail EVENTS`: Slurm's mail types, e.g. END,FAIL. */
   mail?: string;
+  /** `--mail-user ADDRESS`: where Slurm sends the mail (default: the cluster's, usually you). */
+  mailUser?: string;
   args?: readonly string[];
   /** `--param NAME=V1,V2,…` words: a grid, one array task per combination. */
   params?: readonly string[];
@@ -68,7 +70,8 @@ function arraySpec(grid: readonly ParamSet[], array: string | undefined): string
   if (grid.length === 0) return array;
   if (array !== undefined && !/^%[1-9]\d{0,5}$/.test(array))
     throw new RunInputError(
-      `--array ${JSON.stringify(array)}: with --param the tasks are the grid's ${grid.length} combinations; give only a throttle, e.g. --array %4 (at most 4 at once)`
+      `--array ${JSON.stringify(array)}: with --param the tasks are the grid's ${grid.length} combinations; give only a throttle, e.g. --array %4 (at most 4 at once)`,
+      'array'
     );
   return `0-${grid.length - 1}${array ?? ''}`;
 }
@@ -91,22 +94,43 @@ const NAMED: Record<string, keyof SubmitOptions> = {
 };
 
 /** `KEY=VALUE` (or `KEY` for a flag such as exclusive) → [key, value]; refuses what hpclab sets. */
-function sbatchWord(word: string): [string, string] {
+function sbatchWord(word: string, field: string): [string, string] {
   const at = word.indexOf('=');
   const key = (at < 0 ? word : word.slice(0, at)).replace(/^--/, '');
   const value = at < 0 ? '' : word.slice(at + 1);
   if (!SBATCH_KEY.test(key))
     throw new RunInputError(
-      `--sbatch: expected KEY=VALUE with an sbatch long option name such as mail-type, got ${JSON.stringify(word)}`
+      `--sbatch: expected KEY=VALUE with an sbatch long option name such as mail-type, got ${JSON.stringify(word)}`,
+      field
     );
   if (key === 'cpus-per-task') return [key, value];
   if (!(key in NAMED) && Object.hasOwn(SBATCH_OWNED, key))
-    throw new RunInputError(`--sbatch ${key}: cannot be set for a run: ${SBATCH_OWNED[key]}`);
+    throw new RunInputError(`--sbatch ${key}: cannot be set for a run: ${SBATCH_OWNED[key]}`, field);
   return [key, value];
+}
+
+/**
+ * Checks the options against Slurm's grammar; an error names the request field the bad option
+ * came from (`sbatch[2]`, `mail`, `name`), as `from` records it. The profile's own options were
+ * checked when the config was loaded, so anything unrecorded is named `sbatch`.
+ */
+function checkOptions(options: SubmitOptions, from: Map<string, string>): SubmitOptions {
+  const result = submitOptionsSchema.safeParse(options);
+  if (result.success) return result.data;
+  const [key, extra] = result.error.issues[0].path.map(String);
+  const field = (key === 'sbatch' ? from.get(`sbatch.${extra}`) : from.get(key)) ?? 'sbatch';
+  throw new RunInputError(describeIssues(result.error), field);
 }
 
 export function planRun(request: RunRequest): RunPlan {
   const kind = runKindOf(request.fileName);
+  (request.args ?? []).forEach((arg, i) => {
+    if (/[\0\r\n]/.test(arg))
+      throw new RunInputError(
+        `argument ${i + 1} must be one line without NUL, CR or LF: ${JSON.stringify(arg)}`,
+        `args[${i}]`
+      );
+  });
   const stem = request.fileName.replace(/\.[^.]+$/, '') || request.fileName;
   const grid = parseParams(request.params ?? []);
   const array = arraySpec(grid, request.array);
@@ -122,15 +146,34 @@ export function planRun(request: RunRequest): RunPlan {
     ...profileSubmitFields(request.profile)
   };
   const extra: Record<string, string> = { ...request.profile.sbatch };
-  for (const word of request.sbatch ?? []) {
-    const [key, value] = sbatchWord(word);
-    if (key === 'cpus-per-task') options.cpusPerTask = Number(value);
-    else if (key in NAMED) (options as Record<string, unknown>)[NAMED[key]] = value;
-    else extra[key] = value;
+  const from = new Map<string, string>([
+    ['jobName', 'name'],
+    ['array', 'array']
+  ]);
+  for (const [i, word] of (request.sbatch ?? []).entries()) {
+    const field = `sbatch[${i}]`;
+    const [key, value] = sbatchWord(word, field);
+    if (key === 'cpus-per-task') {
+      options.cpusPerTask = Number(value);
+      from.set('cpusPerTask', field);
+    } else if (key in NAMED) {
+      (options as Record<string, unknown>)[NAMED[key]] = value;
+      from.set(NAMED[key], field);
+    } else {
+      extra[key] = value;
+      from.set(`sbatch.${key}`, field);
+    }
   }
-  if (request.mail !== undefined) options.mailType = request.mail;
+  if (request.mail !== undefined) {
+    options.mailType = request.mail;
+    from.set('mailType', 'mail');
+  }
+  if (request.mailUser !== undefined) {
+    options.mailUser = request.mailUser;
+    from.set('mailUser', 'mailUser');
+  }
   if (Object.keys(extra).length > 0) options.sbatch = extra;
-  const checked = checkSubmitOptions(options); // names the bad option before anything runs
+  const checked = checkOptions(options, from); // names the bad option before anything runs
   const viaRunner = kind === 'notebook' || grid.length > 0;
   const script = renderRunScript({
     runId: request.runId,

@@ -42,6 +42,11 @@ const manifestSchema = z.object({
   jobId: z.string().optional()
 });
 
+/** No such run, or no such output of a run: the API's 404. */
+export class RunNotFoundError extends Error {
+  name = 'RunNotFoundError';
+}
+
 export interface StoredRun {
   manifest: RunManifest;
   runDir: string;
@@ -95,7 +100,9 @@ export async function readRun(transport: Transport, root: string, runId: string)
   try {
     text = await transport.readFile(`${runDir}/${RUN_MANIFEST_FILE}`, { maxBytes: 1 << 20 });
   } catch (err) {
-    throw new Error(`no run ${runId} in ${root} (${(err as Error).message}); hpclab runs lists the runs there`);
+    throw new RunNotFoundError(
+      `no run ${runId} in ${root} (${(err as Error).message}); hpclab runs lists the runs there`
+    );
   }
   return { manifest: parseManifest(text.toString('utf8')), runDir };
 }

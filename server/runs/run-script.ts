@@ -15,15 +15,23 @@ export type RunKind = 'python' | 'shell' | 'executable' | 'notebook';
 /** A file name as staged: one path component, printable, no leading '-' or '.'. */
 const FILE_NAME = /^[A-Za-z0-9_+][A-Za-z0-9_+.,=@-]{0,199}$/;
 
+/** Input a run cannot take; `field` names it as the API's body does (`params`, `sbatch`, …). */
 export class RunInputError extends Error {
   name = 'RunInputError';
+  constructor(
+    message: string,
+    readonly field = 'body'
+  ) {
+    super(message);
+  }
 }
 
 /** The kind of `fileName`, or a RunInputError saying what is not supported (yet) and what to do. */
 export function runKindOf(fileName: string): RunKind {
   if (!FILE_NAME.test(fileName))
     throw new RunInputError(
-      `FILE: cannot stage ${JSON.stringify(fileName)}: use a file name of letters, digits and "_+.,=@-" (not starting with "." or "-"), without spaces`
+      `FILE: cannot stage ${JSON.stringify(fileName)}: use a file name of letters, digits and "_+.,=@-" (not starting with "." or "-"), without spaces`,
+      'fileName'
     );
   if (/\.ipynb$/i.test(fileName)) return 'notebook';
   if (/\.py$/i.test(fileName)) return 'python';

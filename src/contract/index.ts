@@ -8,4 +8,5 @@ export * from './clusters';
 export * from './sessions';
 export * from './kernels';
 export * from './setup';
+export * from './runs';
 export * from './events';

@@ -123,6 +123,24 @@ const ENV_FIELDS: Field[] = [
   }
 ];
 
+const text10000: Contract = v => typeof v === 'string' && v.length <= 10_000;
+const RUN_FIELDS: Field[] = [
+  { path: 'profile', accepts: C.name },
+  { path: 'cluster', accepts: C.name },
+  { path: 'fileName', accepts: C.fileName },
+  { path: 'content', accepts: v => typeof v === 'string' },
+  { path: 'name', accepts: C.oneLine(200) },
+  { path: 'mail', accepts: C.oneLine(200) },
+  { path: 'mailUser', accepts: C.oneLine(200) },
+  { path: 'array', accepts: C.oneLine(200) },
+  { path: 'sbatch', accepts: C.listOf(C.oneLine(1000), 0, 64) },
+  { path: 'sbatch[0]', accepts: C.oneLine(1000), within: { sbatch: ['time=00:05:00'] } },
+  { path: 'params', accepts: C.listOf(C.paramWord, 0, 32) },
+  { path: 'params[0]', accepts: C.paramWord, within: { params: ['lr=0.1,0.01'] } },
+  { path: 'args', accepts: C.listOf(text10000, 0, 256) },
+  { path: 'args[0]', accepts: text10000, within: { args: ['--epochs'] } }
+];
+
 /** One login prompt kept waiting for the prompts route; a new one once it is answered. */
 let waitingPrompt: { id: string; answered: Promise<string[]> } | undefined;
 function promptId(): string {
@@ -222,6 +240,21 @@ function bodyRoutes(): Record<string, BodyRoute> {
         { path: 'profiles.cpu', accepts: profileAccept }
       ],
       requestOf: args => ({ host: args[0], cluster: args[1], profiles: args[2] })
+    },
+    // A run's words reach the job only inside its manifest (JSON) or as quoted sbatch words.
+    'POST /api/runs/preview': {
+      method: 'POST',
+      target: () => '/hpclab/api/runs/preview',
+      body: { profile: 'cpu', fileName: 'train.py', content: 'print(1)\n' },
+      fields: RUN_FIELDS,
+      requestOf: args => args[0]
+    },
+    'POST /api/runs': {
+      method: 'POST',
+      target: () => '/hpclab/api/runs',
+      body: { profile: 'cpu', fileName: 'train.py', content: 'print(1)\n' },
+      fields: RUN_FIELDS,
+      requestOf: args => (args[0] as { request: unknown }).request
     },
     'PUT /api/profiles/:profile': {
       method: 'PUT',

@@ -39,7 +39,12 @@ const READS = new Set([
   'prompts.subscribe',
   'prompts.waiting',
   'setup.info',
-  'setup.profileConfig'
+  'setup.profileConfig',
+  // Planning a run stages nothing; POST /api/runs plans, then submits (the act).
+  'runs.plan',
+  'runs.list',
+  'runs.outputs',
+  'runs.output'
 ]);
 export const acting = (made: Call[]) => made.filter(c => !c.threw && !READS.has(`${c.service}.${c.method}`));
 
@@ -169,6 +174,7 @@ export const ACCEPTS: Record<string, { sample: string; accepts: Contract }> = {
   name: { sample: 'hpclab-testbed-gpu', accepts: C.kernelName },
   prompt: { sample: '0123456789abcdef', accepts: C.promptId },
   profile: { sample: 'gpu', accepts: C.name },
+  run: { sample: 'sweep-20261205-120000-ab12', accepts: C.runId },
   tail: { sample: '100', accepts: v => typeof v === 'string' && /^\d{1,8}$/.test(v) && Number(v) <= 1024 * 1024 },
   follow: { sample: '0', accepts: v => v === '0' || v === 'false' },
   refresh: { sample: '0', accepts: v => ['0', '1', 'true', 'false'].includes(v as string) }
@@ -208,6 +214,7 @@ export async function startApiHarness(): Promise<Harness> {
   recordCalls('kernels', h.kernels);
   recordCalls('kernelspecs', h.kernelspecs);
   recordCalls('setup', h.setup);
+  recordCalls('runs', h.runs);
   recordCalls('prompts', broker, ['answer', 'cancel']);
   broker.subscribe(() => undefined); // someone is listening: prompts wait for an answer
   return h;

@@ -469,6 +469,12 @@ export const CONTRACTS = {
   sbatchKey: text(/^[a-z][a-z-]*$/, 64),
   sbatchValue: text(s => !CONTROL.test(s), 4096, 0),
   commandArg: text(s => !/[\0\r\n]/.test(s)),
+  // Batch runs: the file is staged under its own name; the rest reaches the job only as JSON
+  // (the run's manifest) or as one quoted sbatch word. The run planner names the field it refuses.
+  fileName: text(/^[A-Za-z0-9_+][A-Za-z0-9_+.,=@-]*$/, 200),
+  runId: text(/^[A-Za-z0-9_-]{1,40}-\d{8}-\d{6}-[0-9a-f]{4}$/),
+  oneLine: (max: number) => text(s => !CONTROL.test(s), max),
+  paramWord: text(s => /^[A-Za-z_][A-Za-z0-9_]{0,63}=/.test(s) && !CONTROL.test(s), 100_000),
   listOf,
   intIn
 } as const;

@@ -1,32 +1,19 @@
-import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { getProfile } from '../../config/load';
-import { submitArgv } from '../../scheduler/slurm/argv';
-import { countIndexes, describeTasks, followJob } from '../../runs/follow';
-import { planRun } from '../../runs/plan';
+import { describeTasks, followJob } from '../../runs/follow';
 import { RunInputError, runKindOf } from '../../runs/run-script';
-import { expandOutputPattern, runsRoot, stageAndSubmit } from '../../runs/submit';
+import { RunService, type PlannedRun } from '../../runs/run-service';
+import { expandOutputPattern } from '../../runs/submit';
 import { renderRemoteCommand } from '../../transport/quote';
 import { defineCommand } from '../args';
 import { UsageError, openContext, pickProfile } from '../context';
-
-/** `train-20261205-143000-1a2b`: sorts by time, says what ran, never collides. */
-function newRunId(fileName: string, now = new Date()): string {
-  const stem =
-    fileName
-      .replace(/\.[^.]+$/, '')
-      .replace(/[^A-Za-z0-9_-]/g, '_')
-      .slice(0, 40) || 'run';
-  const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
-  return `${stem}-${stamp}-${randomBytes(2).toString('hex')}`;
-}
 
 export const submitCommand = defineCommand({
   name: 'submit',
   summary: 'Run a script on the cluster as a batch job',
   usage: [
-    'hpclab submit FILE [--profile P] [--cluster C] [--name N] [--sbatch KEY=VALUE]… [--mail EVENTS] [--param NAME=V1,V2,…]… [--array SPEC] [--wait] [--dry-run] [--json] [--config FILE] [-- ARG…]'
+    'hpclab submit FILE [--profile P] [--cluster C] [--name N] [--sbatch KEY=VALUE]… [--mail EVENTS] [--mail-user ADDRESS] [--param NAME=V1,V2,…]… [--array SPEC] [--wait] [--dry-run] [--json] [--config FILE] [-- ARG…]'
   ],
   description:
     "Copies FILE, and only it, into a new run directory on the cluster (the cluster's runsDir, default ~/hpclab-runs/<run id>/, with out/ for results) and submits a job that runs it there in the profile's environment: python for .py, bash for .sh, else the file itself, with ARGs passed as they are. A notebook (.ipynb) runs headless with nbclient, its parameters injected after the cell tagged `parameters` (papermill's convention), and the executed notebook is written to out/. --param makes a sweep: one array task per combination of the values, each task getting its own set (a notebook as variables, a script as HPCLAB_PARAM_<NAME> environment variables and HPCLAB_PARAMS as JSON). The job's output goes to <run dir>/<name>.<job id>.out (for arrays <name>.<array id>_<index>.out) unless --sbatch output=… says otherwise. See and fetch runs with hpclab runs.",
@@ -53,6 +40,11 @@ export const submitCommand = defineCommand({
       type: 'string',
       value: 'EVENTS',
       description: 'mail on these events, e.g. END,FAIL (Slurm sends it to you)'
+    },
+    'mail-user': {
+      type: 'string',
+      value: 'ADDRESS',
+      description: "where Slurm sends the mail (default: the cluster's choice, usually your account)"
     },
     param: {
       type: 'string',
@@ -123,34 +115,30 @@ export const submitCommand = defineCommand({
       const profileName = pickProfile(ctx, values.profile);
       const profile = getProfile(ctx.config, profileName);
       const cluster = values.cluster ?? profile.cluster;
+      const runs = new RunService({ config: ctx.config, clusters: name => ctx.clusters.get(name) });
       const { transport, scheduler } = ctx.clusters.get(cluster);
-      const root = await ctx.progress.during(`Connecting to ${cluster}…`, () =>
-        runsRoot(transport, ctx.config.clusters[cluster]?.runsDir)
-      );
-      const runId = newRunId(fileName);
-      const runDir = `${root}/${runId}`;
-      let plan;
+      let planned: PlannedRun;
       try {
-        plan = planRun({
-          runId,
-          runDir,
-          fileName,
-          profileName,
-          profile,
-          name: values.name,
-          sbatch: values.sbatch,
-          mail: values.mail,
-          params: values.param,
-          array: values.array,
-          args,
-          cluster,
-          createdAt: new Date().toISOString()
-        });
+        planned = await ctx.progress.during(`Connecting to ${cluster}…`, () =>
+          runs.plan({
+            profile: profileName,
+            cluster,
+            fileName,
+            content: data,
+            name: values.name,
+            sbatch: values.sbatch,
+            mail: values.mail,
+            mailUser: values['mail-user'],
+            params: values.param,
+            array: values.array,
+            args
+          })
+        );
       } catch (err) {
         if (err instanceof RunInputError) throw new UsageError(err.message);
         throw err;
       }
-      const argv = submitArgv(plan.options);
+      const { plan, argv, runId, runDir, taskCount } = planned;
       if (values['dry-run']) {
         process.stdout.write(
           values.json
@@ -160,11 +148,9 @@ export const submitCommand = defineCommand({
         return 0;
       }
       const staged = await ctx.progress.during(`Staging ${fileName} and submitting to ${cluster}…`, () =>
-        stageAndSubmit(transport, scheduler, plan, { name: fileName, data })
+        runs.submit(planned)
       );
       if (staged.warning) process.stderr.write(`hpclab: ${staged.warning}\n`);
-      const taskCount =
-        plan.manifest.params?.length ?? (plan.manifest.array ? countIndexes(plan.manifest.array) : null);
       const summary = { cluster, runId, runDir: staged.runDir, jobId: staged.jobId, log: staged.log, taskCount };
       if (!values.wait) {
         process.stdout.write(

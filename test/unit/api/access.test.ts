@@ -12,7 +12,8 @@ const SAMPLE_PARAMS: Record<string, string> = {
   id: 'abc123',
   name: 'hpclab-testbed-gpu',
   prompt: '0123456789abcdef',
-  profile: 'gpu'
+  profile: 'gpu',
+  run: 'sweep-20261205-120000-ab12'
 };
 
 function concrete(path: string): string {
@@ -58,7 +59,12 @@ test('the route list is read from the router and covers the whole API', () => {
       'POST /api/setup/save',
       'GET /api/profiles/:profile/config',
       'PUT /api/profiles/:profile',
-      'DELETE /api/profiles/:profile'
+      'DELETE /api/profiles/:profile',
+      'POST /api/runs/preview',
+      'POST /api/runs',
+      'GET /api/clusters/:cluster/runs',
+      'GET /api/clusters/:cluster/runs/:run/outputs',
+      'GET /api/clusters/:cluster/runs/:run/output'
     ])
   );
   expect(new Set(list).size).toBe(list.length);

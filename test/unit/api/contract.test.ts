@@ -127,7 +127,9 @@ const GETS: [string, string][] = [
   ['/api/kernelspecs', '/hpclab/api/kernelspecs'],
   ['/api/clusters/:cluster/envs', '/hpclab/api/clusters/testbed/envs'],
   ['/api/setup', '/hpclab/api/setup'],
-  ['/api/profiles/:profile/config', '/hpclab/api/profiles/gpu/config']
+  ['/api/profiles/:profile/config', '/hpclab/api/profiles/gpu/config'],
+  ['/api/clusters/:cluster/runs', '/hpclab/api/clusters/testbed/runs'],
+  ['/api/clusters/:cluster/runs/:run/outputs', '/hpclab/api/clusters/testbed/runs/sweep-20261205-120000-ab12/outputs']
 ];
 
 test.each(GETS)('GET %s answers its contract', async (route, url) => {
@@ -167,4 +169,32 @@ test('writes answer their contracts', async () => {
   expectReplyMatches(contractOf('PUT', '/api/profiles/:profile').reply, put.json);
   const deleted = await h.request('DELETE', '/hpclab/api/profiles/gpu');
   expectReplyMatches(contractOf('DELETE', '/api/profiles/:profile').reply, deleted.json);
+  const run = { profile: 'cpu', fileName: 'sweep.ipynb', content: '{}', params: ['lr=0.1,0.01'], array: '%1' };
+  const runPreview = await h.request('POST', '/hpclab/api/runs/preview', { headers: json, body: JSON.stringify(run) });
+  expect(runPreview.json).toMatchObject({ taskCount: 2, argv: expect.arrayContaining(['--array=0-1%1']) });
+  expectReplyMatches(contractOf('POST', '/api/runs/preview').reply, runPreview.json);
+  const submitted = await h.request('POST', '/hpclab/api/runs', { headers: json, body: JSON.stringify(run) });
+  expect(submitted.status).toBe(201);
+  expectReplyMatches(contractOf('POST', '/api/runs').reply, submitted.json);
+});
+
+test("a bad run is refused naming the field, and a run's output is served only as listed", async () => {
+  const json = { 'Content-Type': 'application/json' };
+  const bad = await h.request('POST', '/hpclab/api/runs/preview', {
+    headers: json,
+    body: JSON.stringify({ profile: 'cpu', fileName: 'a.py', content: '', params: ['class=1'] })
+  });
+  expect(bad.status).toBe(400);
+  expect(bad.json.error.fields).toEqual([{ path: 'params[0]', message: expect.stringMatching(/--param "class=1"/) }]);
+  const output = await h.request(
+    'GET',
+    '/hpclab/api/clusters/testbed/runs/sweep-20261205-120000-ab12/output?path=out%2Fsweep_0.ipynb'
+  );
+  expect([output.status, output.headers['content-type'], output.text]).toEqual([200, 'application/octet-stream', '{}']);
+  const other = await h.request(
+    'GET',
+    '/hpclab/api/clusters/testbed/runs/sweep-20261205-120000-ab12/output?path=..%2F..%2F.ssh%2Fid_ed25519'
+  );
+  expect(other.status).toBe(404);
+  expect(h.runs.submitted).toHaveLength(1);
 });

@@ -12,9 +12,17 @@ import type {
   KernelAttachService,
   KernelLease,
   KernelspecApi,
+  PlannedRun,
+  RunApi,
+  RunView,
   SessionService,
-  SetupApi
+  SetupApi,
+  SubmitRunRequest,
+  SubmittedRun
 } from '../../../server/api/services';
+import { profileSchema } from '../../../server/config/schema';
+import { parseManifest, RunNotFoundError } from '../../../server/runs/registry';
+import { planSubmit } from '../../../server/runs/run-service';
 import type { DiscoveredEnv } from '../../../server/kernels/discovery';
 import { KernelspecError, type HpclabKernelspec } from '../../../server/kernels/kernelspec';
 import { PromptBroker } from '../../../server/api/prompt-broker';
@@ -197,6 +205,82 @@ export class FakeSetup implements SetupApi {
   }
 }
 
+export const SAMPLE_RUN_ID = 'sweep-20261205-120000-ab12';
+
+/** Plans as the real service does (with one fixed profile, whatever its name); stages nothing. */
+export class FakeRuns implements RunApi {
+  readonly submitted: PlannedRun[] = [];
+  plan(request: SubmitRunRequest): Promise<PlannedRun> {
+    const planned = planSubmit({
+      request,
+      profile: profileSchema.parse({ cluster: 'testbed', partition: 'debug', time: '00:10:00' }),
+      cluster: request.cluster ?? 'testbed',
+      runId: SAMPLE_RUN_ID,
+      root: '/home/me/hpclab-runs',
+      now: new Date('2026-12-05T12:00:00.000Z')
+    });
+    return Promise.resolve(planned);
+  }
+  preview(request: SubmitRunRequest): Promise<PlannedRun> {
+    return this.plan(request);
+  }
+  async submit(planned: PlannedRun): Promise<SubmittedRun> {
+    this.submitted.push(planned);
+    return {
+      cluster: planned.cluster,
+      runId: planned.runId,
+      runDir: planned.runDir,
+      taskCount: planned.taskCount,
+      jobId: '4242',
+      log: null
+    };
+  }
+  async list(cluster: string): Promise<{ runs: RunView[]; problems: string[] }> {
+    const manifest = parseManifest(
+      JSON.stringify({
+        version: 1,
+        runId: SAMPLE_RUN_ID,
+        cluster,
+        profile: 'cpu',
+        file: 'sweep.ipynb',
+        kind: 'notebook',
+        args: [],
+        params: [{ lr: 0.1 }, { lr: 0.01 }],
+        array: '0-1',
+        jobName: 'sweep',
+        output: null,
+        createdAt: '2026-12-05T12:00:00.000Z',
+        jobId: '4242'
+      })
+    );
+    const task = (id: string, state: string) => ({
+      jobId: `4242_${id}`,
+      taskId: id,
+      state,
+      exitCode: state === 'COMPLETED' ? '0:0' : null,
+      node: state === 'PENDING' ? null : 'c1',
+      runTime: '00:00:03',
+      reason: state === 'PENDING' ? 'Resources' : null
+    });
+    const runDir = `/home/me/hpclab-runs/${SAMPLE_RUN_ID}`;
+    return {
+      runs: [
+        { cluster, runId: SAMPLE_RUN_ID, runDir, manifest, tasks: [task('0', 'COMPLETED'), task('1', 'RUNNING')] }
+      ],
+      problems: ['/home/me/hpclab-runs/broken-20261205-120000-0000: hpclab-run.json is not JSON (Unexpected end)']
+    };
+  }
+  async outputs(_cluster: string, runId: string) {
+    if (runId !== SAMPLE_RUN_ID) throw new RunNotFoundError(`no run ${runId}`);
+    return [{ path: 'out/sweep_0.ipynb', size: 2 }];
+  }
+  async output(_cluster: string, runId: string, path: string) {
+    if (runId !== SAMPLE_RUN_ID || path !== 'out/sweep_0.ipynb')
+      throw new RunNotFoundError(`run ${runId} has no output ${path}`);
+    return Buffer.from('{}');
+  }
+}
+
 export interface Harness {
   api: Api;
   kernelspecs: FakeKernelspecs;
@@ -206,6 +290,7 @@ export interface Harness {
   sessions: FakeSessions;
   clusters: FakeClusters;
   setup: FakeSetup;
+  runs: FakeRuns;
   logged: unknown[];
   request(method: string, path: string, options?: RequestOptions): Promise<Reply>;
   close(): Promise<void>;
@@ -232,6 +317,7 @@ export async function startHarness(deps: Partial<ApiDeps> = {}): Promise<Harness
   const kernels = new FakeKernels();
   const kernelspecs = new FakeKernelspecs();
   const setup = new FakeSetup();
+  const runs = new FakeRuns();
   const logged: unknown[] = [];
   const api = createApi({
     sessions,
@@ -239,6 +325,7 @@ export async function startHarness(deps: Partial<ApiDeps> = {}): Promise<Harness
     kernels,
     kernelspecs,
     setup,
+    runs,
     prompts: new PromptBroker(undefined),
     token: TOKEN,
     logger: (_m, err) => logged.push(err),
@@ -273,7 +360,7 @@ export async function startHarness(deps: Partial<ApiDeps> = {}): Promise<Harness
     server.closeAllConnections();
     await new Promise<void>(resolve => server.close(() => resolve()));
   };
-  return { api, kernels, kernelspecs, server, port, sessions, clusters, setup, logged, request, close };
+  return { api, kernels, kernelspecs, server, port, sessions, clusters, setup, runs, logged, request, close };
 }
 
 export const jsonHeaders = { 'Content-Type': 'application/json' };
