@@ -69,13 +69,27 @@ const CONDA_INIT = [
   `if [ "$(type -t conda)" != function ]; then ${failLine('conda not found (not on PATH, no $CONDA_EXE, none in ~/miniforge3, ~/miniconda3, ~/anaconda3, ~/mambaforge or /opt/conda)')}; fi`
 ];
 
+/**
+ * Charliecloud 0.31 starts the program in the image's `/` and mounts no home unless told: the
+ * run directory, the session directory and a kernel's connection file would all be out of
+ * reach. `--home` brings $HOME in (at /home/$USER) and `-c "$PWD"` keeps the working directory.
+ * "$PWD" must be read where the command runs, and every word the caller renders is quoted, so
+ * a fixed bash script adds it, with everything else passed on as positional arguments.
+ */
+const CH_RUN_HERE = 'exec ch-run --home -c "$PWD" "$@"';
+
 function containerExec(container: Extract<EnvConfig, { container: unknown }>['container'], gpu: boolean): string[] {
   const binds = container.bind ?? [];
   if (container.runtime === 'charliecloud') {
     // GPU libraries enter a Charliecloud image with ch-fromhost when it is built; ch-run has no --nv.
-    return ['ch-run', ...binds.flatMap(b => ['-b', b]), container.image, '--'];
+    return ['bash', '-c', CH_RUN_HERE, 'ch-run', ...binds.flatMap(b => ['-b', b]), container.image, '--'];
   }
   return [container.runtime, 'exec', ...(gpu ? ['--nv'] : []), ...binds.flatMap(b => ['--bind', b]), container.image];
+}
+
+/** The program that must be on PATH for the environment to start. */
+function runtimeCommand(container: Extract<EnvConfig, { container: unknown }>['container']): string {
+  return container.runtime === 'charliecloud' ? 'ch-run' : container.runtime;
 }
 
 /**
@@ -88,6 +102,7 @@ export function renderEnvActivation(env: EnvConfig | undefined, options: { gpu?:
   // Output reaches job.log as it happens, not when a 4 KiB buffer fills or the job ends.
   const lines = ['export PYTHONUNBUFFERED=1'];
   let exec: string[] = [];
+  let runtime: string | undefined;
   let python: string = CONFIG_DEFAULTS.python;
 
   if (env === undefined) {
@@ -113,6 +128,7 @@ export function renderEnvActivation(env: EnvConfig | undefined, options: { gpu?:
     python = env.python ?? python;
   } else if ('container' in env) {
     exec = containerExec(env.container, options.gpu === true);
+    runtime = runtimeCommand(env.container);
     python = env.container.python ?? python;
   } else {
     python = env.python;
@@ -122,7 +138,7 @@ export function renderEnvActivation(env: EnvConfig | undefined, options: { gpu?:
     lines.push(line);
   }
   // Checked after setup, which may be what brings them in (`module load apptainer`).
-  lines.push(exec.length > 0 ? requireCommand(exec[0], 'container runtime') : requireCommand(python, 'python'));
+  lines.push(runtime !== undefined ? requireCommand(runtime, 'container runtime') : requireCommand(python, 'python'));
   // A quoted value with a newline is valid shell, but the script must stay one command per line.
   for (const line of lines) assertOneLine('an environment value', line);
   return { lines, exec, python: [...exec, python] };

@@ -66,7 +66,10 @@ kc.start_channels()
 kc.wait_for_ready(timeout=120)
 say(step='ready', seconds=round(time.time() - t0, 2), launcher_pid=km.provisioner.process.pid if km.provisioner else None)
 say(step='env', out=run(kc, "import os, socket, sys; print(os.environ['SLURM_JOB_ID'], os.environ.get('CUDA_VISIBLE_DEVICES'), socket.gethostname(), sys.prefix)"))
-if sys.argv[2] == 'once':
+if sys.argv[2] == 'code':
+    # Runs the code given as argv[3] and says what it printed.
+    say(step='code', out=run(kc, sys.argv[3]))
+if sys.argv[2] in ('once', 'code'):
     km.shutdown_kernel()
     say(step='shutdown')
     sys.exit(0)

@@ -73,7 +73,10 @@ describe('renderEnvActivation', () => {
       'docker://python:3.12',
       'python3.12'
     ]);
+    // ch-run gets the home directory and the working directory where it runs (see env-activation.ts).
+    const chRunHere = ['bash', '-c', 'exec ch-run --home -c "$PWD" "$@"'];
     expect(python(EVERY_KIND.charliecloud, true)).toEqual([
+      ...chRunHere,
       'ch-run',
       '-b',
       '/scratch',
@@ -82,6 +85,7 @@ describe('renderEnvActivation', () => {
       'python3'
     ]);
     expect(renderEnvActivation(EVERY_KIND.charliecloud).exec).toEqual([
+      ...chRunHere,
       'ch-run',
       '-b',
       '/scratch',

@@ -58,7 +58,7 @@ describe('renderLabJobScript', () => {
     );
     expect(render({ env })).toMatch(/^exec apptainer exec --bind \/scratch '\/img\/my image\.sif' jupyter lab /m);
     expect(render({ env: { container: { runtime: 'charliecloud', image: '/img/ch' } } })).toMatch(
-      /^exec ch-run \/img\/ch -- jupyter lab /m
+      /^exec bash -c 'exec ch-run --home -c "\$PWD" "\$@"' ch-run \/img\/ch -- jupyter lab /m
     );
   });
 
