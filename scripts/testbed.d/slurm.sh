@@ -32,10 +32,9 @@ SelectTypeParameters=CR_Core
 SlurmdParameters=config_overrides
 GresTypes=gpu
 ReturnToService=2
-AccountingStorageType=accounting_storage/none
+$(accounting_conf_lines)
 JobCompType=jobcomp/filetxt
 JobCompLoc=$DIR/log/jobcomp.log
-JobAcctGatherType=jobacct_gather/none
 MpiDefault=none
 SlurmdTimeout=60
 KillWait=5
