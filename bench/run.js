@@ -12,6 +12,7 @@ const benches = {
   session: smoke => require('./session').sessionBench({ runs: smoke ? 1 : 5 }),
   scheduler: smoke => require('./scheduler-load').schedulerLoadBench({ windowMs: smoke ? 3_000 : 30_000 }),
   submit: smoke => require('./submit').submitBench({ smoke }),
+  history: smoke => require('./history').historyBench({ smoke }),
   frontend: smoke => require('./frontend').frontendBench({ smoke })
 };
 

@@ -20,6 +20,7 @@ import { stderrLogger, type Logger } from './log';
 import { ClusterPoller } from './scheduler/poller';
 import { SlurmScheduler } from './scheduler/slurm/slurm-scheduler';
 import type { Scheduler } from './scheduler/types';
+import { SchedulerError } from './scheduler/errors';
 import { LocalTransport } from './transport/local';
 import { connectChain } from './transport/ssh/connect';
 import { hopsFor } from './transport/ssh/hops';
@@ -170,6 +171,16 @@ function clusterService(clusters: ClusterRegistry): ClusterService {
       const { scheduler, poller } = clusters.get(cluster);
       await scheduler[action](jobId);
       poller.jobs.invalidate();
+    },
+    async history(cluster, since) {
+      try {
+        return { cluster, since, accounting: true, jobs: await clusters.get(cluster).scheduler.history({ since }) };
+      } catch (err) {
+        // A cluster without accounting is an answer, not a failure: the sidebar says so.
+        if (err instanceof SchedulerError && err.kind === 'no-accounting')
+          return { cluster, since, accounting: false, message: err.message, jobs: [] };
+        throw err;
+      }
     }
   };
 }

@@ -54,8 +54,8 @@ export const INTERNAL_MESSAGE = "internal error (the companion's log has the det
 export function invalid(error: z.ZodError, root: string): ApiError {
   const fields = issuesToProblems(error.issues).map(p => ({
     path: p.path ? (root === 'body' ? p.path : `${root}.${p.path}`) : root,
-    // jobIdSchema's messages start with their own field name; the path already says it.
-    message: p.message.replace(/^job id: /, '')
+    // jobIdSchema's and historySinceSchema's messages start with their own field name; the path says it.
+    message: p.message.replace(/^(job id|since): /, '')
   }));
   return new ApiError(400, 'invalid', fields.map(f => `${f.path}: ${f.message}`).join('; '), fields);
 }
@@ -127,6 +127,9 @@ export function toApiError(err: unknown): ApiError | undefined {
         return new ApiError(403, 'forbidden', err.message);
       case 'unavailable':
         return new ApiError(503, 'scheduler-unavailable', describeFailure(err));
+      // The history route answers this itself (accounting: false); elsewhere it is a missing feature.
+      case 'no-accounting':
+        return new ApiError(501, 'no-accounting', err.message);
       default:
         return undefined;
     }

@@ -2,10 +2,10 @@ import type * as wire from '../../src/contract';
 import type { DiscoveredEnv } from '../kernels/discovery';
 import type { HpclabKernelspec } from '../kernels/kernelspec';
 import type { KernelLeaseEvent } from '../kernels/kernel-service';
-import type { Job, PartitionSummary } from '../scheduler/types';
+import type { HistoryJob, Job, PartitionSummary } from '../scheduler/types';
 import type { SessionEvent, SessionInfo } from '../sessions/types';
 import { countIndexes } from '../runs/follow';
-import type { ClusterStatus, PlannedRun, ProfileView, RunView, SubmittedRun } from './services';
+import type { ClusterHistory, ClusterStatus, PlannedRun, ProfileView, RunView, SubmittedRun } from './services';
 
 /*
  * Internal records → the replies of the contract (src/contract). Each field is copied by name,
@@ -164,5 +164,36 @@ export function submittedRunReply(run: SubmittedRun): wire.SubmittedRun {
     taskCount: run.taskCount,
     log: run.log,
     warning: run.warning ?? null
+  };
+}
+
+export function historyJobReply(job: HistoryJob): wire.HistoryJob {
+  return {
+    jobId: job.jobId,
+    name: job.name,
+    partition: job.partition,
+    state: job.state,
+    exitCode: job.exitCode,
+    elapsed: job.elapsedSeconds,
+    submitTime: iso(job.submit),
+    startTime: iso(job.start),
+    endTime: iso(job.end),
+    cpus: job.cpus,
+    cpuEfficiency: job.cpuEfficiency,
+    memRequested: job.reqMemBytes,
+    memPeak: job.maxRssBytes,
+    memEfficiency: job.memEfficiency,
+    gpus: job.gpus,
+    nodes: job.nodes
+  };
+}
+
+export function historyReply(history: ClusterHistory): wire.History {
+  return {
+    cluster: history.cluster,
+    since: history.since,
+    accounting: history.accounting,
+    ...(history.message !== undefined ? { message: history.message } : {}),
+    jobs: history.jobs.map(historyJobReply)
   };
 }

@@ -8,6 +8,7 @@ import {
   createSessionSchema,
   discoverSchema,
   followSchema,
+  historySinceQuery,
   idempotencyKeySchema,
   outputPathSchema,
   promptAnswersSchema,
@@ -66,6 +67,15 @@ export const ROUTE_CONTRACTS: readonly RouteContract[] = [
     summary: "Partitions, free GPUs and the user's jobs (one cached poll)",
     status: 200,
     reply: wire.clusterStatusSchema
+  },
+  {
+    method: 'GET',
+    path: '/api/clusters/:cluster/history',
+    summary:
+      "The user's jobs since `since` from Slurm accounting (sacct), with state, exit code, elapsed and efficiency",
+    query: { since: historySinceQuery },
+    status: 200,
+    reply: wire.historySchema
   },
   ...JOB_ACTIONS.map(action => ({
     method: 'POST' as const,

@@ -1,13 +1,14 @@
 import type { Request, Router } from 'express';
 import { ApiError } from './errors';
-import { readParam } from './schemas';
-import { clusterStatusReply } from './replies';
+import { HISTORY_SINCE_DEFAULT, historySinceQuery, readParam, readQuery } from './schemas';
+import { clusterStatusReply, historyReply } from './replies';
 import { JOB_ACTIONS, type ClusterService } from './services';
 
 /*
  * GET  /api/clusters                                   → string[]
  * GET  /api/clusters/:cluster/status                   → ClusterStatus
  * POST /api/clusters/:cluster/jobs/:jobId/cancel|hold|release → 204
+ * GET  /api/clusters/:cluster/history?since=7d           → History
  */
 export function clusterRoutes(router: Router, clusters: ClusterService): void {
   /** A configured cluster's name; the check is here so every implementation 404s alike. */
@@ -25,6 +26,12 @@ export function clusterRoutes(router: Router, clusters: ClusterService): void {
 
   router.get('/api/clusters/:cluster/status', async (req, res) => {
     res.json(clusterStatusReply(await clusters.status(clusterOf(req))));
+  });
+
+  router.get('/api/clusters/:cluster/history', async (req, res) => {
+    const name = clusterOf(req);
+    const since = readQuery(req, 'since', historySinceQuery, HISTORY_SINCE_DEFAULT);
+    res.json(historyReply(await clusters.history(name, since)));
   });
 
   // One route per action (not `/:action`), so the route list names each of them.

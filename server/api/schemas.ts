@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { envSchema, expecting, NAME_PATTERN, strict } from '../config/schema';
 import { cpusPerTask, slurmFields, type SlurmStringField } from '../config/slurm-grammar';
 import { RUN_ID } from '../runs/registry';
-import { jobIdSchema } from '../scheduler/validate';
+import { historySinceSchema, jobIdSchema } from '../scheduler/validate';
 import { invalid, invalidField } from './errors';
 import type * as wire from '../../src/contract';
 import type { AddKernelRequest, CreateSessionRequest, KernelAttachRequest, SessionOverrides } from './services';
@@ -238,6 +238,10 @@ export const paramSchemas = {
   run: runIdSchema
 } as const;
 export type ParamName = keyof typeof paramSchemas;
+
+/** `?since=` of the history route: the CLI's --since grammar. */
+export const historySinceQuery = historySinceSchema;
+export const HISTORY_SINCE_DEFAULT = '7d';
 
 /** Parses a value or throws 400 naming `root` (the body, a param or a query key). */
 export function parse<T>(schema: z.ZodType<T>, value: unknown, root: string): T {

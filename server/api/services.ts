@@ -4,7 +4,7 @@ import type { AddKernelRequest } from '../kernels/kernelspec-service';
 import type { KernelAttachRequest, KernelLease } from '../kernels/kernel-service';
 import type { ChannelPort } from '../kernels/connection-file';
 import type { Duplex } from 'node:stream';
-import type { Job, PartitionSummary } from '../scheduler/types';
+import type { HistoryJob, Job, PartitionSummary } from '../scheduler/types';
 import type { CreateSessionRequest, SessionEvent, SessionInfo } from '../sessions/types';
 import type { PlannedRun, RunView, SubmitRunRequest, SubmittedRun } from '../runs/run-service';
 
@@ -45,10 +45,21 @@ export interface ClusterStatus {
 export const JOB_ACTIONS = ['cancel', 'hold', 'release'] as const;
 export type JobAction = (typeof JOB_ACTIONS)[number];
 
+export interface ClusterHistory {
+  cluster: string;
+  since: string;
+  /** false when the cluster keeps no job accounting; `message` then says so and `jobs` is empty. */
+  accounting: boolean;
+  message?: string;
+  jobs: HistoryJob[];
+}
+
 export interface ClusterService {
   names(): string[];
   status(cluster: string): Promise<ClusterStatus>;
   jobAction(cluster: string, jobId: string, action: JobAction): Promise<void>;
+  /** Jobs since `since` (checked: historySinceSchema) from the cluster's accounting. */
+  history(cluster: string, since: string): Promise<ClusterHistory>;
 }
 
 export { SessionNotFoundError } from '../sessions/errors';

@@ -1,7 +1,11 @@
-import type { Job, PartitionSummary } from '../scheduler/types';
+import type { HistoryJob, Job, PartitionSummary } from '../scheduler/types';
+
+/** A cell as one line: a job name may hold a newline or an escape sequence (sbatch takes them). */
+const printable = (cell: string) => cell.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
 
 /** Plain-text tables for the terminal; `--json` output never goes through here. */
-export function table(headers: string[], rows: string[][]): string {
+export function table(headers: string[], cells: string[][]): string {
+  const rows = cells.map(r => r.map(printable));
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map(r => (r[i] ?? '').length)));
   const line = (cells: string[]) =>
     cells
@@ -61,6 +65,41 @@ export function jobsTable(jobs: Job[]): string {
       j.state === 'RUNNING' ? duration(j.timeLeft) : duration(j.timeLimit),
       j.gres ?? '-',
       whereText(j)
+    ])
+  );
+}
+
+/** `1.5G`, `300M`: memory in the units Slurm users read. */
+export function bytesText(bytes: number | null): string {
+  if (bytes === null) return '-';
+  const units = ['B', 'K', 'M', 'G', 'T'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value >= 10 || unit === 0 ? Math.round(value) : value.toFixed(1)}${units[unit]}`;
+}
+
+const percent = (ratio: number | null) => (ratio === null ? '-' : `${Math.round(ratio * 100)}%`);
+
+/** Finished jobs as `seff` would judge them: CPU and memory used of what was asked. */
+export function historyTable(jobs: HistoryJob[]): string {
+  if (jobs.length === 0) return 'No jobs in that time.';
+  return table(
+    ['JOBID', 'NAME', 'STATE', 'EXIT', 'ELAPSED', 'CPUS', 'CPU EFF', 'MEM PEAK/ASKED', 'MEM EFF', 'END (UTC)'],
+    jobs.map(j => [
+      j.jobId,
+      j.name,
+      j.state,
+      j.exitCode === null ? '-' : String(j.exitCode),
+      duration(j.elapsedSeconds),
+      String(j.cpus),
+      percent(j.cpuEfficiency),
+      `${bytesText(j.maxRssBytes)}/${bytesText(j.reqMemBytes)}`,
+      percent(j.memEfficiency),
+      j.end ? j.end.toISOString().replace('T', ' ').slice(0, 19) : '-'
     ])
   );
 }

@@ -7,6 +7,7 @@ export type SchedulerErrorKind =
   | 'permission' // not your job / not allowed
   | 'unavailable' // slurmctld not answering
   | 'parse' // output we could not read
+  | 'no-accounting' // the cluster keeps no job accounting (sacct has nothing to say)
   | 'failed'; // anything else
 
 export class SchedulerError extends Error {

@@ -109,6 +109,40 @@ export interface SubmitRequest {
   options: SubmitOptions;
 }
 
+/** One job (or array task) from Slurm accounting, with what it used of what it asked for. */
+export interface HistoryJob {
+  /** `123`, `123_4` for an array task, `123+0` for a heterogeneous job component. */
+  jobId: string;
+  name: string;
+  partition: string | null;
+  /** COMPLETED, FAILED, TIMEOUT, CANCELLED, OUT_OF_MEMORY, RUNNING, PENDING … */
+  state: JobState;
+  /** Who cancelled it (a uid, as sacct prints it) when state is CANCELLED; else null. */
+  cancelledBy: number | null;
+  /** The script's exit status, 128+N when killed by signal N; null until it ends, or if it never ran. */
+  exitCode: number | null;
+  elapsedSeconds: number;
+  submit: Date | null;
+  start: Date | null;
+  end: Date | null;
+  cpus: number;
+  /** User + system CPU seconds of all steps; null when sacct has none. */
+  cpuSeconds: number | null;
+  /** cpuSeconds / (elapsed × cpus), at most 1; null until the job ends or when it ran 0 s. */
+  cpuEfficiency: number | null;
+  /** Memory asked for, the whole job's; null when none was recorded. */
+  reqMemBytes: number | null;
+  /** Largest peak RSS of any step (a task's, not a node's sum); null when never sampled. */
+  maxRssBytes: number | null;
+  /** maxRss / memory asked per node, at most 1; null until the job ends or without both. */
+  memEfficiency: number | null;
+  /** GPUs allocated (gres/gpu in AllocTRES); 0 when none or not tracked. */
+  gpus: number;
+  /** Node list as Slurm prints it (`c[1-4]`); null while pending. */
+  nodes: string | null;
+  comment: string | null;
+}
+
 export interface Scheduler {
   partitions(): Promise<PartitionSummary[]>;
   /** The current user's jobs, from ONE squeue call. */
@@ -121,6 +155,8 @@ export interface Scheduler {
   jobDetail(jobId: string): Promise<Record<string, string>>;
   /** Every record `scontrol show job -o ID` prints: one per task for an array's id. */
   jobDetails(jobId: string): Promise<Record<string, string>[]>;
+  /** The user's finished (and current) jobs since `since` (`7d`, `12h`, a date), from accounting. */
+  history(query: { since: string }): Promise<HistoryJob[]>;
   /** 1-based place of a pending job among its partition's pending jobs; null if not pending. */
   queuePosition(jobId: string, partition: string): Promise<number | null>;
 }

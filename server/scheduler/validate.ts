@@ -157,3 +157,37 @@ export function checkJobId(value: unknown): string {
   if (!result.success) throw new SchedulerError('invalid-request', describeIssues(result.error));
   return result.data;
 }
+
+const SINCE_SPAN = /^(\d{1,6})([smhdw])$/;
+const SINCE_DATE = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2}))?)?$/;
+
+/** A span back from now (`7d`, `12h`, `30m`, `90s`, `2w`) as its count and unit letter, or null. */
+export function sinceSpan(since: string): { count: number; unit: 's' | 'm' | 'h' | 'd' | 'w' } | null {
+  const span = SINCE_SPAN.exec(since);
+  if (!span || Number(span[1]) === 0) return null;
+  return { count: Number(span[1]), unit: span[2] as 's' | 'm' | 'h' | 'd' | 'w' };
+}
+
+function isCalendarDate(since: string): boolean {
+  const m = SINCE_DATE.exec(since);
+  if (!m) return false;
+  const [year, month, day, hour, minute, second] = m.slice(1).map(v => (v === undefined ? 0 : Number(v)));
+  const d = new Date(year, month - 1, day);
+  return d.getMonth() === month - 1 && d.getDate() === day && hour < 24 && minute < 60 && second < 60;
+}
+
+const sinceError = (input: unknown) =>
+  'since: expected a span back from now such as 7d, 12h, 30m or 2w, or a date such as 2026-11-20 or ' +
+  `2026-11-20T08:00; got ${show(input)}`;
+
+/** How far back a job history goes: a span (`7d`) or a date with an optional time (the cluster's local time). */
+export const historySinceSchema = z
+  .string({ error: issue => sinceError(issue.input) })
+  .refine(since => sinceSpan(since) !== null || isCalendarDate(since), { error: issue => sinceError(issue.input) });
+
+/** A checked `since`, or SchedulerError('invalid-request') naming it. */
+export function checkSince(value: unknown): string {
+  const result = historySinceSchema.safeParse(value);
+  if (!result.success) throw new SchedulerError('invalid-request', describeIssues(result.error));
+  return result.data;
+}

@@ -69,3 +69,45 @@ export type JobAction = (typeof JOB_ACTIONS)[number];
 /** The login connection to a cluster, as the sidebar says it ("reconnecting to testbed…"). */
 export const linkStateSchema = z.enum(['connecting', 'up', 'reconnecting', 'down']);
 export type LinkState = z.infer<typeof linkStateSchema>;
+
+/** A finished (or current) job from Slurm accounting, with what it used of what it asked for (as seff). */
+export const historyJobSchema = z.object({
+  /** `123`, or `123_4` for one array task. */
+  jobId: z.string(),
+  name: z.string(),
+  partition: nullableString,
+  /** COMPLETED, FAILED, TIMEOUT, CANCELLED, OUT_OF_MEMORY, RUNNING, … */
+  state: z.string(),
+  /** The script's exit status (128+N when killed by signal N); null until it ends or if it never ran. */
+  exitCode: z.nullable(z.number()),
+  /** Seconds. */
+  elapsed: z.number(),
+  submitTime: nullableString,
+  startTime: nullableString,
+  endTime: nullableString,
+  cpus: z.number(),
+  /** CPU time used / (elapsed × CPUs), 0–1; null until it ends. */
+  cpuEfficiency: z.nullable(z.number()),
+  /** Memory asked for, bytes. */
+  memRequested: z.nullable(z.number()),
+  /** Largest peak RSS of any step, bytes. */
+  memPeak: z.nullable(z.number()),
+  /** memPeak / memory asked per node, 0–1; null until it ends. */
+  memEfficiency: z.nullable(z.number()),
+  gpus: z.number(),
+  nodes: nullableString
+});
+export type HistoryJob = z.infer<typeof historyJobSchema>;
+
+/**
+ * The user's jobs since `since`. `accounting: false` when the cluster keeps no job accounting:
+ * `message` says so in words and `jobs` is empty (the status route still has the queue).
+ */
+export const historySchema = z.object({
+  cluster: z.string(),
+  since: z.string(),
+  accounting: z.boolean(),
+  message: z.optional(z.string()),
+  jobs: z.array(historyJobSchema)
+});
+export type History = z.infer<typeof historySchema>;

@@ -119,7 +119,7 @@ test('a hostile route param is 400 naming it (or 404 when it broke the path), ne
 // ---- query strings ----------------------------------------------------------------------
 
 interface QueryCase {
-  name: 'tail' | 'follow' | 'refresh';
+  name: 'tail' | 'follow' | 'refresh' | 'since';
   value: string;
   repeated: boolean;
 }
@@ -127,17 +127,29 @@ interface QueryCase {
 const QUERY_TARGETS = {
   tail: '/hpclab/api/sessions/abc123/log',
   follow: '/hpclab/api/sessions/abc123/log',
-  refresh: '/hpclab/api/clusters/testbed/envs'
+  refresh: '/hpclab/api/clusters/testbed/envs',
+  since: '/hpclab/api/clusters/testbed/history'
 } as const;
 
 test('a hostile query value is 400 naming the key, or read exactly', async () => {
   const values = fc.oneof(
     hostileString,
     numberishString,
-    fc.constantFrom('0', '1', 'true', 'false', '1048576', '1048577', '99999999', '00000000', 'TRUE', 'yes', '1,2')
+    fc.constantFrom('0', '1', 'true', 'false', '1048576', '1048577', '99999999', '00000000', 'TRUE', 'yes', '1,2'),
+    fc.constantFrom(
+      '7d',
+      '0d',
+      '12h',
+      '2w',
+      '1000000d',
+      '2026-11-20',
+      '2026-02-30',
+      '2026-11-20T08:00',
+      '2026-11-20T24:00'
+    )
   );
   const cases = fc.record({
-    name: fc.constantFrom('tail', 'follow', 'refresh'),
+    name: fc.constantFrom('tail', 'follow', 'refresh', 'since'),
     value: values,
     repeated: fc.boolean()
   }) as fc.Arbitrary<QueryCase>;
@@ -156,9 +168,11 @@ test('a hostile query value is 400 naming the key, or read exactly', async () =>
         const valid = ACCEPTS[name].accepts(seen);
         if (reply.status === 200) {
           expect([context, valid && !repeated]).toEqual([context, true]);
-          const read = acting(made)[0];
+          // The history is a read (READS), so it is looked for by name; the others act.
+          const read = name === 'since' ? made.find(c => c.method === 'history')! : acting(made)[0];
           if (name === 'tail') expect([context, read.args[1]]).toEqual([context, { tailBytes: Number(seen) }]);
           if (name === 'refresh') expect([context, read.args[1]]).toEqual([context, seen === '1' || seen === 'true']);
+          if (name === 'since') expect([context, read.args[1]]).toEqual([context, seen]);
           return void tally.record('queries', 'accepted');
         }
         if (reply.status !== 431) {

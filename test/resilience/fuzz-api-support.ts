@@ -44,7 +44,8 @@ const READS = new Set([
   'runs.plan',
   'runs.list',
   'runs.outputs',
-  'runs.output'
+  'runs.output',
+  'clusters.history'
 ]);
 export const acting = (made: Call[]) => made.filter(c => !c.threw && !READS.has(`${c.service}.${c.method}`));
 
@@ -177,7 +178,8 @@ export const ACCEPTS: Record<string, { sample: string; accepts: Contract }> = {
   run: { sample: 'sweep-20261205-120000-ab12', accepts: C.runId },
   tail: { sample: '100', accepts: v => typeof v === 'string' && /^\d{1,8}$/.test(v) && Number(v) <= 1024 * 1024 },
   follow: { sample: '0', accepts: v => v === '0' || v === 'false' },
-  refresh: { sample: '0', accepts: v => ['0', '1', 'true', 'false'].includes(v as string) }
+  refresh: { sample: '0', accepts: v => ['0', '1', 'true', 'false'].includes(v as string) },
+  since: { sample: '7d', accepts: C.since }
 };
 
 // ---- the router -------------------------------------------------------------------------

@@ -425,6 +425,15 @@ export const CONTRACTS = {
   /** Slurm job ids are 32-bit unsigned; an array task adds `_index`. */
   jobId: text(/^\d{1,10}(_\d{1,10})?$/),
   promptId: text(/^[0-9a-f]{16}$/),
+  /** History's `since`: 1–999999 of s/m/h/d/w, or a real calendar date with an optional time of day. */
+  since: text(s => {
+    if (/^0*[1-9]\d{0,5}[smhdw]$/.test(s) && s.length <= 7) return true;
+    const m = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2}))?)?$/.exec(s);
+    if (!m) return false;
+    const [y, mo, d, h = 0, mi = 0, se = 0] = m.slice(1).map(v => (v === undefined ? undefined : Number(v)));
+    const date = new Date(y!, mo! - 1, d!);
+    return date.getMonth() === mo! - 1 && date.getDate() === d! && h! < 24 && mi! < 60 && se! < 60;
+  }),
   // Slurm's grammar for each option (sbatch(1)); only constraint and nodelist need `& | ( ) [ ] *`.
   partition: text(/^[A-Za-z0-9_][A-Za-z0-9_.,-]*$/),
   account: text(/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/),

@@ -120,6 +120,12 @@ const RULES: Rule[] = [
     message: () => 'the Slurm controller is not answering; try again in a minute'
   },
   {
+    pattern: /accounting storage is disabled/i,
+    kind: 'no-accounting',
+    message: () =>
+      "this cluster keeps no job accounting (Slurm's sacct has no history to give); only the jobs still in the queue can be shown"
+  },
+  {
     pattern: /Unable to create job record, try again|Job can not be altered now, try again later/i,
     kind: 'unavailable',
     message: () => 'Slurm is busy; try again in a minute'

@@ -1,6 +1,6 @@
 import type { Transport, ExecOptions } from '../../transport/types';
 import { SchedulerError } from '../errors';
-import type { Job, PartitionSummary, Scheduler, SubmitRequest } from '../types';
+import type { HistoryJob, Job, PartitionSummary, Scheduler, SubmitRequest } from '../types';
 import { checkJobId, checkSubmitOptions, submitOptionsSchema } from '../validate';
 import {
   cancelArgv,
@@ -16,6 +16,7 @@ import { slurmError } from './errors';
 import { parsePartitions } from './parse-sinfo';
 import { parseJobs } from './parse-squeue';
 import { parseJobDetail, parseJobDetails } from './parse-scontrol';
+import { historyArgv, parseHistory } from './parse-sacct';
 
 /** The least time between two sbatch calls of one companion: a burst of requests reaches slurmctld as a trickle. */
 export const SUBMIT_GAP_MS = 250;
@@ -82,6 +83,10 @@ export class SlurmScheduler implements Scheduler {
     const details = parseJobDetails(await this.run(jobDetailArgv(checkJobId(jobId))));
     if (details.length === 0) throw new SchedulerError('not-found', `Slurm has no job ${jobId}`);
     return details;
+  }
+
+  async history(query: { since: string }): Promise<HistoryJob[]> {
+    return parseHistory(await this.run(historyArgv({ since: query.since })));
   }
 
   async queuePosition(jobId: string, partition: string): Promise<number | null> {

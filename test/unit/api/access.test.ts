@@ -64,7 +64,8 @@ test('the route list is read from the router and covers the whole API', () => {
       'POST /api/runs',
       'GET /api/clusters/:cluster/runs',
       'GET /api/clusters/:cluster/runs/:run/outputs',
-      'GET /api/clusters/:cluster/runs/:run/output'
+      'GET /api/clusters/:cluster/runs/:run/output',
+      'GET /api/clusters/:cluster/history'
     ])
   );
   expect(new Set(list).size).toBe(list.length);

@@ -129,7 +129,8 @@ const GETS: [string, string][] = [
   ['/api/setup', '/hpclab/api/setup'],
   ['/api/profiles/:profile/config', '/hpclab/api/profiles/gpu/config'],
   ['/api/clusters/:cluster/runs', '/hpclab/api/clusters/testbed/runs'],
-  ['/api/clusters/:cluster/runs/:run/outputs', '/hpclab/api/clusters/testbed/runs/sweep-20261205-120000-ab12/outputs']
+  ['/api/clusters/:cluster/runs/:run/outputs', '/hpclab/api/clusters/testbed/runs/sweep-20261205-120000-ab12/outputs'],
+  ['/api/clusters/:cluster/history', '/hpclab/api/clusters/testbed/history?since=2d']
 ];
 
 test.each(GETS)('GET %s answers its contract', async (route, url) => {

@@ -5,6 +5,7 @@ import { createApi, type Api, type ApiDeps } from '../../../server/api/api';
 import type {
   ClusterService,
   ClusterStatus,
+  ClusterHistory,
   CreateSessionRequest,
   JobAction,
   AddKernelRequest,
@@ -127,6 +128,32 @@ export class FakeClusters implements ClusterService {
   async jobAction(cluster: string, jobId: string, action: JobAction): Promise<void> {
     if (this.failWith) throw this.failWith;
     this.actions.push({ cluster, jobId, action });
+  }
+  async history(cluster: string, since: string): Promise<ClusterHistory> {
+    if (this.failWith) throw this.failWith;
+    const at = (s: string) => new Date(`2025-01-01T00:00:${s}.000Z`);
+    const job = {
+      jobId: '41_2',
+      name: 'sweep',
+      partition: 'debug',
+      state: 'COMPLETED',
+      cancelledBy: null,
+      exitCode: 0,
+      elapsedSeconds: 30,
+      submit: at('00'),
+      start: at('10'),
+      end: at('40'),
+      cpus: 2,
+      cpuSeconds: 45,
+      cpuEfficiency: 0.75,
+      reqMemBytes: 2 ** 30,
+      maxRssBytes: 2 ** 28,
+      memEfficiency: 0.25,
+      gpus: 0,
+      nodes: 'c1',
+      comment: 'hpclab-run:sweep-20250101-000000-ab12:cpu'
+    };
+    return { cluster, since, accounting: true, jobs: [job] };
   }
 }
 

@@ -33,6 +33,8 @@ describe('slurmError', () => {
       'invalid-request',
       /time limit/
     ],
+    // sacct on a cluster with AccountingStorageType=accounting_storage/none (recorded, exit 1).
+    ['sacct', 'Slurm accounting storage is disabled\n', 'no-accounting', /keeps no job accounting/],
     ['scontrol', 'Invalid job id specified for job 999\n', 'not-found', /no such job/],
     ['scontrol', 'slurm_load_jobs error: Invalid job id specified', 'not-found', /no such job/],
     [
