@@ -5,20 +5,31 @@ import {
   clusterStatusSchema,
   discoveredEnvSchema,
   errorBodySchema,
+  historySchema,
   kernelspecSchema,
   profileSchema,
+  runListSchema,
+  runOutputsSchema,
+  runPreviewSchema,
   sessionPreviewSchema,
   sessionSchema,
+  submittedRunSchema,
   versionSchema,
   type AddKernelBody,
   type ClusterStatus,
   type CreateSessionBody,
   type DiscoveredEnv,
+  type History,
   type JobAction,
   type Kernelspec,
   type Profile,
+  type RunList,
+  type RunOutputs,
+  type RunPreview,
   type Session,
-  type SessionPreview
+  type SessionPreview,
+  type SubmitRunBody,
+  type SubmittedRun
 } from './contract';
 import { english, type Words } from './translate';
 import type { CompanionVersion } from './version';
@@ -156,6 +167,45 @@ export class HpclabApi {
       `api/clusters/${encodeURIComponent(cluster)}/jobs/${encodeURIComponent(jobId)}/${action}`,
       noContent
     );
+  }
+
+  /** Jobs since `since` (`1d`, `7d`, a date) from the cluster's accounting. */
+  history(cluster: string, since: string): Promise<History> {
+    return this.request(
+      'GET',
+      `api/clusters/${encodeURIComponent(cluster)}/history?since=${encodeURIComponent(since)}`,
+      historySchema
+    );
+  }
+
+  /** What submitRun would stage and submit, checked by the companion; nothing is staged. */
+  previewRun(body: SubmitRunBody): Promise<RunPreview> {
+    return this.request('POST', 'api/runs/preview', runPreviewSchema, body);
+  }
+
+  submitRun(body: SubmitRunBody): Promise<SubmittedRun> {
+    return this.request('POST', 'api/runs', submittedRunSchema, body);
+  }
+
+  runs(cluster: string): Promise<RunList> {
+    return this.request('GET', `api/clusters/${encodeURIComponent(cluster)}/runs`, runListSchema);
+  }
+
+  runOutputs(cluster: string, runId: string): Promise<RunOutputs> {
+    return this.request(
+      'GET',
+      `api/clusters/${encodeURIComponent(cluster)}/runs/${encodeURIComponent(runId)}/outputs`,
+      runOutputsSchema
+    );
+  }
+
+  /** One output of a run (as runOutputs names it), as text: an executed notebook's JSON. */
+  async runOutput(cluster: string, runId: string, path: string): Promise<string> {
+    const res = await this.send(
+      'GET',
+      `api/clusters/${encodeURIComponent(cluster)}/runs/${encodeURIComponent(runId)}/output?path=${encodeURIComponent(path)}`
+    );
+    return res.text();
   }
 
   profiles(): Promise<Profile[]> {

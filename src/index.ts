@@ -14,6 +14,7 @@ import { HpclabModel } from './model';
 import { SessionNotifier } from './notifications';
 import { LoginPrompts } from './prompts';
 import { HpclabSidebar } from './sidebar/panel';
+import submitPlugin from './submit/plugin';
 import { TimeLeftItem } from './statusbar/time-left';
 import { CommandIDs, DEFAULT_SETTINGS, IHpclabModel, PLUGIN_ID, SIDEBAR_ID, type HpclabSettings } from './tokens';
 
@@ -133,4 +134,4 @@ const statusPlugin: JupyterFrontEndPlugin<void> = {
   }
 };
 
-export default [modelPlugin, sidebarPlugin, logPlugin, launcherPlugin, statusPlugin];
+export default [modelPlugin, sidebarPlugin, logPlugin, launcherPlugin, statusPlugin, submitPlugin];

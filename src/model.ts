@@ -5,7 +5,7 @@ import type { Located } from './locate';
 import { english, type Words } from './translate';
 import { versionProblem } from './version';
 import { LIVE_EVENT_TYPES, readLiveEvent } from './live-events';
-import type { ClusterStatus, Kernelspec, LinkEvent, Profile, Session } from './contract';
+import type { ClusterStatus, Kernelspec, LinkEvent, Profile, RunList, Session } from './contract';
 import { DEFAULT_SETTINGS, type HpclabSettings, type IHpclabModel, type LiveEvent } from './tokens';
 
 /** The fewest seconds between polls of cluster status, whatever the settings say. */
@@ -20,6 +20,8 @@ export const MIN_POLL_SEC = 5;
 export class HpclabModel implements IHpclabModel {
   clusters: string[] = [];
   status = new Map<string, ClusterStatus>();
+  /** Each cluster's batch runs, newest first; a cluster whose list failed has the reason in `problems`. */
+  runs = new Map<string, RunList>();
   links = new Map<string, LinkEvent>();
   sessions: Session[] = [];
   profiles: Profile[] = [];
@@ -138,11 +140,18 @@ export class HpclabModel implements IHpclabModel {
         this.api.kernelspecs()
       ]);
       const statuses = await Promise.all(clusters.map(c => this.api.status(c)));
+      // Runs are read from the cluster's files: a failure there is shown with the runs, not as the sidebar's error.
+      const runs = await Promise.all(
+        clusters.map(c =>
+          this.api.runs(c).catch((err: unknown): RunList => ({ runs: [], problems: [(err as Error).message] }))
+        )
+      );
       this.clusters = clusters;
       this.profiles = profiles;
       this.sessions = sessions;
       this.kernelspecs = kernelspecs;
       this.status = new Map(statuses.map(s => [s.cluster, s]));
+      this.runs = new Map(clusters.map((c, i) => [c, runs[i]]));
       this.error = null;
     } catch (err) {
       // Gone (or a new one with another token): look for it again at the next tick.
@@ -207,6 +216,7 @@ export class HpclabModel implements IHpclabModel {
     const now = JSON.stringify([
       this.clusters,
       [...this.status.values()].map(s => [s.partitions, s.jobs, s.error]),
+      [...this.runs],
       [...this.links.values()],
       this.sessions,
       this.profiles,

@@ -1,7 +1,7 @@
 import { Token } from '@lumino/coreutils';
 import type { ISignal } from '@lumino/signaling';
 import type { HpclabApi } from './api';
-import type { ClusterStatus, Kernelspec, LinkEvent, Profile, PromptEvent, Session } from './contract';
+import type { ClusterStatus, Kernelspec, LinkEvent, Profile, PromptEvent, RunList, Session } from './contract';
 
 /** Contracts of the hpclab frontend: plugin ids, command ids and the model token. No side effects here. */
 export const PLUGIN_ID = 'hpclab:plugin';
@@ -21,6 +21,10 @@ export namespace CommandIDs {
   export const addKernel = 'hpclab:add-kernel';
   export const addCluster = 'hpclab:add-cluster';
   export const editProfiles = 'hpclab:edit-profiles';
+  /** Args `{path?}`: the file; else the right-clicked file browser item, else the current document. */
+  export const submitBatch = 'hpclab:submit-batch';
+  /** Args `{cluster, runId, path}`: fetches one output of a run into the Jupyter root and opens it. */
+  export const openRunOutput = 'hpclab:open-run-output';
 }
 
 /** The settings every hpclab plugin reads (schema/plugin.json). */
@@ -54,6 +58,8 @@ export type LiveEvent =
 export interface IHpclabModel {
   readonly clusters: readonly string[];
   readonly status: ReadonlyMap<string, ClusterStatus>;
+  /** Each cluster's batch runs, newest first, with their tasks' states; problems in words. */
+  readonly runs: ReadonlyMap<string, RunList>;
   /** Each cluster's login connection as last reported (absent: nothing heard, taken as up). */
   readonly links: ReadonlyMap<string, LinkEvent>;
   readonly sessions: readonly Session[];

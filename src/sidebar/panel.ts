@@ -4,9 +4,11 @@ import { Panel } from '@lumino/widgets';
 import { hpcIcon } from '../icons';
 import { CommandIDs, SIDEBAR_ID } from '../tokens';
 import { ClusterSection } from './cluster';
+import { HistorySection } from './history';
 import { JobsSection } from './jobs';
 import { KernelsSection } from './kernels';
 import { RequestSection } from './request';
+import { RunsSection } from './runs';
 import type { SectionContext } from './section';
 import { SessionsSection } from './sessions';
 
@@ -15,8 +17,8 @@ const OPEN_SETTINGS = 'settingeditor:open';
 
 /**
  * The hpclab sidebar: a toolbar (refresh now, hpclab's settings), then cluster, request,
- * sessions, jobs and kernels, top to bottom. A SidePanel like JupyterLab's own sidebars, with a
- * plain Panel as content: the sections are one scrolling column, not an accordion, so the
+ * sessions, jobs, runs, history and kernels, top to bottom. A SidePanel like JupyterLab's own
+ * sidebars, with a plain Panel as content: the sections are one scrolling column, not an accordion, so the
  * request form and the session list stay open together.
  */
 export class HpclabSidebar extends SidePanel {
@@ -52,6 +54,8 @@ export class HpclabSidebar extends SidePanel {
       new RequestSection(ctx),
       new SessionsSection(ctx),
       new JobsSection(ctx),
+      new RunsSection(ctx),
+      new HistorySection(ctx),
       this.kernels
     ])
       this.addWidget(section);

@@ -3,7 +3,7 @@ import { MessageLoop } from '@lumino/messaging';
 import { Signal } from '@lumino/signaling';
 import { Widget } from '@lumino/widgets';
 import { HpclabApi } from '../../src/api';
-import type { ClusterStatus, Kernelspec, LinkEvent, Profile, Session } from '../../src/contract';
+import type { ClusterStatus, Kernelspec, LinkEvent, Profile, RunList, Session } from '../../src/contract';
 import type { SectionContext } from '../../src/sidebar/section';
 import { DEFAULT_SETTINGS, type HpclabSettings, type IHpclabModel, type LiveEvent } from '../../src/tokens';
 import { english } from '../../src/translate';
@@ -15,6 +15,7 @@ import { english } from '../../src/translate';
 export class FakeModel implements IHpclabModel {
   clusters: string[] = [];
   status = new Map<string, ClusterStatus>();
+  runs = new Map<string, RunList>();
   links = new Map<string, LinkEvent>();
   sessions: Session[] = [];
   profiles: Profile[] = [];
@@ -40,6 +41,7 @@ export class FakeModel implements IHpclabModel {
         FakeModel,
         | 'clusters'
         | 'status'
+        | 'runs'
         | 'links'
         | 'sessions'
         | 'profiles'

@@ -16,7 +16,8 @@ function model(answers: Record<string, unknown> = {}) {
     '/hpclab/api/profiles': [{ name: 'gpu', cluster: 'testbed' }],
     '/hpclab/api/sessions': [],
     '/hpclab/api/kernelspecs': [],
-    '/hpclab/api/clusters/testbed/status': { cluster: 'testbed', fetchedAt: 'now', partitions: [], jobs: [] }
+    '/hpclab/api/clusters/testbed/status': { cluster: 'testbed', fetchedAt: 'now', partitions: [], jobs: [] },
+    '/hpclab/api/clusters/testbed/runs': { runs: [], problems: [] }
   };
   let calls = 0;
   const fetchImpl = (async (url: string) => {
@@ -27,6 +28,13 @@ function model(answers: Record<string, unknown> = {}) {
   const m = new HpclabModel(new HpclabApi('', fetchImpl), 15);
   return { m, calls: () => calls };
 }
+
+test("runs that cannot be read are the runs' problem, not the sidebar's error", async () => {
+  const { m } = model({ '/hpclab/api/clusters/testbed/runs': undefined });
+  await m.refresh();
+  expect(m.error).toBeNull();
+  expect(m.runs.get('testbed')).toEqual({ runs: [], problems: [expect.stringMatching(/404/)] });
+});
 
 test('refresh fills the model and `changed` fires only on a real change', async () => {
   const { m } = model();
@@ -159,7 +167,7 @@ describe('the companion of another release', () => {
     expect(m.versionProblem).toBeNull();
     const after = calls();
     await m.refresh();
-    expect(calls() - after).toBe(5); // clusters, profiles, sessions, kernelspecs, status: not the version again
+    expect(calls() - after).toBe(6); // clusters, profiles, sessions, kernelspecs, status, runs: not the version again
   });
 
   test('another version of the same API: said plainly, both versions named', async () => {

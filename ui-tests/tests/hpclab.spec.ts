@@ -171,3 +171,82 @@ test("the sidebar and a session's log tab come back after a reload", async ({ pa
   await expect(log).toBeVisible();
   await expect(log).toContainText(/Jupyter/, { timeout: 30_000 });
 });
+
+test("Submit as batch job: the dialog's preview, a 2-task sweep, and its executed notebook opened in Lab", async ({
+  page,
+  hpclab
+}, testInfo) => {
+  await openLab(page, hpclab);
+  const cell = (source: string, tags: string[] = []) => ({
+    cell_type: 'code',
+    execution_count: null,
+    metadata: { tags },
+    outputs: [],
+    source
+  });
+  await page.evaluate(
+    async content => {
+      const app = (window as any).jupyterapp;
+      await app.serviceManager.contents.save('sweep.ipynb', { type: 'notebook', format: 'json', content });
+      await app.commands.execute('docmanager:open', { path: 'sweep.ipynb' });
+    },
+    {
+      cells: [
+        cell('lr = 0.5', ['parameters']),
+        cell('import os\nprint(f"lr={lr} task={os.environ[\'SLURM_ARRAY_TASK_ID\']}")')
+      ],
+      metadata: { kernelspec: { name: 'python3', display_name: 'Python 3', language: 'python' } },
+      nbformat: 4,
+      nbformat_minor: 5
+    }
+  );
+  // The file browser offers it too, on any file.
+  await page.evaluate(() => (window as any).jupyterapp.shell.activateById('filebrowser'));
+  await page.locator('.jp-DirListing-item[title*="sweep.ipynb"]').click({ button: 'right' });
+  await expect(page.locator('.lm-Menu-item', { hasText: 'Submit as batch job…' })).toBeVisible();
+  await page.keyboard.press('Escape');
+
+  await page.locator('.jp-NotebookPanel-toolbar [data-jp-item-name="hpclab-submit"]').click();
+  const dialog = page.locator('.jp-Dialog');
+  await dialog.locator('[data-field="profile"] select').selectOption('cpu');
+  await expect(dialog.locator('[name="param-lr"]')).toHaveAttribute('placeholder', /^0\.5 \(default\)/);
+  await dialog.locator('[name="param-lr"]').fill('0.1,0.01');
+  // Checked by the companion as it is typed: a bad value is named, then the preview comes back.
+  await dialog.locator('[name="time"]').fill('soon');
+  await expect(dialog.locator('[data-field="time"] .jp-hpclab-field-error')).toContainText('expected');
+  await dialog.locator('[name="time"]').fill('00:10:00');
+  await expect(dialog.locator('.jp-hpclab-submit-summary')).toContainText('An array of 2 tasks on testbed');
+  await expect(dialog.locator('.jp-hpclab-preview')).toContainText('--array=0-1');
+  await expect(dialog.locator('.jp-hpclab-preview')).toContainText('--time=00:10:00');
+  await dialog.locator('.jp-Dialog-content').screenshot({ path: testInfo.outputPath('submit-dialog.png') });
+  expect(hpclab.jobs()).toEqual([]);
+  await dialog.locator('.jp-mod-accept').click();
+  await expect(dialog).toBeHidden({ timeout: 60_000 });
+  await expect(
+    page.locator('.jp-toast-message', { hasText: /Submitted sweep\.ipynb as array job \d+ \(2 tasks\)/ })
+  ).toBeVisible();
+
+  // The run in the sidebar, its tasks each with a state, until both have finished.
+  await page.evaluate(() => (window as any).jupyterapp.shell.activateById('hpclab-sidebar'));
+  const run = sidebar(page).locator('.jp-hpclab-run', { hasText: 'sweep.ipynb' }).first();
+  await expect(run).toBeVisible({ timeout: 30_000 });
+  await expect
+    .poll(
+      async () => {
+        await page.evaluate(() => (window as any).jupyterapp.commands.execute('hpclab:refresh'));
+        const states = await run
+          .locator('.jp-hpclab-task')
+          .evaluateAll(els => els.map(e => (e as HTMLElement).dataset.state));
+        const ended = await run.locator('.jp-hpclab-run-ended').count();
+        return ended > 0 || (states.length === 2 && states.every(s => s === 'COMPLETED'));
+      },
+      { timeout: 120_000, intervals: [1000] }
+    )
+    .toBe(true);
+  await run.locator('[data-action="outputs"]').click();
+  await run.locator('[data-output="out/sweep_1.ipynb"]').click();
+  const opened = page.locator('.jp-NotebookPanel:not(.lm-mod-hidden)');
+  await expect(opened.locator('.jp-OutputArea-output').first()).toHaveText(/lr=0\.01 task=1/, { timeout: 30_000 });
+  const path = await page.evaluate(() => (window as any).jupyterapp.shell.currentWidget.context.path);
+  expect(path).toMatch(/^hpclab-runs\/sweep-[\w-]+\/out\/sweep_1\.ipynb$/);
+});
