@@ -52,11 +52,14 @@ export const INTERNAL_MESSAGE = "internal error (the companion's log has the det
 
 /** 400 `invalid` naming each field; `root` names the value itself (`body`, a param, a query key). */
 export function invalid(error: z.ZodError, root: string): ApiError {
-  const fields = issuesToProblems(error.issues).map(p => ({
-    path: p.path ? (root === 'body' ? p.path : `${root}.${p.path}`) : root,
-    // jobIdSchema's and historySinceSchema's messages start with their own field name; the path says it.
-    message: p.message.replace(/^(job id|since): /, '')
-  }));
+  const fields = issuesToProblems(error.issues).map(p => {
+    const path = p.path ? (root === 'body' ? p.path : `${root}.${p.path}`) : root;
+    // The scheduler's schemas start each message with their own field's name (`mailType: …`,
+    // `job id: …`); the path already says it.
+    const own = path.slice(path.lastIndexOf('.') + 1);
+    const message = p.message.startsWith(`${own}: `) ? p.message.slice(own.length + 2) : p.message;
+    return { path, message: message.replace(/^(job id|since): /, '') };
+  });
   return new ApiError(400, 'invalid', fields.map(f => `${f.path}: ${f.message}`).join('; '), fields);
 }
 

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { envSchema, expecting, NAME_PATTERN, strict } from '../config/schema';
 import { cpusPerTask, slurmFields, type SlurmStringField } from '../config/slurm-grammar';
 import { RUN_ID } from '../runs/registry';
-import { historySinceSchema, jobIdSchema } from '../scheduler/validate';
+import { historySinceSchema, jobIdSchema, submitOptionsSchema } from '../scheduler/validate';
 import { invalid, invalidField } from './errors';
 import type * as wire from '../../src/contract';
 import type { AddKernelRequest, CreateSessionRequest, KernelAttachRequest, SessionOverrides } from './services';
@@ -56,7 +56,12 @@ export const overridesSchema = strict(
     account: slurm(slurmFields.account).optional(),
     qos: slurm(slurmFields.qos).optional(),
     constraint: slurm(slurmFields.constraint).optional(),
-    nodelist: slurm(slurmFields.nodelist).optional()
+    nodelist: slurm(slurmFields.nodelist).optional(),
+    // Checked as every submit's options are (scheduler/validate.ts): mail events and address,
+    // and more sbatch options, none of those hpclab sets itself.
+    mailType: submitOptionsSchema.shape.mailType,
+    mailUser: submitOptionsSchema.shape.mailUser,
+    sbatch: submitOptionsSchema.shape.sbatch
   },
   'an object of profile values to override, like {"time": "02:00:00"}'
 ) satisfies z.ZodType<SessionOverrides & wire.SessionOverrides>;

@@ -97,26 +97,40 @@ const fields = {
   mailUser: text('mailUser', 'an email address or user name', v => v.length <= 254 && MAIL_USER.test(v)),
   hold: z.boolean({ error: issue => `hold: expected true or false, got ${show(issue.input)}` }),
   noRequeue: z.boolean({ error: issue => `noRequeue: expected true or false, got ${show(issue.input)}` }),
+  // The keys are checked on the raw object first: zod's record drops a JSON `__proto__` key
+  // (an own property after JSON.parse) from its output instead of refusing it.
   sbatch: z
-    .record(z.string(), z.string(), {
-      error: issue => `sbatch: expected an object of option names and values, got ${show(issue.input)}`
-    })
-    .superRefine((options, ctx) => {
-      for (const [key, value] of Object.entries(options)) {
-        if (!SBATCH_KEY.test(key))
-          ctx.addIssue({
-            code: 'custom',
-            message: `sbatch: expected an option name such as "mail-type", got ${show(key)}`
-          });
-        else if (Object.hasOwn(SBATCH_OWNED, key))
-          ctx.addIssue({ code: 'custom', message: `sbatch: "--${key}" cannot be set here: ${SBATCH_OWNED[key]}` });
-        else if (!SBATCH_VALUE.test(value))
-          ctx.addIssue({
-            code: 'custom',
-            message: `sbatch.${key}: expected one line without control characters, got ${show(value)}`
-          });
+    .custom<unknown>(
+      value => typeof value !== 'object' || value === null || Object.keys(value).every(key => SBATCH_KEY.test(key)),
+      {
+        error: issue =>
+          `sbatch: expected an option name such as "mail-type", got ${show(
+            Object.keys(issue.input as object).find(key => !SBATCH_KEY.test(key))
+          )}`
       }
-    })
+    )
+    .pipe(
+      z
+        .record(z.string(), z.string(), {
+          error: issue => `sbatch: expected an object of option names and values, got ${show(issue.input)}`
+        })
+        .superRefine((options, ctx) => {
+          for (const [key, value] of Object.entries(options)) {
+            if (!SBATCH_KEY.test(key))
+              ctx.addIssue({
+                code: 'custom',
+                message: `sbatch: expected an option name such as "mail-type", got ${show(key)}`
+              });
+            else if (Object.hasOwn(SBATCH_OWNED, key))
+              ctx.addIssue({ code: 'custom', message: `sbatch: "--${key}" cannot be set here: ${SBATCH_OWNED[key]}` });
+            else if (!SBATCH_VALUE.test(value))
+              ctx.addIssue({
+                code: 'custom',
+                message: `sbatch.${key}: expected one line without control characters, got ${show(value)}`
+              });
+          }
+        })
+    )
 } satisfies { [K in keyof Required<SubmitOptions>]: z.ZodType<SubmitOptions[K] & {}> };
 
 /** sbatch options; unknown keys are refused so a typo never silently does nothing. */

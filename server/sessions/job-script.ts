@@ -181,7 +181,8 @@ export function profileSubmitFields(profile: ProfileConfig, overrides: SessionOv
  * sbatch options for a lab session: the name and comment carry the session id (so squeue
  * re-attaches after a companion restart), output and errors go to one log in the session
  * directory, and the Slurm fields come from the profile with the request's overrides winning.
- * `extra` is the profile's free-form `sbatch` options (SubmitOptions.sbatch once checked).
+ * `extra` is the profile's free-form `sbatch` options with the request's over them
+ * (SubmitOptions.sbatch once checked).
  */
 export function labSubmitOptions(input: LabSubmitInput): { options: SubmitOptions; extra: Record<string, string> } {
   const sessionDir = checkInput(input);
@@ -194,5 +195,15 @@ export function labSubmitOptions(input: LabSubmitInput): { options: SubmitOption
     chdir: input.homeDir
   };
   Object.assign(options, profileSubmitFields(profile, overrides));
-  return { options, extra: { ...profile.sbatch } };
+  const extra = { ...profile.sbatch, ...overrides.sbatch };
+  // Mail asked for in the request wins over the profile's map, as one option, not two.
+  if (overrides.mailType !== undefined) {
+    options.mailType = overrides.mailType;
+    delete extra['mail-type'];
+  }
+  if (overrides.mailUser !== undefined) {
+    options.mailUser = overrides.mailUser;
+    delete extra['mail-user'];
+  }
+  return { options, extra };
 }

@@ -6,11 +6,14 @@ import type { Transport } from '../transport/types';
 /** How sessions reach a cluster's shared adapters (built once, in app.ts). */
 export type ClusterAccess = (cluster: string) => { transport: Transport; scheduler: Scheduler; poller: ClusterPoller };
 
-/** Profile values a request may override for one session (sbatch's, with the profile's `cpus`). */
+/**
+ * Profile values a request may override for one session (sbatch's, with the profile's `cpus`),
+ * mail as named fields, and more sbatch options (`{"exclusive": ""}`) over the profile's map.
+ */
 export type SessionOverrides = Pick<
   SubmitOptions,
-  'partition' | 'time' | 'mem' | 'gres' | 'account' | 'qos' | 'constraint' | 'nodelist'
-> & { cpus?: number };
+  'partition' | 'time' | 'mem' | 'gres' | 'account' | 'qos' | 'constraint' | 'nodelist' | 'mailType' | 'mailUser'
+> & { cpus?: number; sbatch?: Record<string, string> };
 
 export interface CreateSessionRequest {
   /** `kernel`: an allocation that holds a node for remote kernels (made by the kernel service, not the API). */

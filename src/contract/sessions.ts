@@ -57,6 +57,11 @@ export interface SessionOverrides {
   qos?: string;
   constraint?: string;
   nodelist?: string;
+  /** Slurm mail events, e.g. `END,FAIL`; the address defaults to the cluster account. */
+  mailType?: string;
+  mailUser?: string;
+  /** More sbatch options by long name (`{"exclusive": ""}`), over the profile's `sbatch`. */
+  sbatch?: Record<string, string>;
 }
 
 /** `POST /api/sessions` and `/api/sessions/preview`. The companion's zod schema satisfies this type. */

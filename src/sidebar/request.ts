@@ -1,20 +1,22 @@
 import { HpclabError, type SessionRequest } from '../api';
+import type { SessionOverrides } from '../contract';
 import { el } from '../format';
 import type { Profile } from '../contract';
 import { Section, type SectionContext } from './section';
 
 /** Form fields that map to a session's overrides (the companion checks each one). */
 const TEXT_FIELDS = ['time', 'mem', 'account', 'qos', 'constraint'] as const;
+const MAIL_EVENTS = ['BEGIN', 'END', 'FAIL'] as const;
 
 /**
  * Request a Lab session: a profile preset, then partition, GPUs, time, CPUs, memory, account,
- * qos and constraint. Every change is checked by the companion as you type (the same checks as
+ * qos and constraint, mail events and address, and more sbatch options. Every change is checked by the companion as you type (the same checks as
  * a submit, nothing submitted), errors show under their field, and the job script it would
  * submit is previewed. Submit is refused while a field is wrong.
  */
 export class RequestSection extends Section {
   private readonly form: HTMLFormElement;
-  private readonly inputs = new Map<string, HTMLInputElement | HTMLSelectElement>();
+  private readonly inputs = new Map<string, HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement>();
   private readonly errors = new Map<string, HTMLElement>();
   private readonly preview: HTMLElement;
   private readonly submit: HTMLButtonElement;
@@ -56,7 +58,7 @@ export class RequestSection extends Section {
     const partitions = model.status.get(profile.cluster)?.partitions ?? [];
     const gpuTypes = [...new Set(partitions.flatMap(p => p.gpus.map(g => g.type)).filter(Boolean))];
     const gres = /^gpu(?::([^:,]+))?:(\d+)$/.exec(profile.gres ?? '');
-    const field = (name: string, label: string, input: HTMLInputElement | HTMLSelectElement) => {
+    const field = (name: string, label: string, input: HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement) => {
       input.name = name;
       input.classList.add('jp-mod-styled');
       this.inputs.set(name, input);
@@ -106,11 +108,39 @@ export class RequestSection extends Section {
       field('account', trans.__('Account'), text(profile.account)),
       field('qos', trans.__('QOS'), text(profile.qos)),
       field('constraint', trans.__('Constraint'), text(profile.constraint)),
+      this.mailField(),
+      field('mailUser', trans.__('Mail address'), text(undefined, trans.__('the cluster account'))),
+      field(
+        'sbatch',
+        trans.__('More sbatch options'),
+        // A syntax example, the same in every language.
+        // eslint-disable-next-line jupyter/no-untranslated-string
+        el('textarea', { rows: 2, placeholder: 'exclusive' })
+      ),
       el('details', { class: 'jp-hpclab-preview-box' }, el('summary', {}, trans.__('Job script')), this.preview),
       this.status,
       this.submit
     );
     this.schedule();
+  }
+
+  /** Mail events as checkboxes; their errors (`overrides.mailType`) show under the group. */
+  private mailField(): HTMLElement {
+    const { trans } = this.ctx;
+    const boxes = MAIL_EVENTS.map(event => {
+      const box = el('input', { type: 'checkbox', value: event, name: `mail-${event}` });
+      this.inputs.set(box.name, box);
+      return el('label', { class: 'jp-hpclab-check' }, box, event.toLowerCase());
+    });
+    const error = el('div', { class: 'jp-hpclab-field-error', role: 'alert' });
+    this.errors.set('mail', error);
+    return el(
+      'fieldset',
+      { class: 'jp-hpclab-mail', dataset: { field: 'mail' } },
+      el('legend', {}, trans.__('Mail me at')),
+      ...boxes,
+      error
+    );
   }
 
   /** The request the form describes; a field the user emptied falls back to the profile. */
@@ -122,7 +152,13 @@ export class RequestSection extends Section {
     if (v('cpus')) overrides.cpus = /^\d+$/.test(v('cpus')) ? Number(v('cpus')) : v('cpus');
     if (v('gpus') && v('gpus') !== '0')
       overrides.gres = v('gpuType') ? `gpu:${v('gpuType')}:${v('gpus')}` : `gpu:${v('gpus')}`;
-    return { kind: 'lab', profile: this.profileName, overrides };
+    const more: SessionOverrides = {};
+    const mail = MAIL_EVENTS.filter(e => (this.inputs.get(`mail-${e}`) as HTMLInputElement | undefined)?.checked);
+    if (mail.length) more.mailType = mail.join(',');
+    if (v('mailUser')) more.mailUser = v('mailUser');
+    const sbatch = sbatchMap(v('sbatch'));
+    if (Object.keys(sbatch).length) more.sbatch = sbatch;
+    return { kind: 'lab', profile: this.profileName, overrides: { ...overrides, ...more } };
   }
 
   private schedule(): void {
@@ -138,9 +174,9 @@ export class RequestSection extends Section {
     for (const e of this.errors.values()) e.textContent = '';
     for (const i of this.inputs.values()) i.removeAttribute('aria-invalid');
     try {
-      const { script } = await this.ctx.model.api.previewSession(this.request());
+      const { script, argv } = await this.ctx.model.api.previewSession(this.request());
       if (ticket !== this.checked) return false;
-      this.preview.textContent = script;
+      this.preview.textContent = `${script}\n# sbatch ${argv.join(' ')}\n`;
       this.valid = true;
       this.submit.disabled = false;
       return true;
@@ -184,8 +220,23 @@ export class RequestSection extends Section {
   }
 }
 
-/** `overrides.gres` → the GPU count field; `overrides.time` → time; `profile` → profile. */
+/** `overrides.gres` → the GPU count field; `overrides.mailType` → the mail boxes; `overrides.sbatch.x` → sbatch. */
 function fieldOf(path: string): string {
   const name = path.replace(/^overrides\./, '');
-  return name === 'gres' ? 'gpus' : name;
+  if (name.startsWith('sbatch')) return 'sbatch';
+  return name === 'gres' ? 'gpus' : name === 'mailType' ? 'mail' : name;
+}
+
+/** `KEY=VALUE` lines (or `KEY` alone for a flag such as exclusive) → sbatch's options by name. */
+export function sbatchMap(text: string): Record<string, string> {
+  const options: Record<string, string> = {};
+  for (const line of text
+    .split('\n')
+    .map(l => l.trim())
+    .filter(Boolean)) {
+    const at = line.indexOf('=');
+    const key = (at < 0 ? line : line.slice(0, at)).trim().replace(/^--/, '');
+    options[key] = at < 0 ? '' : line.slice(at + 1).trim();
+  }
+  return options;
 }

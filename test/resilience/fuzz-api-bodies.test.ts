@@ -80,9 +80,15 @@ interface BodyRoute {
 const isPlainObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
-const OVERRIDES: Field[] = (
-  ['partition', 'time', 'mem', 'gres', 'account', 'qos', 'constraint', 'nodelist', 'cpus'] as const
-).map(k => ({ path: `overrides.${k}`, accepts: C[k] }));
+const OVERRIDES: Field[] = [
+  ...(['partition', 'time', 'mem', 'gres', 'account', 'qos', 'constraint', 'nodelist', 'cpus'] as const).map(k => ({
+    path: `overrides.${k}`,
+    accepts: C[k]
+  })),
+  { path: 'overrides.mailType', accepts: C.mailType },
+  { path: 'overrides.mailUser', accepts: C.mailUser },
+  { path: 'overrides.sbatch', accepts: C.sbatchMap }
+];
 const overridesAccept: Contract = v =>
   isPlainObject(v) &&
   OVERRIDES.every(f => !(f.path.slice(10) in v) || f.accepts(v[f.path.slice(10)])) &&

@@ -417,6 +417,47 @@ const quotedWord = (s: string) => !CONTROL.test(s) && !s.startsWith('-');
 const absolutePath = (s: string) => s.startsWith('/') && !CONTROL.test(s);
 const commandName = /^[A-Za-z0-9_.+][A-Za-z0-9_.+-]*$/;
 
+const MAIL_TYPES = [
+  'NONE',
+  'BEGIN',
+  'END',
+  'FAIL',
+  'REQUEUE',
+  'ALL',
+  'INVALID_DEPEND',
+  'STAGE_OUT',
+  'TIME_LIMIT',
+  'TIME_LIMIT_90',
+  'TIME_LIMIT_80',
+  'TIME_LIMIT_50',
+  'ARRAY_TASKS'
+];
+/** sbatch options a session's job must keep as hpclab sets them, or that have a field of their own. */
+const HPCLAB_SETS = [
+  'job-name',
+  'comment',
+  'wrap',
+  'output',
+  'error',
+  'chdir',
+  'requeue',
+  'no-requeue',
+  'parsable',
+  'array',
+  'hold',
+  'wait',
+  'test-only',
+  'cpus-per-task',
+  'partition',
+  'time',
+  'gres',
+  'mem',
+  'account',
+  'qos',
+  'constraint',
+  'nodelist'
+];
+
 export const CONTRACTS = {
   /** Cluster, profile and kernelspec-facing names: ASCII letters, digits, `_ . -`. */
   name: text(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 64),
@@ -483,6 +524,21 @@ export const CONTRACTS = {
   fileName: text(/^[A-Za-z0-9_+][A-Za-z0-9_+.,=@-]*$/, 200),
   runId: text(/^[A-Za-z0-9_-]{1,40}-\d{8}-\d{6}-[0-9a-f]{4}$/),
   oneLine: (max: number) => text(s => !CONTROL.test(s), max),
+  // Mail and more sbatch options of a session request (sbatch(1): --mail-type, --mail-user).
+  mailType: text(s => s.split(',').every(t => MAIL_TYPES.includes(t.toUpperCase())), 1000),
+  mailUser: text(/^[A-Za-z0-9._%+-]+(@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*)?$/, 254),
+  sbatchMap: (value: unknown) =>
+    typeof value === 'object' &&
+    value !== null &&
+    !Array.isArray(value) &&
+    Object.entries(value).every(
+      ([k, v]) =>
+        /^[a-z][a-z-]{0,63}$/.test(k) &&
+        !HPCLAB_SETS.includes(k) &&
+        typeof v === 'string' &&
+        v.length <= 1024 &&
+        !CONTROL.test(v)
+    ),
   paramWord: text(s => /^[A-Za-z_][A-Za-z0-9_]{0,63}=/.test(s) && !CONTROL.test(s), 100_000),
   listOf,
   intIn

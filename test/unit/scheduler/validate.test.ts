@@ -219,4 +219,11 @@ describe("a profile's own sbatch options", () => {
   ])('refuses %j before anything runs', (sbatch, message) => {
     expect(() => checkSubmitOptions({ sbatch })).toThrow(message);
   });
+
+  it('refuses a __proto__ key as JSON.parse makes it (an own property), rather than dropping it', () => {
+    const sbatch = JSON.parse('{"__proto__": {"polluted": true}, "exclusive": ""}');
+    expect(() => checkSubmitOptions({ sbatch })).toThrow(
+      /expected an option name such as "mail-type", got "__proto__"/
+    );
+  });
 });

@@ -29,3 +29,33 @@ it('a profile without them submits none', () => {
   expect(plan.options.sbatch).toBeUndefined();
   expect(submitArgv(plan.options).at(-1)).toBe('--no-requeue');
 });
+
+it("a request's mail and sbatch options reach sbatch over the profile's, each option once", () => {
+  const plan = planSubmission(
+    {
+      kind: 'lab',
+      profile: 'cpu',
+      overrides: { mailType: 'BEGIN,FAIL', sbatch: { licenses: 'matlab:1', exclusive: '' } }
+    },
+    'abc123',
+    profile,
+    '/home/me'
+  );
+  const argv = submitArgv(plan.options);
+  expect(argv).toContain('--mail-type=BEGIN,FAIL');
+  expect(argv.filter(a => a.startsWith('--mail-type'))).toHaveLength(1);
+  // The profile's address stays when the request names none.
+  expect(argv).toContain('--mail-user=me@example.org');
+  expect(argv).toEqual(expect.arrayContaining(['--licenses=matlab:1', '--exclusive']));
+});
+
+it.each([
+  [{ mailType: 'SOMETIMES' }, /^mailType: expected a comma list of NONE, BEGIN, END/],
+  [{ sbatch: { output: '/tmp/x' } }, /"--output" cannot be set here/],
+  [{ sbatch: { time: '9:00:00' } }, /"--time" cannot be set here: use the profile's "time"/],
+  [{ mailUser: 'a b' }, /^mailUser: expected an email address/]
+])('a request with %j is refused before anything runs', (overrides, message) => {
+  expect(() => planSubmission({ kind: 'lab', profile: 'cpu', overrides }, 'abc123', profile, '/home/me')).toThrow(
+    message
+  );
+});
