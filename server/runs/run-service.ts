@@ -7,6 +7,7 @@ import type { Transport } from '../transport/types';
 import { countIndexes } from './follow';
 import { planRun, type RunManifest, type RunPlan } from './plan';
 import { listRuns, readRun, RunNotFoundError, runOutputs, taskStates, type TaskState } from './registry';
+import type { IncludedFile } from './includes';
 import { runsRoot, stageAndSubmit } from './submit';
 
 /*
@@ -34,6 +35,8 @@ export interface SubmitRunRequest {
   params?: readonly string[];
   array?: string;
   args?: readonly string[];
+  /** Other files to stage beside it (`hpclab submit --include`), read and checked by the CLI. */
+  include?: readonly IncludedFile[];
 }
 
 export interface PlannedRun {
@@ -148,10 +151,13 @@ export class RunService {
   async submit(planned: PlannedRun): Promise<SubmittedRun> {
     const { transport, scheduler } = this.o.clusters(planned.cluster);
     const { content } = planned.request;
-    const staged = await stageAndSubmit(transport, scheduler, planned.plan, {
-      name: planned.plan.manifest.file,
-      data: typeof content === 'string' ? Buffer.from(content, 'utf8') : content
-    });
+    const staged = await stageAndSubmit(
+      transport,
+      scheduler,
+      planned.plan,
+      { name: planned.plan.manifest.file, data: typeof content === 'string' ? Buffer.from(content, 'utf8') : content },
+      planned.request.include
+    );
     return {
       cluster: planned.cluster,
       runId: planned.runId,

@@ -1,5 +1,6 @@
 import type { Scheduler } from '../scheduler/types';
 import type { Transport } from '../transport/types';
+import { includeDirs, type IncludedFile } from './includes';
 import type { RunPlan } from './plan';
 import { RUN_MANIFEST_FILE, TASK_RUNNER_FILE, TASK_RUNNER_PY } from './task-runner';
 
@@ -7,7 +8,8 @@ import { RUN_MANIFEST_FILE, TASK_RUNNER_FILE, TASK_RUNNER_PY } from './task-runn
  * Stages a run over the cluster's one SSH connection and submits it: the run directory (0700,
  * with an `out/` for results), the researcher's file (0700, so `./FILE` runs), the run's manifest
  * and, for notebooks and sweeps, hpclab's task runner; then sbatch with the script on stdin, and
- * the job id into the manifest. Only the file is copied, never the folder around it.
+ * the job id into the manifest. Only the file (and what --include names) is copied, never the
+ * folder around it.
  */
 
 export interface StagedRun {
@@ -61,12 +63,27 @@ export async function stageAndSubmit(
   transport: Transport,
   scheduler: Scheduler,
   plan: RunPlan,
-  file: { name: string; data: Buffer }
+  file: { name: string; data: Buffer },
+  includes: readonly IncludedFile[] = []
 ): Promise<StagedRun> {
   // A fixed script; the directory arrives as a positional argument, never spliced in.
   const made = await transport.exec(['sh', '-c', 'umask 077 && mkdir -p -- "$1/out"', 'sh', plan.runDir]);
   if (made.code !== 0) throw new Error(`cannot create the run directory ${plan.runDir}: ${made.stderr.trim()}`);
   await transport.writeFile(`${plan.runDir}/${file.name}`, file.data, { mode: 0o700 });
+  const dirs = includeDirs(includes);
+  if (dirs.length > 0) {
+    // Relative names as arguments, in the run directory: never spliced into the script.
+    const r = await transport.exec([
+      'sh',
+      '-c',
+      'umask 077 && cd -- "$1" && shift && mkdir -p -- "$@"',
+      'sh',
+      plan.runDir,
+      ...dirs
+    ]);
+    if (r.code !== 0) throw new Error(`cannot create the included folders in ${plan.runDir}: ${r.stderr.trim()}`);
+  }
+  for (const f of includes) await transport.writeFile(`${plan.runDir}/${f.path}`, f.data, { mode: f.mode });
   if (plan.viaRunner) await transport.writeFile(`${plan.runDir}/${TASK_RUNNER_FILE}`, TASK_RUNNER_PY);
   const manifestPath = `${plan.runDir}/${RUN_MANIFEST_FILE}`;
   await transport.writeFile(manifestPath, `${JSON.stringify(plan.manifest, null, 1)}\n`);

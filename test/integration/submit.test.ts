@@ -113,6 +113,59 @@ describe('hpclab submit against the testbed', () => {
     expect((await fs.stat(out.runDir)).mode & 0o777).toBe(0o700);
   }, 180_000);
 
+  it('--include stages the named files and folders at their relative place, private, and nothing else', async () => {
+    await fs.mkdir(path.join(work, 'data', 'raw'), { recursive: true });
+    await fs.writeFile(path.join(work, 'data', 'raw', 'numbers.txt'), '1\n2\n3\n');
+    await fs.writeFile(path.join(work, 'helper.sh'), 'echo "helper ran"\n', { mode: 0o755 });
+    await fs.writeFile(path.join(work, 'unasked.txt'), 'not staged\n');
+    await fs.writeFile(
+      path.join(work, 'sum.sh'),
+      "awk '{ s += $1 } END { print s }' data/raw/numbers.txt > out/sum.txt\n./helper.sh\n"
+    );
+    const r = hpclab(
+      [
+        'submit',
+        'sum.sh',
+        '--config',
+        env.config,
+        '--profile',
+        'cpu',
+        '--include',
+        'data',
+        '--include',
+        'helper.sh',
+        '--wait',
+        '--json'
+      ],
+      work
+    );
+    expect([r.code, r.stderr.match(/hpclab: job \d+: COMPLETED/) !== null]).toEqual([0, true]);
+    const out = JSON.parse(r.stdout);
+    expect(await fs.readFile(path.join(out.runDir, 'out', 'sum.txt'), 'utf8')).toBe('6\n');
+    expect((await fs.readdir(out.runDir)).sort()).toEqual([
+      'data',
+      'helper.sh',
+      'hpclab-run.json',
+      'out',
+      `sum.${out.jobId}.out`,
+      'sum.sh'
+    ]);
+    expect(await fs.readFile(path.join(out.runDir, `sum.${out.jobId}.out`), 'utf8')).toBe('helper ran\n');
+    expect(await fs.readdir(path.join(out.runDir, 'data', 'raw'))).toEqual(['numbers.txt']);
+    expect((await fs.stat(path.join(out.runDir, 'data', 'raw', 'numbers.txt'))).mode & 0o777).toBe(0o600);
+    expect((await fs.stat(path.join(out.runDir, 'helper.sh'))).mode & 0o777).toBe(0o700);
+    expect((await fs.stat(path.join(out.runDir, 'data', 'raw'))).mode & 0o777).toBe(0o700);
+  }, 180_000);
+
+  it('refuses an --include outside the current directory before connecting', () => {
+    const r = hpclab(
+      ['submit', 'hello.sh', '--config', env.config, '--profile', 'cpu', '--include', '../../etc'],
+      work
+    );
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--include "\.\.\/\.\.\/etc": only paths inside the current directory/);
+  });
+
   it("--wait exits with a failing script's status and shows the end of its output", () => {
     const r = hpclab(['submit', 'fails.py', '--config', env.config, '--profile', 'cpu', '--wait'], work);
     expect(r.code).toBe(3);

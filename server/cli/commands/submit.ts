@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { getProfile } from '../../config/load';
 import { describeTasks, followJob } from '../../runs/follow';
+import { collectIncludes, type IncludedFile } from '../../runs/includes';
 import { RunInputError, runKindOf } from '../../runs/run-script';
 import { RunService, type PlannedRun } from '../../runs/run-service';
 import { expandOutputPattern } from '../../runs/submit';
@@ -13,10 +14,10 @@ export const submitCommand = defineCommand({
   name: 'submit',
   summary: 'Run a script on the cluster as a batch job',
   usage: [
-    'hpclab submit FILE [--profile P] [--cluster C] [--name N] [--sbatch KEY=VALUE]… [--mail EVENTS] [--mail-user ADDRESS] [--param NAME=V1,V2,…]… [--array SPEC] [--wait] [--dry-run] [--json] [--config FILE] [-- ARG…]'
+    'hpclab submit FILE [--profile P] [--cluster C] [--name N] [--sbatch KEY=VALUE]… [--mail EVENTS] [--mail-user ADDRESS] [--param NAME=V1,V2,…]… [--array SPEC] [--include PATH]… [--wait] [--dry-run] [--json] [--config FILE] [-- ARG…]'
   ],
   description:
-    "Copies FILE, and only it, into a new run directory on the cluster (the cluster's runsDir, default ~/hpclab-runs/<run id>/, with out/ for results) and submits a job that runs it there in the profile's environment: python for .py, bash for .sh, else the file itself, with ARGs passed as they are. A notebook (.ipynb) runs headless with nbclient, its parameters injected after the cell tagged `parameters` (papermill's convention), and the executed notebook is written to out/. --param makes a sweep: one array task per combination of the values, each task getting its own set (a notebook as variables, a script as HPCLAB_PARAM_<NAME> environment variables and HPCLAB_PARAMS as JSON). The job's output goes to <run dir>/<name>.<job id>.out (for arrays <name>.<array id>_<index>.out) unless --sbatch output=… says otherwise. See and fetch runs with hpclab runs.",
+    "Copies FILE, and only it (and what --include names), into a new run directory on the cluster (the cluster's runsDir, default ~/hpclab-runs/<run id>/, with out/ for results) and submits a job that runs it there in the profile's environment: python for .py, bash for .sh, else the file itself, with ARGs passed as they are. A notebook (.ipynb) runs headless with nbclient, its parameters injected after the cell tagged `parameters` (papermill's convention), and the executed notebook is written to out/. --param makes a sweep: one array task per combination of the values, each task getting its own set (a notebook as variables, a script as HPCLAB_PARAM_<NAME> environment variables and HPCLAB_PARAMS as JSON). The job's output goes to <run dir>/<name>.<job id>.out (for arrays <name>.<array id>_<index>.out) unless --sbatch output=… says otherwise. See and fetch runs with hpclab runs.",
   flags: {
     profile: {
       type: 'string',
@@ -59,6 +60,13 @@ export const submitCommand = defineCommand({
       description:
         'run as a job array with these indexes, e.g. 1-8 or 0-99%10 (at most 10 at once); with --param only the throttle, e.g. %4'
     },
+    include: {
+      type: 'string',
+      value: 'PATH',
+      multiple: true,
+      description:
+        'also stage this file or folder (inside the current directory), at the same relative place in the run directory'
+    },
     wait: {
       type: 'boolean',
       description: "follow the job (queue state, then its end) and exit with the script's exit status"
@@ -87,6 +95,10 @@ export const submitCommand = defineCommand({
       command: 'hpclab submit analysis.ipynb --param lr=0.1,0.01 --param seed=1,2 --array %2'
     },
     {
+      description: 'Stage a data folder beside the script (it lands at data/ in the run directory)',
+      command: 'hpclab submit train.py --include data --profile gpu'
+    },
+    {
       description: 'See what would be submitted',
       command: 'hpclab submit run.sh --sbatch output=out/%x.%j --mail END --dry-run'
     }
@@ -110,6 +122,13 @@ export const submitCommand = defineCommand({
         `FILE: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`
       );
     }
+    let include: IncludedFile[] = [];
+    try {
+      include = await collectIncludes(process.cwd(), values.include ?? [], fileName);
+    } catch (err) {
+      if (err instanceof RunInputError) throw new UsageError(err.message);
+      throw err;
+    }
     const ctx = await openContext(values.config);
     try {
       const profileName = pickProfile(ctx, values.profile);
@@ -131,7 +150,8 @@ export const submitCommand = defineCommand({
             mailUser: values['mail-user'],
             params: values.param,
             array: values.array,
-            args
+            args,
+            include
           })
         );
       } catch (err) {
@@ -142,8 +162,8 @@ export const submitCommand = defineCommand({
       if (values['dry-run']) {
         process.stdout.write(
           values.json
-            ? `${JSON.stringify({ dryRun: true, cluster, runId, runDir, argv, script: plan.script, manifest: plan.manifest })}\n`
-            : `# ${renderRemoteCommand(argv)} < job script\n# (nothing was staged or submitted)\n${plan.script}`
+            ? `${JSON.stringify({ dryRun: true, cluster, runId, runDir, argv, script: plan.script, manifest: plan.manifest, include: include.map(f => f.path) })}\n`
+            : `# ${renderRemoteCommand(argv)} < job script\n${include.map(f => `# would stage ${f.path}\n`).join('')}# (nothing was staged or submitted)\n${plan.script}`
         );
         return 0;
       }
