@@ -1,0 +1,201 @@
+import { Duplex, type Readable, type Writable } from 'node:stream';
+import { encodeFrame, FrameReader, FrameType, HANDSHAKE, MAX_PAYLOAD, WINDOW, type Frame } from './frames';
+
+/*
+ * The companion's side of a relay (see frames.ts and sessions/relay-script.ts): one process's
+ * stdin/stdout, many channels, each handed out as an ordinary Duplex, so whatever reads a node's
+ * socket (the node proxy, a kernel channel) need not know a relay carries it.
+ */
+
+/** The relay process as the mux needs it: a Transport's long-lived exec, or a local child. */
+export interface RelayProcess {
+  stdin: Writable;
+  stdout: Readable;
+}
+
+export interface RelayHello {
+  version: number;
+  pid: number;
+  python: string;
+}
+
+/** Why a channel could not be opened, in the relay's words (`ENOENT`, `ECONNREFUSED`, `bad-name`…). */
+export class RelayOpenError extends Error {
+  constructor(
+    readonly name: string,
+    readonly code: string
+  ) {
+    super(`the relay could not open ${JSON.stringify(name)}: ${code}`);
+  }
+}
+
+/** A keepalive often enough that the relay's idle exit (60 s) never fires while we live. */
+export const PING_MS = 15_000;
+
+interface Channel {
+  name: string;
+  stream: Duplex;
+  /** Bytes we may still send before the relay grants more. */
+  credit: number;
+  /** Bytes received and consumed that the relay has not been granted back yet. */
+  consumed: number;
+  queue: { chunk: Buffer; done: (err?: Error | null) => void }[];
+  opened?: () => void;
+  failed?: (err: Error) => void;
+}
+
+export class RelayMux {
+  readonly ready: Promise<RelayHello>;
+  private readonly reader = new FrameReader();
+  private readonly channels = new Map<number, Channel>();
+  private next = 1;
+  private ended: Error | null = null;
+  private readonly ping: NodeJS.Timeout;
+  private settle!: { resolve: (h: RelayHello) => void; reject: (e: Error) => void };
+
+  constructor(private readonly proc: RelayProcess) {
+    this.ready = new Promise((resolve, reject) => (this.settle = { resolve, reject }));
+    // Nobody may be waiting on `ready` when the relay fails later: the channels carry the error.
+    this.ready.catch(() => undefined);
+    proc.stdin.on('error', err => this.end(err));
+    proc.stdout.on('data', (chunk: Buffer) => this.onData(chunk));
+    proc.stdout.on('end', () => this.end(new Error('the relay ended')));
+    proc.stdout.on('error', err => this.end(err));
+    proc.stdin.write(HANDSHAKE);
+    this.ping = setInterval(() => this.send(FrameType.Ping, 0), PING_MS);
+    this.ping.unref();
+  }
+
+  get channelCount(): number {
+    return this.channels.size;
+  }
+
+  /** A byte stream to `<socket dir>/<name>` on the node; rejects with RelayOpenError. */
+  async open(name: string): Promise<Duplex> {
+    await this.ready;
+    if (this.ended) throw this.ended;
+    const id = this.next++;
+    const channel: Channel = { name, credit: WINDOW, consumed: 0, queue: [], stream: undefined as unknown as Duplex };
+    const send = (type: FrameType, payload?: Buffer) => this.send(type, id, payload);
+    channel.stream = new Duplex({
+      // The window: what the relay may send before the consumer has read it.
+      readableHighWaterMark: WINDOW,
+      read: () => {
+        if (channel.consumed === 0) return;
+        const grant = Buffer.alloc(4);
+        grant.writeUInt32BE(channel.consumed);
+        channel.consumed = 0;
+        send(FrameType.Credit, grant);
+      },
+      write: (chunk: Buffer, _encoding, done) => {
+        channel.queue.push({ chunk, done });
+        this.flush(id, channel);
+      },
+      final: done => {
+        send(FrameType.Eof);
+        done();
+      },
+      destroy: (err, done) => {
+        if (this.channels.delete(id)) send(FrameType.Close);
+        for (const item of channel.queue.splice(0)) item.done(err ?? new Error('channel closed'));
+        done(err);
+      }
+    });
+    this.channels.set(id, channel);
+    return new Promise((resolve, reject) => {
+      channel.opened = () => resolve(channel.stream);
+      channel.failed = reject;
+      send(FrameType.Open, Buffer.from(name, 'utf8'));
+    });
+  }
+
+  /** Ends the relay (it exits when its stdin closes) and every channel with it. */
+  close(): void {
+    this.end(new Error('the relay was closed'));
+    this.proc.stdin.end();
+  }
+
+  private send(type: FrameType, channel: number, payload?: Buffer): void {
+    if (this.ended) return; // every channel has been destroyed with the reason already
+    this.proc.stdin.write(encodeFrame(type, channel, payload));
+  }
+
+  /** Sends queued writes as far as the channel's credit goes. */
+  private flush(id: number, channel: Channel): void {
+    while (channel.queue.length > 0 && channel.credit > 0) {
+      const head = channel.queue[0];
+      const n = Math.min(head.chunk.length, channel.credit, MAX_PAYLOAD);
+      this.send(FrameType.Data, id, head.chunk.subarray(0, n));
+      channel.credit -= n;
+      if (n === head.chunk.length) {
+        channel.queue.shift();
+        head.done();
+      } else head.chunk = head.chunk.subarray(n);
+    }
+  }
+
+  private onData(chunk: Buffer): void {
+    let frames: Frame[];
+    try {
+      frames = this.reader.push(chunk);
+    } catch (err) {
+      this.end(err as Error);
+      this.proc.stdin.end();
+      return;
+    }
+    for (const frame of frames) this.onFrame(frame);
+  }
+
+  private onFrame({ type, channel: id, payload }: Frame): void {
+    if (type === FrameType.Hello) {
+      try {
+        this.settle.resolve(JSON.parse(payload.toString('utf8')) as RelayHello);
+      } catch (err) {
+        this.end(new Error(`an unreadable hello from the relay: ${(err as Error).message}`));
+      }
+      return;
+    }
+    if (type === FrameType.Pong || type === FrameType.Pad) return;
+    const channel = this.channels.get(id);
+    if (!channel) return; // a frame for a channel we closed: the relay had not seen CLOSE yet
+    switch (type) {
+      case FrameType.Opened:
+        channel.opened?.();
+        break;
+      case FrameType.Error:
+        this.channels.delete(id);
+        channel.failed?.(new RelayOpenError(channel.name, payload.toString('ascii')));
+        channel.stream.destroy();
+        break;
+      case FrameType.Data:
+        channel.consumed += payload.length;
+        channel.stream.push(payload);
+        break;
+      case FrameType.Credit:
+        if (payload.length === 4) channel.credit += payload.readUInt32BE(0);
+        this.flush(id, channel);
+        break;
+      case FrameType.Eof:
+        channel.stream.push(null);
+        break;
+      case FrameType.Close:
+        this.channels.delete(id);
+        // The socket on the node closed: end the readable side first so what came is read.
+        channel.stream.push(null);
+        channel.stream.destroy();
+        break;
+    }
+  }
+
+  private end(err: Error): void {
+    if (this.ended) return;
+    this.ended = err;
+    clearInterval(this.ping);
+    this.settle.reject(err);
+    for (const channel of this.channels.values()) {
+      channel.failed?.(err);
+      channel.stream.destroy(err);
+    }
+    this.channels.clear();
+  }
+}
