@@ -98,17 +98,20 @@ const fields = {
   hold: z.boolean({ error: issue => `hold: expected true or false, got ${show(issue.input)}` }),
   noRequeue: z.boolean({ error: issue => `noRequeue: expected true or false, got ${show(issue.input)}` }),
   // The keys are checked on the raw object first: zod's record drops a JSON `__proto__` key
-  // (an own property after JSON.parse) from its output instead of refusing it.
+  // (an own property after JSON.parse) from its output instead of refusing it. A transform, so
+  // the API's JSON Schema (docs/openapi.json) still describes the record after it.
   sbatch: z
-    .custom<unknown>(
-      value => typeof value !== 'object' || value === null || Object.keys(value).every(key => SBATCH_KEY.test(key)),
-      {
-        error: issue =>
-          `sbatch: expected an option name such as "mail-type", got ${show(
-            Object.keys(issue.input as object).find(key => !SBATCH_KEY.test(key))
-          )}`
-      }
-    )
+    .transform((value: unknown, ctx) => {
+      const bad =
+        typeof value === 'object' && value !== null ? Object.keys(value).find(k => !SBATCH_KEY.test(k)) : undefined;
+      if (bad === undefined) return value;
+      ctx.issues.push({
+        code: 'custom',
+        message: `sbatch: expected an option name such as "mail-type", got ${show(bad)}`,
+        input: value
+      });
+      return z.NEVER;
+    })
     .pipe(
       z
         .record(z.string(), z.string(), {
