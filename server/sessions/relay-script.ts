@@ -180,6 +180,10 @@ def main():
                     del inbuf[:HDR.size + n]
                     on_frame(t, cid, p)
             elif key.data == "out":
+                # Frames added since the loop's top (an answer to what came in just now) must end
+                # with a newline too: Slurm passes step output on a line at a time.
+                if out[-1] != 10:
+                    out.extend(HDR.pack(PAD, 0, 1) + b"\n")
                 try:
                     n = os.write(fout, out)
                 except BlockingIOError:

@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import type { Duplex } from 'node:stream';
 import { TransportError } from './errors';
 import { DEFAULT_EXEC_TIMEOUT_MS, DEFAULT_MAX_OUTPUT_BYTES, OutputCollector, describeArgv } from './output';
-import type { ExecOptions, ExecResult, StreamTarget, Transport } from './types';
+import type { ExecOptions, ExecResult, RemoteProcess, StreamTarget, Transport } from './types';
 
 /**
  * The companion runs on the login node itself: commands run directly (argv, no shell) and
@@ -119,6 +119,38 @@ export class LocalTransport implements Transport {
       await fs.rm(tmp, { force: true });
       throw err;
     }
+  }
+
+  async execStream(argv: readonly string[]): Promise<RemoteProcess> {
+    if (this.closed) throw new TransportError('closed', 'transport closed', this.cluster);
+    if (argv.length === 0) throw new TypeError('exec needs a command');
+    const child = spawn(argv[0], argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.running.add(child);
+    const exited = new Promise<{ code: number | null; signal: string | null }>((resolve, reject) => {
+      child.once('error', err => {
+        this.running.delete(child);
+        reject(
+          new TransportError('unreachable', `cannot run ${argv[0]}: ${err.message}`, this.cluster, { cause: err })
+        );
+      });
+      child.once('close', (code, signal) => {
+        this.running.delete(child);
+        resolve({ code, signal });
+      });
+    });
+    // The caller learns of the end from `exited`; a write after it is not an error to report twice.
+    child.stdin.on('error', () => undefined);
+    await new Promise<void>((resolve, reject) => {
+      child.once('spawn', resolve);
+      exited.catch(reject);
+    });
+    return {
+      stdin: child.stdin,
+      stdout: child.stdout,
+      stderr: child.stderr,
+      exited,
+      kill: () => child.kill('SIGKILL')
+    };
   }
 
   async close(): Promise<void> {

@@ -1,4 +1,4 @@
-import type { Duplex } from 'node:stream';
+import type { Duplex, Readable, Writable } from 'node:stream';
 
 /** What a command printed and how it ended. A non-zero exit is not an error here: callers decide. */
 export interface ExecResult {
@@ -15,6 +15,19 @@ export interface ExecOptions {
   timeoutMs?: number;
   /** Cap on stdout+stderr kept; past it the command is killed (default 16 MiB). */
   maxOutputBytes?: number;
+}
+
+/**
+ * A command left running with its stdio as streams (a relay step): stdin to write, stdout to
+ * read, stderr kept by the caller for its words; `exited` settles when it ends.
+ */
+export interface RemoteProcess {
+  stdin: Writable;
+  stdout: Readable;
+  stderr: Readable;
+  exited: Promise<{ code: number | null; signal: string | null }>;
+  /** Ends it now (the channel or the child), whatever it is doing. */
+  kill(): void;
 }
 
 /** Where a stream goes: a TCP port or a unix socket, as seen from the cluster side. */
@@ -40,6 +53,11 @@ export interface Transport {
   readonly cluster: string;
   exec(argv: readonly string[], options?: ExecOptions): Promise<ExecResult>;
   openStream(target: StreamTarget): Promise<Duplex>;
+  /**
+   * Starts a command and hands back its stdio as streams, for as long as it runs: no timeout,
+   * no output cap (the caller reads as it goes). It ends with the connection.
+   */
+  execStream(argv: readonly string[]): Promise<RemoteProcess>;
   readFile(path: string, options?: { maxBytes?: number }): Promise<Buffer>;
   /** Writes atomically enough for small files; `mode` defaults to 0600. */
   writeFile(path: string, data: string | Buffer, options?: { mode?: number }): Promise<void>;

@@ -62,6 +62,24 @@ describe.each(['local', 'testbed'])('%s transport against the real testbed', clu
     await t.exec(['rm', '-f', file]);
   });
 
+  it('keeps a command running with its stdio as streams, and ends it on kill', async () => {
+    const cat = await t.execStream(['cat']);
+    const chunks: Buffer[] = [];
+    cat.stdout.on('data', (c: Buffer) => chunks.push(c));
+    cat.stdin.write('first ');
+    await waitFor('the first line back', async () => Buffer.concat(chunks).toString() === 'first ' || undefined);
+    cat.stdin.end('second');
+    expect(await cat.exited).toEqual({ code: 0, signal: null });
+    expect(Buffer.concat(chunks).toString()).toBe('first second');
+
+    const sleeper = await t.execStream(['sleep', '30']);
+    const t0 = Date.now();
+    sleeper.kill();
+    const end = await sleeper.exited;
+    expect(end.code === 0).toBe(false);
+    expect(Date.now() - t0).toBeLessThan(5000);
+  });
+
   it('opens a TCP stream to a port seen from the cluster side (the login sshd)', async () => {
     const { host, port } = testbed().ssh;
     const stream = await t.openStream({ host, port });

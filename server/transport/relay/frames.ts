@@ -32,7 +32,10 @@ export const FrameType = {
   Credit: 7,
   Ping: 8,
   Pong: 9,
-  /** A newline the relay appends so Slurm's line-buffered step output lets a batch go at once. */
+  /**
+   * A newline, ignored: the relay ends every write with one, because Slurm passes a step's
+   * output on a line at a time and would hold a batch without one back (until 1 KiB more came).
+   */
   Pad: 10
 } as const;
 export type FrameType = (typeof FrameType)[keyof typeof FrameType];

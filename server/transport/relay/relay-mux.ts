@@ -111,7 +111,7 @@ export class RelayMux {
 
   /** Ends the relay (it exits when its stdin closes) and every channel with it. */
   close(): void {
-    this.end(new Error('the relay was closed'));
+    this.end(new Error('the relay was closed'), false);
     this.proc.stdin.end();
   }
 
@@ -187,14 +187,15 @@ export class RelayMux {
     }
   }
 
-  private end(err: Error): void {
+  /** Ends every channel: with `err` when the relay failed, quietly when its owner closed it. */
+  private end(err: Error, failed = true): void {
     if (this.ended) return;
     this.ended = err;
     clearInterval(this.ping);
     this.settle.reject(err);
     for (const channel of this.channels.values()) {
       channel.failed?.(err);
-      channel.stream.destroy(err);
+      channel.stream.destroy(failed ? err : undefined);
     }
     this.channels.clear();
   }

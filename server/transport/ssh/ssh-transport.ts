@@ -5,7 +5,7 @@ import { errorMessage, stderrLogger, type Logger } from '../../log';
 import { TransportError } from '../errors';
 import { DEFAULT_EXEC_TIMEOUT_MS, DEFAULT_MAX_OUTPUT_BYTES, OutputCollector, describeArgv } from '../output';
 import { renderRemoteCommand } from '../quote';
-import type { ExecOptions, ExecResult, StreamTarget, Transport } from '../types';
+import type { ExecOptions, ExecResult, RemoteProcess, StreamTarget, Transport } from '../types';
 import { ChannelLimiter } from './channel-limiter';
 
 export type ConnectionState = 'idle' | 'connecting' | 'connected' | 'disconnected' | 'closed';
@@ -120,6 +120,45 @@ export class SshTransport extends EventEmitter implements Transport {
       if ('socketPath' in target) client.openssh_forwardOutStreamLocal(target.socketPath, done);
       else client.forwardOut('127.0.0.1', 0, target.host, target.port, done);
     });
+  }
+
+  /**
+   * A long-lived command on its own session channel, outside the channel limiter: a relay
+   * holds its channel for hours, and the limiter is for commands that end. Like streams, it
+   * ends with its connection.
+   */
+  async execStream(argv: readonly string[]): Promise<RemoteProcess> {
+    if (argv.length === 0) throw new TypeError('exec needs a command');
+    const client = await this.ready();
+    const channel = await new Promise<ClientChannel>((resolve, reject) =>
+      client.exec(renderRemoteCommand(argv), (err, stream) =>
+        err
+          ? reject(
+              new TransportError('unreachable', `cannot start ${describeArgv(argv)}: ${err.message}`, this.cluster, {
+                cause: err
+              })
+            )
+          : resolve(stream)
+      )
+    );
+    const open = this.streams.get(client);
+    open?.add(channel);
+    let status: { code: number | null; signal: string | null } | undefined;
+    let settle!: (end: { code: number | null; signal: string | null }) => void;
+    const exited = new Promise<{ code: number | null; signal: string | null }>(resolve => (settle = resolve));
+    channel.on('exit', (code: number | null, signal?: string) => (status = { code, signal: signal ?? null }));
+    channel.once('close', () => {
+      open?.delete(channel);
+      // No exit status: the connection went, which ends the command's session as a hangup would.
+      settle(status ?? { code: null, signal: 'HUP' });
+    });
+    const kill = () => {
+      killChannel(channel);
+      // sshd may keep the channel until a command that reads nothing ends by itself; the caller
+      // is done with it either way (its stdio is closed, the command gets SIGPIPE or EOF).
+      setTimeout(() => settle({ code: null, signal: 'KILL' }), 2_000).unref();
+    };
+    return { stdin: channel, stdout: channel, stderr: channel.stderr, exited, kill };
   }
 
   linkDown(): Error | undefined {

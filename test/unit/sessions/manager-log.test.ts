@@ -95,6 +95,9 @@ function setup() {
     openStream: async () => {
       throw new Error('not used');
     },
+    execStream: async () => {
+      throw new Error('not used');
+    },
     writeFile: async () => undefined,
     close: async () => undefined
   };
