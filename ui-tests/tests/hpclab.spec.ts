@@ -152,8 +152,15 @@ test('sidebar screenshots in the light and dark themes', async ({ page, hpclab }
 test("the sidebar and a session's log tab come back after a reload", async ({ page, hpclab }) => {
   await openLab(page, hpclab);
   await chooseProfile(page, 'cpu');
+  // Sessions an earlier test left listed (a kernel allocation still ending) are not this one.
+  const before = await sidebar(page)
+    .locator('.jp-hpclab-session')
+    .evaluateAll(rows => rows.map(r => (r as HTMLElement).dataset.session));
   await sidebar(page).locator('.jp-hpclab-form button[type="submit"]').click();
-  const row = sidebar(page).locator('.jp-hpclab-session').first();
+  const fresh = sidebar(page)
+    .locator('.jp-hpclab-session')
+    .and(page.locator(before.map(b => `:not([data-session="${b}"])`).join('') || '*'));
+  const row = fresh.first();
   await expect(row).toHaveAttribute('data-state', 'running', { timeout: 90_000 });
   const id = (await row.getAttribute('data-session'))!;
   await row.locator('[data-action="log"]').click();
