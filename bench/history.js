@@ -8,15 +8,11 @@ const { execFileSync, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { root, testbedEnv, testbedClusters, quantile, runStandalone } = require('./lib');
+const { root, sshBase, testbedEnv, testbedClusters, quantile, runStandalone } = require('./lib');
 
 const cli = path.join(root, 'dist', 'server', 'cli', 'main.js');
 const dist = path.join(root, 'dist', 'server');
 const SINCE = '1d';
-
-function sshBase(env) {
-  return ['-i', env.identityFile, '-o', `UserKnownHostsFile=${env.knownHostsFile}`, '-o', 'StrictHostKeyChecking=yes'];
-}
 
 /** The user's finished jobs (array tasks counted one by one) in the window, as sacct counts them. */
 function finishedJobs(env) {
@@ -105,7 +101,7 @@ async function historyBench({ smoke = false } = {}) {
       if (r.status !== 0) throw new Error(`hpclab jobs --history failed: ${r.stderr}`);
       cold.ours.push(Number(process.hrtime.bigint() - t0) / 1e6);
       t0 = process.hrtime.bigint();
-      execFileSync('ssh', [...sshBase(env), '-o', 'BatchMode=yes', ...port, dest, ...argv], { maxBuffer: 1 << 28 });
+      execFileSync('ssh', [...sshBase(env), ...port, dest, ...argv], { maxBuffer: 1 << 28 });
       cold.peer.push(Number(process.hrtime.bigint() - t0) / 1e6);
     }
     fs.rmSync(work, { recursive: true, force: true });

@@ -42,6 +42,20 @@ const jobQueries = () => {
 };
 
 /** Rows: {subject, ours, peer, ratio, note?}; `target` and `verdict` columns appear when a row has them. */
+/** OpenSSH's options for the testbed's login node, as the peers in the benchmarks use them. */
+function sshBase(env) {
+  return [
+    '-i',
+    env.identityFile,
+    '-o',
+    `UserKnownHostsFile=${env.knownHostsFile}`,
+    '-o',
+    'StrictHostKeyChecking=yes',
+    '-o',
+    'BatchMode=yes'
+  ];
+}
+
 function printTable(rows) {
   const judged = rows.some(r => r.target !== undefined || r.verdict !== undefined);
   const headers = ['subject', 'ours', 'peer', 'ratio', ...(judged ? ['target', 'verdict'] : []), 'note'];
@@ -68,4 +82,14 @@ function runStandalone(mod, bench) {
   });
 }
 
-module.exports = { root, testbedEnv, testbedClusters, quantile, jobQueries, rpcCounts, printTable, runStandalone };
+module.exports = {
+  root,
+  testbedEnv,
+  testbedClusters,
+  quantile,
+  jobQueries,
+  rpcCounts,
+  sshBase,
+  printTable,
+  runStandalone
+};

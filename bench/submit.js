@@ -8,22 +8,9 @@ const { execFileSync, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { root, rpcCounts, testbedEnv, testbedClusters, quantile, runStandalone } = require('./lib');
+const { root, rpcCounts, sshBase, testbedEnv, testbedClusters, quantile, runStandalone } = require('./lib');
 
 const cli = path.join(root, 'dist', 'server', 'cli', 'main.js');
-
-function sshBase(env) {
-  return [
-    '-i',
-    env.identityFile,
-    '-o',
-    `UserKnownHostsFile=${env.knownHostsFile}`,
-    '-o',
-    'StrictHostKeyChecking=yes',
-    '-o',
-    'BatchMode=yes'
-  ];
-}
 
 const totalRpcs = () =>
   Object.entries(rpcCounts()).reduce((sum, [type, n]) => (type === 'REQUEST_STATS_INFO' ? sum : sum + n), 0);

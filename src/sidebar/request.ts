@@ -1,12 +1,12 @@
 import { HpclabError, type SessionRequest } from '../api';
 import type { SessionOverrides } from '../contract';
 import { el } from '../format';
+import { checkedMail, mailFieldset } from '../mail-field';
 import type { Profile } from '../contract';
 import { Section, type SectionContext } from './section';
 
 /** Form fields that map to a session's overrides (the companion checks each one). */
 const TEXT_FIELDS = ['time', 'mem', 'account', 'qos', 'constraint'] as const;
-const MAIL_EVENTS = ['BEGIN', 'END', 'FAIL'] as const;
 
 /**
  * Request a Lab session: a profile preset, then partition, GPUs, time, CPUs, memory, account,
@@ -126,21 +126,9 @@ export class RequestSection extends Section {
 
   /** Mail events as checkboxes; their errors (`overrides.mailType`) show under the group. */
   private mailField(): HTMLElement {
-    const { trans } = this.ctx;
-    const boxes = MAIL_EVENTS.map(event => {
-      const box = el('input', { type: 'checkbox', value: event, name: `mail-${event}` });
-      this.inputs.set(box.name, box);
-      return el('label', { class: 'jp-hpclab-check' }, box, event.toLowerCase());
-    });
     const error = el('div', { class: 'jp-hpclab-field-error', role: 'alert' });
     this.errors.set('mail', error);
-    return el(
-      'fieldset',
-      { class: 'jp-hpclab-mail', dataset: { field: 'mail' } },
-      el('legend', {}, trans.__('Mail me at')),
-      ...boxes,
-      error
-    );
+    return mailFieldset(this.ctx.trans, box => this.inputs.set(box.name, box), error);
   }
 
   /** The request the form describes; a field the user emptied falls back to the profile. */
@@ -153,8 +141,8 @@ export class RequestSection extends Section {
     if (v('gpus') && v('gpus') !== '0')
       overrides.gres = v('gpuType') ? `gpu:${v('gpuType')}:${v('gpus')}` : `gpu:${v('gpus')}`;
     const more: SessionOverrides = {};
-    const mail = MAIL_EVENTS.filter(e => (this.inputs.get(`mail-${e}`) as HTMLInputElement | undefined)?.checked);
-    if (mail.length) more.mailType = mail.join(',');
+    const mail = checkedMail(name => this.inputs.get(name));
+    if (mail) more.mailType = mail;
     if (v('mailUser')) more.mailUser = v('mailUser');
     const sbatch = sbatchMap(v('sbatch'));
     if (Object.keys(sbatch).length) more.sbatch = sbatch;

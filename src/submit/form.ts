@@ -4,6 +4,7 @@ import { el } from '../format';
 import type { Profile, SubmitRunBody, SubmittedRun } from '../contract';
 import type { Words } from '../translate';
 import type { IHpclabModel } from '../tokens';
+import { checkedMail, mailFieldset } from '../mail-field';
 import { notebookParameters, type NotebookParameter } from './parameters';
 
 /** Resource fields and the sbatch option each becomes (`time=01:00:00`). */
@@ -13,7 +14,6 @@ const RESOURCES = [
   ['cpus', 'cpus-per-task'],
   ['mem', 'mem']
 ] as const;
-const MAIL_EVENTS = ['BEGIN', 'END', 'FAIL'] as const;
 
 export interface SubmitFormOptions {
   model: IHpclabModel;
@@ -103,32 +103,21 @@ export class SubmitForm extends Widget {
       const chosen = model.profiles.find(p => p.name === profiles.value);
       if (chosen) this.showDefaults(chosen);
     });
-    const mail = MAIL_EVENTS.map(event => {
-      const box = el('input', { type: 'checkbox', value: event });
-      box.name = `mail-${event}`;
-      this.inputs.set(box.name, box);
-      return el('label', { class: 'jp-hpclab-check' }, box, event.toLowerCase());
-    });
-    this.errors.set('mail', el('div', { class: 'jp-hpclab-field-error', role: 'alert' }));
-    const profile = first as Profile | undefined;
+    const mailError = el('div', { class: 'jp-hpclab-field-error', role: 'alert' });
+    this.errors.set('mail', mailError);
     const params = this.parameters.map(p =>
       this.field(`param-${p.name}`, p.name, text(trans.__('%1 (default); values to sweep: a,b,c', p.value)), undefined)
     );
     return [
       this.field('profile', trans.__('Profile'), profiles),
       this.field('name', trans.__('Job name'), text(this.options.fileName.replace(/\.[^.]+$/, ''))),
-      this.field('partition', trans.__('Partition'), text(profile?.partition ?? '')),
-      this.field('time', trans.__('Time (HH:MM:SS)'), text(profile?.time ?? '01:00:00')),
-      this.field('cpus', trans.__('CPUs'), text(profile?.cpus !== undefined ? String(profile.cpus) : '1')),
-      this.field('mem', trans.__('Memory'), text(profile?.mem ?? '4G')),
-      this.field('gpus', trans.__('GPUs'), text('0')),
-      el(
-        'fieldset',
-        { class: 'jp-hpclab-mail' },
-        el('legend', {}, trans.__('Mail me at')),
-        ...mail,
-        this.errors.get('mail')!
-      ),
+      // Their placeholders are the profile's values (showDefaults).
+      this.field('partition', trans.__('Partition'), text()),
+      this.field('time', trans.__('Time (HH:MM:SS)'), text()),
+      this.field('cpus', trans.__('CPUs'), text()),
+      this.field('mem', trans.__('Memory'), text()),
+      this.field('gpus', trans.__('GPUs'), text()),
+      mailFieldset(trans, box => this.inputs.set(box.name, box), mailError),
       this.field('mailUser', trans.__('Mail address'), text(trans.__('the cluster account'))),
       ...(params.length
         ? [el('fieldset', { class: 'jp-hpclab-params' }, el('legend', {}, trans.__('Parameters')), ...params)]
@@ -170,12 +159,7 @@ export class SubmitForm extends Widget {
   }
 
   private value(name: string): string {
-    const input = this.inputs.get(name);
-    return input instanceof HTMLInputElement && input.type === 'checkbox'
-      ? input.checked
-        ? input.value
-        : ''
-      : (input?.value ?? '').trim();
+    return (this.inputs.get(name)?.value ?? '').trim();
   }
 
   private lines(name: string): string[] {
@@ -209,7 +193,7 @@ export class SubmitForm extends Widget {
       params.push(line);
       this.paramsFrom.push('moreParams');
     }
-    const mail = MAIL_EVENTS.filter(e => this.value(`mail-${e}`)).join(',');
+    const mail = checkedMail(name => this.inputs.get(name));
     return {
       profile: this.value('profile'),
       fileName: this.options.fileName,

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
-import type { Duplex } from 'node:stream';
 import type { ClusterRegistry } from '../../server/app';
+import { readAll } from '../support/streams';
 import { relayArgs } from '../../server/sessions/relay-script';
 import { RelayMux, RelayOpenError } from '../../server/transport/relay/relay-mux';
 import type { RemoteProcess } from '../../server/transport/types';
@@ -56,14 +56,6 @@ describe('the relay through srun into a running job', () => {
   let jobId: string;
   const infoFile = scratchName('relay-info');
   const serverFile = scratchName('relay-server.py');
-
-  const readAll = (stream: Duplex) =>
-    new Promise<Buffer>((resolve, reject) => {
-      const chunks: Buffer[] = [];
-      stream.on('data', c => chunks.push(c));
-      stream.on('end', () => resolve(Buffer.concat(chunks)));
-      stream.on('error', reject);
-    });
 
   beforeAll(async () => {
     await cancelAllJobs();

@@ -4,7 +4,7 @@ import { promises as fs } from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { Duplex } from 'node:stream';
+import { readAll } from '../../support/streams';
 import { relayArgs } from '../../../server/sessions/relay-script';
 import { encodeFrame, FrameReader, FrameType, HANDSHAKE, MAX_PAYLOAD } from '../../../server/transport/relay/frames';
 import { RelayMux, RelayOpenError } from '../../../server/transport/relay/relay-mux';
@@ -71,14 +71,6 @@ describe('the relay behind the mux', () => {
     relay.stderr!.on('data', d => (stderr += d));
     mux = new RelayMux({ stdin: relay.stdin!, stdout: relay.stdout! });
   }
-
-  const readAll = (stream: Duplex) =>
-    new Promise<Buffer>((resolve, reject) => {
-      const chunks: Buffer[] = [];
-      stream.on('data', c => chunks.push(c));
-      stream.on('end', () => resolve(Buffer.concat(chunks)));
-      stream.on('error', reject);
-    });
 
   beforeAll(async () => {
     dir = await fs.mkdtemp(path.join(os.tmpdir(), 'hpclab-relay-'));
