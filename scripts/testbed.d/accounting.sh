@@ -208,8 +208,11 @@ register_cluster() {
     acct_mgr -i add account "$DBD_ACCOUNT" "cluster=$cluster" "description=hpclab testbed" "organization=hpclab" >/dev/null ||
       die "sacctmgr could not add account $DBD_ACCOUNT"
   fi
-  if acct_missing association "cluster=$cluster" "account=$DBD_ACCOUNT" "user=$TB_USER" format=user; then
-    acct_mgr -i add user "$TB_USER" "account=$DBD_ACCOUNT" "cluster=$cluster" "defaultaccount=$DBD_ACCOUNT" >/dev/null ||
-      die "sacctmgr could not add user $TB_USER to account $DBD_ACCOUNT"
-  fi
+  local user
+  for user in "$TB_USER" "$TB_PROBE_USER"; do
+    if acct_missing association "cluster=$cluster" "account=$DBD_ACCOUNT" "user=$user" format=user; then
+      acct_mgr -i add user "$user" "account=$DBD_ACCOUNT" "cluster=$cluster" "defaultaccount=$DBD_ACCOUNT" >/dev/null ||
+        die "sacctmgr could not add user $user to account $DBD_ACCOUNT"
+    fi
+  done
 }

@@ -37,13 +37,14 @@ PACKAGES=(munge slurmctld slurmd slurm-client openssh-server openssh-client ipro
 
 install_packages() { "$here/need-debian-packages" "${PACKAGES[@]}"; }
 
-# The test user: a normal account that can log in with a key only.
+# The test users: normal accounts that can log in with a key only.
 ensure_user() {
-  if ! id "$TB_USER" >/dev/null 2>&1; then
-    useradd -m -s /bin/bash "$TB_USER"
-  fi
-  # useradd leaves the account locked ('!'), and sshd without PAM refuses locked accounts.
-  usermod -p '*' "$TB_USER"
+  local user
+  for user in "$TB_USER" "$TB_PROBE_USER"; do
+    id "$user" >/dev/null 2>&1 || useradd -m -s /bin/bash "$user"
+    # useradd leaves the account locked ('!'), and sshd without PAM refuses locked accounts.
+    usermod -p '*' "$user"
+  done
 }
 
 # A fresh slurmctld (-c) forgets every job, so the session dirs an earlier run left in the user's

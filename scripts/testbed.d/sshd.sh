@@ -6,9 +6,13 @@ ssh_keys() {
   chmod 0700 "$s"
   [ -f "$s/host_ed25519" ] || ssh-keygen -q -t ed25519 -N '' -C hpclab-testbed-host -f "$s/host_ed25519"
   [ -f "$s/id_ed25519" ] || ssh-keygen -q -t ed25519 -N '' -C hpclab-testbed-user -f "$s/id_ed25519"
+  [ -f "$s/id_probe" ] || ssh-keygen -q -t ed25519 -N '' -C hpclab-testbed-probe -f "$s/id_probe"
   home=$(getent passwd "$TB_USER" | cut -d: -f6)
   install -d -m 0700 -o "$TB_USER" -g "$TB_USER" "$home/.ssh"
   install -m 0600 -o "$TB_USER" -g "$TB_USER" "$s/id_ed25519.pub" "$home/.ssh/authorized_keys"
+  home=$(getent passwd "$TB_PROBE_USER" | cut -d: -f6)
+  install -d -m 0700 -o "$TB_PROBE_USER" -g "$TB_PROBE_USER" "$home/.ssh"
+  install -m 0600 -o "$TB_PROBE_USER" -g "$TB_PROBE_USER" "$s/id_probe.pub" "$home/.ssh/authorized_keys"
   # One host key for every sshd; clients verify it strictly from this file.
   local key
   key=$(cut -d' ' -f1,2 "$s/host_ed25519.pub")
@@ -36,7 +40,7 @@ PasswordAuthentication no
 KbdInteractiveAuthentication no
 UsePAM no
 PermitRootLogin no
-AllowUsers $TB_USER
+AllowUsers $TB_USER $TB_PROBE_USER
 AllowTcpForwarding yes
 AllowStreamLocalForwarding yes
 AllowAgentForwarding no
