@@ -70,6 +70,11 @@ export class RelayMux {
     return this.channels.size;
   }
 
+  /** Why the relay is gone (it exited, failed, or was closed); null while it serves. */
+  get failure(): Error | null {
+    return this.ended;
+  }
+
   /** A byte stream to `<socket dir>/<name>` on the node; rejects with RelayOpenError. */
   async open(name: string): Promise<Duplex> {
     await this.ready;
@@ -88,6 +93,7 @@ export class RelayMux {
         send(FrameType.Credit, grant);
       },
       write: (chunk: Buffer, _encoding, done) => {
+        if (!this.channels.has(id)) return done(this.ended ?? new Error('the socket on the node closed'));
         channel.queue.push({ chunk, done });
         this.flush(id, channel);
       },
@@ -178,12 +184,17 @@ export class RelayMux {
       case FrameType.Eof:
         channel.stream.push(null);
         break;
-      case FrameType.Close:
+      case FrameType.Close: {
         this.channels.delete(id);
-        // The socket on the node closed: end the readable side first so what came is read.
-        channel.stream.push(null);
-        channel.stream.destroy();
+        // The socket on the node closed: end the readable side, and destroy the stream only once
+        // what came has been read (destroying drops a readable buffer nobody has read yet).
+        const { stream } = channel;
+        stream.push(null);
+        for (const item of channel.queue.splice(0)) item.done(new Error('the socket on the node closed'));
+        if (stream.readableEnded) stream.destroy();
+        else stream.once('end', () => stream.destroy());
         break;
+      }
     }
   }
 
