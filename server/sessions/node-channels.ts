@@ -1,0 +1,236 @@
+import type { Duplex } from 'node:stream';
+import { errorMessage, type Logger } from '../log';
+import { TransportError } from '../transport/errors';
+import { RelayMux } from '../transport/relay/relay-mux';
+import type { RemoteProcess, Transport } from '../transport/types';
+import { relayArgs } from './relay-script';
+
+/** The job-step name of relays, apart from kernels' so stopping old kernels never stops a relay. */
+export const RELAY_STEP_NAME = 'hpclab-relay';
+
+/** Where a job's private sockets are: the 0700 directory its script made, and a python there. */
+export interface NodeRef {
+  /** One relay per key: the session id. */
+  key: string;
+  cluster: string;
+  transport: Transport;
+  jobId: string;
+  socketDir: string;
+  relayPython: string;
+}
+
+export type RelayState = 'up' | 'starting' | 'down';
+
+/** How a session's relay is doing, for `sessions show` and the sidebar. */
+export interface RelayStatus {
+  state: RelayState;
+  /** Relay steps started for this session by this companion. */
+  starts: number;
+  lastError: string | null;
+}
+
+export interface NodeChannelsOptions {
+  logger: Logger;
+  /** A relay without channels for this long ends, freeing its step and SSH channel (default 10 min). */
+  idleMs?: number;
+  /** How long a new relay may take to greet (default 30 s: srun asks slurmctld for the step). */
+  startTimeoutMs?: number;
+  /** The relay's command; tests run it without srun. Default: an srun step into the job. */
+  command?: (ref: NodeRef) => string[];
+}
+
+interface Relay {
+  mux: RelayMux | undefined;
+  starting: Promise<RelayMux> | undefined;
+  kill: (() => void) | undefined;
+  idle: NodeJS.Timeout | undefined;
+  starts: number;
+  lastError: string | null;
+  /** No new start before this time (ms) after a failed one, so a launcher's retries do not spawn steps in a loop. */
+  retryAt: number;
+  backoffMs: number;
+}
+
+const MAX_BACKOFF_MS = 15_000;
+
+/** `srun` into the job: the relay runs on the node as the user, in the job's own cgroup and /tmp. */
+export function relayCommand(ref: NodeRef): string[] {
+  return [
+    'srun',
+    `--jobid=${ref.jobId}`,
+    '--overlap',
+    '--nodes=1',
+    '--ntasks=1',
+    '--quiet',
+    `--job-name=${RELAY_STEP_NAME}`,
+    ref.relayPython,
+    ...relayArgs(ref.socketDir)
+  ];
+}
+
+/**
+ * Byte streams to unix sockets in a job's private directory on its node, carried by one relay
+ * step per job (see relay-script.ts) over the cluster's existing connection: nothing on the
+ * node listens on TCP, and nothing but the user's own job step can reach those sockets.
+ *
+ * Relays start on the first stream a session asks for, start again after they end (a dropped
+ * link, a companion restart: the next open makes a new one), and end after a while without
+ * streams or when the session ends.
+ */
+export class NodeChannels {
+  private readonly relays = new Map<string, Relay>();
+  private closed = false;
+
+  constructor(private readonly o: NodeChannelsOptions) {}
+
+  /** A stream to `<socketDir>/<name>` on the job's node; rejects with the relay's reason. */
+  async open(ref: NodeRef, name: string): Promise<Duplex> {
+    const relay = this.entry(ref.key);
+    const mux = await this.running(ref, relay);
+    clearTimeout(relay.idle);
+    relay.idle = undefined;
+    const stream = await mux.open(name);
+    stream.once('close', () => this.idleLater(ref.key, relay, mux));
+    return stream;
+  }
+
+  status(key: string): RelayStatus {
+    const relay = this.relays.get(key);
+    if (!relay) return { state: 'down', starts: 0, lastError: null };
+    const state: RelayState = relay.mux && !relay.mux.failure ? 'up' : relay.starting ? 'starting' : 'down';
+    return { state, starts: relay.starts, lastError: relay.lastError };
+  }
+
+  /** The session ended: its relay goes (the job's end would take it anyway). */
+  forget(key: string): void {
+    const relay = this.relays.get(key);
+    if (!relay) return;
+    this.relays.delete(key);
+    this.stop(relay);
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const key of [...this.relays.keys()]) this.forget(key);
+  }
+
+  private entry(key: string): Relay {
+    let relay = this.relays.get(key);
+    if (!relay) {
+      relay = {
+        mux: undefined,
+        starting: undefined,
+        kill: undefined,
+        idle: undefined,
+        starts: 0,
+        lastError: null,
+        retryAt: 0,
+        backoffMs: 500
+      };
+      this.relays.set(key, relay);
+    }
+    return relay;
+  }
+
+  private running(ref: NodeRef, relay: Relay): Promise<RelayMux> {
+    if (this.closed) return Promise.reject(new Error('the companion is stopping'));
+    if (relay.mux && !relay.mux.failure) return Promise.resolve(relay.mux);
+    relay.mux = undefined;
+    if (relay.starting) return relay.starting;
+    if (Date.now() < relay.retryAt)
+      return Promise.reject(
+        new TransportError('unreachable', `the relay into job ${ref.jobId} failed: ${relay.lastError}`, ref.cluster)
+      );
+    relay.starting = this.start(ref, relay).finally(() => (relay.starting = undefined));
+    return relay.starting;
+  }
+
+  private async start(ref: NodeRef, relay: Relay): Promise<RelayMux> {
+    relay.starts++;
+    let proc: RemoteProcess;
+    try {
+      proc = await ref.transport.execStream((this.o.command ?? relayCommand)(ref));
+    } catch (err) {
+      throw this.failed(ref, relay, `cannot start it: ${errorMessage(err)}`, err);
+    }
+    const stderr = tailOf(proc);
+    const mux = new RelayMux(proc);
+    relay.kill = () => proc.kill();
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`no greeting within ${(this.o.startTimeoutMs ?? 30_000) / 1000} s`)),
+        this.o.startTimeoutMs ?? 30_000
+      );
+    });
+    try {
+      const hello = await Promise.race([mux.ready, timeout]);
+      this.o.logger.info(
+        `session ${ref.key}: relay into job ${ref.jobId} up (python ${hello.python}, pid ${hello.pid} on the node)`
+      );
+    } catch (err) {
+      proc.kill();
+      // The stderr of srun or the relay says why better than "the relay ended".
+      await Promise.race([proc.exited, new Promise(r => setTimeout(r, 500))]);
+      throw this.failed(ref, relay, `${errorMessage(err)}${stderr() ? `: ${stderr()}` : ''}`, err);
+    } finally {
+      clearTimeout(timer);
+    }
+    relay.mux = mux;
+    relay.backoffMs = 500;
+    relay.lastError = null;
+    void proc.exited.then(end => {
+      if (relay.mux !== mux) return;
+      relay.mux = undefined;
+      relay.kill = undefined;
+      mux.close();
+      const words = stderr();
+      // Expected when the job ended or the link dropped; the next open starts a new relay.
+      relay.lastError = `the relay step ended (${end.code ?? end.signal})${words ? `: ${words}` : ''}`;
+      if (!this.closed && this.relays.get(ref.key) === relay)
+        this.o.logger.info(`session ${ref.key}: ${relay.lastError}`);
+    });
+    return mux;
+  }
+
+  private failed(ref: NodeRef, relay: Relay, words: string, cause: unknown): Error {
+    relay.lastError = words;
+    relay.retryAt = Date.now() + relay.backoffMs;
+    relay.backoffMs = Math.min(relay.backoffMs * 2, MAX_BACKOFF_MS);
+    this.o.logger.warn(`session ${ref.key}: the relay into job ${ref.jobId} failed: ${words}`);
+    return new TransportError('unreachable', `the relay into job ${ref.jobId} failed: ${words}`, ref.cluster, {
+      cause
+    });
+  }
+
+  private idleLater(key: string, relay: Relay, mux: RelayMux): void {
+    if (relay.mux !== mux || mux.channelCount > 0 || relay.idle) return;
+    relay.idle = setTimeout(
+      () => {
+        relay.idle = undefined;
+        if (relay.mux === mux && mux.channelCount === 0 && this.relays.get(key) === relay) this.stop(relay);
+      },
+      this.o.idleMs ?? 10 * 60_000
+    );
+    relay.idle.unref();
+  }
+
+  private stop(relay: Relay): void {
+    clearTimeout(relay.idle);
+    const { mux, kill } = relay;
+    relay.mux = undefined;
+    relay.kill = undefined;
+    // Its stdin closes: the relay exits by itself; the channel goes a moment later in case it does not.
+    mux?.close();
+    if (kill) setTimeout(kill, 2_000).unref();
+  }
+}
+
+/** The last 2,000 characters the relay step wrote to stderr, one line. */
+function tailOf(proc: RemoteProcess): () => string {
+  let text = '';
+  proc.stderr.on('data', (chunk: Buffer) => (text = (text + chunk.toString('utf8')).slice(-2000)));
+  // The stream errs only when the process's channel does, which the mux reports.
+  proc.stderr.on('error', () => undefined);
+  return () => text.trim().replace(/\s*\n\s*/g, ' | ');
+}
