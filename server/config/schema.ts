@@ -213,18 +213,29 @@ const runsDirSchema = text(
   /^(?!.*(?:^|\/)\.{1,2}(?:\/|$))(?:\/|~\/)[^\x00-\x1f\x7f]*$/
 );
 
+/**
+ * How the companion reaches Labs and kernels on the nodes. `relay` (default): unix sockets in
+ * the job's private directory, carried by a relay step of the job (nothing listens on TCP);
+ * `tcp`: ports on the node's address, which every user of the cluster can connect to.
+ */
+const nodeChannelsSchema = z.enum(['relay', 'tcp'], {
+  error: expecting('"relay" (private unix sockets, the default) or "tcp" (ports any cluster user can reach)')
+});
+
 const localClusterSchema = strict({
   local: z.literal(true, { error: expecting('true (run Slurm commands on this machine)') }),
   poll: pollSchema.optional(),
   venvRoots: venvRootsSchema.optional(),
-  runsDir: runsDirSchema.optional()
+  runsDir: runsDirSchema.optional(),
+  nodeChannels: nodeChannelsSchema.optional()
 });
 
 const sshClusterSchema = strict({
   ssh: sshSchema,
   poll: pollSchema.optional(),
   venvRoots: venvRootsSchema.optional(),
-  runsDir: runsDirSchema.optional()
+  runsDir: runsDirSchema.optional(),
+  nodeChannels: nodeChannelsSchema.optional()
 });
 
 export const clusterSchema = exactlyOneOf({ local: localClusterSchema, ssh: sshClusterSchema }, 'a cluster');

@@ -8,9 +8,16 @@ import type { ClusterPoller } from '../scheduler/poller';
 import type { SessionManager } from '../sessions/manager';
 import { isFinal } from '../sessions/reconcile';
 import type { ClusterAccess, SessionEvent, SessionInfo } from '../sessions/types';
-import type { ChannelPort } from './connection-file';
+import { ipcSocketName, type ChannelPort } from './connection-file';
 import { ShutdownWatch } from './control-watch';
-import { findRunningKernelStep, kernelLogTail, startKernelStep, stopKernelSteps, type KernelStep } from './kernel-step';
+import {
+  findRunningKernelStep,
+  kernelLogTail,
+  startKernelStep,
+  stopKernelSteps,
+  type KernelStep,
+  type KernelWhere
+} from './kernel-step';
 
 /** What a launcher asks for: a kernel for this profile, signing with this key. */
 export interface KernelAttachRequest {
@@ -42,7 +49,8 @@ interface LiveKernel {
   cluster: string;
   lease: KernelLease | undefined;
   step: KernelStep | undefined;
-  host: string;
+  /** Where its allocation's kernels bind; undefined until the allocation runs. */
+  where: KernelWhere | undefined;
   shutdown: ShutdownWatch;
   /** Set while the allocation waits for the next launcher (a restart, or Jupyter's auto-restart). */
   grace: NodeJS.Timeout | undefined;
@@ -111,7 +119,7 @@ export class KernelService {
         cluster,
         lease: undefined,
         step: undefined,
-        host: '',
+        where: undefined,
         shutdown: new ShutdownWatch(),
         grace: undefined,
         adopt: true
@@ -140,20 +148,25 @@ export class KernelService {
   ): Promise<{ upstream: Duplex; fromClient?: (chunk: Buffer) => void } | undefined> {
     const kernel = this.kernels.get(kernelId);
     const step = kernel?.step;
-    if (!kernel || !step || !kernel.lease) return undefined;
-    const target = { host: kernel.host, port: step.remote[channel] };
+    const where = kernel?.where;
+    if (!kernel || !step || !kernel.lease || !where) return undefined;
+    // ipc: a socket in the job's private directory, through the allocation's relay; tcp: a port on the node.
+    const [opening, at] =
+      'socketDir' in where
+        ? [this.o.sessions.openNodeStream(kernel.id, ipcSocketName(step.remote, channel)), step.remote.ip]
+        : [
+            this.o.clusters(kernel.cluster).transport.openStream({ host: where.host, port: step.remote[channel] }),
+            `${where.host}:${step.remote[channel]}`
+          ];
     // The launcher opens channels again and again while the node is unreachable: say so once.
-    const upstream = await this.o
-      .clusters(kernel.cluster)
-      .transport.openStream(target)
-      .catch(err => {
-        this.failures.failed(
-          `channel ${kernelId}`,
-          `kernel ${kernelId}: cannot open its ${channel.replace(/_port$/, '')} channel at ${target.host}:${target.port}`,
-          err
-        );
-        throw err;
-      });
+    const upstream = await opening.catch(err => {
+      this.failures.failed(
+        `channel ${kernelId}`,
+        `kernel ${kernelId}: cannot open its ${channel.replace(/_port$/, '')} channel at ${at}`,
+        err
+      );
+      throw err;
+    });
     this.failures.recovered(`channel ${kernelId}`, `kernel ${kernelId}: its channels open again`);
     // Only the control channel says whether a shutdown is a restart; the bytes pass untouched.
     return channel === 'control_port' ? { upstream, fromClient: chunk => kernel.shutdown.feed(chunk) } : { upstream };
@@ -189,7 +202,7 @@ export class KernelService {
         message: `submitted allocation ${info.jobId} for profile ${request.profile} on ${kernel.cluster}`,
         session: info
       });
-    kernel.host = await this.waitUntilRunning(kernel.id, lease);
+    kernel.where = await this.waitUntilRunning(kernel.id, lease);
     const running = sessions.get(kernel.id)!;
     const jobId = running.jobId!;
     if (kernel.lease !== lease) return;
@@ -199,13 +212,15 @@ export class KernelService {
     // A companion restarted (or a launcher back after losing it): the kernel and its variables may still be there.
     const adopted =
       kernel.adopt && info.state === 'running'
-        ? await findRunningKernelStep(transport, jobId, sessionDir, request.key, stillWanted).catch(err => {
-            this.logger.warn(
-              `kernel ${kernel.id}: cannot re-attach to its kernel in allocation ${jobId}; starting a new one`,
-              err
-            );
-            return undefined;
-          })
+        ? await findRunningKernelStep(transport, jobId, kernel.where, sessionDir, request.key, stillWanted).catch(
+            err => {
+              this.logger.warn(
+                `kernel ${kernel.id}: cannot re-attach to its kernel in allocation ${jobId}; starting a new one`,
+                err
+              );
+              return undefined;
+            }
+          )
         : undefined;
     kernel.adopt = false;
     let step: KernelStep;
@@ -223,7 +238,7 @@ export class KernelService {
         {
           transport,
           jobId,
-          host: kernel.host,
+          where: kernel.where,
           sessionDir,
           key: request.key,
           signatureScheme: request.signatureScheme,
@@ -239,9 +254,9 @@ export class KernelService {
     }
     kernel.step = step;
     this.logger.info(
-      `kernel ${kernel.id}: ${adopted ? 're-attached' : 'started'} in allocation ${jobId} on ${running.node ?? kernel.host}`
+      `kernel ${kernel.id}: ${adopted ? 're-attached' : 'started'} in allocation ${jobId} on ${running.node ?? describeWhere(kernel.where)}`
     );
-    lease.send({ type: 'ready', jobId, node: running.node ?? '', host: kernel.host });
+    lease.send({ type: 'ready', jobId, node: running.node ?? '', host: describeWhere(kernel.where) });
     const result = await step.done;
     if (kernel.step === step) kernel.step = undefined;
     if (kernel.lease !== lease) return;
@@ -280,14 +295,14 @@ export class KernelService {
     return undefined;
   }
 
-  /** Resolves with the allocation's host; tells the lease where the job is while it waits. */
-  private waitUntilRunning(id: string, lease: KernelLease): Promise<string> {
+  /** Resolves with where the allocation's kernels bind; tells the lease where the job is while it waits. */
+  private waitUntilRunning(id: string, lease: KernelLease): Promise<KernelWhere> {
     return new Promise((resolve, reject) => {
       let said = '';
       const check = () => {
         const info = this.o.sessions.get(id);
-        const host = this.o.sessions.allocationHost(id);
-        if (host) return done(() => resolve(host));
+        const where = this.o.sessions.allocationTarget(id);
+        if (where) return done(() => resolve(where));
         if (this.closed) return done(() => reject(new Error('the companion is stopping')));
         if (!info || isFinal(info.state))
           return done(() =>
@@ -381,6 +396,11 @@ export class KernelService {
     const message = `the kernel's allocation reaches its time limit in ${event.minutesLeft} min (at ${event.endsAt}): save your work`;
     lease?.send({ type: 'warning', message, minutesLeft: event.minutesLeft });
   }
+}
+
+/** For the launcher's log: the node's address, or that there is none to connect to. */
+function describeWhere(where: KernelWhere): string {
+  return 'host' in where ? where.host : 'private sockets';
 }
 
 function describeWait(info: SessionInfo): string {

@@ -3,7 +3,14 @@ import { renderEnvActivation } from '../sessions/env-activation';
 import { TransportError } from '../transport/errors';
 import { renderRemoteCommand } from '../transport/quote';
 import type { ExecResult, Transport } from '../transport/types';
-import { hasPorts, parseConnectionFile, remoteConnectionFile, type ConnectionInfo } from './connection-file';
+import {
+  hasPorts,
+  parseRemoteConnectionFile,
+  remoteConnectionFile,
+  type ConnectionInfo,
+  type KernelBind
+} from './connection-file';
+import { KERNEL_BOOTSTRAP } from './kernel-bootstrap';
 
 /** The job-step name of kernels, so a restart can find (and stop) a kernel that would not die. */
 export const KERNEL_STEP_NAME = 'hpclab-kernel';
@@ -17,8 +24,8 @@ const STEP_CHECK_SEC = 30;
 export interface KernelStepInput {
   transport: Transport;
   jobId: string;
-  /** The allocation's node, as the login node reaches it. */
-  host: string;
+  /** Where the allocation's kernels bind: its private socket directory, or its node's address. */
+  where: KernelWhere;
   sessionDir: string;
   /** From the local connection file: the kernel must sign with the same key. */
   key: string;
@@ -26,6 +33,8 @@ export interface KernelStepInput {
   env: EnvConfig | undefined;
   gpu: boolean;
 }
+
+export type KernelWhere = { socketDir: string } | { host: string };
 
 export interface KernelStep {
   /** The connection file ipykernel wrote back, with the ports it bound on the node. */
@@ -52,7 +61,8 @@ export async function startKernelStep(input: KernelStepInput, stillWanted: () =>
   const stamp = String(Date.now());
   const { cf, rc } = stepFiles(sessionDir, stamp);
   const local = { key: input.key, signature_scheme: input.signatureScheme };
-  await transport.writeFile(cf, remoteConnectionFile(local, input.host), { mode: 0o600 });
+  const bind = kernelBind(input.where, stamp);
+  await transport.writeFile(cf, remoteConnectionFile(local, bind), { mode: 0o600 });
   await transport.writeFile(`${sessionDir}/${CURRENT_FILE}`, `${stamp}\n`, { mode: 0o600 });
   const env = renderEnvActivation(input.env, { gpu: input.gpu });
   // Values arrive as positional parameters ($1, $2): the scripts are fixed text plus quoted words.
@@ -60,7 +70,7 @@ export async function startKernelStep(input: KernelStepInput, stillWanted: () =>
   const kernel = [
     ...env.lines,
     'export PYDEVD_DISABLE_FILE_VALIDATION=1',
-    `exec ${renderRemoteCommand([...env.python, '-m', 'ipykernel_launcher', '-f'])} "$1" >>"$2" 2>&1`
+    `exec ${renderRemoteCommand([...env.python, '-c', KERNEL_BOOTSTRAP, '-f'])} "$1" >>"$2" 2>&1`
   ].join('\n');
   const srun = [
     'srun',
@@ -84,7 +94,7 @@ export async function startKernelStep(input: KernelStepInput, stillWanted: () =>
   if (started.code !== 0)
     throw new Error(`cannot start the kernel step: ${started.stderr.trim() || `exit ${started.code}`}`);
   const done = watchStep(transport, input.jobId, rc, stillWanted);
-  const remote = await waitForPorts(transport, cf, done);
+  const remote = await waitForPorts(transport, cf, bind, done);
   return { remote, done };
 }
 
@@ -96,6 +106,7 @@ export async function startKernelStep(input: KernelStepInput, stillWanted: () =>
 export async function findRunningKernelStep(
   transport: Transport,
   jobId: string,
+  where: KernelWhere,
   sessionDir: string,
   key: string,
   stillWanted: () => boolean
@@ -108,10 +119,15 @@ export async function findRunningKernelStep(
   if (await transport.readFile(rc).catch(() => undefined)) return undefined; // an exit file: it ended; none: it runs on
   const text = await transport.readFile(cf).catch(() => undefined); // unreadable: nothing to re-attach to (above)
   if (!text) return undefined;
-  const remote = parseConnectionFile(text.toString(), cf);
+  const remote = parseRemoteConnectionFile(text.toString(), cf, kernelBind(where, stamp));
   if (!hasPorts(remote) || remote.key !== key) return undefined;
   if ((await kernelStepIds(transport, jobId)).length === 0) return undefined;
   return { remote, done: watchStep(transport, jobId, rc, stillWanted) };
+}
+
+/** ipc sockets `k<stamp>-<n>` in the socket directory: a restarted kernel's never clash with the old one's. */
+function kernelBind(where: KernelWhere, stamp: string): KernelBind {
+  return 'socketDir' in where ? { ipcPrefix: `${where.socketDir}/k${stamp}` } : { host: where.host };
 }
 
 function stepFiles(sessionDir: string, stamp: string) {
@@ -186,8 +202,13 @@ export async function kernelLogTail(transport: Transport, sessionDir: string, by
   return r?.code === 0 ? r.stdout.trim() : '';
 }
 
-/** ipykernel writes its real ports back into the connection file once it has bound them. */
-async function waitForPorts(transport: Transport, remoteCf: string, step: Promise<unknown>): Promise<ConnectionInfo> {
+/** ipykernel writes its real ports (ipc: socket numbers) back into the connection file once it has bound them. */
+async function waitForPorts(
+  transport: Transport,
+  remoteCf: string,
+  bind: KernelBind,
+  step: Promise<unknown>
+): Promise<ConnectionInfo> {
   let ended = false;
   step.then(
     () => (ended = true),
@@ -196,7 +217,7 @@ async function waitForPorts(transport: Transport, remoteCf: string, step: Promis
   for (let i = 0; i < 600 && !ended; i++) {
     const text = await transport.readFile(remoteCf).catch(() => undefined); // not there yet (or a blip): read again in 200 ms
     if (text && text.length > 0) {
-      const info = parseConnectionFile(text.toString(), remoteCf);
+      const info = parseRemoteConnectionFile(text.toString(), remoteCf, bind);
       if (hasPorts(info)) return info;
     }
     await sleep(200);

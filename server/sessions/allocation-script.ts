@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { quoteWord } from '../transport/quote';
 import { nodeAddressLines } from './job-script';
 import { isRendezvousHost } from './rendezvous';
+import { RELAY_PYTHON_PATTERN, SOCKET_DIR_PATTERN, socketDirLines } from './socket-dir';
 
 /** The file the allocation job writes once it runs: where kernels of this allocation can bind. */
 export const ALLOCATION_FILE = 'allocation.json';
@@ -24,16 +25,31 @@ export const HEARTBEAT_EVERY_SEC = 5;
  * heartbeat file for the hold time, so a companion gone for good leaves nothing running. (A
  * launcher that exits is seen by its companion, which releases the allocation at once.)
  */
-export function renderAllocationScript(input: { sessionId: string; sessionDir: string; holdMinutes?: number }): string {
+export function renderAllocationScript(input: {
+  sessionId: string;
+  sessionDir: string;
+  holdMinutes?: number;
+  /** `relay` (default): kernels bind ipc sockets in a private directory; `tcp`: ports on the node's address. */
+  nodeChannels?: 'relay' | 'tcp';
+}): string {
   const holdSec = (input.holdMinutes ?? DEFAULT_KERNEL_HOLD_MINUTES) * 60;
+  const relay = (input.nodeChannels ?? 'relay') === 'relay';
+  const where = relay
+    ? [
+        ...socketDirLines({ removeOnExit: true }),
+        `builtin printf '{"version":2,"sessionId":"%s","socketDir":"%s","relayPython":"%s","node":"%s","jobId":"%s"}\\n' ${quoteWord(input.sessionId)} "$hpclab_sock_dir" "$hpclab_relay_python" "\${SLURMD_NODENAME:-}" "\${SLURM_JOB_ID:-}" >"$hpclab_tmp" &&`
+      ]
+    : [
+        ...nodeAddressLines(),
+        `builtin printf '{"version":1,"sessionId":"%s","host":"%s","node":"%s","jobId":"%s"}\\n' ${quoteWord(input.sessionId)} "$hpclab_addr" "\${SLURMD_NODENAME:-}" "\${SLURM_JOB_ID:-}" >"$hpclab_tmp" &&`
+      ];
   const lines = [
     '#!/bin/bash',
     `# hpclab kernel allocation ${input.sessionId}: kernels run here as job steps.`,
     'umask 077',
     `hpclab_session_dir=${quoteWord(input.sessionDir)}`,
-    ...nodeAddressLines(),
     'hpclab_tmp="$hpclab_session_dir/.allocation.$$.tmp"',
-    `builtin printf '{"version":1,"sessionId":"%s","host":"%s","node":"%s","jobId":"%s"}\\n' ${quoteWord(input.sessionId)} "$hpclab_addr" "\${SLURMD_NODENAME:-}" "\${SLURM_JOB_ID:-}" >"$hpclab_tmp" &&`,
+    ...where,
     `  mv -f "$hpclab_tmp" "$hpclab_session_dir/${ALLOCATION_FILE}" || exit 5`,
     'touch "$hpclab_session_dir/heartbeat"',
     `# Held while a companion keeps the heartbeat fresh; released ${holdSec} s after the last beat.`,
@@ -48,13 +64,24 @@ export function renderAllocationScript(input: { sessionId: string; sessionDir: s
   return `${lines.join('\n')}\n`;
 }
 
-const allocationSchema = z.object({
-  version: z.literal(1),
+const common = {
   sessionId: z.string(),
-  host: z.string().refine(isRendezvousHost, { error: 'host: expected a host name or IP address' }),
   node: z.string().regex(/^[A-Za-z0-9_.-]*$/, { error: 'node: expected a node name' }),
   jobId: z.string().regex(/^[0-9_]+$/, { error: 'jobId: expected a Slurm job id' })
-});
+};
+const allocationSchema = z.discriminatedUnion('version', [
+  z.object({
+    version: z.literal(1),
+    ...common,
+    host: z.string().refine(isRendezvousHost, { error: 'host: expected a host name or IP address' })
+  }),
+  z.object({
+    version: z.literal(2),
+    ...common,
+    socketDir: z.string().regex(SOCKET_DIR_PATTERN, { error: 'socketDir: expected an absolute path without ".."' }),
+    relayPython: z.string().regex(RELAY_PYTHON_PATTERN, { error: 'relayPython: expected an absolute path' })
+  })
+]);
 export type Allocation = z.output<typeof allocationSchema>;
 
 /**

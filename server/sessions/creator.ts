@@ -134,6 +134,7 @@ export class SessionCreator {
   private async plan(request: CreateSessionRequest, id: string) {
     const profile = getProfile(this.options.config, request.profile);
     const cluster = request.cluster ?? profile.cluster;
-    return { cluster, ...planSubmission(request, id, profile, await this.options.homes.get(cluster)) };
+    const nodeChannels = this.options.config.clusters[cluster]?.nodeChannels;
+    return { cluster, ...planSubmission(request, id, profile, await this.options.homes.get(cluster), nodeChannels) };
   }
 }

@@ -2,7 +2,9 @@ import { CONFIG_DEFAULTS, type ProfileConfig } from '../config/schema';
 import type { SubmitOptions } from '../scheduler/types';
 import { quoteWord, renderRemoteCommand } from '../transport/quote';
 import { assertOneLine, renderEnvActivation } from './env-activation';
-import { RENDEZVOUS_FILE } from './rendezvous';
+import { KERNEL_BOOTSTRAP } from '../kernels/kernel-bootstrap';
+import { LAB_SOCKET, RENDEZVOUS_FILE } from './rendezvous';
+import { socketDirLines } from './socket-dir';
 import type { SessionOverrides } from './types';
 
 /*
@@ -15,7 +17,12 @@ import type { SessionOverrides } from './types';
  * argv, which every user can read with ps. Everything hpclab renders from values goes through
  * quote.ts; the text is LF-only so nothing edited on Windows reaches the cluster as CRLF.
  *
- * Exit codes before the server starts: 3 environment, 4 address or port, 5 token or files.
+ * Exit codes before the server starts: 3 environment, 4 address or port, 5 token or files,
+ * 6 a jupyter_server too old to listen on a unix socket.
+ *
+ * By default (`nodeChannels: "relay"`) the server listens on a 0600 unix socket in the job's
+ * private directory (socket-dir.ts) and its kernels on ZMQ ipc there: no TCP port on the node.
+ * With `nodeChannels: "tcp"` it listens on a port of the node's address, as before.
  */
 
 export interface LabJobScriptInput {
@@ -27,7 +34,13 @@ export interface LabJobScriptInput {
   profile: ProfileConfig;
   /** The job has a GPU (Apptainer/Singularity then get --nv). */
   gpu: boolean;
+  /** How the companion reaches the server (default `relay`: a unix socket, no TCP port). */
+  nodeChannels?: 'relay' | 'tcp';
 }
+
+/** jupyter_server learnt `sock` in 1.9; an older one ignores the flag and would listen on TCP. */
+const SOCK_VERSION_GATE =
+  'import re,sys; from jupyter_server import __version__ as v; m=re.match(r"(\\d+)\\.(\\d+)", v); sys.exit(0 if m and (int(m.group(1)), int(m.group(2))) >= (1, 9) else 1)';
 
 const SESSION_ID = /^[A-Za-z0-9_-]{1,64}$/;
 const BASE_URL = /^\/(?:[A-Za-z0-9_.~-]+\/)*$/;
@@ -75,7 +88,7 @@ export function nodeAddressLines(): string[] {
   ];
 }
 
-/** The part of the script after the environment: address, port, token, rendezvous, server. */
+/** The part of the script after the environment: where the server listens, token, rendezvous, server. */
 function renderRendezvousAndExec(
   input: LabJobScriptInput,
   sessionDir: string,
@@ -84,26 +97,47 @@ function renderRendezvousAndExec(
 ): string[] {
   const command = input.profile.command ?? CONFIG_DEFAULTS.command;
   command.forEach((word, i) => assertOneLine(`profile.command[${i}]`, word));
+  const relay = (input.nodeChannels ?? 'relay') === 'relay';
   // jupyter_server's flags, the same for `jupyter lab`, `jupyter server` and
   // `python -m jupyter_server`, 1.x and 2.x. No token flag: JUPYTER_TOKEN carries it.
   const server = renderRemoteCommand([
     ...exec,
     ...command,
     '--no-browser',
-    '--ServerApp.port_retries=0',
+    ...(relay ? [] : ['--ServerApp.port_retries=0']),
     `--ServerApp.base_url=${input.baseUrl}`,
-    '--ServerApp.allow_remote_access=True'
+    '--ServerApp.allow_remote_access=True',
+    ...(relay ? ['--ServerApp.sock_mode=0600', '--KernelManager.transport=ipc'] : [])
   ]);
   const fail = (code: number, message: string) =>
     `{ builtin printf 'hpclab: %s\\n' ${quoteWord(message)} >&2; exit ${code}; }`;
+  const where = relay
+    ? [
+        ...socketDirLines({ removeOnExit: false }),
+        `if ! ${renderRemoteCommand([...python, '-c', SOCK_VERSION_GATE])}; then`,
+        `  rm -rf "$hpclab_sock_dir"; ${fail(6, 'the environment needs jupyter_server 1.9 or newer to listen on a private unix socket; or set nodeChannels: "tcp" for the cluster to use a TCP port that every cluster user can reach')}`,
+        'fi'
+      ]
+    : [
+        ...nodeAddressLines(),
+        '',
+        "# A free port, with the environment's own python (it is there, whatever else is not).",
+        `hpclab_port=$(${renderRemoteCommand([...python, '-c', PICK_PORT])} "$hpclab_addr")`,
+        'if ! [[ $hpclab_port =~ ^[0-9]{1,5}$ ]] || [ "$hpclab_port" -lt 1 ] || [ "$hpclab_port" -gt 65535 ]; then',
+        `  ${fail(4, "could not pick a free port with the environment's python (see above)")}`,
+        'fi'
+      ];
+  const rendezvous = relay
+    ? [
+        'if ! { builtin printf \'{"version":2,"sessionId":"%s","socketDir":"%s","socket":"%s","relayPython":"%s","token":"%s","node":"%s","jobId":"%s","pid":%s}\\n\' \\',
+        `    ${quoteWord(input.sessionId)} "$hpclab_sock_dir" ${LAB_SOCKET} "$hpclab_relay_python" "$hpclab_token" "$hpclab_node" "$hpclab_job" "$$" >"$hpclab_tmp" &&`
+      ]
+    : [
+        'if ! { builtin printf \'{"version":1,"sessionId":"%s","host":"%s","port":%s,"token":"%s","node":"%s","jobId":"%s","pid":%s}\\n\' \\',
+        `    ${quoteWord(input.sessionId)} "$hpclab_addr" "$hpclab_port" "$hpclab_token" "$hpclab_node" "$hpclab_job" "$$" >"$hpclab_tmp" &&`
+      ];
   return [
-    ...nodeAddressLines(),
-    '',
-    "# A free port, with the environment's own python (it is there, whatever else is not).",
-    `hpclab_port=$(${renderRemoteCommand([...python, '-c', PICK_PORT])} "$hpclab_addr")`,
-    'if ! [[ $hpclab_port =~ ^[0-9]{1,5}$ ]] || [ "$hpclab_port" -lt 1 ] || [ "$hpclab_port" -gt 65535 ]; then',
-    `  ${fail(4, "could not pick a free port with the environment's python (see above)")}`,
-    'fi',
+    ...where,
     '',
     '# 256 random bits as hex, made here; only builtins see it (no argv, no script text).',
     "hpclab_token=$(od -An -vtx1 -N32 /dev/urandom | tr -d ' \\n')",
@@ -116,20 +150,47 @@ function renderRendezvousAndExec(
     '# The rendezvous file, 0600, written whole and renamed so a reader never sees half of it.',
     `hpclab_rendezvous="$hpclab_session_dir"/${RENDEZVOUS_FILE}`,
     'hpclab_tmp="$hpclab_session_dir/.rendezvous.$$.tmp"',
-    'if ! { builtin printf \'{"version":1,"sessionId":"%s","host":"%s","port":%s,"token":"%s","node":"%s","jobId":"%s","pid":%s}\\n\' \\',
-    `    ${quoteWord(input.sessionId)} "$hpclab_addr" "$hpclab_port" "$hpclab_token" "$hpclab_node" "$hpclab_job" "$$" >"$hpclab_tmp" &&`,
+    ...rendezvous,
     '    chmod 600 "$hpclab_tmp" && mv -f "$hpclab_tmp" "$hpclab_rendezvous"; }; then',
     `  rm -f "$hpclab_tmp"; ${fail(5, 'could not write the rendezvous file')}`,
     'fi',
     '',
-    '# Runtime files (kernel connection files) in the 0700 session directory, not a shared /tmp.',
-    'export JUPYTER_RUNTIME_DIR="$hpclab_session_dir/runtime"',
+    relay
+      ? "# Runtime files (kernel connection files, ipc sockets) in the job's private directory: short paths."
+      : '# Runtime files (kernel connection files) in the 0700 session directory, not a shared /tmp.',
+    relay
+      ? 'export JUPYTER_RUNTIME_DIR="$hpclab_sock_dir/rt"'
+      : 'export JUPYTER_RUNTIME_DIR="$hpclab_session_dir/runtime"',
     `mkdir -p -m 700 "$JUPYTER_RUNTIME_DIR" || ${fail(5, 'could not create the runtime directory')}`,
     'export JUPYTER_TOKEN="$hpclab_token"',
     'unset hpclab_token',
+    // jupyter_server 2 reads JUPYTER_PORT, and refuses a port together with a socket.
+    ...(relay ? ['unset JUPYTER_PORT', ...labKernelspecLines(python.at(-1) ?? 'python3', fail)] : []),
     '',
     "# exec: the server takes this shell's pid, so Slurm's signals reach it directly.",
-    `exec ${server} "--ip=$hpclab_addr" "--port=$hpclab_port"`
+    relay
+      ? `exec ${server} "--ServerApp.sock=$hpclab_sock_dir/${LAB_SOCKET}"`
+      : `exec ${server} "--ip=$hpclab_addr" "--port=$hpclab_port"`
+  ];
+}
+
+/**
+ * The Lab's default `python3` kernel, started through the bootstrap that keeps ipykernel's
+ * output pipe off TCP (kernel-bootstrap.ts): first on JUPYTER_PATH, so it wins over the stock
+ * spec. Kernels of other kernelspecs the user installed start as those specs say.
+ */
+function labKernelspecLines(python: string, fail: (code: number, message: string) => string): string[] {
+  const spec = JSON.stringify({
+    argv: [python, '-c', KERNEL_BOOTSTRAP, '-f', '{connection_file}'],
+    display_name: 'Python 3 (ipykernel)',
+    language: 'python',
+    metadata: { debugger: true }
+  });
+  return [
+    'hpclab_spec_dir="$hpclab_sock_dir/share/kernels/python3"',
+    `mkdir -p -m 700 "$hpclab_spec_dir" && builtin printf '%s\\n' ${quoteWord(spec)} >"$hpclab_spec_dir/kernel.json" ||`,
+    `  ${fail(5, 'could not write the Lab kernelspec')}`,
+    'export JUPYTER_PATH="$hpclab_sock_dir/share${JUPYTER_PATH:+:$JUPYTER_PATH}"'
   ];
 }
 

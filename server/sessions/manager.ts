@@ -1,15 +1,25 @@
+import type { Duplex } from 'node:stream';
 import type { HpclabConfig } from '../config/schema';
 import { RepeatedFailures, stderrLogger, type Logger } from '../log';
 import { describeFailure } from '../scheduler/errors';
 import { SessionCreator } from './creator';
 import { ClusterHomes } from './homes';
 import { readJobLogFrom, readJobLogTail } from './job-log';
+import { describeAccess } from './access';
+import { NodeChannels, type NodeRef } from './node-channels';
 import { isFinal } from './reconcile';
 import { SessionRegistry } from './registry';
 import { SessionWatches } from './session-watches';
 import { SqueueFollower } from './squeue-follower';
-import type { SessionStore } from './store';
-import type { ClusterAccess, CreateSessionRequest, ProxyLookup, SessionEvent, SessionInfo } from './types';
+import type { SessionRecord, SessionStore } from './store';
+import type {
+  ClusterAccess,
+  CreateSessionRequest,
+  ProxyLookup,
+  SessionEvent,
+  SessionInfo,
+  SessionTarget
+} from './types';
 
 export interface SessionManagerOptions {
   config: HpclabConfig;
@@ -21,6 +31,8 @@ export interface SessionManagerOptions {
   startCheckMs?: number;
   /** Default: warnings on stderr. */
   logger?: Logger;
+  /** Streams to jobs' private sockets; default: relays through each cluster's transport. */
+  channels?: NodeChannels;
 }
 
 /**
@@ -38,15 +50,24 @@ export class SessionManager {
   private readonly creator: SessionCreator;
   private readonly follower: SqueueFollower;
   private readonly watches: SessionWatches;
+  /** The relays into running jobs: a Lab's socket, a kernel allocation's ipc sockets. */
+  readonly channels: NodeChannels;
 
   constructor(private readonly options: SessionManagerOptions) {
     const logger = options.logger ?? stderrLogger('sessions');
+    const channels = options.channels ?? new NodeChannels({ logger: logger.child('relay') });
+    this.channels = channels;
     // The reconcile loop and state writes repeat: each failure is logged when it starts or changes, and its end.
     const failures = new RepeatedFailures(logger);
     const { config, clusters, store, warnMinutes, startCheckMs } = options;
     const registry = new SessionRegistry(store, failures);
     const homes = new ClusterHomes(clusters);
-    const watches = new SessionWatches({ clusters, registry, logger, warnMinutes, startCheckMs });
+    const open = (record: SessionRecord, target: SessionTarget) => this.openTarget(record, target);
+    const watches = new SessionWatches({ clusters, registry, logger, warnMinutes, startCheckMs, open });
+    // A session that ended takes its relay with it (the job's end has stopped the step anyway).
+    registry.subscribe(event => {
+      if (event.type === 'session' && isFinal(event.session.state)) channels.forget(event.session.id);
+    });
     const follower = new SqueueFollower({ clusters, registry, homes, watches, logger, failures });
     this.creator = new SessionCreator({ config, clusters, registry, homes, follower, watches, logger });
     this.registry = registry;
@@ -66,15 +87,22 @@ export class SessionManager {
   }
 
   list(): SessionInfo[] {
-    return [...this.registry.records.values()].map(r => r.info).sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+    return [...this.registry.records.values()]
+      .map(r => this.withAccess(r))
+      .sort((a, b) => b.createdAt.localeCompare(a.createdAt));
   }
 
   get(id: string): SessionInfo | undefined {
-    return this.registry.records.get(id)?.info;
+    const record = this.registry.records.get(id);
+    return record && this.withAccess(record);
   }
 
+  /** Session events, each session with how it is reached (see `get`). */
   subscribe(listener: (e: SessionEvent) => void): () => void {
-    return this.registry.subscribe(listener);
+    return this.registry.subscribe(event => {
+      const record = event.type === 'session' ? this.registry.records.get(event.session.id) : undefined;
+      listener(record ? { type: 'session', session: this.withAccess(record) } : event);
+    });
   }
 
   /** Submits a session, or returns the one an earlier request with the same id or idempotency key made. */
@@ -128,21 +156,27 @@ export class SessionManager {
         state: 'running',
         message: `${describeFailure(down)}. The session keeps running on its node; this page tries again by itself.`
       };
-    return { sessionId: id, token, connect: () => transport.openStream(target) };
+    return { sessionId: id, token, connect: () => this.openTarget(record, target) };
   };
 
-  /** Where a running kernel allocation's node is, as the login node reaches it. */
-  allocationHost(id: string): string | undefined {
+  /**
+   * Where a running kernel allocation's kernels bind: `{socketDir}` (ipc sockets there, reached
+   * with `openNodeStream`) or `{host}` (TCP ports on the node's address).
+   */
+  allocationTarget(id: string): { host: string } | { socketDir: string } | undefined {
     const record = this.registry.records.get(id);
-    if (
-      !record ||
-      record.info.kind !== 'kernel' ||
-      record.info.state !== 'running' ||
-      !record.target ||
-      !('host' in record.target)
-    )
-      return undefined;
-    return record.target.host;
+    const target = record?.target;
+    if (!record || record.info.kind !== 'kernel' || record.info.state !== 'running' || !target) return undefined;
+    if ('socketDir' in target) return { socketDir: target.socketDir };
+    return 'host' in target ? { host: target.host } : undefined;
+  }
+
+  /** A stream to the unix socket `name` in a running session's private directory on its node. */
+  openNodeStream(id: string, name: string): Promise<Duplex> {
+    const record = this.registry.require(id);
+    const ref = this.nodeRef(record);
+    if (!ref) return Promise.reject(new Error(`session ${id} has no private socket directory`));
+    return this.channels.open(ref, name);
   }
 
   /** The session directory on the cluster (absolute), for the layers that put files there. */
@@ -153,5 +187,32 @@ export class SessionManager {
   close(): void {
     this.watches.close();
     this.follower.close();
+    this.channels.close();
+  }
+
+  private openTarget(record: SessionRecord, target: SessionTarget): Promise<Duplex> {
+    if ('socketDir' in target) {
+      const ref = this.nodeRef(record, target);
+      if (!ref) return Promise.reject(new Error(`session ${record.info.id} has no job yet`));
+      return this.channels.open(ref, target.socket);
+    }
+    return this.options.clusters(record.info.cluster).transport.openStream(target);
+  }
+
+  private nodeRef(record: SessionRecord, target = record.target): NodeRef | undefined {
+    const { info } = record;
+    if (!target || !('socketDir' in target) || !info.jobId) return undefined;
+    return {
+      key: info.id,
+      cluster: info.cluster,
+      transport: this.options.clusters(info.cluster).transport,
+      jobId: info.jobId,
+      socketDir: target.socketDir,
+      relayPython: target.relayPython
+    };
+  }
+
+  private withAccess(record: SessionRecord): SessionInfo {
+    return { ...record.info, access: describeAccess(record, this.channels.status(record.info.id).state) };
   }
 }

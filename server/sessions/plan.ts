@@ -18,7 +18,8 @@ export function planSubmission(
   request: CreateSessionRequest,
   id: string,
   profile: ProfileConfig,
-  home: string
+  home: string,
+  nodeChannels: 'relay' | 'tcp' = 'relay'
 ): SubmitPlan {
   const sessionDir = `${home}/.hpclab/sessions/${id}`;
   const baseUrl = `/hpclab/node/${id}/`;
@@ -39,7 +40,14 @@ export function planSubmission(
   checkSubmitOptions(options); // bad overrides fail here, before anything runs on the cluster
   const script =
     request.kind === 'kernel'
-      ? renderAllocationScript({ sessionId: id, sessionDir, holdMinutes: profile.kernelHoldMinutes })
-      : renderLabJobScript({ sessionId: id, baseUrl, sessionDir, profile, gpu: requestsGpu(options.gres) });
+      ? renderAllocationScript({ sessionId: id, sessionDir, holdMinutes: profile.kernelHoldMinutes, nodeChannels })
+      : renderLabJobScript({
+          sessionId: id,
+          baseUrl,
+          sessionDir,
+          profile,
+          gpu: requestsGpu(options.gres),
+          nodeChannels
+        });
   return { sessionDir, baseUrl, options, script };
 }

@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { RELAY_PYTHON_PATTERN, SOCKET_DIR_PATTERN } from './socket-dir';
 
 /*
  * The rendezvous file a lab job writes into its session directory once it knows where its
@@ -10,6 +11,8 @@ import { z } from 'zod';
  */
 
 export const RENDEZVOUS_FILE = 'rendezvous.json';
+/** The Lab's unix socket, in the job's private socket directory (version 2). */
+export const LAB_SOCKET = 'lab.sock';
 
 /** Host names as Slurm nodes have them (underscores allowed; no leading '-' or '.'). */
 export const HOSTNAME_PATTERN = /^(?=.{1,253}$)[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?$/;
@@ -19,11 +22,13 @@ export function isRendezvousHost(host: string): boolean {
   return isIP(host) !== 0 || (HOSTNAME_PATTERN.test(host) && !host.includes('..'));
 }
 
+const versionError = (issue: { input: unknown }) =>
+  `version: expected 1 or 2, got ${JSON.stringify(issue.input)} (written by a newer or older hpclab?)`;
+
+/** Version 1: a TCP port on the node (clusters with `nodeChannels: "tcp"`, older sessions). */
 export const rendezvousSchema = z.object(
   {
-    version: z.literal(1, {
-      error: issue => `version: expected 1, got ${JSON.stringify(issue.input)} (written by a newer or older hpclab?)`
-    }),
+    version: z.literal(1, { error: versionError }),
     sessionId: z.string({ error: 'sessionId: expected a string' }),
     host: z.string({ error: 'host: expected a string' }).refine(isRendezvousHost, {
       error: issue => `host: expected a host name or IP address, got ${JSON.stringify(issue.input)}`
@@ -52,7 +57,19 @@ export const rendezvousSchema = z.object(
   { error: 'expected a JSON object' }
 );
 
-export type Rendezvous = z.output<typeof rendezvousSchema>;
+/** Version 2: a unix socket in the job's private directory, reached through a relay step. */
+export const socketRendezvousSchema = rendezvousSchema.omit({ version: true, host: true, port: true }).extend({
+  version: z.literal(2, { error: versionError }),
+  socketDir: z
+    .string({ error: 'socketDir: expected a string' })
+    .regex(SOCKET_DIR_PATTERN, { error: 'socketDir: expected an absolute path without "..", at most 80 characters' }),
+  socket: z.literal(LAB_SOCKET, { error: `socket: expected "${LAB_SOCKET}"` }),
+  relayPython: z
+    .string({ error: 'relayPython: expected a string' })
+    .regex(RELAY_PYTHON_PATTERN, { error: 'relayPython: expected an absolute path' })
+});
+
+export type Rendezvous = z.output<typeof rendezvousSchema> | z.output<typeof socketRendezvousSchema>;
 
 export class RendezvousError extends Error {
   constructor(message: string) {
@@ -73,7 +90,8 @@ export function parseRendezvous(text: string, expected: { sessionId: string }): 
   } catch (err) {
     throw new RendezvousError(`rendezvous file is not JSON: ${(err as Error).message}`);
   }
-  const result = rendezvousSchema.safeParse(json);
+  const v2 = typeof json === 'object' && json !== null && (json as { version?: unknown }).version === 2;
+  const result = (v2 ? socketRendezvousSchema : rendezvousSchema).safeParse(json);
   if (!result.success) {
     const problems = result.error.issues.map(issue => issue.message);
     throw new RendezvousError(`bad rendezvous file: ${problems.join('; ')}`);

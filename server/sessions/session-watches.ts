@@ -3,7 +3,8 @@ import { isFinal } from './reconcile';
 import type { SessionRegistry } from './registry';
 import { StartWatcher } from './start-watcher';
 import type { SessionRecord } from './store';
-import type { ClusterAccess } from './types';
+import type { ClusterAccess, SessionTarget } from './types';
+import type { Duplex } from 'node:stream';
 import { WalltimeWarnings } from './walltime';
 
 export interface SessionWatchesOptions {
@@ -14,6 +15,8 @@ export interface SessionWatchesOptions {
   warnMinutes?: number[];
   /** How often a starting session's rendezvous file is checked (default 500 ms). */
   startCheckMs?: number;
+  /** Opens a stream to a session's server (the manager's: relay or transport). */
+  open: (record: SessionRecord, target: SessionTarget) => Promise<Duplex>;
 }
 
 /**
@@ -37,7 +40,8 @@ export class SessionWatches {
         kind: info.kind,
         sessionDir: record.sessionDir,
         baseUrl: info.baseUrl,
-        transport: clusters(info.cluster).transport
+        transport: clusters(info.cluster).transport,
+        open: target => this.options.open(record, target)
       },
       found => {
         this.watchers.delete(info.id);

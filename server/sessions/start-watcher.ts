@@ -1,3 +1,4 @@
+import type { Duplex } from 'node:stream';
 import type { Transport } from '../transport/types';
 import { ALLOCATION_FILE, parseAllocation } from './allocation-script';
 import { probeServer } from './probe';
@@ -10,6 +11,8 @@ export interface StartWatch {
   sessionDir: string;
   baseUrl: string;
   transport: Transport;
+  /** A stream to the server at `target`: through the job's relay for a unix socket, else the transport. */
+  open: (target: SessionTarget) => Promise<Duplex>;
 }
 
 /** A started session: where its server is (a kernel allocation: its node, port 0), and its token. */
@@ -68,18 +71,26 @@ export class StartWatcher {
         );
         if (!text.trim()) return undefined;
         const allocation = parseAllocation(text, { sessionId });
-        return { target: { host: allocation.host, port: 0 }, token: '', node: allocation.node };
+        const target: SessionTarget =
+          allocation.version === 2
+            ? { socketDir: allocation.socketDir, socket: '', relayPython: allocation.relayPython }
+            : { host: allocation.host, port: 0 };
+        return { target, token: '', node: allocation.node };
       }
       const text = (await transport.readFile(`${sessionDir}/rendezvous.json`, { maxBytes: 64 * 1024 })).toString(
         'utf8'
       );
       if (!text.trim()) return undefined;
       const rendezvous = parseRendezvous(text, { sessionId });
-      const target: SessionTarget = { host: rendezvous.host, port: rendezvous.port };
-      if (!(await probeServer(await transport.openStream(target), baseUrl, rendezvous.token))) return undefined;
+      const target: SessionTarget =
+        rendezvous.version === 2
+          ? { socketDir: rendezvous.socketDir, socket: rendezvous.socket, relayPython: rendezvous.relayPython }
+          : { host: rendezvous.host, port: rendezvous.port };
+      const { open } = this.watch;
+      if (!(await probeServer(await open(target), baseUrl, rendezvous.token))) return undefined;
       // A user's own jupyter config can blank the token (c.ServerApp.token = ''), leaving the
       // node's server open to every user of the cluster: refuse to use such a session.
-      if (await probeServer(await transport.openStream(target), baseUrl, '')) {
+      if (await probeServer(await open(target), baseUrl, '')) {
         this.onUnsafe?.(
           'The session\'s server answers without a token (is ServerApp.token set to "" in your Jupyter config?); hpclab will not use it.'
         );

@@ -21,7 +21,12 @@ export interface SessionRecord {
 const recordSchema = z.object({
   info: z.object({ id: z.string().regex(/^[a-z0-9]{6,32}$/) }).loose(),
   sessionDir: z.string(),
-  target: z.union([z.object({ host: z.string(), port: z.number() }), z.object({ socketPath: z.string() }), z.null()]),
+  target: z.union([
+    z.object({ host: z.string(), port: z.number() }),
+    z.object({ socketPath: z.string() }),
+    z.object({ socketDir: z.string(), socket: z.string(), relayPython: z.string() }),
+    z.null()
+  ]),
   token: z.string().nullable(),
   stopRequested: z.boolean(),
   idempotencyKey: z.string().nullable()

@@ -36,8 +36,23 @@ export type SessionState = 'pending' | 'starting' | 'running' | 'ending' | 'ende
 export type EndReason =
   'completed' | 'cancelled' | 'timeout' | 'node-failure' | 'preempted' | 'out-of-memory' | 'failed';
 
-/** Where the node's server listens, as the login node reaches it. Never from a request. */
-export type SessionTarget = { host: string; port: number } | { socketPath: string };
+/**
+ * Where the node's server listens. Never from a request. `socketDir`: a unix socket (`socket`,
+ * '' for a kernel allocation) in the job's private directory on its node, reached only through
+ * a relay step in the job; `host`/`port`: a TCP port on the node, open to every cluster user
+ * (clusters set to `nodeChannels: "tcp"`, and sessions started before relays existed).
+ */
+export type SessionTarget =
+  { host: string; port: number } | { socketPath: string } | { socketDir: string; socket: string; relayPython: string };
+
+/** How a session's node server or kernels are reached, for an admin's audit. */
+export interface SessionAccess {
+  kind: 'unix-socket' | 'tcp';
+  /** Words: where, with what mode, and who else could connect. */
+  summary: string;
+  /** The relay step's state, for unix sockets; null for TCP. */
+  relay: 'up' | 'starting' | 'down' | null;
+}
 
 /** What users and the UI see of a session. Secrets (the node server's token) are not here. */
 export interface SessionInfo {
@@ -60,6 +75,8 @@ export interface SessionInfo {
   message: string | null;
   /** Where the proxied server answers: `/hpclab/node/<id>/`. */
   baseUrl: string;
+  /** How the node is reached, once running; null before. */
+  access?: SessionAccess | null;
 }
 
 /** What the proxy needs of a live session: a way to open a stream to it, and its token. */

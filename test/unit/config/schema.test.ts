@@ -166,8 +166,8 @@ describe('configSchema', () => {
 
   it.each([
     ['', 'x', 'unknown key "x" (allowed: clusters, profiles, defaults)'],
-    ['clusters.testbed', 'sshh', 'unknown key "sshh" (allowed: ssh, poll, venvRoots, runsDir)'],
-    ['clusters.here', 'host', 'unknown key "host" (allowed: local, poll, venvRoots, runsDir)'],
+    ['clusters.testbed', 'sshh', 'unknown key "sshh" (allowed: ssh, poll, venvRoots, runsDir, nodeChannels)'],
+    ['clusters.here', 'host', 'unknown key "host" (allowed: local, poll, venvRoots, runsDir, nodeChannels)'],
     [
       'clusters.testbed.ssh',
       'Port',

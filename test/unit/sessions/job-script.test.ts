@@ -115,13 +115,15 @@ describe('the rendered script, run by bash with stub scontrol and jupyter', () =
     chmodSync(join(bin, name), 0o755);
   }
 
-  function runScript(extraEnv: Record<string, string> = {}) {
+  function runScript(extraEnv: Record<string, string> = {}, nodeChannels: 'tcp' | 'relay' = 'tcp') {
+    const python = nodeChannels === 'relay' ? join(bin, 'python3') : '/usr/bin/python3';
     const script = renderLabJobScript({
       sessionId: ID,
       baseUrl: BASE,
       sessionDir,
       gpu: false,
-      profile: { cluster: 'c', env: { python: '/usr/bin/python3', setup: ['export SETUP_RAN=yes'] } }
+      nodeChannels,
+      profile: { cluster: 'c', env: { python, setup: ['export SETUP_RAN=yes'] } }
     });
     const file = join(dir, 'job.sh');
     writeFileSync(file, script);
@@ -147,6 +149,7 @@ describe('the rendered script, run by bash with stub scontrol and jupyter', () =
     const file = join(sessionDir, 'rendezvous.json');
     expect(statSync(file).mode & 0o777).toBe(0o600);
     const rendezvous = parseRendezvous(readFileSync(file, 'utf8'), { sessionId: ID });
+    if (rendezvous.version !== 1) throw new Error('expected a TCP rendezvous');
     expect(rendezvous).toMatchObject({ version: 1, sessionId: ID, host: '127.0.0.1', node: 'n1', jobId: '4242' });
     expect(typeof rendezvous.port).toBe('number');
     expect(rendezvous.token).toMatch(/^[0-9a-f]{64}$/);
@@ -193,9 +196,58 @@ describe('the rendered script, run by bash with stub scontrol and jupyter', () =
     expect(r.status).toBe(0);
     const rendezvous = parseRendezvous(readFileSync(join(sessionDir, 'rendezvous.json'), 'utf8'), { sessionId: ID });
     expect(rendezvous.node).toBe('');
-    expect(rendezvous.host).toBe(
+    expect('host' in rendezvous && rendezvous.host).toBe(
       spawnSync('/bin/bash', ['-c', 'hostname -f 2>/dev/null || hostname'], { encoding: 'utf8' }).stdout.trim()
     );
+  });
+
+  describe('with nodeChannels "relay" (the default)', () => {
+    const made: string[] = [];
+    beforeEach(() =>
+      // The environment's python: real, except that the jupyter_server version gate answers GATE_RC.
+      stub(
+        'python3',
+        'if [ "$1" = -c ] && [[ $2 == *jupyter_server* ]]; then exit "${GATE_RC:-0}"; fi\nexec /usr/bin/python3 "$@"'
+      )
+    );
+    afterEach(() => made.splice(0).forEach(d => rmSync(d, { recursive: true, force: true })));
+
+    it('serves on a 0600 unix socket in a fresh 0700 directory: no address, no port', () => {
+      const r = runScript({}, 'relay');
+      expect(r.stderr).toBe('');
+      expect(r.status).toBe(0);
+      const rendezvous = parseRendezvous(readFileSync(join(sessionDir, 'rendezvous.json'), 'utf8'), { sessionId: ID });
+      if (rendezvous.version !== 2) throw new Error('expected a socket rendezvous');
+      made.push(rendezvous.socketDir);
+      expect(rendezvous).toMatchObject({ socket: 'lab.sock', relayPython: join(bin, 'python3'), node: 'n1' });
+      expect(rendezvous.socketDir).toMatch(/^\/tmp\/hpclab\.[A-Za-z0-9]{10}$/);
+      expect(statSync(rendezvous.socketDir).mode & 0o777).toBe(0o700);
+      const argv = readFileSync(join(dir, 'argv'), 'utf8').trimEnd().split('\n');
+      expect(argv).toEqual([
+        'lab',
+        '--no-browser',
+        `--ServerApp.base_url=${BASE}`,
+        '--ServerApp.allow_remote_access=True',
+        '--ServerApp.sock_mode=0600',
+        '--KernelManager.transport=ipc',
+        `--ServerApp.sock=${rendezvous.socketDir}/lab.sock`
+      ]);
+      const env = readFileSync(join(dir, 'env'), 'utf8');
+      expect(env).toContain(`runtime=${rendezvous.socketDir}/rt`);
+      // The Lab's own python kernel starts through the bootstrap that keeps its output pipe off TCP.
+      const spec = JSON.parse(readFileSync(join(rendezvous.socketDir, 'share/kernels/python3/kernel.json'), 'utf8'));
+      expect(spec.argv[0]).toBe(join(bin, 'python3'));
+      expect(spec.argv.slice(1, 2).concat(spec.argv.slice(3))).toEqual(['-c', '-f', '{connection_file}']);
+      expect(spec.argv[2]).toContain('ipykernel.iostream');
+    });
+
+    it('refuses a jupyter_server too old for sockets (exit 6, no server, words naming the fix)', () => {
+      const r = runScript({ GATE_RC: '1' }, 'relay');
+      expect(r.status).toBe(6);
+      expect(() => statSync(join(sessionDir, 'rendezvous.json'))).toThrow();
+      expect(r.stderr).toMatch(/jupyter_server 1\.9 or newer .*nodeChannels: "tcp"/);
+      expect(() => statSync(join(dir, 'argv'))).toThrow();
+    });
   });
 
   it('refuses a NodeAddr that is not a host name or address (exit 4, no rendezvous, no server)', () => {
