@@ -80,7 +80,8 @@ export function sessionReply(s: SessionInfo): wire.Session {
     endedAt: s.endedAt,
     endReason: s.endReason,
     message: s.message,
-    baseUrl: s.baseUrl
+    baseUrl: s.baseUrl,
+    access: s.access ? { kind: s.access.kind, summary: s.access.summary, relay: s.access.relay } : null
   };
 }
 

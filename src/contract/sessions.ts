@@ -38,7 +38,20 @@ export const sessionSchema = z.object({
   /** Human words for the end or failure. */
   message: nullableString,
   /** Where the proxied server answers: `/hpclab/node/<id>/`. */
-  baseUrl: z.string()
+  baseUrl: z.string(),
+  /**
+   * How the companion reaches the node once running (null before): `unix-socket` through a relay
+   * step of the job, nothing on TCP; `tcp` a port any cluster user can connect to.
+   */
+  access: z.optional(
+    z.nullable(
+      z.object({
+        kind: z.enum(['unix-socket', 'tcp']),
+        summary: z.string(),
+        relay: z.nullable(z.enum(['up', 'starting', 'down']))
+      })
+    )
+  )
 });
 export type Session = z.infer<typeof sessionSchema>;
 

@@ -87,8 +87,30 @@ export class SessionsSection extends Section {
         el('span', { class: 'jp-hpclab-badge' }, this.stateWord(s.state))
       ),
       el('div', { class: 'jp-hpclab-muted' }, this.detail(s)),
+      ...this.access(s),
       el('div', { class: 'jp-hpclab-actions' }, ...actions)
     );
+  }
+
+  /** How the node is reached, in a few words; the whole summary (paths, job) on hover. */
+  private access(s: Session): HTMLElement[] {
+    const { trans } = this.ctx;
+    if (!s.access || FINAL.has(s.state)) return [];
+    const words =
+      s.access.kind === 'unix-socket'
+        ? trans.__('Private: unix socket, no TCP port (relay %1)', s.access.relay ?? '-')
+        : trans.__('Open: TCP port any cluster user can connect to');
+    return [
+      el(
+        'div',
+        {
+          class: `jp-hpclab-muted jp-hpclab-access jp-hpclab-access-${s.access.kind}`,
+          title: s.access.summary,
+          dataset: { access: s.access.kind }
+        },
+        words
+      )
+    ];
   }
 
   private detail(s: Session): string {

@@ -93,3 +93,27 @@ test('nothing to show: loading first, then an invitation to request one', () => 
   redraw();
   expect(section.node.textContent).toContain('No sessions. Request one above.');
 });
+
+test('a running session says how its node is reached: private socket, or a TCP port others can reach', () => {
+  const model = new FakeModel();
+  const summary =
+    'unix socket /tmp/hpclab.Ab3dE5gH7j/lab.sock (mode 0600) in a directory of mode 0700 on c1, reached through a relay step of job 7; no TCP port on the node';
+  model.sessions = [
+    { ...sessionBase, id: 'private', state: 'running', access: { kind: 'unix-socket', summary, relay: 'up' } },
+    {
+      ...sessionBase,
+      id: 'open',
+      state: 'running',
+      access: { kind: 'tcp', summary: 'TCP port 8123 on c1: any cluster user can connect to it', relay: null }
+    },
+    { ...sessionBase, id: 'older', state: 'running' }
+  ];
+  const section = shown(new SessionsSection(sectionContext(model)));
+  const access = (row: HTMLElement) => row.querySelector<HTMLElement>('.jp-hpclab-access');
+  const [priv, open, older] = rows(section);
+  expect(access(priv)?.textContent).toBe('Private: unix socket, no TCP port (relay up)');
+  expect(access(priv)?.title).toBe(summary);
+  expect(access(open)?.textContent).toBe('Open: TCP port any cluster user can connect to');
+  expect(access(open)?.dataset.access).toBe('tcp');
+  expect(access(older)).toBeNull();
+});

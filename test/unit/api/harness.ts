@@ -51,6 +51,7 @@ export function sessionInfo(id: string, over: Partial<SessionInfo> = {}): Sessio
     endReason: null,
     message: null,
     baseUrl: `/hpclab/node/${id}/`,
+    access: null,
     ...over
   };
 }
