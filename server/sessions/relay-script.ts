@@ -20,6 +20,7 @@ HELLO, OPEN, OPENED, DATA, EOF, CLOSE, ERROR, CREDIT, PING, PONG, PAD = range(11
 MAX_PAYLOAD = 65536
 WINDOW = 256 * 1024
 OUT_HIGH = 1 << 20
+ACK_DELAY = 0.0005
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z")
 
 def die(code, msg):
@@ -145,7 +146,15 @@ def main():
         elif t == PING:
             send(PONG, 0, p)
 
+    # An answer owed to the companion's last burst (see the mux: Slurm's step I/O keeps Nagle on,
+    # so a second message waits for an ACK that only data going the other way brings at once).
+    # Sent only when nothing else goes out within ACK_DELAY: a reply carries the ACK as well.
+    ack_due = None
     while True:
+        if ack_due is not None and (out or time.monotonic() >= ack_due):
+            if not out:
+                out.extend(HDR.pack(PAD, 0, 1) + b"\n")
+            ack_due = None
         if out and out[-1] != 10:
             out.extend(HDR.pack(PAD, 0, 1) + b"\n")
         for fd in (fin, fout):
@@ -157,7 +166,8 @@ def main():
             sel.register(fout, selectors.EVENT_WRITE, "out")
         for ch in list(chans.values()):
             update(ch)
-        events = sel.select(timeout=min(5.0, idle_exit))
+        wait = min(5.0, idle_exit) if ack_due is None else max(0.0, ack_due - time.monotonic())
+        events = sel.select(timeout=wait)
         if time.monotonic() - last_in[0] > idle_exit:
             die(0, "no word from the companion for %g s: exiting" % idle_exit)
         for key, mask in events:
@@ -179,6 +189,8 @@ def main():
                     p = bytes(inbuf[HDR.size:HDR.size + n])
                     del inbuf[:HDR.size + n]
                     on_frame(t, cid, p)
+                    if t != PAD and ack_due is None:
+                        ack_due = time.monotonic() + ACK_DELAY
             elif key.data == "out":
                 # Frames added since the loop's top (an answer to what came in just now) must end
                 # with a newline too: Slurm passes step output on a line at a time.
@@ -200,7 +212,9 @@ def main():
                         n = ch.sock.send(ch.wbuf)
                         del ch.wbuf[:n]
                         ch.pending_credit += n
-                        if ch.pending_credit >= 32768 or not ch.wbuf:
+                        # Granted in quarters of the window, not per write: an extra small write
+                        # here would be a second Slurm message, held back by Nagle (see the mux).
+                        if ch.pending_credit >= WINDOW // 4:
                             send(CREDIT, ch.id, struct.pack(">I", ch.pending_credit))
                             ch.pending_credit = 0
                         if not ch.wbuf and ch.eof_out:

@@ -29,6 +29,8 @@ export class RelayOpenError extends Error {
   }
 }
 
+const NEWLINE = Buffer.from('\n');
+
 /** A keepalive often enough that the relay's idle exit (60 s) never fires while we live. */
 export const PING_MS = 15_000;
 
@@ -50,6 +52,9 @@ export class RelayMux {
   private readonly channels = new Map<number, Channel>();
   private next = 1;
   private ended: Error | null = null;
+  private outgoing: Buffer[] = [];
+  private flushing = false;
+  private ackOwed = false;
   private readonly ping: NodeJS.Timeout;
   private settle!: { resolve: (h: RelayHello) => void; reject: (e: Error) => void };
 
@@ -57,7 +62,10 @@ export class RelayMux {
     this.ready = new Promise((resolve, reject) => (this.settle = { resolve, reject }));
     // Nobody may be waiting on `ready` when the relay fails later: the channels carry the error.
     this.ready.catch(() => undefined);
-    proc.stdin.on('error', err => this.end(err));
+    // EPIPE: the relay is gone; its output's end says so in the same words, whichever comes first.
+    proc.stdin.on('error', err =>
+      this.end((err as NodeJS.ErrnoException).code === 'EPIPE' ? new Error('the relay ended') : err)
+    );
     proc.stdout.on('data', (chunk: Buffer) => this.onData(chunk));
     proc.stdout.on('end', () => this.end(new Error('the relay ended')));
     proc.stdout.on('error', err => this.end(err));
@@ -123,7 +131,30 @@ export class RelayMux {
 
   private send(type: FrameType, channel: number, payload?: Buffer): void {
     if (this.ended) return; // every channel has been destroyed with the reason already
-    this.proc.stdin.write(encodeFrame(type, channel, payload));
+    this.outgoing.push(encodeFrame(type, channel, payload));
+    this.scheduleFlush();
+  }
+
+  /**
+   * Frames made in one turn of the event loop go out in one write. Slurm carries a step's stdin
+   * and stdout as one message per read over a TCP connection that keeps Nagle's algorithm on:
+   * a second small message waits for the first one's ACK, and the receiver delays that ACK by
+   * up to 40 ms. So: as few writes as possible, and (see onData) an answer to every burst the
+   * relay sends, which carries the ACK its next message waits for.
+   */
+  private scheduleFlush(): void {
+    if (this.flushing) return;
+    this.flushing = true;
+    setImmediate(() => {
+      this.flushing = false;
+      if (this.ended) return;
+      if (this.outgoing.length === 0 && this.ackOwed) this.outgoing.push(encodeFrame(FrameType.Pad, 0, NEWLINE));
+      this.ackOwed = false;
+      if (this.outgoing.length === 0) return;
+      const batch = this.outgoing.length === 1 ? this.outgoing[0] : Buffer.concat(this.outgoing);
+      this.outgoing = [];
+      this.proc.stdin.write(batch);
+    });
   }
 
   /** Sends queued writes as far as the channel's credit goes. */
@@ -150,6 +181,12 @@ export class RelayMux {
       return;
     }
     for (const frame of frames) this.onFrame(frame);
+    // Every burst is answered (with padding if nothing else goes out): the relay answers ours
+    // unless they are padding alone, so the exchange of answers ends there.
+    if (frames.length > 0) {
+      this.ackOwed = true;
+      this.scheduleFlush();
+    }
   }
 
   private onFrame({ type, channel: id, payload }: Frame): void {
