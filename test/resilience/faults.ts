@@ -76,12 +76,22 @@ export class EventTap {
  * `die-on-go`: its kernel dies at `go()`). The launcher and its background companion use a
  * private state home.
  */
-export async function startNotebook(profile = 'cpu', mode: 'survive' | 'walltime' | 'die-on-go' = 'survive') {
+export async function startNotebook(
+  profile = 'cpu',
+  mode: 'survive' | 'walltime' | 'die-on-go' | 'secret' = 'survive',
+  extraEnv: Record<string, string> = {}
+) {
   const env = testbed();
   const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'hpclab-jupyter-'));
   const stateHome = await fs.mkdtemp(path.join(os.tmpdir(), 'hpclab-state-'));
   const goFile = path.join(stateHome, 'go');
-  const childEnv = { ...process.env, JUPYTER_DATA_DIR: dataDir, HOME: os.tmpdir(), XDG_STATE_HOME: stateHome };
+  const childEnv = {
+    ...process.env,
+    ...extraEnv,
+    JUPYTER_DATA_DIR: dataDir,
+    HOME: os.tmpdir(),
+    XDG_STATE_HOME: stateHome
+  };
   const bin = path.join(repoRoot, 'dist', 'server', 'cli', 'main.js');
   execFileSync(process.execPath, [bin, 'kernels', 'add', '--profile', profile, '--config', env.config], {
     env: childEnv
@@ -169,11 +179,12 @@ export function companionForSuite(): () => CompanionProcess {
 /** Asks for a Lab session and waits until its server answers through the proxy. */
 export async function runningLab(
   companion: CompanionProcess,
-  overrides?: Record<string, unknown>
+  overrides?: Record<string, unknown>,
+  profile = 'cpu'
 ): Promise<SessionInfo> {
   const s = await companion.json<SessionInfo>('/hpclab/api/sessions', {
     method: 'POST',
-    body: JSON.stringify({ kind: 'lab', profile: 'cpu', ...(overrides ? { overrides } : {}) })
+    body: JSON.stringify({ kind: 'lab', profile, ...(overrides ? { overrides } : {}) })
   });
   return waitFor(
     'the Lab to run',

@@ -110,6 +110,25 @@ if sys.argv[2] == 'survive':
     km.shutdown_kernel()
     say(step='shutdown')
     sys.exit(0)
+if sys.argv[2] == 'secret':
+    # Prints a secret every 100 ms from a thread while the test probes as another cluster user;
+    # once it says go (creates the file named last), the kernel must still answer.
+    secret = os.environ['HPCLAB_TEST_SECRET']
+    code = ('import threading, time\n'
+            'def _leak():\n'
+            '    while True:\n'
+            '        print(%r, flush=True)\n'
+            '        time.sleep(0.1)\n'
+            'threading.Thread(target=_leak, daemon=True).start()\n'
+            'time.sleep(0.5)') % secret
+    out = run(kc, code) or ''
+    say(step='printing', seen=out.count(secret))
+    while not os.path.exists(sys.argv[3]):
+        time.sleep(0.2)
+    say(step='after', out=run_retrying(kc, 'print(6 * 7)'))
+    km.shutdown_kernel()
+    say(step='shutdown')
+    sys.exit(0)
 if sys.argv[2] == 'kill':
     say(step='waiting')
     time.sleep(600)

@@ -7,6 +7,8 @@ export interface TestbedEnv {
   mode: 'single' | 'split';
   dir: string;
   user: string;
+  /** A second, unprivileged cluster user, for probes of what others can reach. */
+  probeUser: string;
   node: string;
   nodeAddr: string;
   ssh: { host: string; port: number };
