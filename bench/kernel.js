@@ -80,4 +80,4 @@ async function kernelBench({ cells = 1000 } = {}) {
   }
 }
 
-module.exports = { kernelBench };
+module.exports = { kernelBench, runKernel };

@@ -12,6 +12,7 @@ const benches = {
   exec: smoke => require('./ssh-exec').sshExecBench({ n: smoke ? 10 : 300 }),
   kernel: smoke => require('./kernel').kernelBench({ cells: smoke ? 50 : 1000 }),
   session: smoke => require('./session').sessionBench({ runs: smoke ? 1 : 5 }),
+  'node-channels': smoke => require('./node-channels').nodeChannelsBench({ smoke }),
   scheduler: smoke => require('./scheduler-load').schedulerLoadBench({ windowMs: smoke ? 3_000 : 30_000 }),
   submit: smoke => require('./submit').submitBench({ smoke }),
   history: smoke => require('./history').historyBench({ smoke }),

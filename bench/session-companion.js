@@ -46,7 +46,9 @@ function getOverStream(stream, urlPath, token) {
 
 async function main() {
   const env = testbedEnv();
-  const config = parseConfig(fs.readFileSync(env.config, 'utf8'), env.config);
+  // bench/node-channels.js runs one on a copy of the testbed's config (nodeChannels "tcp").
+  const file = process.env.HPCLAB_BENCH_CONFIG || env.config;
+  const config = parseConfig(fs.readFileSync(file, 'utf8'), file);
   const stateHome = fs.mkdtempSync('/tmp/hpclab-bench-state-');
   const companion = await startCompanion({ config, env: { XDG_STATE_HOME: stateHome }, homeDir: stateHome });
   const login = () => companion.clusters.get('testbed').transport;

@@ -38,10 +38,11 @@ function slurmStartMs(user) {
 }
 
 /** The companion child: `call(op, ...args)` runs one of its ops (see session-companion.js). */
-function startCompanionProcess() {
+function startCompanionProcess(configFile) {
   // Started with this process's node flags (--cpu-prof and the like reach both sides).
   const child = fork(path.join(__dirname, 'session-companion.js'), [], {
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc']
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    env: configFile ? { ...process.env, HPCLAB_BENCH_CONFIG: configFile } : process.env
   });
   const pending = new Map();
   let next = 0;
@@ -250,4 +251,4 @@ async function sessionBench({ runs = 5 } = {}) {
   }
 }
 
-module.exports = { sessionBench, slurmStartMs };
+module.exports = { sessionBench, slurmStartMs, startCompanionProcess, proxiedDownload, FILE_BYTES };
