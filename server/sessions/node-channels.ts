@@ -90,6 +90,10 @@ export class NodeChannels {
     clearTimeout(relay.idle);
     relay.idle = undefined;
     const stream = await mux.open(name);
+    // A relay that ends (a dropped link, the job's end) destroys its streams with the reason; an
+    // idle pooled stream may have no reader to take it, and an unheard 'error' would end the
+    // companion. Readers that care listen themselves; the relay's end is logged once, above.
+    stream.on('error', err => this.o.logger.debug(`session ${ref.key}: a stream to ${name} ended`, err));
     stream.once('close', () => this.idleLater(ref.key, relay, mux));
     return stream;
   }

@@ -9,7 +9,7 @@ const bin = path.join(repoRoot, 'dist', 'server', 'cli', 'main.js');
 
 /** A companion run as users run it (`hpclab serve`), in its own process, with its own state dir. */
 export class CompanionProcess {
-  child: ChildProcess | undefined;
+  child: (ChildProcess & { killedByTest?: boolean }) | undefined;
   url = '';
   token = '';
   stderr = '';
@@ -33,6 +33,12 @@ export class CompanionProcess {
       stdio: ['ignore', 'ignore', 'pipe']
     });
     this.child.stderr!.on('data', (d: Buffer) => (this.stderr += d.toString()));
+    const child = this.child;
+    // A companion that dies on its own takes the reason with it: print what it said last.
+    child.once('exit', (code, signal) => {
+      if (child.killedByTest || code === 0) return;
+      console.error(`the companion exited by itself (${code ?? signal}):\n${this.stderr.slice(-6000)}`);
+    });
     const info = await waitFor(
       'the companion runtime file',
       async () => JSON.parse(await fs.readFile(runtime, 'utf8')),
@@ -49,6 +55,7 @@ export class CompanionProcess {
     return new Promise(resolve => {
       if (!this.child || this.child.exitCode !== null) return resolve();
       this.child.once('exit', () => resolve());
+      this.child.killedByTest = true;
       this.child.kill('SIGKILL');
     });
   }
@@ -56,6 +63,7 @@ export class CompanionProcess {
   async stop(): Promise<void> {
     if (!this.child || this.child.exitCode !== null) return;
     const exited = new Promise(resolve => this.child!.once('exit', resolve));
+    this.child.killedByTest = true;
     this.child.kill('SIGTERM');
     // Unref'd: a companion that exits at once must not leave a 5 s timer holding jest open.
     await Promise.race([exited, new Promise(r => setTimeout(r, 5000).unref())]);
