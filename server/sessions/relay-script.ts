@@ -180,6 +180,7 @@ def main():
                     os._exit(0)
                 last_in[0] = time.monotonic()
                 inbuf += b
+                real = False
                 while len(inbuf) >= HDR.size:
                     t, cid, n = HDR.unpack_from(inbuf)
                     if n > MAX_PAYLOAD:
@@ -189,8 +190,11 @@ def main():
                     p = bytes(inbuf[HDR.size:HDR.size + n])
                     del inbuf[:HDR.size + n]
                     on_frame(t, cid, p)
-                    if t != PAD and ack_due is None:
-                        ack_due = time.monotonic() + ACK_DELAY
+                    real = real or t != PAD
+                # A frame cut in two by Slurm's 1 KiB messages waits for its second half, which
+                # waits for an ACK: answer a partial frame too; only padding alone is not answered.
+                if (real or inbuf) and ack_due is None:
+                    ack_due = time.monotonic() + ACK_DELAY
             elif key.data == "out":
                 # Frames added since the loop's top (an answer to what came in just now) must end
                 # with a newline too: Slurm passes step output on a line at a time.

@@ -181,12 +181,11 @@ export class RelayMux {
       return;
     }
     for (const frame of frames) this.onFrame(frame);
-    // Every burst is answered (with padding if nothing else goes out): the relay answers ours
-    // unless they are padding alone, so the exchange of answers ends there.
-    if (frames.length > 0) {
-      this.ackOwed = true;
-      this.scheduleFlush();
-    }
+    // Every burst is answered, a partial frame too (its rest waits for the ACK this carries),
+    // with padding if nothing else goes out; the relay does not answer padding alone, so the
+    // exchange of answers ends there.
+    this.ackOwed = true;
+    this.scheduleFlush();
   }
 
   private onFrame({ type, channel: id, payload }: Frame): void {

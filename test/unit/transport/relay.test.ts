@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { PassThrough } from 'node:stream';
 import { createHash, randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as net from 'node:net';
@@ -174,5 +175,75 @@ describe('the relay behind the mux', () => {
     const t0 = Date.now();
     expect(await new Promise(r => orphan.on('exit', r))).toBe(0);
     expect(Date.now() - t0).toBeLessThan(8000);
+  });
+
+  test('answers each burst of the companion at once (padding if it has nothing to say), but not padding alone', async () => {
+    // Slurm's step I/O keeps Nagle on: a second small message waits for an ACK that only data
+    // going the other way brings at once. So every burst but bare padding gets an answer.
+    const raw = spawn('python3', relayArgs(dir), { stdio: ['pipe', 'pipe', 'pipe'] });
+    const reader = new FrameReader();
+    const frames: number[] = [];
+    raw.stdout.on('data', (d: Buffer) => frames.push(...reader.push(d).map(f => f.type)));
+    const settle = () => new Promise(r => setTimeout(r, 150));
+    raw.stdin.write(HANDSHAKE);
+    await settle();
+    expect(frames).toEqual([FrameType.Hello, FrameType.Pad]);
+    frames.length = 0;
+    raw.stdin.write(encodeFrame(FrameType.Credit, 99, Buffer.from([0, 0, 0, 1]))); // for no channel: nothing to do
+    await settle();
+    expect(frames).toEqual([FrameType.Pad]);
+    frames.length = 0;
+    raw.stdin.write(encodeFrame(FrameType.Data, 99, Buffer.from('x')).subarray(0, 5)); // half a frame
+    await settle();
+    expect(frames).toEqual([FrameType.Pad]);
+    frames.length = 0;
+    raw.stdin.write(
+      Buffer.concat([
+        encodeFrame(FrameType.Data, 99, Buffer.from('x')).subarray(5),
+        encodeFrame(FrameType.Pad, 0, Buffer.from('\n'))
+      ])
+    );
+    await settle();
+    expect(frames).toEqual([FrameType.Pad]); // the rest of the frame: answered
+    frames.length = 0;
+    raw.stdin.write(encodeFrame(FrameType.Pad, 0, Buffer.from('\n')));
+    await settle();
+    expect(frames).toEqual([]); // padding alone: no answer, so answers never bounce back and forth
+    raw.stdin.end();
+    expect(await new Promise(r => raw.on('exit', r))).toBe(0);
+  });
+});
+
+describe('the mux, against a scripted relay', () => {
+  test('writes the frames of one turn at once, and answers every burst from the relay', async () => {
+    const stdin = new PassThrough();
+    const stdout = new PassThrough();
+    const writes: Buffer[] = [];
+    stdin.on('data', (d: Buffer) => writes.push(d));
+    const mux = new RelayMux({ stdin, stdout });
+    stdout.write(
+      Buffer.concat([HANDSHAKE, encodeFrame(FrameType.Hello, 0, Buffer.from('{"version":1,"pid":1,"python":"3"}'))])
+    );
+    await mux.ready;
+    const turn = () => new Promise(r => setImmediate(r));
+    await turn();
+    writes.length = 0;
+    // Two opens in one turn: one write.
+    void mux.open('a.sock').catch(() => undefined);
+    void mux.open('b.sock').catch(() => undefined);
+    await turn();
+    await turn();
+    expect(writes).toHaveLength(1);
+    expect(new FrameReader().push(Buffer.concat([HANDSHAKE, writes[0]])).map(f => f.type)).toEqual([
+      FrameType.Open,
+      FrameType.Open
+    ]);
+    writes.length = 0;
+    // A burst from the relay (here, half a frame): answered with padding.
+    stdout.write(encodeFrame(FrameType.Pong, 0).subarray(0, 4));
+    await turn();
+    await turn();
+    expect(new FrameReader().push(Buffer.concat([HANDSHAKE, ...writes])).map(f => f.type)).toEqual([FrameType.Pad]);
+    mux.close();
   });
 });
