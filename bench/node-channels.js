@@ -1,6 +1,6 @@
 // Private node channels (issue 16) beside today's TCP path, in one run: the same cluster reached
-// with `nodeChannels: "relay"` (the default: unix sockets in the job's 0700 directory, carried by
-// a relay step through srun's stdio) and with `nodeChannels: "tcp"` (ports on the node's address,
+// with `nodeChannels: "relay"` (the default: unix sockets in the job's 0700 directory, reached by
+// a relay step of the job, whose streams dial out to the companion's hub on the login node) and with `nodeChannels: "tcp"` (ports on the node's address,
 // reached by SSH forwarding). Kernels: start → ready, execute round trip p50/p99 over trivial
 // cells, pipelined cells/s. Labs: page load (the /lab page and the scripts it names) and a 10 MB
 // download, both through the companion's proxy. Runs alternate between the two paths.
@@ -176,7 +176,7 @@ async function nodeChannelsBench({ smoke = false } = {}) {
         ratio: `${(dl.relay / dl.tcp).toFixed(2)}×`,
         target: '≥ 0.8×',
         verdict: verdict(dl.relay / dl.tcp >= 0.8),
-        note: `median of ${downloads.relay.length}, alternating; the relay rides srun's step I/O`
+        note: `median of ${downloads.relay.length}, alternating; new path: the relay's bulk lane via the login node's hub`
       }
     ];
   } finally {

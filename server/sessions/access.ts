@@ -1,10 +1,10 @@
-import type { RelayState } from './node-channels';
+import type { RelayStatus } from './node-channels';
 import { isFinal } from './reconcile';
 import type { SessionRecord } from './store';
 import type { SessionAccess } from './types';
 
 /** Words for `sessions show` and the sidebar: how the node is reached, and who else could. */
-export function describeAccess(record: SessionRecord, relay: RelayState | null): SessionAccess | null {
+export function describeAccess(record: SessionRecord, relay: RelayStatus | null): SessionAccess | null {
   const { target, info } = record;
   if (!target || isFinal(info.state)) return null;
   if ('socketDir' in target) {
@@ -12,10 +12,16 @@ export function describeAccess(record: SessionRecord, relay: RelayState | null):
       info.kind === 'lab'
         ? `unix socket ${target.socketDir}/${target.socket} (mode 0600)`
         : `ZMQ ipc sockets of its kernels in ${target.socketDir}`;
+    const lane =
+      !relay || relay.bulk === 'untried'
+        ? ''
+        : relay.bulk === 'on'
+          ? "; streams: the relay dials out to the companion's hub on the login node"
+          : `; streams go through srun's stdio (the node could not reach the login node's hub: ${relay.bulkError})`;
     return {
       kind: 'unix-socket',
-      summary: `${what} in a directory of mode 0700 on ${info.node ?? 'the node'}, reached through a relay step of job ${info.jobId}; no TCP port on the node`,
-      relay
+      summary: `${what} in a directory of mode 0700 on ${info.node ?? 'the node'}, reached through a relay step of job ${info.jobId}; no TCP port on the node${lane}`,
+      relay: relay?.state ?? null
     };
   }
   if ('host' in target) {

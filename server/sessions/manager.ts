@@ -156,7 +156,7 @@ export class SessionManager {
         state: 'running',
         message: `${describeFailure(down)}. The session keeps running on its node; this page tries again by itself.`
       };
-    return { sessionId: id, token, connect: () => this.openTarget(record, target) };
+    return { sessionId: id, token, connect: () => this.openTarget(record, target, { bulk: true }) };
   };
 
   /**
@@ -171,12 +171,16 @@ export class SessionManager {
     return 'host' in target ? { host: target.host } : undefined;
   }
 
-  /** A stream to the unix socket `name` in a running session's private directory on its node. */
+  /**
+   * A stream to the unix socket `name` in a running session's private directory on its node
+   * (a kernel's channel): on the bulk lane where it works, whose latency is a TCP path's, not
+   * that of srun's stdio.
+   */
   openNodeStream(id: string, name: string): Promise<Duplex> {
     const record = this.registry.require(id);
     const ref = this.nodeRef(record);
     if (!ref) return Promise.reject(new Error(`session ${id} has no private socket directory`));
-    return this.channels.open(ref, name);
+    return this.channels.openBulk(ref, name);
   }
 
   /** The session directory on the cluster (absolute), for the layers that put files there. */
@@ -190,11 +194,12 @@ export class SessionManager {
     this.channels.close();
   }
 
-  private openTarget(record: SessionRecord, target: SessionTarget): Promise<Duplex> {
+  /** `bulk`: the proxy's streams, which may carry megabytes (see NodeChannels.openBulk). */
+  private openTarget(record: SessionRecord, target: SessionTarget, options: { bulk?: boolean } = {}): Promise<Duplex> {
     if ('socketDir' in target) {
       const ref = this.nodeRef(record, target);
       if (!ref) return Promise.reject(new Error(`session ${record.info.id} has no job yet`));
-      return this.channels.open(ref, target.socket);
+      return options.bulk ? this.channels.openBulk(ref, target.socket) : this.channels.open(ref, target.socket);
     }
     return this.options.clusters(record.info.cluster).transport.openStream(target);
   }
@@ -213,6 +218,6 @@ export class SessionManager {
   }
 
   private withAccess(record: SessionRecord): SessionInfo {
-    return { ...record.info, access: describeAccess(record, this.channels.status(record.info.id).state) };
+    return { ...record.info, access: describeAccess(record, this.channels.status(record.info.id)) };
   }
 }

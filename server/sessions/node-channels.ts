@@ -1,8 +1,11 @@
+import { randomBytes } from 'node:crypto';
+import { isIP } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { errorMessage, type Logger } from '../log';
 import { TransportError } from '../transport/errors';
 import { RelayMux } from '../transport/relay/relay-mux';
 import type { RemoteProcess, Transport } from '../transport/types';
+import { hubArgs } from './hub-script';
 import { relayArgs } from './relay-script';
 
 /** The job-step name of relays, apart from kernels' so stopping old kernels never stops a relay. */
@@ -27,6 +30,9 @@ export interface RelayStatus {
   /** Relay steps started for this session by this companion. */
   starts: number;
   lastError: string | null;
+  /** The bulk lane (the relay dialling out to the login node's hub): used, not tried yet, or off with why. */
+  bulk: 'on' | 'untried' | 'off';
+  bulkError: string | null;
 }
 
 export interface NodeChannelsOptions {
@@ -37,6 +43,15 @@ export interface NodeChannelsOptions {
   startTimeoutMs?: number;
   /** The relay's command; tests run it without srun. Default: an srun step into the job. */
   command?: (ref: NodeRef) => string[];
+  /** The hub's command on the login node, listening on `address`; default `python3` with the hub program. */
+  hubCommand?: (address: string) => string[];
+}
+
+/** The hub on one cluster's login node: its port, and how to let a secret in. */
+interface Hub {
+  port: number;
+  allow(secret: string): void;
+  stop(): void;
 }
 
 interface Relay {
@@ -49,6 +64,10 @@ interface Relay {
   /** No new start before this time (ms) after a failed one, so a launcher's retries do not spawn steps in a loop. */
   retryAt: number;
   backoffMs: number;
+  bulk: 'on' | 'untried' | 'off';
+  bulkError: string | null;
+  /** Bulk streams open now (their bytes go through the relay process, not its stdio). */
+  bulkStreams: number;
 }
 
 const MAX_BACKOFF_MS = 15_000;
@@ -79,6 +98,7 @@ export function relayCommand(ref: NodeRef): string[] {
  */
 export class NodeChannels {
   private readonly relays = new Map<string, Relay>();
+  private readonly hubs = new Map<string, Promise<Hub>>();
   private closed = false;
 
   constructor(private readonly o: NodeChannelsOptions) {}
@@ -98,11 +118,65 @@ export class NodeChannels {
     return stream;
   }
 
+  /**
+   * A stream for bulk traffic (a Lab's HTTP): the relay joins the socket to a connection it
+   * makes out to the companion's hub on the login node, which the companion reaches over SSH,
+   * so bytes skip srun's stdio (about 20 MB/s). Where that cannot work (a firewall between
+   * nodes and the login node, no python3 there), the session falls back to the relay's own
+   * channels for good, and says why in its status.
+   */
+  async openBulk(ref: NodeRef, name: string): Promise<Duplex> {
+    const relay = this.entry(ref.key);
+    if (relay.bulk === 'off') return this.open(ref, name);
+    const mux = await this.running(ref, relay);
+    let stream: Duplex | undefined;
+    try {
+      const address = (await mux.ready).launchHost ?? '';
+      if (isIP(address) === 0)
+        throw new Error(
+          `Slurm did not tell the step where srun runs (SLURM_LAUNCH_NODE_IPADDR=${JSON.stringify(address)})`
+        );
+      const hub = await this.hub(ref, address);
+      const secret = randomBytes(32).toString('hex');
+      hub.allow(secret);
+      const [near, far] = await Promise.allSettled([
+        ref.transport.openStream({ host: address, port: hub.port }),
+        mux.dial(name, { port: hub.port, secret })
+      ]);
+      if (near.status === 'fulfilled') stream = near.value;
+      if (near.status === 'rejected') throw near.reason;
+      if (far.status === 'rejected') throw far.reason;
+      stream = near.value;
+      stream.write(`${secret}\n`);
+    } catch (err) {
+      stream?.destroy();
+      // Is it the lane, or the socket? The relay's own channel tells: if it opens, the lane is at fault.
+      const fallback = await this.open(ref, name);
+      relay.bulk = 'off';
+      relay.bulkError = errorMessage(err);
+      this.o.logger.warn(
+        `session ${ref.key}: the bulk lane (node to login node) does not work; its streams go through the relay's stdio, about 20 MB/s`,
+        err
+      );
+      return fallback;
+    }
+    relay.bulk = 'on';
+    relay.bulkStreams++;
+    clearTimeout(relay.idle);
+    relay.idle = undefined;
+    stream.on('error', err => this.o.logger.debug(`session ${ref.key}: a bulk stream to ${name} ended`, err));
+    stream.once('close', () => {
+      relay.bulkStreams--;
+      this.idleLater(ref.key, relay, mux);
+    });
+    return stream;
+  }
+
   status(key: string): RelayStatus {
     const relay = this.relays.get(key);
-    if (!relay) return { state: 'down', starts: 0, lastError: null };
+    if (!relay) return { state: 'down', starts: 0, lastError: null, bulk: 'untried', bulkError: null };
     const state: RelayState = relay.mux && !relay.mux.failure ? 'up' : relay.starting ? 'starting' : 'down';
-    return { state, starts: relay.starts, lastError: relay.lastError };
+    return { state, starts: relay.starts, lastError: relay.lastError, bulk: relay.bulk, bulkError: relay.bulkError };
   }
 
   /** The session ended: its relay goes (the job's end would take it anyway). */
@@ -116,6 +190,68 @@ export class NodeChannels {
   close(): void {
     this.closed = true;
     for (const key of [...this.relays.keys()]) this.forget(key);
+    for (const hub of this.hubs.values())
+      void hub.then(
+        h => h.stop(),
+        () => undefined
+      ); // a hub that never started has nothing to stop
+    this.hubs.clear();
+  }
+
+  /** The cluster's hub on `address` of its login node, started on first use and again after it ends. */
+  private hub(ref: NodeRef, address: string): Promise<Hub> {
+    const key = `${ref.cluster} ${address}`;
+    let hub = this.hubs.get(key);
+    if (!hub) {
+      hub = this.startHub(ref, address, key);
+      this.hubs.set(key, hub);
+      hub.catch(() => this.hubs.delete(key)); // the caller reports the failure; the next use tries again
+    }
+    return hub;
+  }
+
+  private async startHub(ref: NodeRef, address: string, key: string): Promise<Hub> {
+    const proc = await ref.transport.execStream(this.o.hubCommand?.(address) ?? ['python3', ...hubArgs(address)]);
+    const stderr = tailOf(proc);
+    // Its end is reported below (proc.exited); a write to a hub that just ended must not throw.
+    proc.stdin.on('error', err => this.o.logger.debug(`cluster ${ref.cluster}: writing to the hub failed`, err));
+    proc.stdout.on('error', err => this.o.logger.debug(`cluster ${ref.cluster}: reading the hub failed`, err));
+    const port = await new Promise<number>((resolve, reject) => {
+      let text = '';
+      const timer = setTimeout(() => fail(new Error('the hub did not start within 15 s')), 15_000);
+      const fail = (err: Error) => {
+        clearTimeout(timer);
+        proc.kill();
+        reject(new Error(`${err.message}${stderr() ? `: ${stderr()}` : ''}`));
+      };
+      proc.stdout.on('data', (chunk: Buffer) => {
+        text += chunk.toString('utf8');
+        const line = text.split('\n')[0];
+        if (!text.includes('\n')) return;
+        clearTimeout(timer);
+        let port = NaN;
+        try {
+          port = Number((JSON.parse(line) as { port?: unknown }).port);
+        } catch {
+          // not JSON: refused just below, with the line in the message
+        }
+        if (Number.isInteger(port) && port > 0 && port < 65536) resolve(port);
+        else fail(new Error(`the hub said ${JSON.stringify(line)}`));
+      });
+      void proc.exited.then(end => fail(new Error(`the hub exited (${end.code ?? end.signal})`)));
+    });
+    void proc.exited.then(() => {
+      this.hubs.delete(key);
+      if (!this.closed) this.o.logger.info(`cluster ${ref.cluster}: the bulk lane's hub on the login node ended`);
+    });
+    this.o.logger.info(
+      `cluster ${ref.cluster}: the bulk lane's hub listens on ${address} port ${port} of the login node`
+    );
+    return {
+      port,
+      allow: secret => proc.stdin.write(`ALLOW ${secret}\n`),
+      stop: () => proc.stdin.end()
+    };
   }
 
   private entry(key: string): Relay {
@@ -129,7 +265,10 @@ export class NodeChannels {
         starts: 0,
         lastError: null,
         retryAt: 0,
-        backoffMs: 500
+        backoffMs: 500,
+        bulk: 'untried',
+        bulkError: null,
+        bulkStreams: 0
       };
       this.relays.set(key, relay);
     }
@@ -208,11 +347,13 @@ export class NodeChannels {
   }
 
   private idleLater(key: string, relay: Relay, mux: RelayMux): void {
-    if (relay.mux !== mux || mux.channelCount > 0 || relay.idle) return;
+    // Bulk streams run inside the relay process too (it copies their bytes): they keep it as well.
+    if (relay.mux !== mux || mux.channelCount > 0 || relay.bulkStreams > 0 || relay.idle) return;
     relay.idle = setTimeout(
       () => {
         relay.idle = undefined;
-        if (relay.mux === mux && mux.channelCount === 0 && this.relays.get(key) === relay) this.stop(relay);
+        const unused = mux.channelCount === 0 && relay.bulkStreams === 0;
+        if (relay.mux === mux && unused && this.relays.get(key) === relay) this.stop(relay);
       },
       this.o.idleMs ?? 10 * 60_000
     );

@@ -16,7 +16,9 @@ import errno, json, os, re, selectors, signal, socket, stat, struct, sys, time
 MAGIC = b"\x00HPCLAB-RELAY/1\n"
 PATTERN = bytes(range(256))
 HDR = struct.Struct(">BII")
-HELLO, OPEN, OPENED, DATA, EOF, CLOSE, ERROR, CREDIT, PING, PONG, PAD = range(11)
+HELLO, OPEN, OPENED, DATA, EOF, CLOSE, ERROR, CREDIT, PING, PONG, PAD, DIAL = range(12)
+SECRET = re.compile(r"[0-9a-f]{64}\Z")
+PIPE_HIGH = 1 << 20
 MAX_PAYLOAD = 65536
 WINDOW = 256 * 1024
 OUT_HIGH = 1 << 20
@@ -66,7 +68,8 @@ def main():
     os.set_blocking(fout, False)
     sel = selectors.DefaultSelector()
     out = bytearray(MAGIC + PATTERN)
-    hello = json.dumps({"version": 1, "pid": os.getpid(), "python": sys.version.split()[0]}).encode()
+    hello = json.dumps({"version": 1, "pid": os.getpid(), "python": sys.version.split()[0],
+                        "launchHost": os.environ.get("SLURM_LAUNCH_NODE_IPADDR", "")}).encode()
     out += HDR.pack(HELLO, 0, len(hello)) + hello
     inbuf = bytearray()
     chans = {}
@@ -102,14 +105,15 @@ def main():
         elif registered:
             sel.unregister(ch.sock)
 
-    def open_chan(cid, name):
-        if cid in chans or not NAME.match(name):
-            return send(ERROR, cid, b"bad-name")
+    def connect_unix(name):
+        # A socket of the user's, by name, in the job's directory: the socket, or the reason why not.
+        if not NAME.match(name):
+            return None, b"bad-name"
         path = os.path.join(sdir, name)
         try:
             st = os.lstat(path)
             if not stat.S_ISSOCK(st.st_mode) or st.st_uid != os.getuid():
-                return send(ERROR, cid, b"not-a-socket")
+                return None, b"not-a-socket"
             s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             try:
                 s.connect(path)
@@ -118,16 +122,132 @@ def main():
                 raise
             s.setblocking(False)
         except OSError as e:
-            return send(ERROR, cid, errno.errorcode.get(e.errno, "EIO").encode())
+            return None, errno.errorcode.get(e.errno, "EIO").encode()
+        return s, None
+
+    def open_chan(cid, name):
+        if cid in chans:
+            return send(ERROR, cid, b"bad-name")
+        s, why = connect_unix(name)
+        if s is None:
+            return send(ERROR, cid, why)
         ch = Chan(cid, s)
         chans[cid] = ch
         send(OPENED, cid)
         update(ch)
 
+    # The bulk lane: a socket of the job joined to a connection the relay makes itself, out to
+    # the companion's hub on the login node (the host srun runs on), bytes copied both ways here
+    # and not through stdio. The node still listens on nothing.
+    peer, pbuf, peof = {}, {}, set()
+
+    def pforget(s):
+        if s in sel.get_map():
+            sel.unregister(s)
+        peer.pop(s, None)
+        pbuf.pop(s, None)
+        peof.discard(s)
+        s.close()
+
+    def pdrop(c):
+        other = peer.get(c)
+        pforget(c)
+        if other is not None:
+            pforget(other)
+
+    def pupdate(c):
+        other = peer.get(c)
+        if other is None:
+            return
+        ev = 0
+        if c not in peof and len(pbuf[other]) < PIPE_HIGH:
+            ev |= selectors.EVENT_READ
+        if pbuf[c]:
+            ev |= selectors.EVENT_WRITE
+        registered = c in sel.get_map()
+        if ev and registered:
+            sel.modify(c, ev, "pipe")
+        elif ev:
+            sel.register(c, ev, "pipe")
+        elif registered:
+            sel.unregister(c)
+
+    def pfinish(c):
+        other = peer[c]
+        if other in peof and not pbuf[c]:
+            try:
+                c.shutdown(socket.SHUT_WR)
+            except OSError:
+                pass
+            if c in peof and not pbuf[other]:
+                pdrop(c)
+                return True
+        return False
+
+    def on_pipe(c, mask):
+        other = peer.get(c)
+        if other is None:
+            return
+        if mask & selectors.EVENT_WRITE and pbuf[c]:
+            try:
+                n = c.send(pbuf[c])
+                del pbuf[c][:n]
+            except BlockingIOError:
+                pass
+            except OSError:
+                return pdrop(c)
+            if pfinish(c):
+                return
+        if mask & selectors.EVENT_READ and c not in peof:
+            try:
+                b = c.recv(262144)
+            except BlockingIOError:
+                b = None
+            except OSError:
+                return pdrop(c)
+            if b == b"":
+                peof.add(c)
+                if pfinish(other):
+                    return
+            elif b:
+                pbuf[other] += b
+        pupdate(c)
+        pupdate(other)
+
+    def dial(cid, p):
+        try:
+            req = json.loads(p.decode("utf-8"))
+            name, port, secret = req["name"], int(req["port"]), req["secret"]
+            if not (0 < port < 65536 and isinstance(secret, str) and SECRET.match(secret)):
+                raise ValueError("bad request")
+        except (ValueError, KeyError, TypeError):
+            return send(ERROR, cid, b"bad-dial")
+        host = os.environ.get("SLURM_LAUNCH_NODE_IPADDR", "")
+        if not host:
+            return send(ERROR, cid, b"no-launch-host")
+        local, why = connect_unix(name)
+        if local is None:
+            return send(ERROR, cid, why)
+        try:
+            out_sock = socket.create_connection((host, port), timeout=3.0)
+            out_sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            out_sock.sendall((secret + "\n").encode())
+            out_sock.setblocking(False)
+        except OSError as e:
+            local.close()
+            return send(ERROR, cid, errno.errorcode.get(e.errno, "ETIMEDOUT").encode())
+        peer[local], peer[out_sock] = out_sock, local
+        pbuf[local], pbuf[out_sock] = bytearray(), bytearray()
+        send(OPENED, cid)
+        pupdate(local)
+        pupdate(out_sock)
+
     def on_frame(t, cid, p):
         ch = chans.get(cid)
         if t == OPEN:
             open_chan(cid, p.decode("ascii", "replace"))
+        elif t == DIAL:
+            dial(cid, p)
         elif t == DATA and ch:
             ch.wbuf += p
             update(ch)
@@ -195,6 +315,8 @@ def main():
                 # waits for an ACK: answer a partial frame too; only padding alone is not answered.
                 if (real or inbuf) and ack_due is None:
                     ack_due = time.monotonic() + ACK_DELAY
+            elif key.data == "pipe":
+                on_pipe(key.fileobj, mask)
             elif key.data == "out":
                 # Frames added since the loop's top (an answer to what came in just now) must end
                 # with a newline too: Slurm passes step output on a line at a time.

@@ -38,10 +38,10 @@ const env = testbed();
 const secret = `hpclab-secret-${randomBytes(8).toString('hex')}`;
 const uidOf = (user: string) => Number(execFileSync('id', ['-u', user], { encoding: 'utf8' }).trim());
 
-/** Every TCP listener on the compute host, with its owner (ss -e gives the uid). */
-function computeListeners(): Listener[] {
+/** Every TCP listener on a host, with its owner (ss -e gives the uid). */
+function listenersOn(netns: string | null): Listener[] {
   const argv = ['ss', '-Hltnpe'];
-  const full = env.computeNetns ? ['nsenter', `--net=/run/netns/${env.computeNetns}`, ...argv] : argv;
+  const full = netns ? ['nsenter', `--net=/run/netns/${netns}`, ...argv] : argv;
   const out = execFileSync(full[0], full.slice(1), { encoding: 'utf8' });
   return out
     .split('\n')
@@ -160,12 +160,22 @@ describe('another cluster user on the node', () => {
       expect(notebook.steps.printing.seen).toBeGreaterThan(0);
 
       const owner = uidOf(env.user);
-      const listeners = computeListeners();
+      const listeners = listenersOn(env.computeNetns);
       // No TCP listener of the user's jobs on the compute host: not the Lab, not a kernel, not a pipe.
       expect(listeners.filter(l => l.uid === owner)).toEqual([]);
+      // On the login host, the user's own listeners too: the bulk lane's hub, which must drop
+      // every connection that does not bring a secret it was just given.
+      await runLab('print(1)'); // a proxied request, so the Lab's bulk lane (and its hub) is in use
+      const hub = listenersOn(env.loginNetns).filter(l => l.uid === owner);
+      const now = await companion.json<SessionInfo>(`/hpclab/api/sessions/${lab.id}`);
+      expect(now.access?.summary).toMatch(/streams: the relay dials out to the companion's hub/);
       const reports = [
         await probe('compute', targetsFor('compute', listeners), lab.id),
-        await probe('login', targetsFor('login', listeners), lab.id)
+        await probe(
+          'login',
+          [...targetsFor('login', listeners), ...hub.map(l => ['127.0.0.1', l.port] as [string, number])],
+          lab.id
+        )
       ];
       for (const report of reports) {
         expect(report.user).toBe(uidOf(env.probeUser));
@@ -177,6 +187,9 @@ describe('another cluster user on the node', () => {
           expect(socket).toMatchObject({ raw: 'PermissionError' });
       }
       expect(reports[0].dirs.length).toBeGreaterThanOrEqual(2); // the Lab's and the kernel allocation's
+      console.log(
+        `isolation: the user's listeners on the login host: ${hub.map(l => `${l.process}:${l.port}`).join(', ') || 'none'}`
+      );
       console.log(
         `isolation: ${reports.map((r, i) => `${i ? 'login' : 'compute'} host: ${r.tcp.length} TCP listeners, ${r.unix.length} unix sockets, ${r.dirs.length} private dirs probed`).join('; ')}: no secret, no Jupyter answer`
       );
@@ -200,7 +213,7 @@ describe('another cluster user on the node', () => {
     expect(lab.access?.summary).toMatch(/any cluster user can connect/);
     await leakyLabKernel(companion, lab);
     const owner = uidOf(env.user);
-    const listeners = computeListeners();
+    const listeners = listenersOn(env.computeNetns);
     expect(listeners.filter(l => l.uid === owner).length).toBeGreaterThan(0);
     const report = await probe('compute', targetsFor('compute', listeners), lab.id);
     expect(report.secretSeen).toBe(true);

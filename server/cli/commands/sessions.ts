@@ -145,5 +145,8 @@ function loadSaved(): Promise<SessionRecord[]> {
 /** A saved session with how it was reached (no companion: no relay runs now). */
 function savedSession(record: SessionRecord | undefined, id: string): SessionInfo {
   if (!record) throw new UsageError(`ID: no session ${id}: 'hpclab sessions list' shows the ones there are`);
-  return { ...record.info, access: describeAccess(record, 'down') };
+  return {
+    ...record.info,
+    access: describeAccess(record, { state: 'down', starts: 0, lastError: null, bulk: 'untried', bulkError: null })
+  };
 }

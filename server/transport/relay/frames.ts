@@ -36,7 +36,13 @@ export const FrameType = {
    * A newline, ignored: the relay ends every write with one, because Slurm passes a step's
    * output on a line at a time and would hold a batch without one back (until 1 KiB more came).
    */
-  Pad: 10
+  Pad: 10,
+  /**
+   * `{name, port, secret}` (JSON): join the socket `name` to a TCP connection the relay makes to
+   * the companion's hub on the login node, copying bytes there instead of through stdio (the
+   * bulk lane). Answered like OPEN; the channel then carries no frames.
+   */
+  Dial: 11
 } as const;
 export type FrameType = (typeof FrameType)[keyof typeof FrameType];
 

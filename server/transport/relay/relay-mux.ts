@@ -17,6 +17,8 @@ export interface RelayHello {
   version: number;
   pid: number;
   python: string;
+  /** The address of the host srun runs on, as the node reaches it ('' when Slurm did not say). */
+  launchHost?: string;
 }
 
 /** Why a channel could not be opened, in the relay's words (`ENOENT`, `ECONNREFUSED`, `bad-name`…). */
@@ -53,6 +55,7 @@ export class RelayMux {
   private next = 1;
   private ended: Error | null = null;
   private outgoing: Buffer[] = [];
+  private readonly dials = new Map<number, { name: string; resolve: () => void; reject: (err: Error) => void }>();
   private flushing = false;
   private ackOwed = false;
   private readonly ping: NodeJS.Timeout;
@@ -120,6 +123,20 @@ export class RelayMux {
       channel.opened = () => resolve(channel.stream);
       channel.failed = reject;
       send(FrameType.Open, Buffer.from(name, 'utf8'));
+    });
+  }
+
+  /**
+   * Asks the relay to join `<socket dir>/<name>` to a connection it makes out to the hub's port
+   * on the login node, presenting `secret`; resolves once it has. Rejects with RelayOpenError.
+   */
+  async dial(name: string, hub: { port: number; secret: string }): Promise<void> {
+    await this.ready;
+    if (this.ended) throw this.ended;
+    const id = this.next++;
+    return new Promise((resolve, reject) => {
+      this.dials.set(id, { name, resolve, reject });
+      this.send(FrameType.Dial, id, Buffer.from(JSON.stringify({ name, port: hub.port, secret: hub.secret })));
     });
   }
 
@@ -198,6 +215,13 @@ export class RelayMux {
       return;
     }
     if (type === FrameType.Pong || type === FrameType.Pad) return;
+    const dial = this.dials.get(id);
+    if (dial && (type === FrameType.Opened || type === FrameType.Error)) {
+      this.dials.delete(id);
+      if (type === FrameType.Opened) dial.resolve();
+      else dial.reject(new RelayOpenError(dial.name, payload.toString('ascii')));
+      return;
+    }
     const channel = this.channels.get(id);
     if (!channel) return; // a frame for a channel we closed: the relay had not seen CLOSE yet
     switch (type) {
@@ -240,6 +264,8 @@ export class RelayMux {
     this.ended = err;
     clearInterval(this.ping);
     this.settle.reject(err);
+    for (const dial of this.dials.values()) dial.reject(err);
+    this.dials.clear();
     for (const channel of this.channels.values()) {
       channel.failed?.(err);
       channel.stream.destroy(failed ? err : undefined);

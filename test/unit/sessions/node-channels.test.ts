@@ -1,9 +1,12 @@
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { createLogger } from '../../../server/log';
 import { NodeChannels, relayCommand, RELAY_STEP_NAME, type NodeRef } from '../../../server/sessions/node-channels';
+import { hubArgs } from '../../../server/sessions/hub-script';
 import { relayArgs } from '../../../server/sessions/relay-script';
 import { LocalTransport } from '../../../server/transport/local';
 import { RelayOpenError } from '../../../server/transport/relay/relay-mux';
@@ -128,4 +131,119 @@ describe('NodeChannels', () => {
       channels.close();
     }
   });
+});
+
+describe('the bulk lane: the relay dials out to the hub, bytes skip stdio', () => {
+  let dir: string;
+  const servers: net.Server[] = [];
+  const BIG = randomBytes(10 * 1024 * 1024);
+  const entries: string[] = [];
+  const logger = createLogger({ level: 'info', write: e => entries.push(e) });
+
+  beforeAll(async () => {
+    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'hpclab-bulk-'));
+    await fs.chmod(dir, 0o700);
+    const serve = async (name: string, handler: (s: net.Socket) => void) => {
+      const server = net.createServer(handler).listen(path.join(dir, name));
+      servers.push(server);
+      await new Promise(resolve => server.once('listening', resolve));
+    };
+    await serve('echo.sock', socket => socket.pipe(socket));
+    await serve('big.sock', socket => {
+      socket.on('error', () => undefined); // a reader may stop early; nothing to report
+      socket.end(BIG);
+    });
+  });
+  afterAll(async () => {
+    for (const server of servers) server.close();
+    await fs.rm(dir, { recursive: true, force: true });
+  });
+
+  const ref = (key: string): NodeRef => ({
+    key,
+    cluster: 'here',
+    transport: new LocalTransport('here'),
+    jobId: '42',
+    socketDir: dir,
+    relayPython: 'python3'
+  });
+  // srun tells a step where it was launched from; here the hub is on this host.
+  const pool = (launchHost: string | null) =>
+    new NodeChannels({
+      logger,
+      command: r => [
+        'env',
+        ...(launchHost ? [`SLURM_LAUNCH_NODE_IPADDR=${launchHost}`] : []),
+        'python3',
+        ...relayArgs(r.socketDir)
+      ],
+      hubCommand: address => ['python3', ...hubArgs(address)]
+    });
+
+  test('a 10 MiB download and an echo arrive whole, and the session says the lane is on', async () => {
+    const channels = pool('127.0.0.1');
+    try {
+      const [big, echo] = await Promise.all([
+        channels.openBulk(ref('b1'), 'big.sock'),
+        channels.openBulk(ref('b1'), 'echo.sock')
+      ]);
+      const download = readAll(big);
+      echo.end('through the hub');
+      expect((await readAll(echo)).toString()).toBe('through the hub');
+      expect((await download).equals(BIG)).toBe(true);
+      expect(channels.status('b1')).toMatchObject({ state: 'up', bulk: 'on', bulkError: null });
+    } finally {
+      channels.close();
+    }
+  }, 30_000);
+
+  test('without a way to the login node, streams go through the relay, and the reason is kept', async () => {
+    const channels = pool(null);
+    try {
+      const echo = await channels.openBulk(ref('b2'), 'echo.sock');
+      echo.end('through stdio');
+      expect((await readAll(echo)).toString()).toBe('through stdio');
+      expect(channels.status('b2')).toMatchObject({
+        bulk: 'off',
+        bulkError: expect.stringMatching(/SLURM_LAUNCH_NODE_IPADDR/)
+      });
+      expect(entries.join('')).toMatch(/session b2: the bulk lane \(node to login node\) does not work/);
+    } finally {
+      channels.close();
+    }
+  }, 30_000);
+
+  test("the hub joins only connections that bring a secret it was told, and closes a stranger's", async () => {
+    const hub = spawn('python3', hubArgs('127.0.0.1'), { stdio: ['pipe', 'pipe', 'pipe'] });
+    try {
+      const port: number = await new Promise(resolve =>
+        hub.stdout.once('data', (d: Buffer) => resolve(JSON.parse(d.toString()).port))
+      );
+      const talk = (greeting: string, payload = '') =>
+        new Promise<string>(resolve => {
+          const socket = net.connect(port, '127.0.0.1', () => socket.write(greeting + payload));
+          let got = '';
+          socket.on('data', d => (got += d));
+          socket.on('end', () => resolve(got));
+          // Closed with our bytes unread, the hub's side resets: refused all the same.
+          socket.on('error', () => resolve(got));
+          setTimeout(() => resolve(`${got}(open)`), 1500).unref();
+        });
+      const secret = randomBytes(32).toString('hex');
+      // Not allowed yet: both are closed, neither hears the other.
+      expect(await talk(`${secret}\n`, 'hello')).toBe('');
+      hub.stdin.write(`ALLOW ${secret}\n`);
+      await new Promise(r => setTimeout(r, 100));
+      const wrong = randomBytes(32).toString('hex');
+      expect(await talk(`${wrong}\n`, 'hello')).toBe('');
+      expect(await talk('GET / HTTP/1.1\r\nHost: x\r\n\r\n' + 'x'.repeat(40))).toBe('');
+      // Allowed: two connections with it are joined, once.
+      const [a, b] = await Promise.all([talk(`${secret}\n`, 'from a'), talk(`${secret}\n`, 'from b')]);
+      expect([a, b].sort()).toEqual(['from a(open)', 'from b(open)']);
+      expect(await talk(`${secret}\n`, 'again')).toBe(''); // used up
+    } finally {
+      hub.stdin.end();
+      await new Promise(r => hub.on('exit', r));
+    }
+  }, 30_000);
 });
