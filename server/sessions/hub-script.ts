@@ -43,12 +43,14 @@ def main():
     peer = {}      # conn -> the conn it is joined to
     wbuf = {}      # conn -> bytes to write to it
     eof = set()    # conns whose reading side has ended
+    parked = {}    # conn -> [secret, deadline]: a secret not allowed (yet: the ALLOW may be on its way)
     stdin_buf = b""
 
     def forget(s):
         if s in sel.get_map():
             sel.unregister(s)
         greeting.pop(s, None)
+        parked.pop(s, None)
         wbuf.pop(s, None)
         eof.discard(s)
         peer.pop(s, None)
@@ -90,8 +92,23 @@ def main():
                 return True
         return False
 
+    def join(c, secret):
+        # c presented an allowed secret: wait for the other side, or join the two.
+        first = waiting.pop(secret, None)
+        if first is None:
+            waiting[secret] = c
+            return
+        del allowed[secret]
+        peer[c], peer[first] = first, c
+        wbuf[c], wbuf[first] = bytearray(), bytearray()
+        update(c)
+        update(first)
+
     while True:
         now = time.monotonic()
+        for c, (_, deadline) in list(parked.items()):
+            if deadline < now:
+                forget(c)
         for s, expiry in list(allowed.items()):
             if expiry < now:
                 del allowed[s]
@@ -123,7 +140,12 @@ def main():
                 while b"\n" in stdin_buf:
                     line, stdin_buf = stdin_buf.split(b"\n", 1)
                     if line.startswith(b"ALLOW ") and SECRET.match(line[6:] + b"\n"):
-                        allowed[line[6:].decode()] = time.monotonic() + ALLOW_FOR
+                        secret = line[6:].decode()
+                        allowed[secret] = time.monotonic() + ALLOW_FOR
+                        for c, (s, _) in list(parked.items()):
+                            if s == secret and secret in allowed:
+                                del parked[c]
+                                join(c, secret)
             elif kind == "greet":
                 if c not in greeting:
                     continue
@@ -140,22 +162,18 @@ def main():
                 got = greeting[c][0]
                 if len(got) < 65:
                     continue
-                del greeting[c]
-                secret = got[:64].decode("ascii", "replace")
-                known = [s for s in allowed if hmac.compare_digest(s, secret)]
-                if not SECRET.match(got) or not known:
+                greeting_deadline = greeting.pop(c)[1]
+                if not SECRET.match(got):
                     forget(c)
                     continue
+                secret = got[:64].decode("ascii")
                 sel.unregister(c)
-                first = waiting.pop(secret, None)
-                if first is None:
-                    waiting[secret] = c
-                    continue
-                del allowed[secret]
-                peer[c], peer[first] = first, c
-                wbuf[c], wbuf[first] = bytearray(), bytearray()
-                update(c)
-                update(first)
+                if any(hmac.compare_digest(s, secret) for s in allowed):
+                    join(c, secret)
+                else:
+                    # The companion's ALLOW travels on another channel and may come a moment
+                    # later; a secret nobody allows is dropped at the greeting deadline.
+                    parked[c] = [secret, greeting_deadline]
             else:
                 other = peer.get(c)
                 if other is None:

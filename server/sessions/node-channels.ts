@@ -55,6 +55,7 @@ interface Hub {
 }
 
 interface Relay {
+  cluster: string;
   mux: RelayMux | undefined;
   starting: Promise<RelayMux> | undefined;
   kill: (() => void) | undefined;
@@ -105,7 +106,7 @@ export class NodeChannels {
 
   /** A stream to `<socketDir>/<name>` on the job's node; rejects with the relay's reason. */
   async open(ref: NodeRef, name: string): Promise<Duplex> {
-    const relay = this.entry(ref.key);
+    const relay = this.entry(ref.key, ref.cluster);
     const mux = await this.running(ref, relay);
     clearTimeout(relay.idle);
     relay.idle = undefined;
@@ -126,7 +127,7 @@ export class NodeChannels {
    * channels for good, and says why in its status.
    */
   async openBulk(ref: NodeRef, name: string): Promise<Duplex> {
-    const relay = this.entry(ref.key);
+    const relay = this.entry(ref.key, ref.cluster);
     if (relay.bulk === 'off') return this.open(ref, name);
     const mux = await this.running(ref, relay);
     let stream: Duplex | undefined;
@@ -140,7 +141,11 @@ export class NodeChannels {
       const secret = randomBytes(32).toString('hex');
       hub.allow(secret);
       const [near, far] = await Promise.allSettled([
-        ref.transport.openStream({ host: address, port: hub.port }),
+        ref.transport.openStream({ host: address, port: hub.port }).then(s => {
+          // Heard at once: the hub may close it before it is handed out (the relay side failed).
+          s.on('error', err => this.o.logger.debug(`session ${ref.key}: a bulk stream to ${name} ended`, err));
+          return s;
+        }),
         mux.dial(name, { port: hub.port, secret })
       ]);
       if (near.status === 'fulfilled') stream = near.value;
@@ -164,7 +169,6 @@ export class NodeChannels {
     relay.bulkStreams++;
     clearTimeout(relay.idle);
     relay.idle = undefined;
-    stream.on('error', err => this.o.logger.debug(`session ${ref.key}: a bulk stream to ${name} ended`, err));
     stream.once('close', () => {
       relay.bulkStreams--;
       this.idleLater(ref.key, relay, mux);
@@ -179,12 +183,21 @@ export class NodeChannels {
     return { state, starts: relay.starts, lastError: relay.lastError, bulk: relay.bulk, bulkError: relay.bulkError };
   }
 
-  /** The session ended: its relay goes (the job's end would take it anyway). */
+  /** The session ended: its relay goes (the job's end would take it anyway), and the cluster's hub with the last one. */
   forget(key: string): void {
     const relay = this.relays.get(key);
     if (!relay) return;
     this.relays.delete(key);
     this.stop(relay);
+    if ([...this.relays.values()].some(r => r.cluster === relay.cluster)) return;
+    for (const [hubKey, hub] of this.hubs) {
+      if (!hubKey.startsWith(`${relay.cluster} `)) continue;
+      this.hubs.delete(hubKey);
+      void hub.then(
+        h => h.stop(),
+        () => undefined
+      ); // a hub that never started has nothing to stop
+    }
   }
 
   close(): void {
@@ -241,7 +254,12 @@ export class NodeChannels {
       void proc.exited.then(end => fail(new Error(`the hub exited (${end.code ?? end.signal})`)));
     });
     void proc.exited.then(() => {
-      this.hubs.delete(key);
+      // Forget it, unless a newer hub (another port) has taken its place meanwhile.
+      const current = this.hubs.get(key);
+      void current?.then(
+        h => h.port === port && this.hubs.get(key) === current && this.hubs.delete(key),
+        () => undefined // a newer hub that failed to start removes itself
+      );
       if (!this.closed) this.o.logger.info(`cluster ${ref.cluster}: the bulk lane's hub on the login node ended`);
     });
     this.o.logger.info(
@@ -254,10 +272,11 @@ export class NodeChannels {
     };
   }
 
-  private entry(key: string): Relay {
+  private entry(key: string, cluster: string): Relay {
     let relay = this.relays.get(key);
     if (!relay) {
       relay = {
+        cluster,
         mux: undefined,
         starting: undefined,
         kill: undefined,

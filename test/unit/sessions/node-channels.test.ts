@@ -219,7 +219,8 @@ describe('the bulk lane: the relay dials out to the hub, bytes skip stdio', () =
       const port: number = await new Promise(resolve =>
         hub.stdout.once('data', (d: Buffer) => resolve(JSON.parse(d.toString()).port))
       );
-      const talk = (greeting: string, payload = '') =>
+      /** What a connection hears before it is closed; `(open)` if still open after `waitMs`. */
+      const talk = (greeting: string, payload = '', waitMs = 1500) =>
         new Promise<string>(resolve => {
           const socket = net.connect(port, '127.0.0.1', () => socket.write(greeting + payload));
           let got = '';
@@ -227,20 +228,36 @@ describe('the bulk lane: the relay dials out to the hub, bytes skip stdio', () =
           socket.on('end', () => resolve(got));
           // Closed with our bytes unread, the hub's side resets: refused all the same.
           socket.on('error', () => resolve(got));
-          setTimeout(() => resolve(`${got}(open)`), 1500).unref();
+          setTimeout(() => {
+            resolve(`${got}(open)`);
+            socket.destroy();
+          }, waitMs).unref();
         });
+      const allow = (secret: string) => hub.stdin.write(`ALLOW ${secret}\n`);
       const secret = randomBytes(32).toString('hex');
-      // Not allowed yet: both are closed, neither hears the other.
-      expect(await talk(`${secret}\n`, 'hello')).toBe('');
-      hub.stdin.write(`ALLOW ${secret}\n`);
+      const late = randomBytes(32).toString('hex');
+      allow(secret);
       await new Promise(r => setTimeout(r, 100));
-      const wrong = randomBytes(32).toString('hex');
-      expect(await talk(`${wrong}\n`, 'hello')).toBe('');
-      expect(await talk('GET / HTTP/1.1\r\nHost: x\r\n\r\n' + 'x'.repeat(40))).toBe('');
-      // Allowed: two connections with it are joined, once.
+      // Strangers hear nothing and are closed by the greeting deadline (5 s); so is a third
+      // connection with a secret already used by a joined pair.
+      const strangers = Promise.all([
+        talk(`${randomBytes(32).toString('hex')}\n`, 'hello', 7000),
+        talk('GET / HTTP/1.1\r\nHost: x\r\n\r\n' + 'x'.repeat(40), '', 7000)
+      ]);
       const [a, b] = await Promise.all([talk(`${secret}\n`, 'from a'), talk(`${secret}\n`, 'from b')]);
       expect([a, b].sort()).toEqual(['from a(open)', 'from b(open)']);
-      expect(await talk(`${secret}\n`, 'again')).toBe(''); // used up
+      const reused = talk(`${secret}\n`, 'again', 7000);
+      // A secret allowed a moment after its first connection arrived (the ALLOW travels on
+      // another SSH channel): still joined.
+      const first = talk(`${late}\n`, 'early', 2500);
+      await new Promise(r => setTimeout(r, 300));
+      allow(late);
+      const second = await talk(`${late}\n`, 'late', 2000);
+      // Each heard the other (the first then saw the second close).
+      expect(second).toBe('early(open)');
+      expect(await first).toMatch(/^late/);
+      expect(await strangers).toEqual(['', '']);
+      expect(await reused).toBe('');
     } finally {
       hub.stdin.end();
       await new Promise(r => hub.on('exit', r));
