@@ -83,7 +83,8 @@ describe('access while sessions run', () => {
     ];
     expect(secrets.length).toBeGreaterThanOrEqual(2);
     const all = allCommandLines(); // login and compute hosts alike
-    expect(all).toContain('ipykernel_launcher'); // the kernels are there to be looked at
+    // The kernels are there to be looked at: started through hpclab's bootstrap of ipykernel.
+    expect(all).toContain('from ipykernel import kernelapp');
     expect(all).toContain('jupyter');
     for (const secret of secrets) expect(all.includes(secret)).toBe(false);
     // Nor the companion's own token.
