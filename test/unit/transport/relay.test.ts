@@ -229,8 +229,7 @@ describe('the mux, against a scripted relay', () => {
     await turn();
     writes.length = 0;
     // Two opens in one turn: one write.
-    void mux.open('a.sock').catch(() => undefined);
-    void mux.open('b.sock').catch(() => undefined);
+    const opens = Promise.all([mux.open('a.sock'), mux.open('b.sock')]);
     await turn();
     await turn();
     expect(writes).toHaveLength(1);
@@ -245,5 +244,6 @@ describe('the mux, against a scripted relay', () => {
     await turn();
     expect(new FrameReader().push(Buffer.concat([HANDSHAKE, ...writes])).map(f => f.type)).toEqual([FrameType.Pad]);
     mux.close();
+    await expect(opens).rejects.toThrow('the relay was closed'); // nobody answered them
   });
 });
