@@ -23,13 +23,18 @@ export const connectionFileSchema = z
 export type ConnectionInfo = z.output<typeof connectionFileSchema>;
 
 export function parseConnectionFile(text: string, where: string): ConnectionInfo {
+  return parseWith(connectionFileSchema, text, where);
+}
+
+/** JSON `text` checked by `schema`; errors name the file and each bad field. */
+function parseWith<T extends z.ZodType>(schema: T, text: string, where: string): z.output<T> {
   let data: unknown;
   try {
     data = JSON.parse(text);
   } catch (err) {
     throw new Error(`${where}: not JSON (${(err as Error).message})`);
   }
-  const parsed = connectionFileSchema.safeParse(data);
+  const parsed = schema.safeParse(data);
   if (!parsed.success)
     throw new Error(
       `${where}: ${parsed.error.issues.map(i => `${i.path.join('.') || 'file'}: ${i.message}`).join('; ')}`
@@ -70,18 +75,7 @@ const remoteSchema = connectionFileSchema.extend({ transport: z.enum(['tcp', 'ip
  * for ipc, socket numbers ipykernel could have picked.
  */
 export function parseRemoteConnectionFile(text: string, where: string, bind: KernelBind): ConnectionInfo {
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch (err) {
-    throw new Error(`${where}: not JSON (${(err as Error).message})`);
-  }
-  const parsed = remoteSchema.safeParse(data);
-  if (!parsed.success)
-    throw new Error(
-      `${where}: ${parsed.error.issues.map(i => `${i.path.join('.') || 'file'}: ${i.message}`).join('; ')}`
-    );
-  const info = parsed.data;
+  const info = parseWith(remoteSchema, text, where);
   const ipc = 'ipcPrefix' in bind;
   if (info.transport !== (ipc ? 'ipc' : 'tcp') || info.ip !== (ipc ? bind.ipcPrefix : bind.host))
     throw new Error(`${where}: the kernel bound ${info.transport}:${info.ip}, not what hpclab asked for`);
