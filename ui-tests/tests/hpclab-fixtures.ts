@@ -32,6 +32,8 @@ export interface HpclabLab {
   testbed: Testbed;
   /** Job ids squeue lists for the test user (pending or running). */
   jobs(): string[];
+  /** Why `hpclab lab` is gone (exit code or signal and its last log lines), or undefined while it runs. */
+  gone(): string | undefined;
 }
 
 export function testbed(): Testbed {
@@ -112,9 +114,19 @@ export const test = base.extend<{ cleanJobs: void }, { hpclab: HpclabLab }>({
         }
       };
       process.once('exit', killOnExit);
+      let gone: string | undefined;
+      child.once('exit', (code, signal) => {
+        gone = `hpclab lab exited (${signal ?? code}); the end of its log (${log}):\n${stderr.slice(-4000)}`;
+      });
       try {
         const url = await waitForUrl(child, () => stderr);
-        await use({ url, origin: new URL('/', url).href, testbed: tb, jobs: () => squeueIds(tb.user) });
+        await use({
+          url,
+          origin: new URL('/', url).href,
+          testbed: tb,
+          jobs: () => squeueIds(tb.user),
+          gone: () => gone
+        });
       } finally {
         process.off('exit', killOnExit);
         const exited = new Promise(r => child.once('exit', r));
@@ -128,8 +140,14 @@ export const test = base.extend<{ cleanJobs: void }, { hpclab: HpclabLab }>({
   ],
   cleanJobs: [
     async ({ hpclab }, use) => {
+      // The companion is shared by the worker's tests: if one test ends it, that test fails with
+      // its log, and the next ones say so instead of failing on a refused connection.
+      const before = hpclab.gone();
+      if (before) throw new Error(`before this test: ${before}`);
       await use();
       await cancelAll(hpclab.testbed.user);
+      const after = hpclab.gone();
+      if (after) throw new Error(`during this test: ${after}`);
     },
     { auto: true }
   ]
