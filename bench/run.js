@@ -11,11 +11,14 @@ const benches = {
   tunnel: smoke => require('./ssh-tunnel').sshTunnelBench({ smoke }),
   exec: smoke => require('./ssh-exec').sshExecBench({ n: smoke ? 10 : 300 }),
   kernel: smoke => require('./kernel').kernelBench({ cells: smoke ? 50 : 1000 }),
+  'shared-kernel': smoke => require('./shared-kernel').sharedKernelBench({ smoke }),
   session: smoke => require('./session').sessionBench({ runs: smoke ? 1 : 5 }),
   'node-channels': smoke => require('./node-channels').nodeChannelsBench({ smoke }),
   scheduler: smoke => require('./scheduler-load').schedulerLoadBench({ windowMs: smoke ? 3_000 : 30_000 }),
   submit: smoke => require('./submit').submitBench({ smoke }),
   history: smoke => require('./history').historyBench({ smoke }),
+  sync: smoke => require('./sync').syncBench({ smoke }),
+  workspace: smoke => require('./workspace').workspaceBench({ smoke }),
   frontend: smoke => require('./frontend').frontendBench({ smoke })
 };
 

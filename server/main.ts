@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as http from 'node:http';
-import * as net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ClusterRegistry, createApp } from './app';
+import { companionLockFile, runtimeFile, socketAnswers, type RuntimeInfo } from './companion-runtime';
 import { CLI_ENTRY } from './cli/entry-path';
 import { claimCompanionLock, releaseCompanionLock } from './companion-lock';
 import { configPath, ensurePrivateDir, statePaths, writePrivateFileAtomic } from './config/paths';
@@ -23,6 +23,8 @@ import { SessionManager } from './sessions/manager';
 import { SessionStore } from './sessions/store';
 import type { Prompter } from './transport/types';
 import { HPCLAB_VERSION } from './version';
+
+export { companionLockFile, readRuntimeInfo, runtimeFile, socketAnswers, type RuntimeInfo } from './companion-runtime';
 
 export interface CompanionOptions {
   config: HpclabConfig;
@@ -58,24 +60,6 @@ export interface RunningCompanion {
 }
 
 /** What the runtime file says (0600): how local clients reach this companion. */
-export interface RuntimeInfo {
-  url: string;
-  token: string;
-  pid: number;
-  socket?: string;
-  config?: string;
-}
-
-/** Where a running companion says where it is (0600, in the 0700 runtime dir). */
-/** The lock that makes one advertised companion per user (beside the runtime file). */
-export function companionLockFile(env: NodeJS.ProcessEnv = process.env, homeDir = os.homedir()): string {
-  return path.join(path.dirname(runtimeFile(env, homeDir)), 'companion.lock');
-}
-
-export function runtimeFile(env: NodeJS.ProcessEnv = process.env, homeDir = os.homedir()): string {
-  return path.join(statePaths(env, homeDir).runtimeDir, 'companion.json');
-}
-
 /**
  * Builds every adapter (the one place besides the CLI's short-lived registries), re-attaches
  * sessions from the store and squeue, and listens on loopback with a fresh random token.
@@ -119,6 +103,7 @@ export async function startCompanion(options: CompanionOptions): Promise<Running
     config: options.config,
     clusters: name => clusters.get(name),
     sessions,
+    localHome: homeDir,
     logger: logger.child('kernels')
   });
   const specs = new KernelspecService({
@@ -235,36 +220,12 @@ export async function startCompanion(options: CompanionOptions): Promise<Running
   };
 }
 
-/** Whether something accepts connections on the unix socket (a live companion, not a stale file). */
-export function socketAnswers(socketPath: string): Promise<boolean> {
-  return new Promise(resolve => {
-    const probe = net.connect(socketPath, () => {
-      probe.destroy();
-      resolve(true);
-    });
-    probe.on('error', () => resolve(false));
-  });
-}
-
 /** Sockets left by crashed companions (an older companion's fixed name included). */
 async function removeDeadSockets(dir: string): Promise<void> {
   const names = await fs.readdir(dir).catch(() => [] as string[]); // nothing to clear; listening there fails next if the dir is unusable
   for (const name of names.filter(n => /^companion(-[0-9a-f]+)?\.sock$/.test(n))) {
     const stale = path.join(dir, name);
     if (!(await socketAnswers(stale))) await fs.rm(stale, { force: true });
-  }
-}
-
-/** What the runtime file says, or undefined when there is none (or it is unreadable). */
-export async function readRuntimeInfo(
-  env: NodeJS.ProcessEnv = process.env,
-  homeDir = os.homedir()
-): Promise<RuntimeInfo | undefined> {
-  try {
-    return JSON.parse(await fs.readFile(runtimeFile(env, homeDir), 'utf8')) as RuntimeInfo;
-  } catch {
-    // No runtime file (no companion advertised) or a half-gone one: either way, none to reach.
-    return undefined;
   }
 }
 

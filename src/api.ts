@@ -2,9 +2,11 @@ import * as z from 'zod/mini';
 import {
   addedKernelspecSchema,
   clusterNamesSchema,
+  clusterNodeListSchema,
   clusterStatusSchema,
   discoveredEnvSchema,
   errorBodySchema,
+  extendReplySchema,
   historySchema,
   kernelspecSchema,
   profileSchema,
@@ -15,10 +17,17 @@ import {
   sessionSchema,
   submittedRunSchema,
   versionSchema,
+  workspaceBackupListSchema,
+  workspaceBackupSchema,
   type AddKernelBody,
+  type CreateEnvBody,
+  type EnvCreateEvent,
+  envCreateEventSchema,
+  type ClusterNode,
   type ClusterStatus,
   type CreateSessionBody,
   type DiscoveredEnv,
+  type ExtendReply,
   type History,
   type JobAction,
   type Kernelspec,
@@ -29,7 +38,8 @@ import {
   type Session,
   type SessionPreview,
   type SubmitRunBody,
-  type SubmittedRun
+  type SubmittedRun,
+  type WorkspaceBackup
 } from './contract';
 import { english, type Words } from './translate';
 import type { CompanionVersion } from './version';
@@ -178,6 +188,12 @@ export class HpclabApi {
     );
   }
 
+  /** The cluster's nodes as sinfo shows them, each once; only those of `partition` when given. */
+  nodes(cluster: string, partition?: string): Promise<ClusterNode[]> {
+    const query = partition ? `?partition=${encodeURIComponent(partition)}` : '';
+    return this.request('GET', `api/clusters/${encodeURIComponent(cluster)}/nodes${query}`, clusterNodeListSchema);
+  }
+
   /** What submitRun would stage and submit, checked by the companion; nothing is staged. */
   previewRun(body: SubmitRunBody): Promise<RunPreview> {
     return this.request('POST', 'api/runs/preview', runPreviewSchema, body);
@@ -228,6 +244,31 @@ export class HpclabApi {
     return this.request('POST', 'api/sessions/preview', sessionPreviewSchema, request);
   }
 
+  /** Backs up the session's workspace now; answers once the backup is written (409 while one runs). */
+  backupWorkspace(id: string): Promise<WorkspaceBackup> {
+    return this.request('POST', `api/sessions/${encodeURIComponent(id)}/workspace/backup`, workspaceBackupSchema);
+  }
+
+  /** The session's workspace backups on shared storage, newest first. */
+  workspaceBackups(id: string): Promise<WorkspaceBackup[]> {
+    return this.request('GET', `api/sessions/${encodeURIComponent(id)}/workspace/backups`, workspaceBackupListSchema);
+  }
+
+  /** Restores the backup `name` (the newest without one) into the running workspace; null when there is none. */
+  restoreWorkspace(id: string, name?: string): Promise<WorkspaceBackup | null> {
+    return this.request(
+      'POST',
+      `api/sessions/${encodeURIComponent(id)}/workspace/restore`,
+      z.nullable(workspaceBackupSchema),
+      { name: name ?? 'newest' }
+    );
+  }
+
+  /** Asks Slurm for `minutes` more walltime; a site that refuses answers `extended: false` with words. */
+  extendSession(id: string, minutes: number): Promise<ExtendReply> {
+    return this.request('POST', `api/sessions/${encodeURIComponent(id)}/extend`, extendReplySchema, { minutes });
+  }
+
   /**
    * The session's job log: the last `tail` bytes, then (with `follow`) what the job appends until
    * the session is over. Yields text as it arrives; abort `signal` to stop following.
@@ -255,6 +296,49 @@ export class HpclabApi {
     }
     const rest = decoder.decode();
     if (rest) yield rest;
+  }
+
+  /**
+   * Makes an environment on the cluster and registers it as a kernel: yields each step, each line
+   * pip prints, then `done` or `error` (POST /api/envs, one JSON event a line).
+   */
+  async *createEnv(body: CreateEnvBody, signal?: AbortSignal): AsyncGenerator<EnvCreateEvent> {
+    const res = await this.send('POST', 'api/envs', {
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify(body),
+      signal
+    });
+    let pending = '';
+    const parse = (line: string): EnvCreateEvent => {
+      const parsed = envCreateEventSchema.safeParse(parseJson(line));
+      if (!parsed.success)
+        throw new HpclabError(
+          res.status,
+          'bad-reply',
+          this.trans.__('Unexpected reply from the companion for %1 %2: %3', 'POST', 'api/envs', line.slice(0, 200))
+        );
+      return parsed.data;
+    };
+    const take = function* (text: string) {
+      pending += text;
+      const lines = pending.split('\n');
+      pending = lines.pop() ?? '';
+      for (const line of lines) if (line.trim()) yield parse(line);
+    };
+    if (!res.body) {
+      // No stream to read (an old browser): the whole reply at once.
+      yield* take(await res.text());
+    } else {
+      const reader = res.body.getReader();
+      const decoder = new TextDecoder(); // `stream: true` keeps a UTF-8 character split across chunks whole
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        yield* take(decoder.decode(value, { stream: true }));
+      }
+      pending += decoder.decode();
+    }
+    if (pending.trim()) yield parse(pending);
   }
 
   kernelspecs(): Promise<Kernelspec[]> {

@@ -4,6 +4,7 @@ import type { TranslationBundle } from '@jupyterlab/translation';
 import { refreshIcon } from '@jupyterlab/ui-components';
 import type { JobAction } from './api';
 import { hpcIcon } from './icons';
+import { createEnvInteractively } from './new-env';
 import { AddClusterPanel } from './setup/add-cluster';
 import { EditProfilesPanel } from './setup/edit-profiles';
 import { setupContext } from './setup/context';
@@ -169,6 +170,19 @@ export function registerCommands(
           envs => sidebar.kernels.showEnvs(cluster, envs),
           err => sidebar.kernels.showEnvs(cluster, (err as Error).message)
         );
+    }
+  });
+
+  commands.addCommand(CommandIDs.createEnv, {
+    label: trans.__('New Python environment on the cluster'),
+    describedBy: takes({ cluster: ['string', 'the cluster; default: the first'] }),
+    execute: async args => {
+      const cluster = String(args.cluster ?? model.clusters[0] ?? '');
+      const profiles = model.profiles.filter(p => p.cluster === cluster).map(p => p.name);
+      if (!(await createEnvInteractively({ api: api(), trans, cluster, profiles }))) return;
+      await app.serviceManager.kernelspecs.refreshSpecs();
+      // A failed refresh needs no dialog here: model.error carries it and the sidebar shows it.
+      await model.refresh().catch(() => undefined);
     }
   });
 

@@ -6,6 +6,7 @@ import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { IStatusBar } from '@jupyterlab/statusbar';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 import { HpclabApi } from './api';
+import checkpointPlugin from './checkpoint/plugin';
 import { registerCommands } from './commands';
 import { locateCompanion } from './locate';
 import { LauncherTiles } from './launcher/tiles';
@@ -134,4 +135,4 @@ const statusPlugin: JupyterFrontEndPlugin<void> = {
   }
 };
 
-export default [modelPlugin, sidebarPlugin, logPlugin, launcherPlugin, statusPlugin, submitPlugin];
+export default [modelPlugin, sidebarPlugin, logPlugin, launcherPlugin, statusPlugin, submitPlugin, checkpointPlugin];

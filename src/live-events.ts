@@ -2,7 +2,15 @@ import { eventSchemas, type Session } from './contract';
 import type { LiveEvent } from './tokens';
 
 /** The event types of the companion's stream (/hpclab/events). */
-export const LIVE_EVENT_TYPES = ['snapshot', 'session', 'walltime-warning', 'prompt', 'prompt-done', 'link'] as const;
+export const LIVE_EVENT_TYPES = [
+  'snapshot',
+  'session',
+  'walltime-warning',
+  'idle-warning',
+  'prompt',
+  'prompt-done',
+  'link'
+] as const;
 
 /**
  * One frame of the stream applied to the session list: the list after it (when it changed) and
@@ -34,6 +42,20 @@ export function readLiveEvent(
     const { sessionId, minutesLeft, endsAt } = parsed.data;
     return {
       event: { type: 'walltime-warning', session: sessions.find(s => s.id === sessionId), minutesLeft, endsAt }
+    };
+  }
+  if (type === 'idle-warning') {
+    const parsed = eventSchemas['idle-warning'].safeParse(data);
+    if (!parsed.success) return {};
+    const { sessionId, minutesLeft, stopsAt, idleMinutes } = parsed.data;
+    return {
+      event: {
+        type: 'idle-warning',
+        session: sessions.find(s => s.id === sessionId),
+        minutesLeft,
+        stopsAt,
+        idleMinutes
+      }
     };
   }
   if (type === 'prompt') {

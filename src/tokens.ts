@@ -19,6 +19,7 @@ export namespace CommandIDs {
   export const jobAction = 'hpclab:job-action';
   export const discoverEnvs = 'hpclab:discover-envs';
   export const addKernel = 'hpclab:add-kernel';
+  export const createEnv = 'hpclab:create-env';
   export const addCluster = 'hpclab:add-cluster';
   export const editProfiles = 'hpclab:edit-profiles';
   /** Args `{path?}`: the file; else the right-clicked file browser item, else the current document. */
@@ -46,6 +47,7 @@ export const DEFAULT_SETTINGS: HpclabSettings = {
 export type LiveEvent =
   | { type: 'session'; session: Session; previous: Session | undefined }
   | { type: 'walltime-warning'; session: Session | undefined; minutesLeft: number; endsAt: string }
+  | { type: 'idle-warning'; session: Session | undefined; minutesLeft: number; stopsAt: string; idleMinutes: number }
   | { type: 'prompt'; prompt: PromptEvent }
   | { type: 'prompt-done'; id: string }
   | { type: 'link'; link: LinkEvent };

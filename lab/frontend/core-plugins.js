@@ -9,6 +9,7 @@ import '@jupyterlab/apputils-extension/style/index.js';
 import '@jupyterlab/codemirror-extension/style/index.js';
 import '@jupyterlab/completer-extension/style/index.js';
 import '@jupyterlab/console-extension/style/index.js';
+import '@jupyterlab/debugger-extension/style/index.js';
 import '@jupyterlab/docmanager-extension/style/index.js';
 import '@jupyterlab/documentsearch-extension/style/index.js';
 import '@jupyterlab/filebrowser-extension/style/index.js';
@@ -35,6 +36,7 @@ export const coreModules = [
   require('@jupyterlab/codemirror-extension'),
   require('@jupyterlab/completer-extension'),
   require('@jupyterlab/console-extension'),
+  require('@jupyterlab/debugger-extension'),
   require('@jupyterlab/docmanager-extension'),
   require('@jupyterlab/documentsearch-extension'),
   require('@jupyterlab/filebrowser-extension'),

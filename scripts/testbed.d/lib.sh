@@ -31,9 +31,9 @@ stop_pidfile() {
 # nbclient (a Jupyter client through a tunnel URL), nc (a gateway's ProxyCommand), build,
 # hatchling and venv (the wheel test builds hpclab's wheel offline and installs it in a venv).
 PACKAGES=(munge slurmctld slurmd slurm-client openssh-server openssh-client iproute2 procps
-  util-linux python3 python3-ipykernel python3-jupyter-client python3-jupyter-server
+  util-linux python3 python3-ipykernel r-cran-irkernel python3-jupyter-client python3-jupyter-server
   python3-jupyterlab-server python3-nbclient netcat-openbsd python3-build python3-hatchling
-  python3-venv)
+  python3-venv zstd lz4 python3-dill)
 
 install_packages() { "$here/need-debian-packages" "${PACKAGES[@]}"; }
 

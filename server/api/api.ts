@@ -5,6 +5,7 @@ import { ApiError, defaultLogger, errorHandler, type Logger } from './errors';
 import { EventHub, type EventSource } from './events';
 import { API_VERSION, HPCLAB_VERSION } from '../version';
 import { clusterRoutes } from './routes-clusters';
+import { envRoutes } from './routes-envs';
 import { kernelRoutes } from './routes-kernels';
 import { kernelspecRoutes } from './routes-kernelspecs';
 import { promptRoutes } from './routes-prompts';
@@ -13,7 +14,15 @@ import type { LinkBoard } from './link-board';
 import type { PromptBroker } from './prompt-broker';
 import { sessionRoutes } from './routes-sessions';
 import { setupRoutes } from './routes-setup';
-import type { ClusterService, KernelAttachService, KernelspecApi, RunApi, SessionService, SetupApi } from './services';
+import type {
+  ClusterService,
+  EnvApi,
+  KernelAttachService,
+  KernelspecApi,
+  RunApi,
+  SessionService,
+  SetupApi
+} from './services';
 
 export interface ApiDeps {
   sessions: SessionService;
@@ -30,6 +39,8 @@ export interface ApiDeps {
   runs?: RunApi;
   /** "Add a cluster" and "Edit profiles"; without it those routes are 404s. */
   setup?: SetupApi;
+  /** Environments made on first use; without it POST /api/envs answers 404 saying so. */
+  envs?: EnvApi;
   /** The companion's token; must not be empty. */
   token: string;
   /** Extra origins (http(s)://host[:port]) allowed as Origin, and their hosts as Host. */
@@ -93,6 +104,7 @@ export function createApi(deps: ApiDeps): Api {
   if (prompts) promptRoutes(router, prompts);
   if (deps.setup) setupRoutes(router, deps.setup);
   if (deps.runs) runRoutes(router, deps.runs);
+  envRoutes(router, deps.envs);
   router.get('/events', hub.handle);
   // Only under /api: other paths below /hpclab (the node proxy) belong to the caller.
   router.use('/api', req => {

@@ -4,11 +4,13 @@ import type { ErrorRequestHandler, Response } from 'express';
 import { z } from 'zod';
 import { ConfigError, issuesToProblems } from '../config/load';
 import { DiscoveryError } from '../kernels/discovery';
+import { EnvInputError } from '../envs/env-input';
 import { KernelspecError } from '../kernels/kernelspec';
 import { describeFailure, SchedulerError } from '../scheduler/errors';
 import { TransportError } from '../transport/errors';
 import { SessionNotFoundError } from './services';
-import { StateSaveError } from '../sessions/errors';
+import { SessionNotRunningError, StateSaveError } from '../sessions/errors';
+import { WorkspaceError } from '../sessions/workspaces';
 import { SetupError } from '../setup/errors';
 import { stderrLogger, type Logger as CompanionLogger } from '../log';
 
@@ -106,7 +108,13 @@ export function toApiError(err: unknown): ApiError | undefined {
     if (err.kind === 'invalid') return new ApiError(400, 'invalid', err.message.replace(/^--name: /, 'name: '));
     return new ApiError(err.kind === 'conflict' ? 409 : 404, err.kind, err.message);
   }
+  if (err instanceof SessionNotRunningError) return new ApiError(409, 'not-running', err.message);
+  if (err instanceof WorkspaceError) {
+    const status = { 'no-workspace': 400, 'not-running': 409, busy: 409, failed: 502 }[err.kind];
+    return new ApiError(status, `workspace-${err.kind}`, err.message);
+  }
   if (err instanceof RunInputError) return invalidField(err.field, err.message);
+  if (err instanceof EnvInputError) return invalidField(err.field, err.message);
   if (err instanceof RunNotFoundError) return new ApiError(404, 'not-found', err.message);
   if (err instanceof DiscoveryError) return new ApiError(502, 'discovery-failed', err.message);
   if (err instanceof ConfigError) {

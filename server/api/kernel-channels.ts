@@ -31,7 +31,7 @@ export async function handleKernelChannel(
   const opened = await kernels.openChannel(match[1], `${match[2]}_port` as ChannelPort).catch(() => null);
   if (opened === undefined) return refuse(404, 'Not Found');
   if (opened === null) return refuse(503, 'Service Unavailable');
-  const { upstream, fromClient } = opened;
+  const { upstream, fromClient, fromKernel } = opened;
   (socket as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true);
   socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: ${CHANNEL_PROTOCOL}\r\nConnection: Upgrade\r\n\r\n`);
   if (head.length > 0) {
@@ -39,6 +39,8 @@ export async function handleKernelChannel(
     upstream.write(head);
   }
   if (fromClient) socket.on('data', fromClient);
+  // In the same turn as the pipelines: a listener added earlier would start the flow before them.
+  if (fromKernel) upstream.on('data', fromKernel);
   pipeline(socket, upstream, () => socket.destroy());
   pipeline(upstream, socket, () => upstream.destroy());
 }

@@ -1,3 +1,5 @@
+import type { WorkspaceBackup, WorkspaceStatus } from '../workspace/types';
+import type { NodeSummary } from '../scheduler/types';
 import type * as wire from '../../src/contract';
 import type { DiscoveredEnv } from '../kernels/discovery';
 import type { HpclabKernelspec } from '../kernels/kernelspec';
@@ -81,7 +83,44 @@ export function sessionReply(s: SessionInfo): wire.Session {
     endReason: s.endReason,
     message: s.message,
     baseUrl: s.baseUrl,
-    access: s.access ? { kind: s.access.kind, summary: s.access.summary, relay: s.access.relay } : null
+    access: s.access ? { kind: s.access.kind, summary: s.access.summary, relay: s.access.relay } : null,
+    ...(s.kernels !== undefined ? { kernels: s.kernels } : {}),
+    ...(s.workspace !== undefined ? { workspace: s.workspace && workspaceReply(s.workspace) } : {})
+  };
+}
+
+export function workspaceBackupReply(b: WorkspaceBackup): wire.WorkspaceBackup {
+  return {
+    name: b.name,
+    at: b.at,
+    bytes: b.bytes,
+    compressor: b.compressor,
+    ...(b.seconds !== undefined ? { seconds: b.seconds } : {}),
+    ...(b.sourceBytes !== undefined ? { sourceBytes: b.sourceBytes } : {})
+  };
+}
+
+function workspaceReply(w: WorkspaceStatus): wire.WorkspaceStatus {
+  return {
+    dir: w.dir,
+    backupDir: w.backupDir,
+    autoBackupMinutes: w.autoBackupMinutes,
+    state: w.state,
+    lastBackup: w.lastBackup && workspaceBackupReply(w.lastBackup),
+    error: w.error
+  };
+}
+
+export function clusterNodeReply(n: NodeSummary): wire.ClusterNode {
+  return {
+    name: n.name,
+    state: n.state,
+    partitions: [...n.partitions],
+    cpus: { total: n.cpus.total, allocated: n.cpus.allocated },
+    // sinfo's fields carry no memory or features; the contract keeps room for a source that does.
+    memMB: null,
+    gpus: n.gpus.map(g => ({ type: g.type, total: g.total, used: g.used })),
+    features: []
   };
 }
 

@@ -5,7 +5,11 @@ import { JOB_ACTIONS } from './services';
 import {
   addKernelSchema,
   attachKernelSchema,
+  createEnvSchema,
   createSessionSchema,
+  extendSchema,
+  partitionQuery,
+  restoreSchema,
   discoverSchema,
   followSchema,
   historySinceQuery,
@@ -84,6 +88,14 @@ export const ROUTE_CONTRACTS: readonly RouteContract[] = [
     status: 204,
     reply: null
   })),
+  {
+    method: 'GET',
+    path: '/api/clusters/:cluster/nodes',
+    summary: "The cluster's nodes as sinfo shows them (the node picker), optionally of one partition",
+    query: { partition: partitionQuery },
+    status: 200,
+    reply: wire.clusterNodeListSchema
+  },
   { method: 'GET', path: '/api/sessions', summary: 'Sessions, newest last', status: 200, reply: sessionList },
   {
     method: 'POST',
@@ -118,6 +130,36 @@ export const ROUTE_CONTRACTS: readonly RouteContract[] = [
     status: 200,
     reply: zm.string(),
     contentType: 'text/plain'
+  },
+  {
+    method: 'POST',
+    path: '/api/sessions/:id/workspace/backup',
+    summary: "Back up a running session's scratch workspace now; the backup when it is written",
+    status: 200,
+    reply: wire.workspaceBackupSchema
+  },
+  {
+    method: 'GET',
+    path: '/api/sessions/:id/workspace/backups',
+    summary: "A session's workspace backups on shared storage, newest first",
+    status: 200,
+    reply: wire.workspaceBackupListSchema
+  },
+  {
+    method: 'POST',
+    path: '/api/sessions/:id/workspace/restore',
+    summary: 'Restore a backup (the newest unless named) into the running workspace; null when there is none',
+    body: restoreSchema,
+    status: 200,
+    reply: zm.nullable(wire.workspaceBackupSchema)
+  },
+  {
+    method: 'POST',
+    path: '/api/sessions/:id/extend',
+    summary: 'Ask Slurm for more walltime; extended false, with words, where the site does not allow it',
+    body: extendSchema,
+    status: 200,
+    reply: wire.extendReplySchema
   },
   {
     method: 'POST',
@@ -164,6 +206,16 @@ export const ROUTE_CONTRACTS: readonly RouteContract[] = [
     query: { refresh: refreshSchema },
     status: 200,
     reply: zm.array(wire.discoveredEnvSchema)
+  },
+  {
+    method: 'POST',
+    path: '/api/envs',
+    summary:
+      "Make a venv or conda env on the cluster's login node, install ipykernel and requirements, register it as a kernel; one event per line",
+    body: createEnvSchema,
+    status: 200,
+    reply: wire.envCreateEventSchema,
+    contentType: 'application/x-ndjson'
   },
   {
     method: 'POST',
@@ -267,7 +319,7 @@ export const ROUTE_CONTRACTS: readonly RouteContract[] = [
   {
     method: 'GET',
     path: '/events',
-    summary: 'Live events (Server-Sent Events): a snapshot, then session, walltime, prompt and link events',
+    summary: 'Live events (Server-Sent Events): a snapshot, then session, walltime, idle, prompt and link events',
     status: 200,
     reply: zm.union(Object.values(wire.eventSchemas)),
     contentType: 'text/event-stream'

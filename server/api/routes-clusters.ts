@@ -1,7 +1,7 @@
 import type { Request, Router } from 'express';
 import { ApiError } from './errors';
-import { HISTORY_SINCE_DEFAULT, historySinceQuery, readParam, readQuery } from './schemas';
-import { clusterStatusReply, historyReply } from './replies';
+import { HISTORY_SINCE_DEFAULT, historySinceQuery, partitionQuery, readParam, readQuery } from './schemas';
+import { clusterNodeReply, clusterStatusReply, historyReply } from './replies';
 import { JOB_ACTIONS, type ClusterService } from './services';
 
 /*
@@ -9,6 +9,7 @@ import { JOB_ACTIONS, type ClusterService } from './services';
  * GET  /api/clusters/:cluster/status                   → ClusterStatus
  * POST /api/clusters/:cluster/jobs/:jobId/cancel|hold|release → 204
  * GET  /api/clusters/:cluster/history?since=7d           → History
+ * GET  /api/clusters/:cluster/nodes[?partition=P]         → ClusterNode[] (sinfo, each node once)
  */
 export function clusterRoutes(router: Router, clusters: ClusterService): void {
   /** A configured cluster's name; the check is here so every implementation 404s alike. */
@@ -32,6 +33,14 @@ export function clusterRoutes(router: Router, clusters: ClusterService): void {
     const name = clusterOf(req);
     const since = readQuery(req, 'since', historySinceQuery, HISTORY_SINCE_DEFAULT);
     res.json(historyReply(await clusters.history(name, since)));
+  });
+
+  router.get('/api/clusters/:cluster/nodes', async (req, res) => {
+    const name = clusterOf(req);
+    const partition = readQuery(req, 'partition', partitionQuery, undefined);
+    if (!clusters.nodes) throw new ApiError(404, 'not-found', 'this companion does not list nodes');
+    const nodes = await clusters.nodes(name);
+    res.json(nodes.filter(n => partition === undefined || n.partitions.includes(partition)).map(clusterNodeReply));
   });
 
   // One route per action (not `/:action`), so the route list names each of them.

@@ -3,7 +3,9 @@ import { invalidField, ApiError } from './errors';
 import {
   BODY_LIMIT,
   createSessionSchema,
+  extendSchema,
   idempotencyKeySchema,
+  restoreSchema,
   parse,
   readParam,
   readQuery,
@@ -12,7 +14,7 @@ import {
   TAIL_DEFAULT_BYTES
 } from './schemas';
 
-import { sessionReply } from './replies';
+import { sessionReply, workspaceBackupReply } from './replies';
 import type { SessionService } from './services';
 
 const FOLLOW_EVERY_MS = 1_000;
@@ -24,6 +26,10 @@ const FOLLOW_EVERY_MS = 1_000;
  * POST   /api/sessions/preview       → { script, argv } that POST /api/sessions would submit (nothing is submitted)
  * DELETE /api/sessions/:id           → SessionInfo (now ending)
  * GET    /api/sessions/:id/log?tail=N[&follow=1] → text/plain, the last N bytes (default 64 KiB, max 1 MiB), then new output as it comes
+ * POST   /api/sessions/:id/workspace/backup   → WorkspaceBackup (when it is made; 409 while one runs)
+ * GET    /api/sessions/:id/workspace/backups  → WorkspaceBackup[], newest first
+ * POST   /api/sessions/:id/workspace/restore  → WorkspaceBackup | null (body {name}: "newest" or a backup's name)
+ * POST   /api/sessions/:id/extend             → {extended, endsAt, message} (body {minutes})
  */
 export function sessionRoutes(router: Router, sessions: SessionService): void {
   const json = express.json({ limit: BODY_LIMIT });
@@ -68,6 +74,39 @@ export function sessionRoutes(router: Router, sessions: SessionService): void {
 
   router.delete('/api/sessions/:id', async (req, res) => {
     res.json(sessionReply(await sessions.stop(sessionId(req))));
+  });
+
+  /** A session service method the companion may lack (tests' fakes): 404 names the route, never a crash. */
+  const need = <K extends keyof SessionService>(name: K): NonNullable<SessionService[K]> => {
+    const method = sessions[name];
+    if (!method) throw new ApiError(404, 'not-found', `this companion does not offer ${String(name)}`);
+    return (method as (...args: unknown[]) => unknown).bind(sessions) as NonNullable<SessionService[K]>;
+  };
+
+  router.post('/api/sessions/:id/workspace/backup', async (req, res) => {
+    const id = sessionId(req);
+    res.json(workspaceBackupReply(await need('backupWorkspace')(id)));
+  });
+
+  router.get('/api/sessions/:id/workspace/backups', async (req, res) => {
+    const id = sessionId(req);
+    res.json((await need('listWorkspaceBackups')(id)).map(workspaceBackupReply));
+  });
+
+  router.post('/api/sessions/:id/workspace/restore', json, async (req, res) => {
+    const id = sessionId(req);
+    if (req.body === undefined)
+      throw invalidField('body', 'expected a JSON object: {"name": "newest"} or {"name": "workspace-…"}');
+    const { name } = parse(restoreSchema, req.body, 'body');
+    const restored = await need('restoreWorkspace')(id, name === 'newest' ? undefined : name);
+    res.json(restored && workspaceBackupReply(restored));
+  });
+
+  router.post('/api/sessions/:id/extend', json, async (req, res) => {
+    const id = sessionId(req);
+    if (req.body === undefined) throw invalidField('body', 'expected a JSON object like {"minutes": 60}');
+    const { minutes } = parse(extendSchema, req.body, 'body');
+    res.json(await need('extend')(id, minutes));
   });
 
   router.get('/api/sessions/:id/log', async (req, res) => {

@@ -6,7 +6,15 @@ import { RUN_ID } from '../runs/registry';
 import { historySinceSchema, jobIdSchema, submitOptionsSchema } from '../scheduler/validate';
 import { invalid, invalidField } from './errors';
 import type * as wire from '../../src/contract';
-import type { AddKernelRequest, CreateSessionRequest, KernelAttachRequest, SessionOverrides } from './services';
+import { REQUIREMENTS_MAX } from '../envs/env-input';
+import { remoteKernelSpecSchema } from '../kernels/remote-kernel';
+import type {
+  AddKernelRequest,
+  CreateEnvRequest,
+  CreateSessionRequest,
+  KernelAttachRequest,
+  SessionOverrides
+} from './services';
 
 /*
  * What requests may hold. Handlers read only the output of these schemas. Every message says
@@ -68,7 +76,7 @@ export const overridesSchema = strict(
 
 export const createSessionSchema = strict(
   {
-    kind: z.literal('lab', { error: expecting('"lab"') }),
+    kind: z.enum(['lab', 'alloc'], { error: expecting('"lab" (JupyterLab on a node) or "alloc" (hold a node)') }),
     profile: nameSchema,
     cluster: nameSchema.optional(),
     overrides: overridesSchema.optional(),
@@ -76,6 +84,33 @@ export const createSessionSchema = strict(
   },
   'a JSON object like {"kind": "lab", "profile": "gpu"}'
 ) satisfies z.ZodType<CreateSessionRequest & wire.CreateSessionBody>;
+
+/** `POST /api/sessions/:id/extend`. */
+const minutesError = expecting('a whole number of minutes from 1 to 10080 (a week)');
+export const extendSchema = strict(
+  { minutes: z.int({ error: minutesError }).min(1, { error: minutesError }).max(10080, { error: minutesError }) },
+  'a JSON object like {"minutes": 60}'
+);
+
+/** `POST /api/sessions/:id/workspace/restore`: a backup's name, or "newest" (said, not implied by an empty body). */
+export const restoreSchema = strict(
+  {
+    name: z.union(
+      [
+        z.literal('newest'),
+        pattern(
+          '"newest" or a backup name like workspace-20261206T081500Z.tar.zst',
+          /^workspace-\d{8}T\d{6}Z\.tar(?:\.zst|\.lz4)?$/
+        )
+      ],
+      { error: expecting('"newest" or a backup name like workspace-20261206T081500Z.tar.zst') }
+    )
+  },
+  'a JSON object like {"name": "newest"} or {"name": "workspace-20261206T081500Z.tar.zst"}'
+);
+
+/** `?partition=` of the nodes route. */
+export const partitionQuery = nameSchema.optional();
 
 /** A launcher asking for its kernel. The key only ever travels in this body, over the 0700 socket or loopback. */
 export const attachKernelSchema = strict(
@@ -85,7 +120,13 @@ export const attachKernelSchema = strict(
     cluster: nameSchema.optional(),
     env: envSchema.optional(),
     key: pattern('the kernel key: 1 to 512 printable ASCII characters', /^[\x21-\x7e]{1,512}$/),
-    signatureScheme: pattern('hmac-<hash>, like "hmac-sha256"', /^hmac-[a-z0-9]{1,16}$/)
+    signatureScheme: pattern('hmac-<hash>, like "hmac-sha256"', /^hmac-[a-z0-9]{1,16}$/),
+    // Where the notebook is on the launcher's machine: the cluster's pathMap says where that is there.
+    notebookDir: pattern(
+      "an absolute path on one line (the notebook's folder), at most 4096 characters",
+      /^(?:\/|[A-Za-z]:[\\/])[^\x00-\x1f\x7f]{0,4095}$/
+    ).optional(),
+    kernel: remoteKernelSpecSchema.optional()
   },
   'a JSON object like {"kernelId": "k0123456789abcdef", "profile": "gpu", "key": "…", "signatureScheme": "hmac-sha256"}'
 ) satisfies z.ZodType<KernelAttachRequest>;
@@ -105,6 +146,28 @@ export const addKernelSchema = strict(
   },
   'a JSON object like {"profile": "gpu"} or {"profile": "gpu", "env": {"venv": "/home/me/venv"}}'
 ) satisfies z.ZodType<AddKernelRequest & wire.AddKernelBody>;
+
+/** An env's words are checked by the env planner (envs/env-input.ts), which names the field and the fix. */
+const envWord = (what: string) => pattern(`${what}: 1 to 4096 characters on one line`, /^[^\x00-\x1f\x7f]{1,4096}$/);
+const flag = (what: string) => z.boolean({ error: expecting(`true or false (${what})`) });
+
+export const createEnvSchema = strict(
+  {
+    cluster: nameSchema.optional(),
+    name: z.string({ error: expecting("the env's name") }).max(200, { error: expecting('at most 64 characters') }),
+    profile: nameSchema.optional(),
+    python: envWord('an absolute path or a command name such as python3').optional(),
+    module: envWord('a module name such as python/3.11').optional(),
+    requirements: z
+      .string({ error: expecting('the text of a requirements file') })
+      .max(REQUIREMENTS_MAX, { error: `expected at most ${REQUIREMENTS_MAX / 1024} KiB of requirements` })
+      .optional(),
+    conda: flag('make a conda env').optional(),
+    systemSitePackages: flag("let the venv see the python's own packages").optional(),
+    path: envWord('an absolute path or one starting with "~/"').optional()
+  },
+  'a JSON object like {"name": "analysis", "cluster": "mycluster", "requirements": "numpy\\n"}'
+) satisfies z.ZodType<CreateEnvRequest & wire.CreateEnvBody>;
 
 /** `refresh=1` asks the cluster again instead of answering from the cache. */
 export const refreshSchema = z

@@ -4,9 +4,12 @@ import type { AddKernelRequest } from '../kernels/kernelspec-service';
 import type { KernelAttachRequest, KernelLease } from '../kernels/kernel-service';
 import type { ChannelPort } from '../kernels/connection-file';
 import type { Duplex } from 'node:stream';
-import type { HistoryJob, Job, PartitionSummary } from '../scheduler/types';
+import type { HistoryJob, Job, NodeSummary, PartitionSummary } from '../scheduler/types';
+import type { WorkspaceBackup } from '../workspace/types';
 import type { CreateSessionRequest, SessionEvent, SessionInfo } from '../sessions/types';
 import type { PlannedRun, RunView, SubmitRunRequest, SubmittedRun } from '../runs/run-service';
+import type { CreateEnvRequest, EnvPlan } from '../envs/env-input';
+import type { CreatedEnv, CreateOptions } from '../envs/env-creator';
 
 /*
  * What the API needs of the layers below it. The session layer implements these (structurally:
@@ -30,6 +33,13 @@ export interface SessionService {
   readLogFrom(id: string, offset: number): Promise<{ text: string; size: number }>;
   /** Returns the unsubscribe function; the API calls it when an event stream closes. */
   subscribe(listener: (event: SessionEvent) => void): () => void;
+  /** Backs up a running session's scratch workspace now. */
+  backupWorkspace?(id: string): Promise<WorkspaceBackup>;
+  /** Restores a backup (default the newest); null when there is none yet. */
+  restoreWorkspace?(id: string, name?: string): Promise<WorkspaceBackup | null>;
+  listWorkspaceBackups?(id: string): Promise<WorkspaceBackup[]>;
+  /** Asks Slurm for more walltime; `extended: false` with words when the site does not allow it. */
+  extend?(id: string, minutes: number): Promise<{ extended: boolean; endsAt: string | null; message: string }>;
 }
 
 export interface ClusterStatus {
@@ -60,6 +70,8 @@ export interface ClusterService {
   jobAction(cluster: string, jobId: string, action: JobAction): Promise<void>;
   /** Jobs since `since` (checked: historySinceSchema) from the cluster's accounting. */
   history(cluster: string, since: string): Promise<ClusterHistory>;
+  /** The cluster's nodes (sinfo), for the Request form's node picker. */
+  nodes?(cluster: string): Promise<NodeSummary[]>;
 }
 
 export { SessionNotFoundError } from '../sessions/errors';
@@ -74,7 +86,9 @@ export interface KernelAttachService {
   openChannel(
     kernelId: string,
     channel: ChannelPort
-  ): Promise<{ upstream: Duplex; fromClient?: (chunk: Buffer) => void } | undefined>;
+  ): Promise<
+    { upstream: Duplex; fromClient?: (chunk: Buffer) => void; fromKernel?: (chunk: Buffer) => void } | undefined
+  >;
 }
 
 /** A profile as the Request form shows it (the config's own words). */
@@ -91,6 +105,10 @@ export interface ProfileView {
   constraint?: string;
   /** `python`, `conda`, `venv`, `modules` or `container`. */
   envKind?: string;
+  /** Its remote kernels save their variables at the first walltime warning. */
+  checkpoint?: boolean;
+  /** It has a scratch workspace on the node. */
+  workspace?: boolean;
 }
 
 /** Kernelspecs in the kernel picker, and the environments a cluster has for them. */
@@ -131,4 +149,14 @@ export interface RunApi {
   list(cluster: string, options?: { limit?: number }): Promise<{ runs: RunView[]; problems: string[] }>;
   outputs(cluster: string, runId: string): Promise<{ path: string; size: number }[]>;
   output(cluster: string, runId: string, path: string): Promise<Buffer>;
+}
+
+export type { CreateEnvRequest, EnvPlan } from '../envs/env-input';
+export type { CreatedEnv, CreateOptions, EnvProgress } from '../envs/env-creator';
+
+/** Environments made on a cluster's login node and registered as kernels (envs/EnvCreator). */
+export interface EnvApi {
+  /** Checks the request before anything runs; throws EnvInputError (400) or ConfigError (404). */
+  plan(request: CreateEnvRequest): EnvPlan;
+  create(plan: EnvPlan, options: CreateOptions): Promise<CreatedEnv>;
 }

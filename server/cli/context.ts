@@ -1,5 +1,5 @@
 import * as os from 'node:os';
-import { ClusterRegistry } from '../app';
+import { ClusterRegistry } from '../clusters';
 import { ConfigError, loadConfig } from '../config/load';
 import { configPath, type ConfigSource } from '../config/paths';
 import type { HpclabConfig } from '../config/schema';

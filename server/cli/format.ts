@@ -69,6 +69,19 @@ export function jobsTable(jobs: Job[]): string {
   );
 }
 
+/** `1.2 MB`: file sizes in decimal units, as `ls -h --si` and transfer tools say them. */
+export function sizeText(bytes: number): string {
+  if (bytes < 1000) return `${bytes} B`;
+  const units = ['kB', 'MB', 'GB', 'TB'];
+  let v = bytes;
+  let u = -1;
+  while (v >= 1000 && u < units.length - 1) {
+    v /= 1000;
+    u++;
+  }
+  return `${v.toFixed(1)} ${units[u]}`;
+}
+
 /** `1.5G`, `300M`: memory in the units Slurm users read. */
 export function bytesText(bytes: number | null): string {
   if (bytes === null) return '-';

@@ -12,6 +12,7 @@ const ENV_DOCS = {
     "the companion's socket and runtime file live in $XDG_RUNTIME_DIR/hpclab (default: the state dir's run/)",
   SSH_AUTH_SOCK: 'the ssh-agent to log in with, unless the cluster sets "agent": false',
   SHELL: 'runs a ProxyCommand from ~/.ssh/config (default /bin/sh)',
+  TERM: 'the terminal type hpclab shell asks for on the node (default xterm-256color)',
   JUPYTER_DATA_DIR:
     "Jupyter's data dir (kernels/, labextensions/); default ~/.local/share/jupyter, ~/Library/Jupyter on macOS, %APPDATA%\\jupyter on Windows",
   XDG_DATA_HOME: "Jupyter's data dir is $XDG_DATA_HOME/jupyter on Linux when $JUPYTER_DATA_DIR is unset",

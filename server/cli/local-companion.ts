@@ -6,7 +6,7 @@ import { ensurePrivateDir, statePaths } from '../config/paths';
 import { lockHolder } from '../companion-lock';
 import { CLI_ENTRY } from './entry-path';
 import { rotateLog } from './log-rotation';
-import { companionLockFile, readRuntimeInfo, socketAnswers } from '../main';
+import { companionLockFile, readRuntimeInfo, socketAnswers } from '../companion-runtime';
 
 /** A companion on this machine, reachable on its private unix socket. */
 export interface LocalCompanion {
@@ -50,21 +50,8 @@ export async function ensureLocalCompanion(
   await rotateLog(logFile).catch(err =>
     log(`hpclab: cannot rotate ${logFile} (${(err as Error).message}); appending to it`)
   );
-  const fd = openSync(logFile, 'a', 0o600);
-  const child = spawn(
-    process.execPath,
-    [CLI_ENTRY, 'serve', '--config', configPath, '--exit-when-idle', String(AUTO_IDLE_EXIT_SEC)],
-    {
-      detached: true,
-      stdio: ['ignore', fd, fd],
-      env
-    }
-  );
-  closeSync(fd);
-  child.unref();
-  let exited = false;
-  child.once('exit', () => (exited = true));
-  log(`hpclab: started the companion in the background (pid ${child.pid}; log ${logFile})`);
+  let child = startInBackground(configPath, logFile, env, log);
+  let starts = 1;
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
     // Another launcher may have started one at the same moment: whichever answers is the one.
@@ -73,10 +60,19 @@ export async function ensureLocalCompanion(
     // Ours lost the race for the lock to one that has not answered yet (it is still connecting):
     // wait for that one, as long as it lives.
     if (
-      exited &&
+      child.exited &&
       !(await findLocalCompanion(env, homeDir)) &&
       (await lockHolder(companionLockFile(env, homeDir))) === undefined
     ) {
+      // The lock's holder may have been on its way out (an idle exit, a stop), its runtime file
+      // gone but not yet its lock, when ours started; now nobody serves: start ours again. A
+      // companion that cannot start at all fails the same way each time, and is reported below.
+      if (starts < 3) {
+        log('hpclab: the companion exited before answering, and none other runs; starting it again');
+        child = startInBackground(configPath, logFile, env, log);
+        starts++;
+        continue;
+      }
       // No log to quote (unreadable or gone): the error still says the companion did not start.
       const tail = (await fs.readFile(logFile, 'utf8').catch(() => '')).trim().split('\n').slice(-5).join('\n');
       throw new Error(`the companion did not start${tail ? `:\n${tail}` : ''}`);
@@ -84,6 +80,27 @@ export async function ensureLocalCompanion(
     await new Promise(r => setTimeout(r, 200));
   }
   throw new Error(`the companion did not answer within 60 s (see ${logFile})`);
+}
+
+/** `hpclab serve` in the background, its output appended to `logFile`; says whether it has exited. */
+function startInBackground(
+  configPath: string,
+  logFile: string,
+  env: NodeJS.ProcessEnv,
+  log: (message: string) => void
+): { exited: boolean } {
+  const fd = openSync(logFile, 'a', 0o600);
+  const child = spawn(
+    process.execPath,
+    [CLI_ENTRY, 'serve', '--config', configPath, '--exit-when-idle', String(AUTO_IDLE_EXIT_SEC)],
+    { detached: true, stdio: ['ignore', fd, fd], env }
+  );
+  closeSync(fd);
+  child.unref();
+  const state = { exited: false };
+  child.once('exit', () => (state.exited = true));
+  log(`hpclab: started the companion in the background (pid ${child.pid}; log ${logFile})`);
+  return state;
 }
 
 function checkConfig(companion: LocalCompanion, configPath: string): LocalCompanion {

@@ -1,39 +1,53 @@
 #!/usr/bin/env node
 import { HelpRequested, type Command } from './args';
-import { companionCommand } from './commands/companion';
-import { jobsCommand } from './commands/jobs';
-import { kernelLaunchCommand } from './commands/kernel-launch';
-import { kernelsCommand } from './commands/kernels';
-import { installCommand } from './commands/install';
-import { initCommand } from './commands/init';
-import { labCommand } from './commands/lab';
-import { serveCommand } from './commands/serve';
-import { sessionsCommand } from './commands/sessions';
-import { submitCommand } from './commands/submit';
-import { runsCommand } from './commands/runs';
-import { statusCommand } from './commands/status';
-import { tunnelCommand } from './commands/tunnel';
 import { UsageError } from './context';
 import { describeFailure } from './failure';
 import { renderCommandHelp, renderOverview } from './help';
 import { closest } from './suggest';
 import { HPCLAB_VERSION } from '../version';
 
-export const commands: Command[] = [
-  initCommand,
-  statusCommand,
-  jobsCommand,
-  sessionsCommand,
-  submitCommand,
-  runsCommand,
-  serveCommand,
-  labCommand,
-  tunnelCommand,
-  kernelsCommand,
-  kernelLaunchCommand,
-  companionCommand,
-  installCommand
+/**
+ * Every command, by name, with how to load it, in the order help lists them. A command's module
+ * loads only when it runs (or for help): a kernel's start waits on the launcher's, and loading
+ * the companion's server for it cost a third of a second. Each require names its module plainly,
+ * so a bundler (the wheel's companion) follows it as it would an import; import() would make
+ * the command list asynchronous for help and tests.
+ */
+/* eslint-disable @typescript-eslint/no-require-imports */
+const COMMAND_MODULES: readonly (readonly [name: string, load: () => Command])[] = [
+  ['init', () => require('./commands/init').initCommand],
+  ['status', () => require('./commands/status').statusCommand],
+  ['jobs', () => require('./commands/jobs').jobsCommand],
+  ['sessions', () => require('./commands/sessions').sessionsCommand],
+  ['alloc', () => require('./commands/alloc').allocCommand],
+  ['shell', () => require('./commands/shell').shellCommand],
+  ['release', () => require('./commands/release').releaseCommand],
+  ['submit', () => require('./commands/submit').submitCommand],
+  ['runs', () => require('./commands/runs').runsCommand],
+  ['sync', () => require('./commands/sync').syncCommand],
+  ['workspace', () => require('./commands/workspace').workspaceCommand],
+  ['serve', () => require('./commands/serve').serveCommand],
+  ['lab', () => require('./commands/lab').labCommand],
+  ['tunnel', () => require('./commands/tunnel').tunnelCommand],
+  ['kernels', () => require('./commands/kernels').kernelsCommand],
+  ['envs', () => require('./commands/envs').envsCommand],
+  ['kernel-launch', () => require('./commands/kernel-launch').kernelLaunchCommand],
+  ['companion', () => require('./commands/companion').companionCommand],
+  ['install', () => require('./commands/install').installCommand]
 ];
+/* eslint-enable @typescript-eslint/no-require-imports */
+
+function loadCommand([, load]: readonly [string, () => Command]): Command {
+  return load();
+}
+
+/** The command names, without loading any command. */
+export const commandNames: readonly string[] = COMMAND_MODULES.map(([file]) => file);
+
+/** Every command, loaded (help lists them all). */
+export function allCommands(): Command[] {
+  return COMMAND_MODULES.map(loadCommand);
+}
 
 /** Help wraps to the terminal, within reason; piped output gets 80 columns. */
 function helpWidth(): number {
@@ -45,14 +59,15 @@ export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (name === 'help' && rest.length > 0) return main([...rest, '--help']);
   if (!name || name === '--help' || name === '-h' || name === 'help') {
-    process.stdout.write(renderOverview(commands, helpWidth()) + '\n');
+    process.stdout.write(renderOverview(allCommands(), helpWidth()) + '\n');
     return name ? 0 : 2;
   }
   if (name === '--version' || name === '-V' || name === 'version') {
     process.stdout.write(HPCLAB_VERSION + '\n');
     return 0;
   }
-  const command = commands.find(c => c.name === name);
+  const entry = COMMAND_MODULES.find(([file]) => file === name);
+  const command = entry && loadCommand(entry);
   if (!command) {
     process.stderr.write(unknownCommand(name) + '\n');
     return 2;
@@ -72,17 +87,12 @@ export async function main(argv: string[]): Promise<number> {
 /** The closest command, if one is near, and the list of them all. */
 export function unknownCommand(name: string): string {
   const flagLike = name.startsWith('-');
-  const near = flagLike
-    ? undefined
-    : closest(
-        name,
-        commands.map(c => c.name)
-      );
+  const near = flagLike ? undefined : closest(name, [...commandNames]);
   return [
     flagLike
       ? `hpclab: unknown flag '${name}' before the command; flags go after it (hpclab COMMAND ${name})`
       : `hpclab: unknown command "${name}"${near ? `; did you mean "hpclab ${near}"?` : ''}`,
-    `Commands: ${commands.map(c => c.name).join(', ')}.`,
+    `Commands: ${commandNames.join(', ')}.`,
     "Run 'hpclab --help' for what each does."
   ].join('\n');
 }

@@ -222,12 +222,34 @@ const nodeChannelsSchema = z.enum(['relay', 'tcp'], {
   error: expecting('"relay" (private unix sockets, the default) or "tcp" (ports any cluster user can reach)')
 });
 
+/**
+ * Where a notebook's folder on this machine is on the cluster: a kernel for a notebook under
+ * `local` starts in the same relative folder under `remote` (created if missing), and
+ * `hpclab sync` copies between the two. Unmapped notebooks start in the cluster $HOME.
+ */
+const pathMapSchema = z
+  .array(
+    strict(
+      {
+        local: text(
+          'an absolute path on this machine or one starting with "~/" (without "." or ".." parts)',
+          /^(?!.*(?:^|[\\/])\.{1,2}(?:[\\/]|$))(?:\/|~\/|[A-Za-z]:[\\/])[^\x00-\x1f\x7f]*$/
+        ),
+        remote: runsDirSchema
+      },
+      'an object like {"local": "~/projects", "remote": "/scratch/me/projects"}'
+    ),
+    { error: expecting('a list like [{"local": "~/projects", "remote": "/scratch/me/projects"}]') }
+  )
+  .max(64, { error: 'at most 64 mappings' });
+
 const localClusterSchema = strict({
   local: z.literal(true, { error: expecting('true (run Slurm commands on this machine)') }),
   poll: pollSchema.optional(),
   venvRoots: venvRootsSchema.optional(),
   runsDir: runsDirSchema.optional(),
-  nodeChannels: nodeChannelsSchema.optional()
+  nodeChannels: nodeChannelsSchema.optional(),
+  pathMap: pathMapSchema.optional()
 });
 
 const sshClusterSchema = strict({
@@ -235,7 +257,8 @@ const sshClusterSchema = strict({
   poll: pollSchema.optional(),
   venvRoots: venvRootsSchema.optional(),
   runsDir: runsDirSchema.optional(),
-  nodeChannels: nodeChannelsSchema.optional()
+  nodeChannels: nodeChannelsSchema.optional(),
+  pathMap: pathMapSchema.optional()
 });
 
 export const clusterSchema = exactlyOneOf({ local: localClusterSchema, ssh: sshClusterSchema }, 'a cluster');
@@ -317,6 +340,37 @@ const sbatchKeySchema = text('an sbatch long option name such as "mail-type" (lo
   error: issue => `"--${String(issue.input)}" cannot be set here: ${SBATCH_OWNED[String(issue.input)]}`
 });
 
+/**
+ * A directory on the node's own storage: absolute, or starting with a variable the job has
+ * (`$TMPDIR/work`, `/scratch/$USER/work`, `${SLURM_TMPDIR}/w`). Variables are `$NAME` or
+ * `${NAME}` only, expanded on the node one by one (workspace/paths.ts), never by a shell.
+ */
+const NODE_DIR =
+  /^(?!.*(?:^|\/)\.{1,2}(?:\/|$))(?:\/|\$[A-Za-z_][A-Za-z0-9_]*(?:\/|$)|\$\{[A-Za-z_][A-Za-z0-9_]*\}(?:\/|$))(?:[^\x00-\x1f\x7f$]|\$[A-Za-z_][A-Za-z0-9_]*|\$\{[A-Za-z_][A-Za-z0-9_]*\})*$/;
+
+/** A scratch workspace on the node, restored at the start and backed up to shared storage. */
+const workspaceSchema = strict(
+  {
+    dir: text(
+      'a directory on the node: absolute or starting with a variable, like "$TMPDIR/work" or "/scratch/$USER/work" (no "." or ".." parts)',
+      NODE_DIR,
+      { max: 1024 }
+    ),
+    backupDir: text(
+      'a directory on shared storage: absolute or starting with "~/", like "~/hpclab-backups/work" (no "." or ".." parts)',
+      /^(?!.*(?:^|\/)\.{1,2}(?:\/|$))(?:\/|~\/)[^\x00-\x1f\x7f]*$/,
+      { max: 1024 }
+    ),
+    compressor: z
+      .enum(['zstd', 'lz4', 'none'], { error: expecting('"zstd" (default), "lz4" or "none" (plain tar)') })
+      .optional(),
+    level: intIn(1, 19, 'a compression level from 1 (fastest, the default) to 19 (zstd) or 12 (lz4)').optional(),
+    autoBackupMinutes: intIn(0, 1440, 'a number of minutes from 0 (only on demand) to 1440 (default 30)').optional(),
+    keep: intIn(1, 100, 'how many backups to keep, from 1 to 100 (default 3)').optional()
+  },
+  'an object like {"dir": "$TMPDIR/work", "backupDir": "~/hpclab-backups/work"}'
+);
+
 export const profileSchema = strict(
   {
     cluster: nameSchema,
@@ -338,6 +392,27 @@ export const profileSchema = strict(
     // Long enough for a laptop's nap or a login node's reboot; a kernel the companion stops
     // wanting (Jupyter shut it down, its launcher exited) is released at once regardless.
     kernelHoldMinutes: intIn(1, 1440, 'a number of minutes from 1 to 1440 (default 10)').optional(),
+    // How many of the profile's kernels share one allocation, and each one's share of it.
+    kernels: strict(
+      {
+        perAllocation: intIn(1, 64, 'an integer from 1 to 64 (default 1: an allocation per kernel)').optional(),
+        cpus: intIn(cpusPerTask.min, cpusPerTask.max, cpusPerTask.expected).optional(),
+        mem: slurmField(slurmFields.mem).optional(),
+        gpus: intIn(0, 64, 'a number of GPUs from 0 to 64 (each kernel sees only its own)').optional()
+      },
+      'an object like {"perAllocation": 2, "gpus": 1}'
+    ).optional(),
+    // Idle kernels and Labs are released after this long without activity (0: never).
+    idleMinutes: intIn(
+      0,
+      10080,
+      'a number of minutes from 0 (never) to 10080 (default 60 with GPUs, else 0)'
+    ).optional(),
+    workspace: workspaceSchema.optional(),
+    // Remote kernels save their variables (dill) at the first walltime warning, for "Continue".
+    checkpoint: z
+      .boolean({ error: expecting('true or false (save kernel variables at the walltime warning)') })
+      .optional(),
     command: stringArray(
       'the argv of the server to start, such as ["jupyter", "lab"]',
       text('one argument (no NUL, CR or newline)', /^[^\x00\r\n]+$/),
@@ -396,3 +471,4 @@ export type SshConfig = SshClusterConfig['ssh'];
 export type PollConfig = NonNullable<ClusterConfig['poll']>;
 export type ProfileConfig = z.output<typeof profileSchema>;
 export type EnvConfig = z.output<typeof envSchema>;
+export type WorkspaceConfig = z.output<typeof workspaceSchema>;

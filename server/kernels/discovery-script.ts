@@ -10,7 +10,15 @@
  *
  *   hpclab-discovery<TAB>1
  *   env<TAB>KIND<TAB>NAME<TAB>PREFIX<TAB>PYTHON<TAB>X.Y<TAB>0|1
+ *   kernelspec<TAB>PREFIX<TAB>DIR<TAB>0|1<TAB>KERNEL_JSON
  *   end
+ *
+ * A `kernelspec` line follows its env's line for each `PREFIX/share/jupyter/kernels/DIR/kernel.json`
+ * (where conda, R and Julia put them; read, not asked of jupyter, which the env may not have);
+ * 0|1 says whether it has logo-64x64.png. KERNEL_JSON is the file with tabs and line breaks
+ * turned into spaces, which changes nothing in valid JSON (they cannot occur raw inside its
+ * strings); it is empty when the file is unreadable or larger than KERNEL_JSON_MAX_BYTES. Older
+ * parsers skip these lines, so the format number stays 1.
  *
  * KIND is conda, venv or module; modules have only a NAME (loading each one to ask its python
  * would take seconds apiece). The header lets the parser skip what login scripts print first,
@@ -28,6 +36,8 @@ const PARALLEL = 8;
 const PYTHON_CAP_SEC = 10;
 const CONDA_CAP_SEC = 30;
 const MODULES_CAP_SEC = 30;
+/** A kernel.json is a few hundred bytes; anything near this is not one, and is not sent. */
+export const KERNEL_JSON_MAX_BYTES = 65536;
 
 // Why find_spec and not import: importing ipykernel pulls in zmq and tornado (a second or more
 // on a busy login node); find_spec only looks on sys.path. Run from an empty directory, because
@@ -71,6 +81,19 @@ cap() { s=$1; shift; if [ -n "$has_timeout" ]; then timeout "$s" "$@"; else "$@"
 add() {
   case "$2$3$4" in *"$tab"*|*"$nl"*) return;; esac
   printf '%s\\t%s\\t%s\\t%s\\n' "$1" "$2" "$3" "$4" >>"$tmp/list"
+}
+kernelspecs() {
+  for k in "$1"/share/jupyter/kernels/*/kernel.json; do
+    [ -f "$k" ] || continue
+    d=\${k%/kernel.json}
+    case $d in *"$tab"*|*"$nl"*) continue;; esac
+    logo=0
+    if [ -f "$d/logo-64x64.png" ]; then logo=1; fi
+    size=$( { wc -c <"$k"; } 2>/dev/null | tr -d ' ')
+    printf 'kernelspec\\t%s\\t%s\\t%s\\t' "$1" "\${d##*/}" "$logo"
+    case $size in ''|*[!0-9]*) ;; *) if [ "$size" -le ${KERNEL_JSON_MAX_BYTES} ]; then tr '\\t\\r\\n' '   ' <"$k" 2>/dev/null; fi;; esac
+    echo
+  done
 }
 modpid=
 if [ "$want_modules" = modules=1 ]; then
@@ -130,6 +153,7 @@ if [ -f "$tmp/list" ]; then
     if [ -f "$tmp/r.$i" ]; then r=$(cat "$tmp/r.$i"); fi
     case $r in [0-9]*.[0-9]*"$tab"[01]) ;; *) r=$tab;; esac
     printf 'env\\t%s\\t%s\\t%s\\t%s\\t%s\\n' "$kind" "$name" "$prefix" "$py" "$r"
+    kernelspecs "$prefix" </dev/null
   done <"$tmp/list"
 fi
 if [ -n "$modpid" ]; then

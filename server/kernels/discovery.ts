@@ -5,6 +5,14 @@ import { ensurePrivateDir, writePrivateFileAtomic } from '../config/paths';
 import { envSchema, type EnvConfig } from '../config/schema';
 import type { Transport } from '../transport/types';
 import { DISCOVERY_END, DISCOVERY_HEADER, DISCOVERY_KINDS, discoveryArgv } from './discovery-script';
+import {
+  discoveredKernelSchema,
+  parseKernelspecLine,
+  type BrokenKernelspec,
+  type DiscoveredKernel
+} from './discovery-kernelspecs';
+
+export type { BrokenKernelspec, DiscoveredKernel } from './discovery-kernelspecs';
 
 /** One environment on the cluster that could run a kernel, and the config that activates it. */
 export interface DiscoveredEnv {
@@ -18,6 +26,10 @@ export interface DiscoveredEnv {
   /** Whether ipykernel is importable there; null when unknown. */
   ipykernel: boolean | null;
   env: EnvConfig;
+  /** The Jupyter kernelspecs inside the env (`<prefix>/share/jupyter/kernels/*`), by name. */
+  kernels: DiscoveredKernel[];
+  /** Kernelspecs there that cannot be used, with their kernel.json path and why. */
+  brokenKernels: BrokenKernelspec[];
 }
 
 /** The caller does not know the remote $HOME; the script replaces `~/` with it. */
@@ -83,11 +95,25 @@ function parseLine(line: string): DiscoveredEnv | undefined {
     python,
     pythonVersion: VERSION.test(version) ? version : null,
     ipykernel: flag === '1' ? true : flag === '0' ? false : null,
-    env
+    env,
+    kernels: [],
+    brokenKernels: []
   };
 }
 
 const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/** Files a `kernelspec` line under its env (by prefix); a duplicate listing of a prefix adds nothing twice. */
+function addKernelspec(byKey: Map<string, DiscoveredEnv>, line: string): void {
+  const found = parseKernelspecLine(line);
+  if (!found) return;
+  const env = byKey.get(found.prefix);
+  if (!env) return;
+  const { result } = found;
+  if ('problem' in result) {
+    if (!env.brokenKernels.some(b => b.path === result.path)) env.brokenKernels.push(result);
+  } else if (!env.kernels.some(k => k.name === result.name)) env.kernels.push(result);
+}
 
 /**
  * Reads the discovery script's output: lines after the header up to `end`, one env each,
@@ -104,16 +130,21 @@ export function parseDiscovery(stdout: string): DiscoveredEnv[] {
     );
   const end = lines.indexOf(DISCOVERY_END, start + 1);
   if (end < 0) throw new DiscoveryError('the discovery output ended before its "end" line (was it cut short?)');
-  const seen = new Set<string>();
+  const byKey = new Map<string, DiscoveredEnv>();
   const envs: DiscoveredEnv[] = [];
   for (const line of lines.slice(start + 1, end)) {
+    if (line.startsWith('kernelspec\t')) {
+      addKernelspec(byKey, line);
+      continue;
+    }
     const env = parseLine(line);
     if (!env) continue;
     const key = env.prefix ?? `module\t${env.name}`;
-    if (seen.has(key)) continue;
-    seen.add(key);
+    if (byKey.has(key)) continue;
+    byKey.set(key, env);
     envs.push(env);
   }
+  for (const env of envs) env.kernels.sort((a, b) => compare(a.name, b.name));
   const order = (k: DiscoveredEnv['kind']) => DISCOVERY_KINDS.indexOf(k);
   return envs.sort(
     (a, b) => order(a.kind) - order(b.kind) || compare(a.name, b.name) || compare(a.prefix ?? '', b.prefix ?? '')
@@ -184,10 +215,13 @@ const discoveredSchema = z.object({
   python: z.string().nullable(),
   pythonVersion: z.string().nullable(),
   ipykernel: z.boolean().nullable(),
-  env: envSchema
+  env: envSchema,
+  kernels: z.array(discoveredKernelSchema),
+  brokenKernels: z.array(z.object({ path: z.string(), problem: z.string() }))
 });
+// Version 2 added the kernelspecs inside envs; a version 1 file reads as absent and is asked again.
 const cacheSchema = z.object({
-  version: z.literal(1),
+  version: z.literal(2),
   clusters: z.record(z.string(), z.object({ savedAt: z.number(), envs: z.array(discoveredSchema) }))
 });
 type CacheFile = z.output<typeof cacheSchema>;
@@ -221,7 +255,7 @@ export class DiscoveryCache {
     await ensurePrivateDir(path.dirname(this.file));
     await writePrivateFileAtomic(
       this.file,
-      `${JSON.stringify({ version: 1, clusters } satisfies CacheFile, null, 2)}\n`
+      `${JSON.stringify({ version: 2, clusters } satisfies CacheFile, null, 2)}\n`
     );
   }
 

@@ -1,5 +1,7 @@
 import type { Duplex } from 'node:stream';
+import * as os from 'node:os';
 import { getProfile } from '../config/load';
+import { describePathMap, mapToCluster } from '../config/path-map';
 import type { EnvConfig, HpclabConfig, ProfileConfig } from '../config/schema';
 import { errorMessage, RepeatedFailures, stderrLogger, type Logger } from '../log';
 import { HEARTBEAT_EVERY_SEC } from '../sessions/allocation-script';
@@ -10,11 +12,17 @@ import { isFinal } from '../sessions/reconcile';
 import type { ClusterAccess, SessionEvent, SessionInfo } from '../sessions/types';
 import { ipcSocketName, type ChannelPort } from './connection-file';
 import { ShutdownWatch } from './control-watch';
+import { InterruptWatch, type RemoteKernelSpec } from './remote-kernel';
+import { SharedAllocations } from './shared-allocations';
+import { KernelIdle } from './kernel-idle';
+import { profileIdleMinutes } from '../sessions/idle-policy';
 import {
   findRunningKernelStep,
   kernelLogTail,
   startKernelStep,
   stopKernelSteps,
+  interruptKernelSteps,
+  type KernelIdentity,
   type KernelStep,
   type KernelWhere
 } from './kernel-step';
@@ -29,6 +37,10 @@ export interface KernelAttachRequest {
   env?: EnvConfig;
   key: string;
   signatureScheme: string;
+  /** The notebook's folder on the launcher's machine: the kernel starts where `pathMap` maps it. */
+  notebookDir?: string;
+  /** An env's own kernelspec (R, Julia…), as `hpclab kernels add --kernel` recorded it. */
+  kernel?: RemoteKernelSpec;
 }
 
 /** What the companion tells a launcher while it is attached (one JSON line each). */
@@ -47,11 +59,25 @@ export interface KernelLease {
 interface LiveKernel {
   id: string;
   cluster: string;
+  profile: string;
+  /** The session id of the allocation it runs in (shared with other kernels of its profile). */
+  allocation: string | undefined;
   lease: KernelLease | undefined;
   step: KernelStep | undefined;
   /** Where its allocation's kernels bind; undefined until the allocation runs. */
   where: KernelWhere | undefined;
   shutdown: ShutdownWatch;
+  /** This companion started a step for it (a restart must stop what is left of the old one). */
+  started: boolean;
+  /** Watches its iopub for idleness while it runs (profiles with idleMinutes). */
+  idle: KernelIdle | undefined;
+  /**
+   * Released for idleness: no step, no allocation, the launcher still there (Jupyter would
+   * restart a kernel whose launcher exits, and take the GPU again). Restarting it wakes it.
+   */
+  asleep: boolean;
+  /** Set for kernels whose interrupt is a signal: Jupyter's interrupt_request becomes SIGINT to the step. */
+  interrupts: InterruptWatch | undefined;
   /** Set while the allocation waits for the next launcher (a restart, or Jupyter's auto-restart). */
   grace: NodeJS.Timeout | undefined;
   /** New to this companion: its kernel may still run from before a restart, to re-attach to. */
@@ -64,6 +90,8 @@ export interface KernelServiceOptions {
   sessions: SessionManager;
   /** How long an allocation waits for the next launcher after a restart or a kernel death (default 60 s). */
   graceMs?: number;
+  /** The launcher's home, where `~/` in a cluster's `pathMap` points (default the companion's). */
+  localHome?: string;
   /** Default: warnings on stderr. */
   logger?: Logger;
 }
@@ -78,6 +106,7 @@ export interface KernelServiceOptions {
  */
 export class KernelService {
   private readonly kernels = new Map<string, LiveKernel>();
+  private readonly allocations: SharedAllocations;
   private readonly heartbeat: NodeJS.Timeout;
   private readonly unsubscribe: () => void;
   private closed = false;
@@ -87,6 +116,12 @@ export class KernelService {
 
   constructor(private readonly o: KernelServiceOptions) {
     this.logger = o.logger ?? stderrLogger('kernels');
+    this.allocations = new SharedAllocations({
+      sessions: o.sessions,
+      clusters: o.clusters,
+      members: id => this.members(id),
+      kernels: () => this.kernels.values()
+    });
     this.failures = new RepeatedFailures(this.logger);
     this.heartbeat = setInterval(() => void this.beat(), HEARTBEAT_EVERY_SEC * 1000);
     this.heartbeat.unref();
@@ -117,17 +152,25 @@ export class KernelService {
       kernel = {
         id: request.kernelId,
         cluster,
+        profile: request.profile,
+        allocation: undefined,
         lease: undefined,
         step: undefined,
         where: undefined,
         shutdown: new ShutdownWatch(),
+        interrupts: undefined,
+        idle: undefined,
+        asleep: false,
+        started: false,
         grace: undefined,
         adopt: true
       };
       this.kernels.set(kernel.id, kernel);
     }
     kernel.lease = lease;
+    kernel.asleep = false;
     kernel.shutdown = new ShutdownWatch();
+    kernel.interrupts = request.kernel?.interruptMode === 'signal' ? new InterruptWatch() : undefined;
     this.run(kernel, request, lease, profile).catch(err => {
       if (kernel.lease !== lease)
         return this.logger.debug(`kernel ${kernel.id}: a launcher replaced meanwhile failed`, err);
@@ -145,7 +188,9 @@ export class KernelService {
   async openChannel(
     kernelId: string,
     channel: ChannelPort
-  ): Promise<{ upstream: Duplex; fromClient?: (chunk: Buffer) => void } | undefined> {
+  ): Promise<
+    { upstream: Duplex; fromClient?: (chunk: Buffer) => void; fromKernel?: (chunk: Buffer) => void } | undefined
+  > {
     const kernel = this.kernels.get(kernelId);
     const step = kernel?.step;
     const where = kernel?.where;
@@ -153,7 +198,10 @@ export class KernelService {
     // ipc: a socket in the job's private directory, through the allocation's relay; tcp: a port on the node.
     const [opening, at] =
       'socketDir' in where
-        ? [this.o.sessions.openNodeStream(kernel.id, ipcSocketName(step.remote, channel)), step.remote.ip]
+        ? [
+            this.o.sessions.openNodeStream(kernel.allocation ?? kernel.id, ipcSocketName(step.remote, channel)),
+            step.remote.ip
+          ]
         : [
             this.o.clusters(kernel.cluster).transport.openStream({ host: where.host, port: step.remote[channel] }),
             `${where.host}:${step.remote[channel]}`
@@ -168,8 +216,75 @@ export class KernelService {
       throw err;
     });
     this.failures.recovered(`channel ${kernelId}`, `kernel ${kernelId}: its channels open again`);
-    // Only the control channel says whether a shutdown is a restart; the bytes pass untouched.
-    return channel === 'control_port' ? { upstream, fromClient: chunk => kernel.shutdown.feed(chunk) } : { upstream };
+    // Only the control channel says whether a shutdown is a restart (or asks for an interrupt
+    // a signal must carry); the bytes pass untouched.
+    if (channel === 'iopub_port' && kernel.idle) return { upstream, fromKernel: kernel.idle.iopubStream() };
+    if (channel !== 'control_port') return { upstream };
+    return {
+      upstream,
+      fromClient: chunk => {
+        kernel.shutdown.feed(chunk);
+        if (kernel.interrupts && kernel.interrupts.feed(chunk) > 0) this.interrupt(kernel);
+      }
+    };
+  }
+
+  /** Releases the kernel's allocation after the profile's idleMinutes without activity on its iopub, warning first. */
+  private watchIdle(kernel: LiveKernel, profile: ProfileConfig, lease: KernelLease): void {
+    kernel.idle?.stop();
+    const idleMinutes = profileIdleMinutes(profile);
+    if (idleMinutes <= 0) return void (kernel.idle = undefined);
+    const allocation = kernel.allocation ?? kernel.id;
+    kernel.idle = new KernelIdle({
+      idleMinutes,
+      minuteMs: this.o.sessions.idleMinuteMs,
+      warn: (minutesLeft, message, releaseAt) => {
+        lease.send({ type: 'warning', message, minutesLeft });
+        this.o.sessions.warnIdle(allocation, minutesLeft, releaseAt, idleMinutes); // the UI's notification, the log
+      },
+      release: message => void this.sleep(kernel, lease, message),
+      note: message => this.logger.info(`kernel ${kernel.id}: ${message}`)
+    });
+    kernel.idle.start();
+  }
+
+  /**
+   * An idle kernel gives its share back: its step ends, and its allocation with the last kernel
+   * in it, at once. The launcher stays (a launcher that exits is restarted by Jupyter, which
+   * would queue for the GPU again); restarting the kernel starts a new one.
+   */
+  private async sleep(kernel: LiveKernel, lease: KernelLease, why: string): Promise<void> {
+    if (kernel.lease !== lease) return;
+    kernel.asleep = true;
+    const id = kernel.allocation ?? kernel.id;
+    this.countKernels(id);
+    const info = this.o.sessions.get(id);
+    this.logger.info(
+      `kernel ${kernel.id}: ${why}; its share of allocation ${info?.jobId ?? id} goes back to the queue`
+    );
+    lease.send({
+      type: 'warning',
+      message: `${why}: the kernel and its variables are gone and its GPU is back in the queue; restart the kernel (Kernel → Restart Kernel) to get a new one`,
+      minutesLeft: 0
+    });
+    if (!info || isFinal(info.state)) return;
+    if (this.members(id).length > 0) {
+      if (info.jobId) await this.stopSteps(kernel, info.jobId);
+      return;
+    }
+    await this.o.sessions
+      .stop(id, { reason: 'idle', message: `Released after ${why.replace(/^released after /, '')}.` })
+      .catch(err => this.logger.warn(`kernel ${kernel.id}: cannot release its idle allocation ${info.jobId}`, err));
+  }
+
+  /** SIGINT to a kernel that takes its interrupts as signals (IRkernel ignores interrupt_request). */
+  private interrupt(kernel: LiveKernel): void {
+    const jobId = this.o.sessions.get(kernel.allocation ?? kernel.id)?.jobId;
+    if (!jobId) return;
+    const who = { kernelId: kernel.id, allocationId: kernel.allocation ?? kernel.id };
+    interruptKernelSteps(this.o.clusters(kernel.cluster).transport, jobId, who).catch(err =>
+      this.logger.warn(`kernel ${kernel.id}: cannot interrupt its step in job ${jobId}`, err)
+    );
   }
 
   close(): void {
@@ -178,6 +293,8 @@ export class KernelService {
     clearInterval(this.heartbeat);
     this.unsubscribe();
     for (const kernel of this.kernels.values()) clearTimeout(kernel.grace);
+    this.allocations.close();
+    for (const kernel of this.kernels.values()) kernel.idle?.stop();
   }
 
   private async run(
@@ -188,13 +305,19 @@ export class KernelService {
   ): Promise<void> {
     const { sessions } = this.o;
     const { transport, poller } = this.o.clusters(kernel.cluster);
-    const info = await sessions.create({
-      kind: 'kernel',
-      id: kernel.id,
-      profile: request.profile,
-      cluster: kernel.cluster
-    });
-    if (info.state === 'running')
+    const allocation = await this.allocations.choose(kernel, profile.kernels?.perAllocation ?? 1);
+    kernel.allocation = allocation.id;
+    const who: KernelIdentity = { kernelId: kernel.id, allocationId: allocation.id };
+    const info = allocation.joined
+      ? await this.allocations.info(allocation.id)
+      : await this.allocations.create(allocation.id, request.profile, kernel.cluster);
+    if (allocation.joined)
+      lease.send({
+        type: 'progress',
+        message: `joining allocation ${info.jobId ?? info.id} (${this.members(allocation.id).length} kernel(s) of profile ${request.profile})`,
+        session: info
+      });
+    else if (info.state === 'running')
       lease.send({ type: 'progress', message: `re-using allocation ${info.jobId} on ${info.node}`, session: info });
     else
       lease.send({
@@ -202,25 +325,24 @@ export class KernelService {
         message: `submitted allocation ${info.jobId} for profile ${request.profile} on ${kernel.cluster}`,
         session: info
       });
-    kernel.where = await this.waitUntilRunning(kernel.id, lease);
-    const running = sessions.get(kernel.id)!;
+    const where = await this.waitUntilRunning(allocation.id, lease);
+    kernel.where = where;
+    const running = sessions.get(allocation.id)!;
     const jobId = running.jobId!;
     if (kernel.lease !== lease) return;
     const stillWanted = () =>
-      !this.closed && this.kernels.get(kernel.id) === kernel && !isFinal(sessions.get(kernel.id)?.state ?? 'ended');
-    const sessionDir = sessions.sessionDir(kernel.id);
+      !this.closed && this.kernels.get(kernel.id) === kernel && !isFinal(sessions.get(allocation.id)?.state ?? 'ended');
+    const sessionDir = sessions.sessionDir(allocation.id);
     // A companion restarted (or a launcher back after losing it): the kernel and its variables may still be there.
     const adopted =
       kernel.adopt && info.state === 'running'
-        ? await findRunningKernelStep(transport, jobId, kernel.where, sessionDir, request.key, stillWanted).catch(
-            err => {
-              this.logger.warn(
-                `kernel ${kernel.id}: cannot re-attach to its kernel in allocation ${jobId}; starting a new one`,
-                err
-              );
-              return undefined;
-            }
-          )
+        ? await findRunningKernelStep(transport, jobId, where, sessionDir, request.key, who, stillWanted).catch(err => {
+            this.logger.warn(
+              `kernel ${kernel.id}: cannot re-attach to its kernel in allocation ${jobId}; starting a new one`,
+              err
+            );
+            return undefined;
+          })
         : undefined;
     kernel.adopt = false;
     let step: KernelStep;
@@ -232,18 +354,27 @@ export class KernelService {
         session: running
       });
     } else {
-      // A kernel that ignored its shutdown must not linger beside the new one (a fresh allocation has none).
-      if (info.state === 'running') await this.stopSteps(kernel, jobId);
+      // A kernel that ignored its shutdown must not linger beside the new one. A fresh allocation
+      // has none, nor has a kernel new to a shared one (its steps carry its own name): skipping
+      // the squeue saves a notebook's start a round trip to slurmctld.
+      if (info.state === 'running' && (kernel.started || !allocation.joined)) await this.stopSteps(kernel, jobId);
+      kernel.started = true;
+      const cwd = this.workingDirectory(kernel, request);
+      if (cwd.message) lease.send({ type: 'progress', message: cwd.message, session: running });
       step = await startKernelStep(
         {
+          ...who,
           transport,
           jobId,
-          where: kernel.where,
+          where,
           sessionDir,
           key: request.key,
           signatureScheme: request.signatureScheme,
           env: request.env ?? profile.env,
-          gpu: requestsGpu(profile.gres)
+          gpu: requestsGpu(profile.gres),
+          share: shared(profile) ? profile.kernels : undefined,
+          cwd: cwd.path,
+          kernel: request.kernel
         },
         stillWanted
       );
@@ -253,17 +384,20 @@ export class KernelService {
       return;
     }
     kernel.step = step;
+    this.countKernels(allocation.id);
     this.logger.info(
       `kernel ${kernel.id}: ${adopted ? 're-attached' : 'started'} in allocation ${jobId} on ${running.node ?? describeWhere(kernel.where)}`
     );
     lease.send({ type: 'ready', jobId, node: running.node ?? '', host: describeWhere(kernel.where) });
+    this.watchIdle(kernel, profile, lease);
     const result = await step.done;
+    kernel.idle?.stop();
     if (kernel.step === step) kernel.step = undefined;
-    if (kernel.lease !== lease) return;
+    if (kernel.lease !== lease || kernel.asleep) return;
     let message = 'the kernel exited';
     if (result.code !== 0) {
-      const ended = await this.endOf(kernel.id, poller);
-      const tail = await kernelLogTail(transport, sessions.sessionDir(kernel.id));
+      const ended = await this.endOf(allocation.id, poller);
+      const tail = await kernelLogTail(transport, sessionDir, who);
       message = `the kernel on the node ended (${result.code ?? result.signal ?? (result.stderr || 'no exit code')})${ended ? `: ${ended}` : ''}${tail ? `\n--- end of kernel.log ---\n${tail}` : ''}`;
     }
     this.logger.info(`kernel ${kernel.id}: ${message.split('\n')[0]}`);
@@ -329,6 +463,7 @@ export class KernelService {
   private onLeaseClosed(kernel: LiveKernel, lease: KernelLease): void {
     if (kernel.lease !== lease) return; // already ended, or taken over by a newer launcher
     kernel.lease = undefined;
+    kernel.idle?.stop();
     // The launcher went away on its own (killed, or Jupyter gave up waiting): unless the kernel
     // was asked to restart, nobody wants this allocation any more, pending or running.
     if (kernel.shutdown.requested() === 'restart') this.waitForNextLauncher(kernel);
@@ -343,43 +478,108 @@ export class KernelService {
     kernel.grace.unref();
   }
 
+  /**
+   * A kernel is no longer wanted. Its allocation goes when no other kernel uses it: at once when
+   * each kernel has its own, after the grace time when kernels share it (the next notebook then
+   * starts in seconds instead of queueing again).
+   */
   private async release(kernel: LiveKernel): Promise<void> {
     clearTimeout(kernel.grace);
-    if (this.kernels.get(kernel.id) === kernel && !kernel.lease) this.kernels.delete(kernel.id);
-    const info = this.o.sessions.get(kernel.id);
-    if (info && !isFinal(info.state)) {
-      await this.o.sessions
-        .stop(kernel.id)
-        .catch(err =>
-          this.logger.warn(
-            `kernel ${kernel.id}: cannot release allocation ${info.jobId} on ${kernel.cluster}; without heartbeats it releases itself within kernelHoldMinutes`,
-            err
-          )
-        );
+    // A newer kernel of the same id (restarted after its allocation was replaced) owns the id,
+    // the allocation and step names now: this one's grace must not stop that one's step.
+    const current = this.kernels.get(kernel.id);
+    if (current && current !== kernel) {
+      this.logger.debug(`kernel ${kernel.id}: an older launcher's release skipped; a newer one runs`);
+      return;
     }
+    if (current === kernel && !kernel.lease) this.kernels.delete(kernel.id);
+    const id = kernel.allocation ?? kernel.id;
+    this.countKernels(id);
+    const info = this.o.sessions.get(id);
+    if (!info || isFinal(info.state)) return;
+    if (this.members(id).length > 0) {
+      // Its neighbours keep the allocation: only this kernel's step goes, if it still runs.
+      if (info.jobId) await this.stopSteps(kernel, info.jobId);
+      return;
+    }
+    const profile = this.profileOf(kernel.profile);
+    if (profile && shared(profile))
+      return this.allocations.hold(id, this.o.graceMs ?? 60_000, () => void this.stopAllocation(id, kernel));
+    await this.stopAllocation(id, kernel);
+  }
+
+  private async stopAllocation(id: string, kernel: LiveKernel): Promise<void> {
+    const info = this.o.sessions.get(id);
+    if (!info || isFinal(info.state)) return;
+    await this.o.sessions
+      .stop(id)
+      .catch(err =>
+        this.logger.warn(
+          `kernel ${kernel.id}: cannot release allocation ${info.jobId} on ${kernel.cluster}; without heartbeats it releases itself within kernelHoldMinutes`,
+          err
+        )
+      );
+  }
+
+  /** Tells the sessions layer how many kernels allocation `id` holds, for the sidebar and `sessions show`. */
+  private countKernels(id: string): void {
+    this.o.sessions.noteKernels(id, this.members(id).filter(k => k.step).length);
+  }
+
+  /** The kernels (attached or waiting for their next launcher) that run in allocation `id`. */
+  private members(id: string): LiveKernel[] {
+    return [...this.kernels.values()].filter(k => k.allocation === id && !k.asleep);
+  }
+
+  private profileOf(name: string): ProfileConfig | undefined {
+    try {
+      return getProfile(this.o.config, name);
+    } catch (err) {
+      // A profile removed from the config while its kernels ran: they keep one allocation each.
+      this.logger.debug(`profile ${name} is gone from the config`, err);
+      return undefined;
+    }
+  }
+
+  /** Where a kernel starts: the notebook's folder as the cluster's `pathMap` maps it, else the cluster home. */
+  private workingDirectory(kernel: LiveKernel, request: KernelAttachRequest): { path?: string; message?: string } {
+    if (!request.notebookDir) return {};
+    const cluster = this.o.config.clusters[kernel.cluster];
+    const mapped = mapToCluster(cluster?.pathMap, request.notebookDir, this.o.localHome ?? os.homedir());
+    if (mapped) return { path: mapped.remote, message: `the kernel starts in ${mapped.remote}` };
+    if (!cluster?.pathMap?.length) return {};
+    return {
+      message: `the notebook's folder ${request.notebookDir} is outside the mapped folders (${describePathMap(cluster.pathMap)}): the kernel starts in the cluster home; add a pathMap entry for it to start beside the notebook`
+    };
   }
 
   /** Old kernel steps must not linger beside a new one; if they cannot be stopped, the new one still starts. */
   private async stopSteps(kernel: LiveKernel, jobId: string): Promise<void> {
     const { transport } = this.o.clusters(kernel.cluster);
-    await stopKernelSteps(transport, jobId).catch(err =>
+    const who = { kernelId: kernel.id, allocationId: kernel.allocation ?? kernel.id };
+    await stopKernelSteps(transport, jobId, who).catch(err =>
       this.logger.warn(`kernel ${kernel.id}: cannot stop old kernel steps in allocation ${jobId}`, err)
     );
   }
 
   /** Keeps the allocations of wanted kernels alive (they release themselves otherwise). */
   private async beat(): Promise<void> {
-    const byCluster = new Map<string, string[]>();
-    for (const kernel of this.kernels.values()) {
-      const info = this.o.sessions.get(kernel.id);
-      if (!info || isFinal(info.state)) continue;
-      const files = byCluster.get(kernel.cluster) ?? [];
-      files.push(`${this.o.sessions.sessionDir(kernel.id)}/heartbeat`);
-      byCluster.set(kernel.cluster, files);
+    const byCluster = new Map<string, Set<string>>();
+    // Kernels that left a shared allocation keep it during its hold, so it is still beaten for.
+    const held = this.allocations.held().map(id => ({ id, cluster: this.o.sessions.get(id)?.cluster }));
+    const wanted = [...this.kernels.values()]
+      .filter(k => !k.asleep)
+      .map(k => ({ id: k.allocation ?? k.id, cluster: k.cluster }));
+    for (const { id, cluster } of [...wanted, ...held]) {
+      const info = this.o.sessions.get(id);
+      if (!info || !cluster || isFinal(info.state)) continue;
+      const files = byCluster.get(cluster) ?? new Set<string>();
+      files.add(`${this.o.sessions.sessionDir(id)}/heartbeat`);
+      byCluster.set(cluster, files);
     }
     for (const [cluster, files] of byCluster) {
       // Every 5 s: a failure is logged when it starts and when it ends, not at each beat.
-      const what = `cannot touch the heartbeat of ${files.length} kernel allocation(s) on ${cluster}; they release themselves after kernelHoldMinutes without it`;
+      const what = `cannot touch the heartbeat of ${files.size} kernel allocation(s) on ${cluster}; they release themselves after kernelHoldMinutes without it`;
       try {
         const r = await this.o.clusters(cluster).transport.exec(['touch', '--', ...files]);
         if (r.code !== 0) throw new Error(`touch exited ${r.code ?? r.signal}: ${r.stderr.trim()}`);
@@ -392,13 +592,18 @@ export class KernelService {
 
   private onSessionEvent(event: SessionEvent): void {
     if (event.type !== 'walltime-warning') return;
-    const lease = this.kernels.get(event.sessionId)?.lease;
     const message = `the kernel's allocation reaches its time limit in ${event.minutesLeft} min (at ${event.endsAt}): save your work`;
-    lease?.send({ type: 'warning', message, minutesLeft: event.minutesLeft });
+    for (const kernel of this.members(event.sessionId))
+      kernel.lease?.send({ type: 'warning', message, minutesLeft: event.minutesLeft });
   }
 }
 
 /** For the launcher's log: the node's address, or that there is none to connect to. */
+/** Whether the profile's kernels share allocations (and then each takes its declared share). */
+function shared(profile: ProfileConfig): boolean {
+  return (profile.kernels?.perAllocation ?? 1) > 1;
+}
+
 function describeWhere(where: KernelWhere): string {
   return 'host' in where ? where.host : 'private sockets';
 }

@@ -1,6 +1,8 @@
 import { getCluster, getProfile } from '../config/load';
 import type { EnvConfig, HpclabConfig } from '../config/schema';
 import type { Transport } from '../transport/types';
+import type { DiscoveredKernel } from './discovery-kernelspecs';
+import { toRemoteSpec } from './discovery-kernelspecs';
 import { DEFAULT_VENV_ROOTS, DiscoveryCache, discoverEnvs, type DiscoveredEnv } from './discovery';
 import {
   checkKernelName,
@@ -11,6 +13,7 @@ import {
   writeKernelspec,
   type HpclabKernelspec
 } from './kernelspec';
+import { PNG_SIGNATURE } from './logo';
 
 /** What `hpclab kernels add` and `POST /api/kernelspecs` ask for. */
 export interface AddKernelRequest {
@@ -21,7 +24,12 @@ export interface AddKernelRequest {
   env?: EnvConfig;
   name?: string;
   displayName?: string;
+  /** One of the env's own kernelspecs (discovery lists them) to run instead of hpclab's ipykernel start. */
+  kernel?: DiscoveredKernel;
 }
+
+/** Larger than any kernel logo (IRkernel's is 5 KiB); a bigger file is not one, and hpclab's is used. */
+const LOGO_MAX_BYTES = 256 * 1024;
 
 export interface KernelspecServiceOptions {
   config: HpclabConfig;
@@ -31,6 +39,10 @@ export interface KernelspecServiceOptions {
   hpclab: string[];
   /** Passed to kernel-launch as --config when the config was named explicitly. */
   configPath?: string;
+  /** Reaches a cluster to copy a remote kernel's logo; without it hpclab's logo is used. */
+  transport?: (cluster: string) => Transport;
+  /** Told when a remote logo cannot be copied (hpclab's is used instead). */
+  warn?: (message: string) => void;
 }
 
 /**
@@ -50,26 +62,58 @@ export class KernelspecService {
     getCluster(this.o.config, cluster);
     if (request.name !== undefined) checkKernelName(request.name);
     const envJson = request.env ? JSON.stringify(request.env) : undefined;
+    const kernel = request.kernel ? toRemoteSpec(request.kernel) : undefined;
+    // Jupyter fills `{connection_file}` (and `{resource_dir}`, `{prefix}`) into every argv word, this
+    // JSON too, with local values: inside its strings the brace is written as the JSON escape
+    // \u007b, which Jupyter does not see and JSON.parse reads back as "{". A `{` that opens an
+    // object is followed by `"` or `}`, never by a name and `}`, so only strings change.
+    const kernelJson = kernel ? JSON.stringify(kernel).replace(/\{(?=[A-Za-z0-9_]+\})/g, '\\u007b') : undefined;
     // Absolute paths: Jupyter runs this argv with its own PATH and working directory.
     const argv = [...this.o.hpclab, 'kernel-launch', '--profile', request.profile];
     if (request.cluster) argv.push('--cluster', cluster);
     if (envJson) argv.push('--env', envJson);
+    if (kernelJson) argv.push('--kernel', kernelJson);
     if (this.o.configPath) argv.push('--config', this.o.configPath);
     argv.push('{connection_file}');
-    const name = request.name ?? defaultKernelName(cluster, request.profile, envJson);
+    // The kernel's name and directory, not its whole spec: re-adding after the env's kernel.json
+    // changed (a new R) updates the same kernelspec.
+    const envKey = kernel ? `${envJson ?? ''}\n${kernel.name}\n${kernel.resourceDir ?? ''}` : envJson;
+    const name = request.name ?? defaultKernelName(cluster, request.profile, envKey);
     const existed = (await this.list()).some(k => k.name === name);
     const displayName =
-      request.displayName ?? describeKernel({ cluster, profileName: request.profile, profile, env: request.env });
-    const metadata = { profile: request.profile, cluster, ...(envJson ? { env: envJson } : {}) };
-    const path = await writeKernelspec({
-      dir: this.o.kernelsDir,
-      name,
-      argv,
-      displayName,
-      language: 'python',
-      metadata
-    });
-    return { name, displayName, argv, metadata: { ...metadata, version: 1 }, path, created: !existed };
+      request.displayName ??
+      describeKernel({
+        cluster,
+        profileName: request.profile,
+        profile,
+        env: request.env,
+        kernelDisplayName: request.kernel?.displayName
+      });
+    const metadata = {
+      profile: request.profile,
+      cluster,
+      ...(envJson ? { env: envJson } : {}),
+      ...(kernel ? { kernel } : {})
+    };
+    const language = request.kernel?.language ?? 'python';
+    const logo = request.kernel?.hasLogo ? await this.remoteLogo(cluster, request.kernel) : undefined;
+    const path = await writeKernelspec({ dir: this.o.kernelsDir, name, argv, displayName, language, metadata, logo });
+    return { name, displayName, argv, language, metadata: { ...metadata, version: 1 }, path, created: !existed };
+  }
+
+  /** The remote kernel's logo-64x64.png, or undefined (hpclab's logo) when it cannot be copied, with a warning. */
+  private async remoteLogo(cluster: string, kernel: DiscoveredKernel): Promise<Buffer | undefined> {
+    if (!this.o.transport) return undefined;
+    const file = `${kernel.resourceDir}/logo-64x64.png`;
+    try {
+      const data = await this.o.transport(cluster).readFile(file, { maxBytes: LOGO_MAX_BYTES + 1 });
+      if (data.length <= LOGO_MAX_BYTES && data.subarray(0, 8).equals(PNG_SIGNATURE)) return data;
+      this.o.warn?.(`${file} is not a PNG of at most 256 KiB; the kernel gets hpclab's logo`);
+    } catch (err) {
+      // A logo is decoration: the kernel works without it, so say why and go on with hpclab's.
+      this.o.warn?.(`cannot copy ${file} (${(err as Error).message}); the kernel gets hpclab's logo`);
+    }
+    return undefined;
   }
 
   remove(name: string): Promise<string> {

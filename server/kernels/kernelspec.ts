@@ -6,7 +6,8 @@ import { writePrivateFileAtomic } from '../config/paths';
 import { describeValue, type EnvConfig, type ProfileConfig } from '../config/schema';
 import { parseGpuGres } from '../scheduler/slurm/gres';
 import { durationSeconds } from '../scheduler/slurm/time';
-import { logoPng, logoSvg } from './logo';
+import { logoPng, logoSvg, PNG_SIGNATURE } from './logo';
+import { remoteKernelSpecSchema, type RemoteKernelSpec } from './remote-kernel';
 
 /*
  * Kernelspecs for hpclab remote kernels: `<kernels dir>/<name>/kernel.json` whose argv runs
@@ -115,19 +116,20 @@ function pythonLabel(python: string | undefined): string {
   return `Python ${m ? m[1] : '3'}`;
 }
 
-function languageLabel(env: EnvConfig | undefined): string {
-  if (!env) return 'Python 3';
-  if ('conda' in env) return `${pythonLabel(env.python)} (conda ${envLabel(env.conda)})`;
-  if ('venv' in env) return `Python 3 (venv ${envLabel(env.venv)})`;
+/** What runs and in what: `Python 3.11 (conda torch)`; a kernel of the env's own (`R`) replaces the Python part. */
+function languageLabel(env: EnvConfig | undefined, kernel: string | undefined): string {
+  if (!env) return kernel ?? 'Python 3';
+  if ('conda' in env) return `${kernel ?? pythonLabel(env.python)} (conda ${envLabel(env.conda)})`;
+  if ('venv' in env) return `${kernel ?? 'Python 3'} (venv ${envLabel(env.venv)})`;
   if ('modules' in env) {
     const more = env.modules.length > 1 ? ` +${env.modules.length - 1}` : '';
-    return `${pythonLabel(env.python)} (module ${env.modules[0]}${more})`;
+    return `${kernel ?? pythonLabel(env.python)} (module ${env.modules[0]}${more})`;
   }
   if ('container' in env) {
     const image = env.container.image.split(/[/\\]/).filter(Boolean).at(-1) ?? env.container.image;
-    return `${pythonLabel(env.container.python)} (${env.container.runtime} ${image.replace(/\.(?:sif|simg|sqfs)$/, '')})`;
+    return `${kernel ?? pythonLabel(env.container.python)} (${env.container.runtime} ${image.replace(/\.(?:sif|simg|sqfs)$/, '')})`;
   }
-  return pythonLabel(env.python);
+  return kernel ?? pythonLabel(env.python);
 }
 
 /** `gpu:a100:2` → `GPU 2× A100`; `gpu:1` → `1 GPU`; other gres (shard, mps) say nothing here. */
@@ -164,6 +166,8 @@ export interface DescribeKernelInput {
   profile: ProfileConfig;
   /** The env the kernel runs in, when not the profile's own. */
   env?: EnvConfig;
+  /** The display name of the env's own kernelspec it runs (`kernels add --kernel`), if any. */
+  kernelDisplayName?: string;
 }
 
 /**
@@ -178,12 +182,17 @@ export function describeKernel(input: DescribeKernelInput): string {
   const time = profile.time ? timeLabel(profile.time) : undefined;
   const resources = [gpus ?? cpus, time].filter((s): s is string => !!s);
   if (resources.length === 0) resources.push(input.profileName);
-  return [languageLabel(input.env ?? profile.env), ...resources, input.cluster].join(' · ');
+  // A remote display name may be long or hold a "·"; it is shown as is, cut to keep the picker readable.
+  const kernel = input.kernelDisplayName?.trim().slice(0, 80) || undefined;
+  return [languageLabel(input.env ?? profile.env, kernel), ...resources, input.cluster].join(' · ');
 }
 
 // ---- kernelspec directories -----------------------------------------------------------
 
-/** Bumped when the kernel.json hpclab writes changes shape. */
+/**
+ * Bumped when the kernel.json hpclab writes changes shape. `metadata.hpclab.kernel` (an env's
+ * own kernelspec) is an optional addition that version 1 readers ignore, so it stays 1.
+ */
 export const KERNELSPEC_VERSION = 1;
 
 /** What `metadata.hpclab` records: enough for `hpclab kernels list` to say what a kernel runs. */
@@ -192,12 +201,16 @@ export interface HpclabKernelMetadata {
   cluster: string;
   /** The env key (`kernel-launch --env`), when the kernel runs in an env other than the profile's. */
   env?: string;
+  /** The env's own kernelspec it runs (`kernel-launch --kernel`), instead of hpclab's ipykernel start. */
+  kernel?: RemoteKernelSpec;
 }
 
 export interface HpclabKernelspec {
   name: string;
   displayName: string;
   argv: string[];
+  /** kernel.json's language: `python`, or the remote kernel's. */
+  language: string;
   metadata: HpclabKernelMetadata & { version: number };
   /** The kernelspec directory. */
   path: string;
@@ -208,8 +221,17 @@ const LOGO_FILES = ['logo-32x32.png', 'logo-64x64.png', 'logo-svg.svg'];
 const kernelJsonSchema = z.looseObject({
   argv: z.array(z.string()).min(1),
   display_name: z.string(),
+  // Specs written before other kernels existed all said python; a missing one reads as that.
+  language: z.string().catch('python'),
   metadata: z.looseObject({
-    hpclab: z.looseObject({ profile: z.string(), cluster: z.string(), env: z.string().optional(), version: z.number() })
+    hpclab: z.looseObject({
+      profile: z.string(),
+      cluster: z.string(),
+      env: z.string().optional(),
+      // A recorded kernel that no longer validates is dropped from the listing, not the whole spec.
+      kernel: remoteKernelSpecSchema.optional().catch(undefined),
+      version: z.number()
+    })
   })
 });
 
@@ -256,8 +278,11 @@ export interface WriteKernelspecInput {
   /** What Jupyter runs; must pass `{connection_file}`, which Jupyter substitutes. */
   argv: string[];
   displayName: string;
-  language: 'python';
+  /** `python`, or the remote kernel's language (Jupyter matches notebooks to kernels by it). */
+  language: string;
   metadata: HpclabKernelMetadata;
+  /** The remote kernel's logo-64x64.png; hpclab's own logos when absent. */
+  logo?: Buffer;
 }
 
 /**
@@ -282,25 +307,38 @@ export async function writeKernelspec(input: WriteKernelspecInput): Promise<stri
       `refusing to overwrite kernelspec "${name}" at ${specDir}: it is not an hpclab kernelspec (${found.why}); pick another --name, or remove it first with \`jupyter kernelspec remove ${name}\``
     );
   }
+  if (input.logo && !input.logo.subarray(0, 8).equals(PNG_SIGNATURE))
+    throw new KernelspecError('invalid', `kernelspec ${name}: the logo is not a PNG file`);
+  if (!/^[^\x00-\x1f\x7f]{1,64}$/.test(input.language))
+    throw new KernelspecError('invalid', `kernelspec ${name}: language must be 1 to 64 characters on one line`);
   await fs.mkdir(specDir, { recursive: true });
-  const logos: [string, string | Buffer][] = [
-    [LOGO_FILES[0], logoPng(32)],
-    [LOGO_FILES[1], logoPng(64)],
-    [LOGO_FILES[2], logoSvg()]
-  ];
+  // A remote kernel's own logo is its only one: JupyterLab prefers logo-svg.svg, so hpclab's
+  // would hide it, and a spec updated from hpclab's logos to the kernel's must lose them.
+  const logos: [string, string | Buffer][] = input.logo
+    ? [[LOGO_FILES[1], input.logo]]
+    : [
+        [LOGO_FILES[0], logoPng(32)],
+        [LOGO_FILES[1], logoPng(64)],
+        [LOGO_FILES[2], logoSvg()]
+      ];
   for (const [file, data] of logos) await writePrivateFileAtomic(path.join(specDir, file), data);
-  const { profile, cluster, env } = input.metadata;
+  for (const file of LOGO_FILES.filter(f => !logos.some(([kept]) => kept === f)))
+    await fs.rm(path.join(specDir, file), { force: true });
+  const { profile, cluster, env, kernel } = input.metadata;
   const kernelJson = {
     argv: input.argv,
     display_name: input.displayName,
     language: input.language,
     // Interrupt over the control channel: in signal mode Jupyter would SIGINT the local launcher,
-    // which stops the kernel on the node instead of interrupting it.
+    // which stops the kernel on the node instead of interrupting it (and Windows has no SIGINT to
+    // send). A remote kernel whose own mode is signal (metadata.hpclab.kernel.interruptMode) gets
+    // its SIGINT on the node, from hpclab, when the control channel asks for an interrupt.
     interrupt_mode: 'message',
     metadata: {
-      // JupyterLab offers its debugger only for kernelspecs that say so; ipykernel ≥ 6 speaks the protocol.
-      debugger: true,
-      hpclab: { profile, cluster, ...(env ? { env } : {}), version: KERNELSPEC_VERSION }
+      // JupyterLab offers its debugger only for kernelspecs that say so; ipykernel ≥ 6 speaks the
+      // protocol, other kernels are not known to.
+      ...(kernel ? {} : { debugger: true }),
+      hpclab: { profile, cluster, ...(env ? { env } : {}), ...(kernel ? { kernel } : {}), version: KERNELSPEC_VERSION }
     }
   };
   await writePrivateFileAtomic(path.join(specDir, 'kernel.json'), `${JSON.stringify(kernelJson, null, 2)}\n`);
@@ -315,12 +353,19 @@ async function readHpclabKernelspec(dir: string, name: string): Promise<HpclabKe
     .catch(() => undefined); // unreadable or not JSON: not a kernelspec of ours, like one of another shape below
   const parsed = kernelJsonSchema.safeParse(json);
   if (!parsed.success) return undefined; // unreadable, not JSON, or not ours
-  const { profile, cluster, env, version } = parsed.data.metadata.hpclab;
+  const { profile, cluster, env, kernel, version } = parsed.data.metadata.hpclab;
   return {
     name,
     displayName: parsed.data.display_name,
     argv: parsed.data.argv,
-    metadata: { profile, cluster, ...(env !== undefined ? { env } : {}), version },
+    language: parsed.data.language,
+    metadata: {
+      profile,
+      cluster,
+      ...(env !== undefined ? { env } : {}),
+      ...(kernel !== undefined ? { kernel } : {}),
+      version
+    },
     path: specDir
   };
 }

@@ -28,6 +28,18 @@ export interface PartitionSummary {
   gpus: GpuSummary[];
 }
 
+/** One node of a partition as sinfo shows it, for choosing where a session runs. */
+export interface NodeSummary {
+  name: string;
+  /** Slurm's state word, lower case, flags dropped: idle, mixed, allocated, drained, down… */
+  state: string;
+  /** Which bucket of NodeCounts the state falls in; only `idle` and `mixed` take new work. */
+  category: keyof Omit<NodeCounts, 'total'>;
+  partitions: string[];
+  cpus: { total: number; allocated: number };
+  gpus: GpuSummary[];
+}
+
 export type JobState =
   | 'PENDING'
   | 'RUNNING'
@@ -147,6 +159,13 @@ export interface Scheduler {
   partitions(): Promise<PartitionSummary[]>;
   /** The current user's jobs, from ONE squeue call. */
   myJobs(): Promise<Job[]>;
+  /** Every node the user can see, each once with all its partitions. */
+  nodes(): Promise<NodeSummary[]>;
+  /**
+   * Adds minutes to a job's time limit (`scontrol update`). Sites usually let only admins raise
+   * it: that fails with a `permission` SchedulerError.
+   */
+  extendTimeLimit(jobId: string, minutes: number): Promise<void>;
   submit(request: SubmitRequest): Promise<string>;
   cancel(jobId: string): Promise<void>;
   hold(jobId: string): Promise<void>;

@@ -31,6 +31,11 @@ export function renderAllocationScript(input: {
   holdMinutes?: number;
   /** `relay` (default): kernels bind ipc sockets in a private directory; `tcp`: ports on the node's address. */
   nodeChannels?: 'relay' | 'tcp';
+  /**
+   * `held`: a node the user holds (`hpclab alloc`), kept until released or walltime whether or
+   * not a companion beats, as `salloc` in tmux would; with lines run first (a workspace restore).
+   */
+  held?: { before: string[] };
 }): string {
   const holdSec = (input.holdMinutes ?? DEFAULT_KERNEL_HOLD_MINUTES) * 60;
   const relay = (input.nodeChannels ?? 'relay') === 'relay';
@@ -45,21 +50,32 @@ export function renderAllocationScript(input: {
       ];
   const lines = [
     '#!/bin/bash',
-    `# hpclab kernel allocation ${input.sessionId}: kernels run here as job steps.`,
+    input.held
+      ? `# hpclab held node ${input.sessionId}: shells, kernels and runs use it as job steps.`
+      : `# hpclab kernel allocation ${input.sessionId}: kernels run here as job steps.`,
     'umask 077',
     `hpclab_session_dir=${quoteWord(input.sessionDir)}`,
+    ...(input.held?.before ?? []),
     'hpclab_tmp="$hpclab_session_dir/.allocation.$$.tmp"',
     ...where,
     `  mv -f "$hpclab_tmp" "$hpclab_session_dir/${ALLOCATION_FILE}" || exit 5`,
-    'touch "$hpclab_session_dir/heartbeat"',
-    `# Held while a companion keeps the heartbeat fresh; released ${holdSec} s after the last beat.`,
-    'while sleep 2; do',
-    '  hpclab_beat=$(stat -c %Y "$hpclab_session_dir/heartbeat" 2>/dev/null || echo 0)',
-    `  if [ $(( $(date +%s) - hpclab_beat )) -gt ${holdSec} ]; then`,
-    `    echo "hpclab: no word from the companion for ${holdSec} s: releasing the allocation"`,
-    '    exit 0',
-    '  fi',
-    'done'
+    ...(input.held
+      ? [
+          '# Held until `hpclab release` (scancel) or walltime, companion or not.',
+          'echo "hpclab: holding $(hostname) for job ${SLURM_JOB_ID:-?}"',
+          'while :; do sleep 3600; done'
+        ]
+      : [
+          'touch "$hpclab_session_dir/heartbeat"',
+          `# Held while a companion keeps the heartbeat fresh; released ${holdSec} s after the last beat.`,
+          'while sleep 2; do',
+          '  hpclab_beat=$(stat -c %Y "$hpclab_session_dir/heartbeat" 2>/dev/null || echo 0)',
+          `  if [ $(( $(date +%s) - hpclab_beat )) -gt ${holdSec} ]; then`,
+          `    echo "hpclab: no word from the companion for ${holdSec} s: releasing the allocation"`,
+          '    exit 0',
+          '  fi',
+          'done'
+        ])
   ];
   return `${lines.join('\n')}\n`;
 }

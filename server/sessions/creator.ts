@@ -63,7 +63,12 @@ export class SessionCreator {
       if (!SESSION_ID.test(request.id))
         throw new TypeError(`session id must be 6-32 lower-case letters and digits: ${JSON.stringify(request.id)}`);
       const live = records.get(request.id);
-      if (live && !isFinal(live.info.state)) return live.info;
+      if (live && !isFinal(live.info.state)) {
+        if (live.info.state !== 'ending' && !live.stopRequested) return live.info;
+        // Its job is going (a kernel restarted right after an idle release): handing back the
+        // ending session would leave the new kernel waiting on a job about to end. Wait for it.
+        await this.untilFinal(live);
+      }
     }
     const id = request.id ?? randomBytes(8).toString('hex').slice(0, 12);
     const { cluster, sessionDir, baseUrl, options, script } = await this.plan(request, id);
@@ -128,6 +133,31 @@ export class SessionCreator {
     this.options.follower.watchCluster(cluster);
     this.options.watches.watchStart(record);
     return record.info;
+  }
+
+  /** Resolves once `record` has ended (squeue says so); rejects after `timeoutMs`. */
+  private untilFinal(record: SessionRecord, timeoutMs = 120_000): Promise<void> {
+    const { registry, logger } = this.options;
+    const id = record.info.id;
+    if (isFinal(record.info.state)) return Promise.resolve();
+    logger.info(`session ${id}: waiting for its ending job ${record.info.jobId ?? ''} before submitting again`);
+    this.options.clusters(record.info.cluster).poller.jobs.invalidate();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        unsubscribe();
+        reject(
+          new Error(
+            `session ${id}'s previous job ${record.info.jobId ?? ''} has not ended after ${timeoutMs / 1000} s; try again`
+          )
+        );
+      }, timeoutMs);
+      const unsubscribe = registry.subscribe(event => {
+        if (event.type !== 'session' || event.session.id !== id || !isFinal(event.session.state)) return;
+        clearTimeout(timer);
+        unsubscribe();
+        resolve();
+      });
+    });
   }
 
   /** What a request submits: checked sbatch options and the rendered job script. Runs nothing. */

@@ -6,6 +6,14 @@ export class SessionNotFoundError extends Error {
   }
 }
 
+/** The session has no job to act on now (ended, or not submitted yet): the API answers 409. */
+export class SessionNotRunningError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SessionNotRunningError';
+  }
+}
+
 /** The session state could not be saved (disk full, read-only): the API answers 503 and says which file. */
 export class StateSaveError extends Error {
   constructor(

@@ -5,6 +5,8 @@ import { assertOneLine, renderEnvActivation } from './env-activation';
 import { KERNEL_BOOTSTRAP } from '../kernels/kernel-bootstrap';
 import { LAB_SOCKET, RENDEZVOUS_FILE } from './rendezvous';
 import { socketDirLines } from './socket-dir';
+import { restoreFunctionLines } from '../workspace/scripts';
+import type { WorkspaceConfig } from '../config/schema';
 import type { SessionOverrides } from './types';
 
 /*
@@ -194,6 +196,29 @@ function labKernelspecLines(python: string, fail: (code: number, message: string
   ];
 }
 
+/**
+ * The scratch workspace at the start of a job: the newest backup restored onto the node before
+ * anything opens there (its result in `workspace-restore.json` of the session directory, its
+ * words in the job log), then `cd` into it, so a Lab opens in the workspace. No backup yet: an
+ * empty workspace. The values are quoted words; the function expands `$VAR`s itself.
+ */
+export function workspaceStartLines(ws: WorkspaceConfig | undefined): string[] {
+  if (!ws) return [];
+  const dir = quoteWord(ws.dir);
+  return [
+    '',
+    '# The scratch workspace: the newest backup restored before anything opens here.',
+    ...restoreFunctionLines(),
+    'builtin printf \'{"restoring":true}\\n\' >"$hpclab_session_dir/workspace-restore.json"',
+    `if ! hpclab_ws_result=$(hpclab_workspace_restore ${dir} ${quoteWord(ws.backupDir)} ''); then`,
+    "  builtin printf 'hpclab: %s\\n' 'could not restore the workspace (see above); its backups are untouched' >&2; exit 3",
+    'fi',
+    'builtin printf \'%s\\n\' "$hpclab_ws_result" >"$hpclab_session_dir/workspace-restore.json"',
+    `hpclab_ws_dir=$(hpclab_workspace_dir ${dir}) && cd "$hpclab_ws_dir" || exit 3`,
+    ''
+  ];
+}
+
 /** The whole batch script, LF line endings only. */
 export function renderLabJobScript(input: LabJobScriptInput): string {
   const sessionDir = checkInput(input);
@@ -207,6 +232,7 @@ export function renderLabJobScript(input: LabJobScriptInput): string {
     '',
     "# The environment (and the profile's setup lines).",
     ...env.lines,
+    ...workspaceStartLines(input.profile.workspace),
     ...renderRendezvousAndExec(input, sessionDir, env.exec, env.python)
   ];
   for (const line of lines) assertOneLine('a job script line', line);

@@ -6,15 +6,21 @@ import { SessionCreator } from './creator';
 import { ClusterHomes } from './homes';
 import { readJobLogFrom, readJobLogTail } from './job-log';
 import { describeAccess } from './access';
+import { idleMinuteMs, profileIdleMinutes } from './idle-policy';
 import { NodeChannels, type NodeRef } from './node-channels';
 import { isFinal } from './reconcile';
 import { SessionRegistry } from './registry';
 import { SessionWatches } from './session-watches';
 import { SqueueFollower } from './squeue-follower';
 import type { SessionRecord, SessionStore } from './store';
+import { SessionWorkspaces } from './workspaces';
+import { SessionNotRunningError } from './errors';
+import type { WorkspaceBackup } from '../workspace/types';
+import { SchedulerError } from '../scheduler/errors';
 import type {
   ClusterAccess,
   CreateSessionRequest,
+  EndReason,
   ProxyLookup,
   SessionEvent,
   SessionInfo,
@@ -33,6 +39,15 @@ export interface SessionManagerOptions {
   logger?: Logger;
   /** Streams to jobs' private sockets; default: relays through each cluster's transport. */
   channels?: NodeChannels;
+  /** Milliseconds per idle minute; default `idleMinuteMs()` (60 000 unless a test shortens it). */
+  idleMinuteMs?: number;
+}
+
+/** Why the companion itself stopped a session: it ends with this reason, not `cancelled`. */
+export interface StopReason {
+  reason: Extract<EndReason, 'idle'>;
+  /** Words for the session's `message`. */
+  message: string;
 }
 
 /**
@@ -52,9 +67,20 @@ export class SessionManager {
   private readonly watches: SessionWatches;
   /** The relays into running jobs: a Lab's socket, a kernel allocation's ipc sockets. */
   readonly channels: NodeChannels;
+  /** Milliseconds per idle minute (60 000 unless a test shortens it): for the kernel service's idle release too. */
+  readonly idleMinuteMs: number;
+  /** Sessions this companion stopped for a reason of its own, until they end. */
+  private readonly stopReasons = new Map<string, StopReason>();
+  /** Scratch workspaces of sessions whose profile has one: backups, restores, their timers. */
+  private readonly workspaces: SessionWorkspaces;
+  /** Kernels in each kernel allocation, as the kernels layer last said. */
+  private readonly kernelCounts = new Map<string, number>();
+  private readonly logger: Logger;
 
   constructor(private readonly options: SessionManagerOptions) {
     const logger = options.logger ?? stderrLogger('sessions');
+    this.logger = logger;
+    this.idleMinuteMs = options.idleMinuteMs ?? idleMinuteMs();
     const channels = options.channels ?? new NodeChannels({ logger: logger.child('relay') });
     this.channels = channels;
     // The reconcile loop and state writes repeat: each failure is logged when it starts or changes, and its end.
@@ -63,10 +89,58 @@ export class SessionManager {
     const registry = new SessionRegistry(store, failures);
     const homes = new ClusterHomes(clusters);
     const open = (record: SessionRecord, target: SessionTarget) => this.openTarget(record, target);
-    const watches = new SessionWatches({ clusters, registry, logger, warnMinutes, startCheckMs, open });
-    // A session that ended takes its relay with it (the job's end has stopped the step anyway).
+    const watches = new SessionWatches({
+      clusters,
+      registry,
+      logger,
+      warnMinutes,
+      startCheckMs,
+      open,
+      idleMinutes: record => {
+        const profile = config.profiles?.[record.info.profile];
+        // A profile deleted since: its limit is unknown, and stopping a session on a guess is worse than holding it.
+        return profile ? profileIdleMinutes(profile) : 0;
+      },
+      idleMinuteMs: this.idleMinuteMs,
+      warnIdle: (id, minutesLeft, stopsAt, idleMinutes) => this.warnIdle(id, minutesLeft, stopsAt, idleMinutes),
+      // Built below; called only once sessions start, by then it is there.
+      workspaceProgress: record =>
+        this.workspaces.config(record) ? text => this.workspaces.startProgress(record, text) : undefined,
+      stopIdle: async (id, idleMinutes) => {
+        logger.info(`session ${id}: idle for ${idleMinutes} min; stopping it`);
+        await this.stop(id, { reason: 'idle', message: `Stopped after ${idleMinutes} idle minutes.` });
+      }
+    });
+    // Subscribed before anyone else, so it runs first at each commit (the registry tells
+    // listeners in order, then saves): a session the companion stopped for a reason of its own
+    // ends with that reason, which squeue alone would report as 'cancelled', before listeners
+    // or the store see it. A session that ended takes its relay with it.
     registry.subscribe(event => {
-      if (event.type === 'session' && isFinal(event.session.state)) channels.forget(event.session.id);
+      if (event.type !== 'session' || !isFinal(event.session.state)) return;
+      const info = event.session;
+      const wanted = this.stopReasons.get(info.id);
+      this.stopReasons.delete(info.id);
+      if (wanted && info.endReason === 'cancelled') {
+        info.endReason = wanted.reason;
+        info.message = wanted.message;
+      }
+      channels.forget(info.id);
+    });
+    const workspaces = new SessionWorkspaces({
+      config,
+      clusters,
+      registry,
+      logger: logger.child('workspace'),
+      minuteMs: this.idleMinuteMs
+    });
+    this.workspaces = workspaces;
+    // Workspaces follow their sessions: a timer while running, a backup at the first warning.
+    registry.subscribe(event => {
+      if (event.type === 'walltime-warning') workspaces.walltimeWarning(event.sessionId);
+      if (event.type !== 'session') return;
+      const record = registry.records.get(event.session.id);
+      if (isFinal(event.session.state)) workspaces.ended(event.session.id);
+      else if (record && event.session.state === 'running') workspaces.running(record);
     });
     const follower = new SqueueFollower({ clusters, registry, homes, watches, logger, failures });
     this.creator = new SessionCreator({ config, clusters, registry, homes, follower, watches, logger });
@@ -81,8 +155,11 @@ export class SessionManager {
     for (const record of this.registry.records.values()) {
       if (isFinal(record.info.state)) continue;
       this.follower.watchCluster(record.info.cluster);
-      if (record.info.state === 'running') this.watches.scheduleWarnings(record);
-      else this.watches.watchStart(record);
+      if (record.info.state === 'running') {
+        this.workspaces.running(record);
+        this.watches.scheduleWarnings(record);
+        this.watches.watchIdle(record);
+      } else this.watches.watchStart(record);
     }
   }
 
@@ -115,9 +192,18 @@ export class SessionManager {
     return this.creator.preview(request);
   }
 
-  async stop(id: string): Promise<SessionInfo> {
+  /**
+   * Cancels the session's job. `why`: the companion stops it for a reason of its own (idleness),
+   * which becomes its end reason and message; the user's stop ends as `cancelled`.
+   */
+  async stop(id: string, why?: StopReason): Promise<SessionInfo> {
     const record = this.registry.require(id);
     if (isFinal(record.info.state)) return record.info;
+    if (why) this.stopReasons.set(id, why);
+    else this.stopReasons.delete(id);
+    this.watches.unwatchIdle(id);
+    // The workspace's last backup, before the job (and the node's scratch with it) goes.
+    await this.workspaces.beforeStop(record);
     record.stopRequested = true;
     const { scheduler, poller } = this.options.clusters(record.info.cluster);
     if (record.info.jobId) await scheduler.cancel(record.info.jobId);
@@ -125,6 +211,62 @@ export class SessionManager {
     await this.registry.commit(record);
     poller.jobs.invalidate();
     return record.info;
+  }
+
+  /**
+   * Tells the user (a live event the UI shows) and the log that an idle session stops in
+   * `minutesLeft` minutes unless it is used. For Labs (session-watches) and kernel allocations
+   * (the kernel service, which also tells the kernel's launcher).
+   */
+  warnIdle(id: string, minutesLeft: number, stopsAt: number, idleMinutes: number): void {
+    const at = new Date(stopsAt).toISOString();
+    this.logger.info(`session ${id}: idle; stops in ${minutesLeft} min (at ${at}) unless it is used`);
+    this.registry.emit({ type: 'idle-warning', sessionId: id, minutesLeft, stopsAt: at, idleMinutes });
+  }
+
+  /** Backs up a running session's workspace now (see workspaces.ts). */
+  backupWorkspace(id: string): Promise<WorkspaceBackup> {
+    return this.workspaces.backup(id);
+  }
+
+  /** Restores a backup (default the newest) into a running session's workspace; null when there is none. */
+  restoreWorkspace(id: string, name?: string): Promise<WorkspaceBackup | null> {
+    return this.workspaces.restore(id, name);
+  }
+
+  /** A session's workspace backups on shared storage, newest first. */
+  listWorkspaceBackups(id: string): Promise<WorkspaceBackup[]> {
+    return this.workspaces.list(id);
+  }
+
+  /**
+   * Asks Slurm for `minutes` more walltime. Most sites let only admins raise a limit: then
+   * `extended` is false and the message says so plainly, with what to do instead.
+   */
+  async extend(id: string, minutes: number): Promise<{ extended: boolean; endsAt: string | null; message: string }> {
+    const record = this.registry.require(id);
+    const { info } = record;
+    if (isFinal(info.state) || !info.jobId)
+      throw new SessionNotRunningError(`session ${id} is ${info.state}: there is no job to extend`);
+    const { scheduler, poller } = this.options.clusters(info.cluster);
+    try {
+      await scheduler.extendTimeLimit(info.jobId, minutes);
+    } catch (err) {
+      if (err instanceof SchedulerError && (err.kind === 'permission' || err.kind === 'invalid-request')) {
+        const message =
+          err.kind === 'permission'
+            ? `${info.cluster} does not let users raise a job's time limit (Slurm: ${err.detail ?? err.message}). Save your work, or use "Continue in a new session"; an admin can extend job ${info.jobId}.`
+            : `Slurm refused ${minutes} more minutes for job ${info.jobId}: ${err.message}`;
+        this.logger.info(`session ${id}: extend by ${minutes} min refused: ${err.detail ?? err.message}`);
+        return { extended: false, endsAt: info.endsAt, message };
+      }
+      throw err;
+    }
+    // The new end comes with the next squeue answer, which also moves the walltime warnings.
+    poller.jobs.invalidate();
+    const endsAt = info.endsAt ? new Date(Date.parse(info.endsAt) + minutes * 60_000).toISOString() : null;
+    this.logger.info(`session ${id}: time limit of job ${info.jobId} raised by ${minutes} min`);
+    return { extended: true, endsAt, message: `Job ${info.jobId} got ${minutes} more minutes.` };
   }
 
   async readLog(id: string, { tailBytes }: { tailBytes: number }): Promise<string> {
@@ -189,6 +331,7 @@ export class SessionManager {
   }
 
   close(): void {
+    this.workspaces.close();
     this.watches.close();
     this.follower.close();
     this.channels.close();
@@ -218,6 +361,23 @@ export class SessionManager {
   }
 
   private withAccess(record: SessionRecord): SessionInfo {
-    return { ...record.info, access: describeAccess(record, this.channels.status(record.info.id)) };
+    const kernels = this.kernelCounts.get(record.info.id);
+    return {
+      ...record.info,
+      access: describeAccess(record, this.channels.status(record.info.id)),
+      workspace: this.workspaces.view(record),
+      ...(kernels !== undefined && record.info.kind === 'kernel' ? { kernels } : {})
+    };
+  }
+
+  /**
+   * How many kernels run in a kernel allocation now (the kernels layer says; kernels of a
+   * profile may share one). Shown with the session; a change is a session event for the UI.
+   */
+  noteKernels(id: string, count: number): void {
+    const record = this.registry.records.get(id);
+    if (!record || this.kernelCounts.get(id) === count) return;
+    this.kernelCounts.set(id, count);
+    this.registry.emit({ type: 'session', session: record.info });
   }
 }

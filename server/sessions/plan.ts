@@ -2,7 +2,7 @@ import type { ProfileConfig } from '../config/schema';
 import type { SubmitOptions } from '../scheduler/types';
 import { checkSubmitOptions } from '../scheduler/validate';
 import { renderAllocationScript } from './allocation-script';
-import { labSubmitOptions, renderLabJobScript, requestsGpu } from './job-script';
+import { labSubmitOptions, renderLabJobScript, requestsGpu, workspaceStartLines } from './job-script';
 import type { CreateSessionRequest } from './types';
 
 /** What a request submits: where the session lives, the checked sbatch options and the job script. */
@@ -41,13 +41,20 @@ export function planSubmission(
   const script =
     request.kind === 'kernel'
       ? renderAllocationScript({ sessionId: id, sessionDir, holdMinutes: profile.kernelHoldMinutes, nodeChannels })
-      : renderLabJobScript({
-          sessionId: id,
-          baseUrl,
-          sessionDir,
-          profile,
-          gpu: requestsGpu(options.gres),
-          nodeChannels
-        });
+      : request.kind === 'alloc'
+        ? renderAllocationScript({
+            sessionId: id,
+            sessionDir,
+            nodeChannels,
+            held: { before: workspaceStartLines(profile.workspace) }
+          })
+        : renderLabJobScript({
+            sessionId: id,
+            baseUrl,
+            sessionDir,
+            profile,
+            gpu: requestsGpu(options.gres),
+            nodeChannels
+          });
   return { sessionDir, baseUrl, options, script };
 }

@@ -1,4 +1,5 @@
 import type { Logger } from '../log';
+import { getOverStream, LabIdle } from './lab-idle';
 import { isFinal } from './reconcile';
 import type { SessionRegistry } from './registry';
 import { StartWatcher } from './start-watcher';
@@ -17,16 +18,28 @@ export interface SessionWatchesOptions {
   startCheckMs?: number;
   /** Opens a stream to a session's server (the manager's: relay or transport). */
   open: (record: SessionRecord, target: SessionTarget) => Promise<Duplex>;
+  /** A Lab session's idle limit in minutes (its profile's; 0: never stopped for idleness). */
+  idleMinutes: (record: SessionRecord) => number;
+  /** Milliseconds per idle minute (`idleMinuteMs()`; tests shorten it). */
+  idleMinuteMs: number;
+  /** Tells the user a Lab stops soon for idleness (the manager's `warnIdle`). */
+  warnIdle: (id: string, minutesLeft: number, stopsAt: number, idleMinutes: number) => void;
+  /** Stops a Lab that stayed idle, with end reason `idle` (the manager's `stop`). */
+  stopIdle: (id: string, idleMinutes: number) => Promise<void>;
+  /** For a session with a workspace: what to do with the job's word on its restore while it starts. */
+  workspaceProgress?: (record: SessionRecord) => ((text: string) => void) | undefined;
 }
 
 /**
  * What each live session waits for between squeue answers: its server coming up (the
  * rendezvous file, which makes it running; squeue alone only says 'starting'), then its walltime
- * warnings. One start watcher and one set of warnings per session, until it ends.
+ * warnings and, for a Lab whose profile has an idle limit, its idle stop. One of each per
+ * session, until it ends.
  */
 export class SessionWatches {
   private readonly watchers = new Map<string, StartWatcher>();
   private readonly warnings = new Map<string, WalltimeWarnings>();
+  private readonly idle = new Map<string, LabIdle>();
 
   constructor(private readonly options: SessionWatchesOptions) {}
 
@@ -37,11 +50,13 @@ export class SessionWatches {
     const watcher = new StartWatcher(
       {
         sessionId: info.id,
+        jobId: info.jobId,
         kind: info.kind,
         sessionDir: record.sessionDir,
         baseUrl: info.baseUrl,
         transport: clusters(info.cluster).transport,
-        open: target => this.options.open(record, target)
+        open: target => this.options.open(record, target),
+        onWorkspace: this.options.workspaceProgress?.(record)
       },
       found => {
         this.watchers.delete(info.id);
@@ -54,6 +69,7 @@ export class SessionWatches {
         info.message = null;
         logger.info(`session ${info.id}: running on ${info.node ?? 'its node'}`);
         this.scheduleWarnings(record);
+        this.watchIdle(record);
         registry.commit(record).catch(() => undefined); // registry.save() logged a failed write; the state stays in memory for the next one
         // The poller fills in start and end times: refresh now (no sooner than its floor), not at the next tick.
         const { poller } = clusters(info.cluster);
@@ -100,16 +116,52 @@ export class SessionWatches {
     warnings.schedule(new Date(info.endsAt));
   }
 
-  /** A session that ended: no server left to wait for, no walltime left to warn about. */
+  /**
+   * A running Lab's idle stop, when its profile has an idle limit: asks its server about its
+   * activity through the session's own stream, with its token. Kernel allocations are the kernel
+   * service's to watch (their kernels' iopub, kernels/kernel-idle.ts).
+   */
+  watchIdle(record: SessionRecord): void {
+    const { info } = record;
+    const { logger } = this.options;
+    if (info.kind !== 'lab' || this.idle.has(info.id)) return;
+    const idleMinutes = this.options.idleMinutes(record);
+    if (idleMinutes <= 0) return;
+    const watch = new LabIdle({
+      sessionId: info.id,
+      idleMinutes,
+      minuteMs: this.options.idleMinuteMs,
+      logger,
+      get: async path => {
+        const { target, token } = record;
+        if (info.state !== 'running' || !target || !token) throw new Error(`the session is ${info.state}`);
+        return getOverStream(await this.options.open(record, target), `${info.baseUrl}${path}`, token);
+      },
+      warn: (minutesLeft, stopsAt) => this.options.warnIdle(info.id, minutesLeft, stopsAt, idleMinutes),
+      release: () => this.options.stopIdle(info.id, idleMinutes)
+    });
+    this.idle.set(info.id, watch);
+    watch.start();
+  }
+
+  /** A Lab being stopped (by the user, or for idleness): nothing left to decide about its idleness. */
+  unwatchIdle(id: string): void {
+    this.idle.get(id)?.stop();
+    this.idle.delete(id);
+  }
+
+  /** A session that ended: no server left to wait for, no walltime left to warn about, nothing to watch. */
   forget(id: string): void {
     this.watchers.get(id)?.stop();
     this.watchers.delete(id);
     this.warnings.get(id)?.cancel();
     this.warnings.delete(id);
+    this.unwatchIdle(id);
   }
 
   close(): void {
     this.watchers.forEach(w => w.stop());
     this.warnings.forEach(w => w.cancel());
+    this.idle.forEach(w => w.stop());
   }
 }

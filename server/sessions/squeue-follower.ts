@@ -152,7 +152,7 @@ export class SqueueFollower {
     const record: SessionRecord = {
       info: {
         id,
-        kind: kind === 'kernel' ? 'kernel' : 'lab',
+        kind: kind === 'kernel' || kind === 'alloc' ? kind : 'lab',
         cluster,
         profile,
         state: 'pending',

@@ -7,12 +7,19 @@ import type { SessionKind, SessionTarget } from './types';
 
 export interface StartWatch {
   sessionId: string;
+  /** The session's current job: a file a previous job of the same session left is not its answer. */
+  jobId?: string | null;
   kind: SessionKind;
   sessionDir: string;
   baseUrl: string;
   transport: Transport;
   /** A stream to the server at `target`: through the job's relay for a unix socket, else the transport. */
   open: (target: SessionTarget) => Promise<Duplex>;
+  /**
+   * A session with a workspace: until its server answers, what the job says of the restore
+   * (`workspace-restore.json`: `{"restoring": true}`, then the backup restored or `{"name": null}`).
+   */
+  onWorkspace?: (text: string) => void;
 }
 
 /** A started session: where its server is (a kernel allocation: its node, port 0), and its token. */
@@ -61,25 +68,42 @@ export class StartWatcher {
     });
   }
 
+  private async readWorkspace(): Promise<void> {
+    const { transport, sessionDir, onWorkspace } = this.watch;
+    const text = await transport
+      .readFile(`${sessionDir}/workspace-restore.json`, { maxBytes: 4096 })
+      .then(b => b.toString('utf8'))
+      .catch(() => ''); // not written yet: the job has not reached its restore
+    if (text.trim()) onWorkspace?.(text);
+  }
+
   private async check(): Promise<StartFound | undefined> {
     const { transport, sessionDir, sessionId, baseUrl } = this.watch;
     try {
-      if (this.watch.kind === 'kernel') {
-        // A kernel allocation has no server of its own: it is ready once it says where it runs.
+      if (this.watch.kind !== 'lab') {
+        // A kernel allocation or a held node has no server of its own: it is ready once it says where it runs.
         const text = (await transport.readFile(`${sessionDir}/${ALLOCATION_FILE}`, { maxBytes: 64 * 1024 })).toString(
           'utf8'
         );
         if (!text.trim()) return undefined;
         const allocation = parseAllocation(text, { sessionId });
+        // A kernel's allocation is re-made under the same id (after walltime, an idle release):
+        // until the new job writes its own file, the old one names a directory that is gone.
+        if (this.watch.jobId && allocation.jobId !== this.watch.jobId) return undefined;
         const target: SessionTarget =
           allocation.version === 2
             ? { socketDir: allocation.socketDir, socket: '', relayPython: allocation.relayPython }
             : { host: allocation.host, port: 0 };
         return { target, token: '', node: allocation.node };
       }
-      const text = (await transport.readFile(`${sessionDir}/rendezvous.json`, { maxBytes: 64 * 1024 })).toString(
-        'utf8'
-      );
+      const text = await transport
+        .readFile(`${sessionDir}/rendezvous.json`, { maxBytes: 64 * 1024 })
+        .then(b => b.toString('utf8'))
+        .catch(async err => {
+          // No rendezvous yet: a workspace being restored is why, and the user should see it.
+          if (this.watch.onWorkspace) await this.readWorkspace();
+          throw err;
+        });
       if (!text.trim()) return undefined;
       const rendezvous = parseRendezvous(text, { sessionId });
       const target: SessionTarget =

@@ -2,6 +2,7 @@ import type { Duplex } from 'node:stream';
 import type { ClusterPoller } from '../scheduler/poller';
 import type { Scheduler, SubmitOptions } from '../scheduler/types';
 import type { Transport } from '../transport/types';
+import type { WorkspaceStatus } from '../workspace/types';
 
 /** How sessions reach a cluster's shared adapters (built once, in app.ts). */
 export type ClusterAccess = (cluster: string) => { transport: Transport; scheduler: Scheduler; poller: ClusterPoller };
@@ -28,13 +29,15 @@ export interface CreateSessionRequest {
   idempotencyKey?: string;
 }
 
-export type SessionKind = 'lab' | 'kernel';
+/** `alloc`: a node held with no server on it (`hpclab alloc`), for `hpclab shell`, kernels and runs. */
+export type SessionKind = 'lab' | 'kernel' | 'alloc';
 
 /** pending → starting → running → ending → ended | failed (see state-machine.ts). */
 export type SessionState = 'pending' | 'starting' | 'running' | 'ending' | 'ended' | 'failed';
 
+/** `idle`: stopped by the companion after the profile's `idleMinutes` without activity. */
 export type EndReason =
-  'completed' | 'cancelled' | 'timeout' | 'node-failure' | 'preempted' | 'out-of-memory' | 'failed';
+  'completed' | 'cancelled' | 'timeout' | 'node-failure' | 'preempted' | 'out-of-memory' | 'failed' | 'idle';
 
 /**
  * Where the node's server listens. Never from a request. `socketDir`: a unix socket (`socket`,
@@ -77,6 +80,10 @@ export interface SessionInfo {
   baseUrl: string;
   /** How the node is reached, once running; null before. */
   access?: SessionAccess | null;
+  /** A kernel allocation: how many kernels run in it now (kernels of a profile may share one). */
+  kernels?: number;
+  /** The profile's scratch workspace on the node, when it has one (see workspace/). */
+  workspace?: WorkspaceStatus | null;
 }
 
 /** What the proxy needs of a live session: a way to open a stream to it, and its token. */
@@ -99,4 +106,6 @@ export type ProxyLookup = (
 /** Events the companion publishes (SSE) for the UI and the CLI. */
 export type SessionEvent =
   | { type: 'session'; session: SessionInfo }
-  | { type: 'walltime-warning'; sessionId: string; minutesLeft: number; endsAt: string };
+  | { type: 'walltime-warning'; sessionId: string; minutesLeft: number; endsAt: string }
+  /** Idle for a while: the companion stops the session at `stopsAt` (ISO) unless it is used. */
+  | { type: 'idle-warning'; sessionId: string; minutesLeft: number; stopsAt: string; idleMinutes: number };

@@ -1,11 +1,12 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import type { Duplex } from 'node:stream';
 import { TransportError } from './errors';
 import { DEFAULT_EXEC_TIMEOUT_MS, DEFAULT_MAX_OUTPUT_BYTES, OutputCollector, describeArgv } from './output';
-import type { ExecOptions, ExecResult, RemoteProcess, StreamTarget, Transport } from './types';
+import { mergedOutput } from './pty-output';
+import type { ExecOptions, ExecResult, PtyOptions, PtyProcess, RemoteProcess, StreamTarget, Transport } from './types';
 
 /**
  * The companion runs on the login node itself: commands run directly (argv, no shell) and
@@ -124,7 +125,24 @@ export class LocalTransport implements Transport {
   async execStream(argv: readonly string[]): Promise<RemoteProcess> {
     if (this.closed) throw new TransportError('closed', 'transport closed', this.cluster);
     if (argv.length === 0) throw new TypeError('exec needs a command');
-    const child = spawn(argv[0], argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
+    const { child, exited } = await this.spawnTracked(argv, { stdio: ['pipe', 'pipe', 'pipe'] });
+    // The caller learns of the end from `exited`; a write after it is not an error to report twice.
+    child.stdin!.on('error', () => undefined);
+    return {
+      stdin: child.stdin!,
+      stdout: child.stdout!,
+      stderr: child.stderr!,
+      exited,
+      kill: () => child.kill('SIGKILL')
+    };
+  }
+
+  /** Starts `argv`, tracked until it ends (close() kills what still runs); resolves once it runs. */
+  private async spawnTracked(
+    argv: readonly string[],
+    options: SpawnOptions
+  ): Promise<{ child: ChildProcess; exited: Promise<{ code: number | null; signal: string | null }> }> {
+    const child = spawn(argv[0], argv.slice(1), options);
     this.running.add(child);
     const exited = new Promise<{ code: number | null; signal: string | null }>((resolve, reject) => {
       child.once('error', err => {
@@ -138,18 +156,37 @@ export class LocalTransport implements Transport {
         resolve({ code, signal });
       });
     });
-    // The caller learns of the end from `exited`; a write after it is not an error to report twice.
-    child.stdin.on('error', () => undefined);
     await new Promise<void>((resolve, reject) => {
       child.once('spawn', resolve);
       exited.catch(reject);
     });
+    return { child, exited };
+  }
+
+  /**
+   * An interactive command here, for `hpclab shell` on a `local` cluster. With the caller's
+   * terminal (`inheritTerminal`) the command takes it over as it would from a shell: `srun
+   * --pty` sets it raw, reads its size and follows its resizes itself, so there are no streams
+   * to hand back and `resize` has nothing to do. Without one it gets pipes, and no terminal: a
+   * pseudo-terminal here would take a native module or `script`, whose command is a shell
+   * string, so `srun --pty` says it is not on a terminal and runs the command without one.
+   */
+  async execPty(argv: readonly string[], pty: PtyOptions): Promise<PtyProcess> {
+    if (this.closed) throw new TransportError('closed', 'transport closed', this.cluster);
+    if (argv.length === 0) throw new TypeError('exec needs a command');
+    const { child, exited } = await this.spawnTracked(argv, {
+      stdio: pty.inheritTerminal ? 'inherit' : ['pipe', 'pipe', 'pipe'],
+      env: { ...process.env, TERM: pty.term }
+    });
+    // The caller learns of the end from `exited`; a keystroke after it is not an error to report twice.
+    child.stdin?.on('error', () => undefined);
     return {
       stdin: child.stdin,
-      stdout: child.stdout,
-      stderr: child.stderr,
+      stdout: child.stdout && child.stderr ? mergedOutput(child.stdout, child.stderr) : null,
+      resize: () => undefined, // see above: the terminal's own size reaches srun, pipes have none
       exited,
-      kill: () => child.kill('SIGKILL')
+      // What closing a terminal sends: srun ends its step on it.
+      kill: () => child.kill('SIGHUP')
     };
   }
 

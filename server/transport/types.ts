@@ -1,4 +1,5 @@
 import type { Duplex, Readable, Writable } from 'node:stream';
+import type { SFTPWrapper } from 'ssh2';
 
 /** What a command printed and how it ended. A non-zero exit is not an error here: callers decide. */
 export interface ExecResult {
@@ -27,6 +28,34 @@ export interface RemoteProcess {
   stderr: Readable;
   exited: Promise<{ code: number | null; signal: string | null }>;
   /** Ends it now (the channel or the child), whatever it is doing. */
+  kill(): void;
+}
+
+/** The terminal a command gets from `execPty`: its type ($TERM) and size in characters. */
+export interface PtyOptions {
+  term: string;
+  rows: number;
+  cols: number;
+  /**
+   * The caller's own stdin and stdout are a terminal the command may use directly. Only the
+   * local transport acts on it (the command inherits that terminal, as it would from a shell);
+   * over SSH the terminal is always the remote one sshd allocates.
+   */
+  inheritTerminal?: boolean;
+}
+
+/**
+ * A command running on a terminal (`hpclab shell`): what it prints, stderr included, comes on
+ * `stdout` as from any terminal; keystrokes (Ctrl-C as \x03) go to `stdin`. Both are null when
+ * the command took over the caller's own terminal (see PtyOptions.inheritTerminal).
+ */
+export interface PtyProcess {
+  stdin: Writable | null;
+  stdout: Readable | null;
+  /** Tells the command's terminal its new size (SIGWINCH on the far side). */
+  resize(rows: number, cols: number): void;
+  exited: Promise<{ code: number | null; signal: string | null }>;
+  /** Hangs up its terminal now, as closing a terminal window does. */
   kill(): void;
 }
 
@@ -68,5 +97,15 @@ export interface Transport {
    * transport has no link and does not implement it.)
    */
   linkDown?(): Error | undefined;
+  /**
+   * Starts an interactive command on a terminal of its own, for as long as it runs: no timeout,
+   * no output cap. Absent where a transport cannot give one.
+   */
+  execPty?(argv: readonly string[], pty: PtyOptions): Promise<PtyProcess>;
+  /**
+   * An SFTP session on the cluster's connection, for bulk file work (`hpclab sync`): one per
+   * connection, shared, ending with it. Absent where the files are on this machine (local).
+   */
+  sftp?(): Promise<SFTPWrapper>;
   close(): Promise<void>;
 }

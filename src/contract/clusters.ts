@@ -21,6 +21,21 @@ export const partitionSchema = z.object({
 });
 export type Partition = z.infer<typeof partitionSchema>;
 
+/** One node as `sinfo -N` shows it, for the Request form's node picker (`GET /api/clusters/:cluster/nodes`). */
+export const clusterNodeSchema = z.object({
+  name: z.string(),
+  /** Slurm's state, lower case without flags: idle, mixed, allocated, down, drained, … */
+  state: z.string(),
+  partitions: z.array(z.string()),
+  cpus: z.object({ total: z.number(), allocated: z.number() }),
+  /** Real memory, MiB; null when Slurm does not say. */
+  memMB: z.nullable(z.number()),
+  gpus: z.array(z.object({ type: z.string(), total: z.number(), used: z.number() })),
+  features: z.array(z.string())
+});
+export type ClusterNode = z.infer<typeof clusterNodeSchema>;
+export const clusterNodeListSchema = z.array(clusterNodeSchema);
+
 /**
  * A job in the user's queue view. Not the scheduler's own record: times are ISO strings and
  * what only the companion needs (the job's comment, its work dir) stays inside.

@@ -27,6 +27,14 @@ export const eventSchemas = {
     minutesLeft: z.number(),
     endsAt: z.string()
   }),
+  /** A session idle for a while: the companion stops it at `stopsAt` unless it is used (profile `idleMinutes`). */
+  'idle-warning': z.object({
+    type: z.literal('idle-warning'),
+    sessionId: z.string(),
+    minutesLeft: z.number(),
+    stopsAt: z.string(),
+    idleMinutes: z.number()
+  }),
   prompt: promptEventSchema,
   'prompt-done': z.object({ type: z.literal('prompt-done'), id: z.string(), answered: z.boolean() }),
   /** The login connection to a cluster went up or down; `message` says why, in words. */

@@ -9,4 +9,5 @@ export * from './sessions';
 export * from './kernels';
 export * from './setup';
 export * from './runs';
+export * from './envs';
 export * from './events';

@@ -14,7 +14,11 @@ export const profileSchema = z.object({
   qos: z.optional(z.string()),
   constraint: z.optional(z.string()),
   /** `python`, `conda`, `venv`, `modules` or `container`. */
-  envKind: z.optional(z.string())
+  envKind: z.optional(z.string()),
+  /** Its remote kernels save their variables (dill) at the first walltime warning. */
+  checkpoint: z.optional(z.boolean()),
+  /** It has a scratch workspace on the node, restored at start and backed up. */
+  workspace: z.optional(z.boolean())
 });
 export type Profile = z.infer<typeof profileSchema>;
 

@@ -4,7 +4,10 @@ import { nullableString } from './common';
 export const sessionStateSchema = z.enum(['pending', 'starting', 'running', 'ending', 'ended', 'failed']);
 export type SessionState = z.infer<typeof sessionStateSchema>;
 
-/** Why a session ended; an older extension shows `message` for a reason it does not know. */
+/**
+ * Why a session ended; an older extension shows `message` for a reason it does not know.
+ * `idle`: the companion stopped it after the profile's `idleMinutes` without activity.
+ */
 export const endReasonSchema = z.enum([
   'completed',
   'cancelled',
@@ -12,14 +15,57 @@ export const endReasonSchema = z.enum([
   'node-failure',
   'preempted',
   'out-of-memory',
-  'failed'
+  'failed',
+  'idle'
 ]);
 export type EndReason = z.infer<typeof endReasonSchema>;
+
+/** One backup of a session's scratch workspace on shared storage (written whole: temp file, then rename). */
+export const workspaceBackupSchema = z.object({
+  /** The file's name in the backup directory, e.g. `workspace-20261206T081500Z.tar.zst`. */
+  name: z.string(),
+  /** When it was made (ISO 8601). */
+  at: z.string(),
+  bytes: z.number(),
+  compressor: z.enum(['zstd', 'lz4', 'none']),
+  /** How long the backup took, for the one just made; absent in lists. */
+  seconds: z.optional(z.number()),
+  /** Bytes of the workspace it holds, for the one just made; absent in lists. */
+  sourceBytes: z.optional(z.number())
+});
+export type WorkspaceBackup = z.infer<typeof workspaceBackupSchema>;
+export const workspaceBackupListSchema = z.array(workspaceBackupSchema);
+
+/**
+ * A session's workspace: where it is (as the profile says it, variables unexpanded), where it
+ * is backed up, what is happening to it now, and the last backup this companion made or found.
+ */
+export const workspaceStatusSchema = z.object({
+  dir: z.string(),
+  backupDir: z.string(),
+  /** Minutes between automatic backups; 0: only on demand, at the walltime warning and at stop. */
+  autoBackupMinutes: z.number(),
+  state: z.enum(['idle', 'restoring', 'backing-up']),
+  lastBackup: z.nullable(workspaceBackupSchema),
+  /** Why the last backup or restore failed, in words; null after one succeeds. */
+  error: nullableString
+});
+export type WorkspaceStatus = z.infer<typeof workspaceStatusSchema>;
+
+/** `POST /api/sessions/:id/extend`: whether Slurm took the new limit, and words either way. */
+export const extendReplySchema = z.object({
+  extended: z.boolean(),
+  /** The walltime end now (ISO 8601); null when unlimited or unknown. */
+  endsAt: nullableString,
+  message: z.string()
+});
+export type ExtendReply = z.infer<typeof extendReplySchema>;
 
 /** A session as `GET /api/sessions` and the live events show it. Times are ISO 8601. */
 export const sessionSchema = z.object({
   id: z.string(),
-  kind: z.enum(['lab', 'kernel']),
+  /** `alloc`: a node held with no server on it (`hpclab alloc`), for `hpclab shell`, kernels and runs. */
+  kind: z.enum(['lab', 'kernel', 'alloc']),
   cluster: z.string(),
   profile: z.string(),
   state: sessionStateSchema,
@@ -51,7 +97,11 @@ export const sessionSchema = z.object({
         relay: z.nullable(z.enum(['up', 'starting', 'down']))
       })
     )
-  )
+  ),
+  /** A kernel allocation: how many kernels run in it now (kernels of a profile may share one). */
+  kernels: z.optional(z.number()),
+  /** The profile's scratch workspace on the node, when it has one. */
+  workspace: z.optional(z.nullable(workspaceStatusSchema))
 });
 export type Session = z.infer<typeof sessionSchema>;
 
@@ -79,7 +129,8 @@ export interface SessionOverrides {
 
 /** `POST /api/sessions` and `/api/sessions/preview`. The companion's zod schema satisfies this type. */
 export interface CreateSessionBody {
-  kind: 'lab';
+  /** `alloc`: hold a node with no server on it (`hpclab alloc`). */
+  kind: 'lab' | 'alloc';
   profile: string;
   cluster?: string;
   overrides?: SessionOverrides;

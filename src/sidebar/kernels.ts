@@ -40,6 +40,15 @@ export class KernelsSection extends Section {
             { class: 'jp-mod-styled', onclick: () => void commands.execute(CommandIDs.discoverEnvs, { cluster }) },
             trans.__('Find environments on %1', cluster)
           ),
+          el(
+            'button',
+            {
+              class: 'jp-mod-styled',
+              dataset: { action: 'new-env' },
+              onclick: () => void commands.execute(CommandIDs.createEnv, { cluster })
+            },
+            trans.__('New environment')
+          ),
           typeof envs === 'string' ? this.note(envs, 'error') : envs ? this.envList(cluster, envs) : null
         )
       );

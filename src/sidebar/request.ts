@@ -3,6 +3,7 @@ import type { SessionOverrides } from '../contract';
 import { el } from '../format';
 import { checkedMail, mailFieldset } from '../mail-field';
 import type { Profile } from '../contract';
+import { NodePicker } from './node-picker';
 import { Section, type SectionContext } from './section';
 
 /** Form fields that map to a session's overrides (the companion checks each one). */
@@ -10,9 +11,10 @@ const TEXT_FIELDS = ['time', 'mem', 'account', 'qos', 'constraint'] as const;
 
 /**
  * Request a Lab session: a profile preset, then partition, GPUs, time, CPUs, memory, account,
- * qos and constraint, mail events and address, and more sbatch options. Every change is checked by the companion as you type (the same checks as
- * a submit, nothing submitted), errors show under their field, and the job script it would
- * submit is previewed. Submit is refused while a field is wrong.
+ * qos and constraint, a node of the partition and whether to hold it whole, mail events and
+ * address, and more sbatch options. Every change is checked by the companion as you type (the
+ * same checks as a submit, nothing submitted), errors show under their field, and the job script
+ * it would submit is previewed. Submit is refused while a field is wrong.
  */
 export class RequestSection extends Section {
   private readonly form: HTMLFormElement;
@@ -73,6 +75,14 @@ export class RequestSection extends Section {
     };
     const text = (value: string | number | undefined, placeholder = '') =>
       el('input', { type: 'text', value: value === undefined ? '' : String(value), placeholder });
+    const partitionSelect = select(
+      partitions.map(p => [p.name, p.name]),
+      profile.partition ?? partitions.find(p => p.isDefault)?.name ?? ''
+    );
+    // A new picker per profile: a late answer for the previous one lands in a detached list.
+    const nodes = new NodePicker(trans);
+    const loadNodes = () => void nodes.load(model.api, profile.cluster, partitionSelect.value);
+    partitionSelect.addEventListener('change', loadNodes);
     const profileSelect = select(
       model.profiles.map(p => [p.name, `${p.name} (${p.cluster})`]),
       profile.name
@@ -88,14 +98,7 @@ export class RequestSection extends Section {
     this.errors.clear();
     this.form.replaceChildren(
       field('profile', trans.__('Profile'), profileSelect),
-      field(
-        'partition',
-        trans.__('Partition'),
-        select(
-          partitions.map(p => [p.name, p.name]),
-          profile.partition ?? partitions.find(p => p.isDefault)?.name ?? ''
-        )
-      ),
+      field('partition', trans.__('Partition'), partitionSelect),
       field(
         'gpuType',
         trans.__('GPU type'),
@@ -108,6 +111,8 @@ export class RequestSection extends Section {
       field('account', trans.__('Account'), text(profile.account)),
       field('qos', trans.__('QOS'), text(profile.qos)),
       field('constraint', trans.__('Constraint'), text(profile.constraint)),
+      field('nodelist', trans.__('Node'), nodes.select),
+      this.exclusiveField(nodes),
       this.mailField(),
       field('mailUser', trans.__('Mail address'), text(undefined, trans.__('the cluster account'))),
       field(
@@ -121,7 +126,24 @@ export class RequestSection extends Section {
       this.status,
       this.submit
     );
+    // The picker's note (loading, errors) sits under the list, apart from the companion's field error.
+    nodes.select.after(nodes.note);
+    loadNodes();
     this.schedule();
+  }
+
+  /** "Exclusive node": the whole node for this job (`--exclusive`); the picker then offers idle nodes only. */
+  private exclusiveField(nodes: NodePicker): HTMLElement {
+    const box = el('input', { type: 'checkbox', name: 'exclusive', onchange: () => nodes.setExclusive(box.checked) });
+    this.inputs.set('exclusive', box);
+    const error = el('div', { class: 'jp-hpclab-field-error', role: 'alert' });
+    this.errors.set('exclusive', error);
+    return el(
+      'div',
+      { class: 'jp-hpclab-exclusive', dataset: { field: 'exclusive' } },
+      el('label', { class: 'jp-hpclab-check' }, box, this.ctx.trans.__('Exclusive node')),
+      error
+    );
   }
 
   /** Mail events as checkboxes; their errors (`overrides.mailType`) show under the group. */
@@ -137,6 +159,7 @@ export class RequestSection extends Section {
     const overrides: Record<string, string | number> = {};
     if (v('partition')) overrides.partition = v('partition');
     for (const name of TEXT_FIELDS) if (v(name)) overrides[name] = v(name);
+    if (v('nodelist')) overrides.nodelist = v('nodelist');
     if (v('cpus')) overrides.cpus = /^\d+$/.test(v('cpus')) ? Number(v('cpus')) : v('cpus');
     if (v('gpus') && v('gpus') !== '0')
       overrides.gres = v('gpuType') ? `gpu:${v('gpuType')}:${v('gpus')}` : `gpu:${v('gpus')}`;
@@ -145,6 +168,8 @@ export class RequestSection extends Section {
     if (mail) more.mailType = mail;
     if (v('mailUser')) more.mailUser = v('mailUser');
     const sbatch = sbatchMap(v('sbatch'));
+    const exclusive = this.inputs.get('exclusive');
+    if (exclusive instanceof HTMLInputElement && exclusive.checked) sbatch.exclusive = '';
     if (Object.keys(sbatch).length) more.sbatch = sbatch;
     return { kind: 'lab', profile: this.profileName, overrides: { ...overrides, ...more } };
   }
@@ -208,9 +233,13 @@ export class RequestSection extends Section {
   }
 }
 
-/** `overrides.gres` → the GPU count field; `overrides.mailType` → the mail boxes; `overrides.sbatch.x` → sbatch. */
+/**
+ * `overrides.gres` → the GPU count field; `overrides.mailType` → the mail boxes;
+ * `overrides.sbatch.exclusive` → the Exclusive box; any other `overrides.sbatch.x` → sbatch.
+ */
 function fieldOf(path: string): string {
   const name = path.replace(/^overrides\./, '');
+  if (name === 'sbatch.exclusive') return 'exclusive';
   if (name.startsWith('sbatch')) return 'sbatch';
   return name === 'gres' ? 'gpus' : name === 'mailType' ? 'mail' : name;
 }

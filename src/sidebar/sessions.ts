@@ -2,17 +2,23 @@ import { el, hms, pendingText, secondsLeft } from '../format';
 import type { Session, SessionState } from '../contract';
 import { CommandIDs } from '../tokens';
 import { Section, type SectionContext } from './section';
+import { backUpWorkspace, extendSession } from './session-actions';
+import { workspaceLine } from './workspace-line';
 
 /** States a session never leaves (the companion's state machine ends in one of these). */
 const FINAL: ReadonlySet<SessionState> = new Set<SessionState>(['ended', 'failed']);
 
 /**
  * My sessions: pending with reason, place and estimated start; running with a countdown that
- * ticks every second; Open (the proxied Lab, in a new tab), Stop and Log. Ended and failed ones
- * wait under an "N ended" toggle, each with Dismiss, so a day of sessions does not bury the live ones.
+ * ticks every second; Open (the proxied Lab, in a new tab), Extend, Stop and Log. A running
+ * session with a workspace shows its state and last backup, with "Back up now". A held node
+ * (`alloc`) has no server, so nothing to open. Ended and failed ones wait under an "N ended"
+ * toggle, each with Dismiss, so a day of sessions does not bury the live ones.
  */
 export class SessionsSection extends Section {
   private ticker: number | undefined;
+  /** Sessions whose "Back up now" has not answered yet: the companion's state may not say so yet. */
+  private readonly backingUp = new Set<string>();
   /** Collapsed at first: what ended is history, what runs is what the user came for. */
   private showEnded = false;
 
@@ -71,12 +77,27 @@ export class SessionsSection extends Section {
     const run = (command: string, args: Record<string, string>) => () => void commands.execute(command, args);
     const final = FINAL.has(s.state);
     const actions: HTMLElement[] = [];
-    if (s.kind === 'lab' && s.state === 'running')
+    const running = s.state === 'running';
+    if (s.kind === 'lab' && running)
       actions.push(button('open', trans.__('Open'), run(CommandIDs.openSession, { id: s.id })));
+    if (running && s.workspace) {
+      const backup = button('backup', trans.__('Back up now'), () => this.backUp(s));
+      // One backup at a time, and none while a restore writes the workspace (the companion says busy).
+      backup.disabled = this.backingUp.has(s.id) || s.workspace.state !== 'idle';
+      actions.push(backup);
+    }
+    if (running) actions.push(button('extend', trans.__('Extend'), () => void extendSession(model, s, trans)));
     if (!final) actions.push(button('stop', trans.__('Stop'), run(CommandIDs.stopSession, { id: s.id })));
     actions.push(button('log', trans.__('Log'), run(CommandIDs.showLog, { sessionId: s.id })));
     if (final) actions.push(button('dismiss', trans.__('Dismiss'), () => model.dismiss(s.id)));
-    const kind = s.kind === 'lab' ? trans.__('Lab') : trans.__('Kernel');
+    const kind =
+      s.kind === 'lab'
+        ? trans.__('Lab')
+        : s.kind === 'alloc'
+          ? trans.__('Held node')
+          : s.kernels !== undefined && !final
+            ? trans._n('Allocation, %1 kernel', 'Allocation, %1 kernels', s.kernels)
+            : trans.__('Kernel');
     return el(
       'div',
       { class: `jp-hpclab-session jp-hpclab-state-${s.state}`, dataset: { session: s.id, state: s.state } },
@@ -88,8 +109,19 @@ export class SessionsSection extends Section {
       ),
       el('div', { class: 'jp-hpclab-muted' }, this.detail(s)),
       ...this.access(s),
+      ...(running && s.workspace ? workspaceLine(s.workspace, trans, this.backingUp.has(s.id)) : []),
       el('div', { class: 'jp-hpclab-actions' }, ...actions)
     );
+  }
+
+  private backUp(s: Session): void {
+    this.backingUp.add(s.id);
+    this.update();
+    // backUpWorkspace never rejects: its notification says how it went.
+    void backUpWorkspace(this.ctx.model, s, this.ctx.trans).finally(() => {
+      this.backingUp.delete(s.id);
+      this.update();
+    });
   }
 
   /** How the node is reached, in a few words; the whole summary (paths, job) on hover. */

@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import type { SessionInfo } from '../../server/sessions/types';
 import { CompanionProcess, runOnKernel } from '../support/companion';
 import { cancelAllJobs, repoRoot, testbed, waitFor } from '../support/testbed';
+import { exitedWithOutput } from '../support/streams';
 
 /*
  * Containers run for real: the testbed's `container` profile runs python inside a Charliecloud
@@ -81,7 +82,7 @@ describe('Charliecloud containers', () => {
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    const code = await new Promise<number | null>(resolve => child.on('exit', resolve));
+    const code = await exitedWithOutput(child);
     expect([code, err.slice(-2000)]).toEqual([0, expect.any(String)]);
     const step = out
       .split('\n')

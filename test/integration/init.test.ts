@@ -3,6 +3,7 @@ import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { cancelAllJobs, repoRoot, testbed, waitFor } from '../support/testbed';
+import { exitedWithOutput } from '../support/streams';
 
 const bin = path.join(repoRoot, 'dist', 'server', 'cli', 'main.js');
 const driver = path.join(repoRoot, 'test', 'support', 'kernel_driver.py');
@@ -120,7 +121,7 @@ describe('hpclab init', () => {
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    const code = await new Promise<number | null>(resolve => child.on('exit', resolve));
+    const code = await exitedWithOutput(child);
     expect([code, err.slice(-2000)]).toEqual([0, expect.any(String)]);
     const envStep = out
       .split('\n')

@@ -145,7 +145,13 @@ describe('remote kernels (hpclab kernel-launch)', () => {
     const a = drive('kill');
     const b = drive('kill');
     try {
-      await waitFor('both kernels', () => a.steps.waiting && b.steps.waiting, 120_000);
+      await waitFor('both kernels', () => a.steps.waiting && b.steps.waiting, 120_000).catch(err => {
+        // Which launcher stopped where, and what squeue says, so a failure here can be read.
+        const queue = execFileSync('squeue', ['-h', '-t', 'PD,R,CG', '-o', '%i %j %T %R'], { encoding: 'utf8' });
+        throw new Error(
+          `${(err as Error).message}\n--- squeue ---\n${queue}--- first launcher ---\n${a.stderr()}\n--- second launcher ---\n${b.stderr()}`
+        );
+      });
       const jobA = String(a.steps.env.out).trim().split(' ')[0];
       const jobB = String(b.steps.env.out).trim().split(' ')[0];
       expect(jobA).not.toBe(jobB);
@@ -253,7 +259,9 @@ describe('remote kernels (hpclab kernel-launch)', () => {
   it('a kernel that dies on the node makes the launcher exit non-zero, with the reason', async () => {
     const k = drive('die');
     // With the driver's words (Jupyter's log, the launcher's messages) when it did not end well.
-    expect({ exit: await k.done, stderr: k.stderr() }).toMatchObject({ exit: 0 });
+    // A mismatch in toMatchObject shows only the differing key, so the words go in the failure itself.
+    const exit = await k.done;
+    if (exit !== 0) throw new Error(`the driver exited ${exit}; its stderr:\n${k.stderr().slice(-6000)}`);
     expect(k.steps.died.code).toBe(1);
     expect(k.stderr()).toContain('the kernel on the node ended (7)');
   });

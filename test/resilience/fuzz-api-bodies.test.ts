@@ -95,7 +95,7 @@ const overridesAccept: Contract = v =>
   Object.keys(v).every(k => OVERRIDES.some(f => f.path === `overrides.${k}`));
 
 const SESSION_FIELDS: Field[] = [
-  { path: 'kind', accepts: v => v === 'lab' },
+  { path: 'kind', accepts: v => v === 'lab' || v === 'alloc' },
   { path: 'profile', accepts: C.name },
   { path: 'cluster', accepts: C.name },
   { path: 'idempotencyKey', accepts: C.idempotencyKey },
@@ -262,6 +262,46 @@ function bodyRoutes(): Record<string, BodyRoute> {
       fields: RUN_FIELDS,
       requestOf: args => (args[0] as { request: unknown }).request
     },
+    // An env's words reach the cluster only as positional parameters (envs/env-scripts.ts), after
+    // the planner's own checks; here the API's part: each field's type and length.
+    'POST /api/envs': {
+      method: 'POST',
+      target: () => '/hpclab/api/envs',
+      body: { name: 'analysis' },
+      fields: [
+        { path: 'name', accepts: v => typeof v === 'string' && v.length <= 200 },
+        { path: 'cluster', accepts: C.name },
+        { path: 'profile', accepts: C.name },
+        { path: 'python', accepts: envWord },
+        { path: 'module', accepts: envWord },
+        { path: 'path', accepts: envWord },
+        { path: 'requirements', accepts: v => typeof v === 'string' && v.length <= 256 * 1024 },
+        { path: 'conda', accepts: v => typeof v === 'boolean' },
+        { path: 'systemSitePackages', accepts: v => typeof v === 'boolean' }
+      ],
+      requestOf: args => (args[0] as { request: unknown }).request
+    },
+    'POST /api/sessions/:id/extend': {
+      method: 'POST',
+      target: () => '/hpclab/api/sessions/abc123/extend',
+      body: { minutes: 30 },
+      fields: [{ path: 'minutes', accepts: v => Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 10080 }],
+      requestOf: args => ({ minutes: args[1] })
+    },
+    'POST /api/sessions/:id/workspace/restore': {
+      method: 'POST',
+      target: () => '/hpclab/api/sessions/abc123/workspace/restore',
+      body: { name: 'workspace-20261206T080000Z.tar.zst' },
+      fields: [
+        {
+          path: 'name',
+          accepts: v =>
+            v === 'newest' || (typeof v === 'string' && /^workspace-\d{8}T\d{6}Z\.tar(?:\.zst|\.lz4)?$/.test(v))
+        }
+      ],
+      // "newest" reaches the service as no name.
+      requestOf: args => ({ name: args[1] ?? 'newest' })
+    },
     'PUT /api/profiles/:profile': {
       method: 'PUT',
       target: () => '/hpclab/api/profiles/gpu',
@@ -275,6 +315,8 @@ function bodyRoutes(): Record<string, BodyRoute> {
 const profileAccept: Contract = v =>
   isPlainObject(v) && Object.keys(v).every(k => /^[A-Za-z][A-Za-z0-9]{0,63}$/.test(k));
 const text1024: Contract = v => typeof v === 'string' && v.length <= 1024;
+/** The env route's words: 1 to 4096 characters on one line. */
+const envWord: Contract = v => typeof v === 'string' && /^[^\x00-\x1f\x7f]{1,4096}$/.test(v);
 
 test('every route that reads a JSON body has fields to fuzz', () => {
   expect(routesWithBody(h).sort()).toEqual(Object.keys(bodyRoutes()).sort());

@@ -1,3 +1,6 @@
+import type { CreateEnvRequest, EnvPlan } from '../../server/envs/env-input';
+import type { CreatedEnv } from '../../server/envs/env-creator';
+import type { EnvApi } from '../../server/api/services';
 import * as http from 'node:http';
 import { PromptBroker } from '../../server/api/prompt-broker';
 import { readReply, sessionInfo, startHarness, TOKEN, type Harness, type Reply } from '../unit/api/harness';
@@ -42,6 +45,8 @@ const READS = new Set([
   'setup.profileConfig',
   // Planning a run stages nothing; POST /api/runs plans, then submits (the act).
   'runs.plan',
+  // Planning an env checks it (here: passes it on); POST /api/envs then creates (the act).
+  'envs.plan',
   'runs.list',
   'runs.outputs',
   'runs.output',
@@ -208,8 +213,30 @@ export function concrete(path: string): string {
 // ---- setup and the last check ---------------------------------------------------------
 
 /** The API with recording services and one session (`abc123`); call from beforeAll. */
+/** Environments: the plan carries the request as parsed; creating one makes it at once. */
+class PassingEnvs implements EnvApi {
+  plan(request: CreateEnvRequest): EnvPlan {
+    return { request } as unknown as EnvPlan;
+  }
+  async create(plan: EnvPlan): Promise<CreatedEnv> {
+    const { request } = plan as unknown as { request: CreateEnvRequest };
+    return {
+      cluster: 'testbed',
+      name: request.name,
+      kind: 'venv',
+      path: '/home/me/.venvs/env',
+      env: { venv: '/home/me/.venvs/env' },
+      kernelspec: { name: 'hpclab-env', displayName: 'env', path: '/k', created: true },
+      installedIpykernel: false,
+      seconds: 0
+    };
+  }
+}
+
 export async function startApiHarness(): Promise<Harness> {
-  const h: Harness = await startHarness({ prompts: broker, logger: (_m, err) => h.logged.push(err) });
+  const envs = new PassingEnvs();
+  const h: Harness = await startHarness({ prompts: broker, envs, logger: (_m, err) => h.logged.push(err) });
+  recordCalls('envs', envs);
   h.sessions.sessions.set('abc123', sessionInfo('abc123'));
   recordCalls('sessions', h.sessions);
   recordCalls('clusters', h.clusters);

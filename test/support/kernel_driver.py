@@ -97,6 +97,30 @@ if sys.argv[2] == 'die-on-go':
 if sys.argv[2] == 'walltime':
     # Run until the allocation's time limit ends the kernel; the launcher must then exit non-zero.
     report_death(240)
+if sys.argv[2] == 'idle':
+    # A long cell first (busy: never released), then idle until the test says go (argv[3],
+    # once the allocation was released); then a restart, as the message says, gets a new one.
+    say(step='busy', out=run(kc, 'import time; time.sleep(8); print("busy done")', timeout=60))
+    while not os.path.exists(sys.argv[3]):
+        time.sleep(0.2)
+    say(step='asleep', alive=km.is_alive())
+    t0 = time.time()
+    km.restart_kernel(now=False)
+    kc.wait_for_ready(timeout=180)
+    say(step='woken', seconds=round(time.time() - t0, 2), out=run_retrying(kc, 'print("awake")', total=120))
+    km.shutdown_kernel()
+    say(step='shutdown')
+    sys.exit(0)
+if sys.argv[2] == 'hold':
+    # Runs argv[3], holds the kernel until the test says go (creates the file argv[4]), runs
+    # argv[3] again (the kernel is still there) and shuts down, as closing a notebook does.
+    say(step='code', out=run(kc, sys.argv[3]))
+    while not os.path.exists(sys.argv[4]):
+        time.sleep(0.2)
+    say(step='again', out=run_retrying(kc, sys.argv[3], total=60))
+    km.shutdown_kernel()
+    say(step='shutdown')
+    sys.exit(0)
 if sys.argv[2] == 'survive':
     # A cell is running when the test breaks things (kills the companion, drops the link); once
     # it says go (creates the file named last), the kernel must still hold what it had.

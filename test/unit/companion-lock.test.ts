@@ -54,7 +54,7 @@ describe('companion lock', () => {
             const child = spawn(process.execPath, ['-e', starter, lock, String(pid)]);
             child.stdout.on('data', (d: Buffer) => (out += d.toString()));
             child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-            child.on('exit', () => resolve(out.trim()));
+            child.on('close', () => resolve(out.trim())); // close, not exit: exit can come before the last output is read
           })
       )
     );

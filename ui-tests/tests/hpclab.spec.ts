@@ -120,6 +120,9 @@ test('the gpu launcher tile opens a notebook whose kernel runs in a job on the n
   const output = notebook.locator('.jp-OutputArea-output').first();
   await expect(output).toHaveText(/^\d+\s*$/, { timeout: 30_000 });
   expect(hpclab.jobs()).toContain((await output.textContent())!.trim());
+  // Shut the kernel down through Jupyter: left running on the shared server, Jupyter would
+  // restart it (and its allocation would come back) each time a later test cancels the jobs.
+  await page.evaluate(() => (window as any).jupyterapp.shell.currentWidget.sessionContext.session.shutdown());
 });
 
 test('a short session shows its countdown in the status bar and a walltime warning notification', async ({

@@ -1,5 +1,5 @@
 import * as os from 'node:os';
-import { ClusterRegistry } from '../../app';
+import { ClusterRegistry } from '../../clusters';
 import { parseConfig } from '../../config/load';
 import { configPath } from '../../config/paths';
 import { defineCommand } from '../args';

@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { getProfile, issuesToProblems } from '../../config/load';
 import { envSchema, type EnvConfig } from '../../config/schema';
 import { parseConnectionFile } from '../../kernels/connection-file';
+import { parseRemoteKernelSpec, type RemoteKernelSpec } from '../../kernels/remote-kernel';
 import { runKernelClient } from '../kernel-client';
 import { ensureLocalCompanion } from '../local-companion';
 import { openContext, UsageError } from '../context';
@@ -13,7 +14,9 @@ import { defineCommand } from '../args';
 export const kernelLaunchCommand = defineCommand({
   name: 'kernel-launch',
   summary: 'Run a Jupyter kernel on a compute node (what hpclab kernelspecs call)',
-  usage: ['hpclab kernel-launch --profile P [--cluster C] [--env JSON] [--config FILE] CONNECTION_FILE'],
+  usage: [
+    'hpclab kernel-launch --profile P [--cluster C] [--env JSON] [--kernel JSON] [--config FILE] CONNECTION_FILE'
+  ],
   description:
     "What the argv of a kernelspec written by 'hpclab kernels add' runs; you rarely type it. It asks your companion (started in the background if none runs) for an allocation, starts the kernel there, and relays Jupyter's five channels to it. The same connection file finds the same allocation again after a restart.",
   flags: {
@@ -23,6 +26,12 @@ export const kernelLaunchCommand = defineCommand({
       type: 'string',
       value: 'JSON',
       description: 'the environment to run the kernel in, e.g. {"venv": "/home/me/venv"} (default: the profile\'s)'
+    },
+    kernel: {
+      type: 'string',
+      value: 'JSON',
+      description:
+        'the env\'s own kernelspec to run instead of hpclab\'s Python kernel, as \'hpclab kernels add --kernel\' records it: {"name", "argv" (with {connection_file}), "language", "interruptMode", "env"}'
     }
   },
   arguments: [
@@ -46,6 +55,7 @@ export const kernelLaunchCommand = defineCommand({
     if (positionals.length !== 1)
       throw new UsageError('CONNECTION_FILE: give exactly one connection file (Jupyter passes {connection_file})');
     const env = values.env === undefined ? undefined : parseEnvFlag(values.env);
+    const kernel = values.kernel === undefined ? undefined : parseKernelFlag(values.kernel);
     const ctx = await openContext(values.config);
     await ctx.clusters.close(); // the companion holds the connections
     getProfile(ctx.config, values.profile); // an unknown profile fails here, with the names that exist
@@ -54,7 +64,9 @@ export const kernelLaunchCommand = defineCommand({
     const local = parseConnectionFile(await fs.readFile(connectionFile, 'utf8'), connectionFile);
     // Jupyter keeps the connection file across restarts: the same file finds the same allocation.
     const kernelId = `k${createHash('sha256')
-      .update(`${cluster}\n${values.profile}\n${values.env ?? ''}\n${connectionFile}`)
+      .update(
+        `${cluster}\n${values.profile}\n${values.env ?? ''}\n${connectionFile}${kernel ? `\n${values.kernel}` : ''}`
+      )
       .digest('hex')
       .slice(0, 15)}`;
     const log = (message: string) => process.stderr.write(`${message}\n`);
@@ -64,13 +76,17 @@ export const kernelLaunchCommand = defineCommand({
       local,
       log,
       reconnect: () => ensureLocalCompanion(ctx.configPath, log),
+      // `kernel` is a field a companion older than --kernel refuses (its schema is strict), which
+      // is the right answer: it would start Python instead.
       request: {
         kernelId,
         profile: values.profile,
         cluster,
         env,
+        ...(kernel ? { kernel } : {}),
         key: local.key,
-        signatureScheme: local.signature_scheme
+        signatureScheme: local.signature_scheme,
+        notebookDir: notebookDir()
       }
     });
     const onSignal = () => {
@@ -88,6 +104,15 @@ export const kernelLaunchCommand = defineCommand({
   }
 });
 
+/** `--kernel '{"name": "ir", "argv": [...], ...}'`: the remote kernelspec from `kernels add --kernel`. */
+export function parseKernelFlag(text: string): RemoteKernelSpec {
+  try {
+    return parseRemoteKernelSpec(text, '--kernel');
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
 /** `--env '{"venv": "/path"}'`: the environment a kernelspec from `kernels add --env` runs in. */
 function parseEnvFlag(text: string): EnvConfig {
   let data: unknown;
@@ -104,4 +129,15 @@ function parseEnvFlag(text: string): EnvConfig {
         .join('; ')}`
     );
   return parsed.data;
+}
+
+/**
+ * The notebook's folder: Jupyter starts a kernel in it, and names the notebook in
+ * JPY_SESSION_NAME (an absolute path on recent servers, relative to the root on older ones, so
+ * only an absolute one is trusted over the working directory).
+ */
+export function notebookDir(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): string {
+  const named = env.JPY_SESSION_NAME;
+  if (named && path.isAbsolute(named)) return path.dirname(named);
+  return cwd;
 }

@@ -3,6 +3,8 @@ import * as path from 'node:path';
 import { getCluster, getProfile } from '../../config/load';
 import { statePaths } from '../../config/paths';
 import { matchEnv, type DiscoveredEnv } from '../../kernels/discovery';
+import { matchKernel, type DiscoveredKernel } from '../../kernels/discovery-kernelspecs';
+import { looksLikeIpykernel } from '../../kernels/remote-kernel';
 import { checkKernelName, kernelsDir, listKernelspecs, removeKernelspec } from '../../kernels/kernelspec';
 import { EnvDiscovery, KernelspecService } from '../../kernels/kernelspec-service';
 import { openContext, pickCluster, UsageError, type CliContext } from '../context';
@@ -18,7 +20,7 @@ const DISCOVERY_ADD_MS = 24 * 3600_000;
 
 const USAGE = [
   'hpclab kernels [list] [--json]',
-  'hpclab kernels add --profile P [--cluster C] [--env NAME|PATH] [--name N] [--display-name D] [--json] [--config FILE]',
+  'hpclab kernels add --profile P [--cluster C] [--env NAME|PATH [--kernel K]] [--name N] [--display-name D] [--json] [--config FILE]',
   'hpclab kernels remove NAME [--json]',
   'hpclab kernels discover [--cluster C] [--refresh] [--json] [--config FILE]'
 ];
@@ -30,7 +32,7 @@ export const kernelsCommand = defineCommand({
   summary: 'Remote kernels in the kernel picker: add, list, remove; discover envs on a cluster',
   usage: USAGE,
   description:
-    "Manages the kernelspecs that put remote kernels into Jupyter's kernel picker: each runs `hpclab kernel-launch` with a profile (and optionally an environment found on the cluster). discover lists the Python environments on a cluster: conda envs, venvs under the configured venvRoots, python modules.",
+    "Manages the kernelspecs that put remote kernels into Jupyter's kernel picker: each runs `hpclab kernel-launch` with a profile (and optionally an environment found on the cluster). discover lists the environments on a cluster: conda envs, venvs under the configured venvRoots, python modules, and the Jupyter kernels (R, Julia, …) installed inside each env; --kernel runs one of those instead of Python.",
   flags: {
     profile: {
       type: 'string',
@@ -46,6 +48,12 @@ export const kernelsCommand = defineCommand({
       type: 'string',
       value: 'NAME|PATH',
       description: 'add: run the kernel in this environment, by name or prefix, as discover lists it'
+    },
+    kernel: {
+      type: 'string',
+      value: 'K',
+      description:
+        "add: run this kernelspec of the --env (e.g. ir for R), as discover lists it, instead of hpclab's Python kernel"
     },
     name: {
       type: 'string',
@@ -74,6 +82,10 @@ export const kernelsCommand = defineCommand({
     {
       description: 'Python environments on a cluster, then a kernel in one of them',
       command: 'hpclab kernels discover --cluster mycluster && hpclab kernels add --profile gpu --env torch'
+    },
+    {
+      description: 'The R kernel (IRkernel) installed in the conda env "r-stats"',
+      command: 'hpclab kernels add --profile cpu --env r-stats --kernel ir'
     }
   ],
   env: [
@@ -159,7 +171,9 @@ function services(ctx: CliContext) {
     config: ctx.config,
     kernelsDir: kernelsDir(process.env, os.homedir()),
     hpclab,
-    configPath
+    configPath,
+    transport: cluster => ctx.clusters.get(cluster).transport,
+    warn: message => process.stderr.write(`warning: ${message}\n`)
   });
   const discovery = new EnvDiscovery({
     config: ctx.config,
@@ -171,7 +185,15 @@ function services(ctx: CliContext) {
 
 async function add(
   ctx: CliContext,
-  values: { profile: string; cluster?: string; env?: string; name?: string; 'display-name'?: string; json?: boolean }
+  values: {
+    profile: string;
+    cluster?: string;
+    env?: string;
+    kernel?: string;
+    name?: string;
+    'display-name'?: string;
+    json?: boolean;
+  }
 ): Promise<number> {
   const profile = getProfile(ctx.config, values.profile);
   const cluster = values.cluster ?? profile.cluster;
@@ -185,12 +207,19 @@ async function add(
   }
   if (values['display-name'] !== undefined && !/^[^\x00-\x1f\x7f]{1,200}$/.test(values['display-name']))
     throw new UsageError('--display-name: expected 1 to 200 characters on one line');
+  if (values.kernel !== undefined && values.env === undefined)
+    throw new UsageError(
+      '--kernel: name the env it is in with --env, e.g. --env r-stats --kernel ir (hpclab kernels discover lists both)'
+    );
   const { kernelspecs, discovery } = services(ctx);
-  const found = values.env === undefined ? undefined : await findEnv(ctx, discovery, cluster, values.env);
+  const found =
+    values.env === undefined ? undefined : await findEnv(ctx, discovery, cluster, values.env, values.kernel);
+  const kernel = found && values.kernel !== undefined ? pickKernel(found, values.kernel) : undefined;
   const spec = await kernelspecs.add({
     profile: values.profile,
     cluster: values.cluster,
     env: found?.env,
+    kernel,
     name: values.name,
     displayName: values['display-name']
   });
@@ -200,7 +229,12 @@ async function add(
           '\n'
       : `${spec.created ? 'Added' : 'Updated'} kernel "${spec.displayName}" as ${spec.name} (${spec.path})\n`
   );
-  if (found && found.ipykernel === false) {
+  if (kernel && looksLikeIpykernel(kernel.argv)) {
+    process.stderr.write(
+      `note: ${kernel.name} is an ipykernel kernelspec; without --kernel hpclab starts ipykernel itself and keeps its output pipe off TCP on the node\n`
+    );
+  }
+  if (found && !kernel && found.ipykernel === false) {
     process.stderr.write(
       `warning: ipykernel is not importable in ${found.prefix ?? found.name}; install it there (python -m pip install ipykernel) or the kernel will not start\n`
     );
@@ -208,15 +242,29 @@ async function add(
   return 0;
 }
 
-/** The discovered env the user named: from a recent answer if it is there, else asked afresh. */
+/** `--kernel K` in the env found, or a usage error listing the kernels there. */
+function pickKernel(env: DiscoveredEnv, name: string): DiscoveredKernel {
+  try {
+    return matchKernel(env, name);
+  } catch (err) {
+    throw new UsageError(`--kernel: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * The discovered env the user named: from a recent answer if it is there (with the kernel asked
+ * for, when one is), else asked afresh.
+ */
 async function findEnv(
   ctx: CliContext,
   discovery: EnvDiscovery,
   cluster: string,
-  query: string
+  query: string,
+  kernel?: string
 ): Promise<DiscoveredEnv> {
   try {
-    return matchEnv(await discovery.envs(cluster, DISCOVERY_ADD_MS), query);
+    const env = matchEnv(await discovery.envs(cluster, DISCOVERY_ADD_MS), query);
+    if (kernel === undefined || env.kernels.some(k => k.name === kernel)) return env;
   } catch {
     // Not in the cached answer: the env may be new, ask the cluster.
   }
@@ -239,7 +287,14 @@ function envsTable(envs: DiscoveredEnv[], cluster: string): string {
     e.name,
     e.pythonVersion ?? '-',
     e.ipykernel === null ? '?' : e.ipykernel ? 'yes' : 'no',
+    e.kernels.map(k => k.name).join(',') || '-',
     e.prefix ?? '-'
   ]);
-  return `${table(['KIND', 'NAME', 'PYTHON', 'IPYKERNEL', 'PREFIX'], rows)}\n\nAdd one: hpclab kernels add --cluster ${cluster} --env NAME --profile P`;
+  const broken = envs.flatMap(e => e.brokenKernels.map(b => `warning: kernelspec ${b.path}: ${b.problem}`));
+  return [
+    table(['KIND', 'NAME', 'PYTHON', 'IPYKERNEL', 'KERNELS', 'PREFIX'], rows),
+    ...(broken.length ? ['', ...broken] : []),
+    '',
+    `Add one: hpclab kernels add --cluster ${cluster} --env NAME --profile P  (an env's own kernel: --env NAME --kernel K)`
+  ].join('\n');
 }

@@ -42,7 +42,10 @@ export function sessionDetail(s: SessionInfo): string {
       : '';
   const rows: [string, string | null | undefined][] = [
     ['Session', s.id],
-    ['Kind', s.kind === 'lab' ? 'JupyterLab on a node' : 'kernel allocation'],
+    [
+      'Kind',
+      s.kind === 'lab' ? 'JupyterLab on a node' : s.kind === 'alloc' ? 'held node (hpclab alloc)' : 'kernel allocation'
+    ],
     ['Profile', `${s.profile} on ${s.cluster}`],
     ['State', `${s.state}${s.endReason ? ` (${s.endReason})` : ''}${left}`],
     ['Job', s.jobId],

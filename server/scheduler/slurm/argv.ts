@@ -152,6 +152,12 @@ export function releaseArgv(jobId: string): string[] {
   return ['scontrol', 'release', jobId];
 }
 
+/** Adds `minutes` to a job's time limit (scontrol's `TimeLimit+=N`: relative to the current limit). */
+export function extendTimeLimitArgv(jobId: string, minutes: number): string[] {
+  if (!Number.isInteger(minutes) || minutes < 1) throw new TypeError(`minutes must be a positive integer: ${minutes}`);
+  return ['scontrol', 'update', `JobId=${jobId}`, `TimeLimit+=${minutes}`];
+}
+
 /** One line per job (`-o`); an array master id prints one line per task. */
 export function jobDetailArgv(jobId: string): string[] {
   return ['scontrol', '--oneliner', 'show', 'job', jobId];

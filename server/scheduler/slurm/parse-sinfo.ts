@@ -1,5 +1,5 @@
 import { SchedulerError } from '../errors';
-import type { GpuSummary, NodeCounts, PartitionSummary } from '../types';
+import type { GpuSummary, NodeCounts, NodeSummary, PartitionSummary } from '../types';
 import { SINFO_DELIMITER, SINFO_FIELDS } from './argv';
 import { parseGpuGres } from './gres';
 import { parseDuration } from './time';
@@ -139,4 +139,56 @@ export function parsePartitions(stdout: string): PartitionSummary[] {
     ...acc.summary,
     gpus: [...acc.gpus.values()].sort((a, b) => a.type.localeCompare(b.type))
   }));
+}
+
+/**
+ * A node's state in words for a picker: the base word (`idle`, `mixed`), except that a node
+ * whose flags take it out of use (`idle*` not responding, `idle~` powered off) says so instead
+ * of looking free.
+ */
+function nodeState(state: string): string {
+  const base = state.trim().toLowerCase().replace(STATE_FLAGS, '');
+  return nodeCategory(state) === 'down' && BASE_CATEGORY[base] !== 'down'
+    ? `${base}, not responding or powered off`
+    : base;
+}
+
+/**
+ * The nodes in `partitionsArgv()` output, each once: a node in two partitions prints two lines,
+ * which merge into one entry naming both. In the order sinfo names them.
+ */
+export function parseNodes(stdout: string): NodeSummary[] {
+  const nodes = new Map<string, NodeSummary>();
+  stdout.split('\n').forEach((line, index) => {
+    if (line.trim() === '') return;
+    const fields = line.split(SINFO_DELIMITER).map(f => f.trim());
+    if (fields.length !== SINFO_FIELDS.length)
+      throw lineError(line, index, `expected ${SINFO_FIELDS.length} fields separated by "${SINFO_DELIMITER}"`);
+    const [name, partitionField, state, cpus, gres, gresUsed] = fields;
+    if (name === '' || state === 'n/a') return;
+    const partition = partitionField.replace(/\*$/, '');
+    const known = nodes.get(name);
+    if (known) {
+      if (partition !== 'n/a' && !known.partitions.includes(partition)) known.partitions.push(partition);
+      return;
+    }
+    try {
+      const c = parseCpus(cpus);
+      const used = parseGpuGres(gresUsed);
+      nodes.set(name, {
+        name,
+        state: nodeState(state),
+        category: nodeCategory(state),
+        partitions: partition === 'n/a' || partition === '' ? [] : [partition],
+        cpus: { total: c.total, allocated: c.allocated },
+        gpus: [...parseGpuGres(gres)]
+          .map(([type, total]) => ({ type, total, used: used.get(type) ?? 0 }))
+          .sort((a, b) => a.type.localeCompare(b.type))
+      });
+    } catch (error) {
+      if (error instanceof SchedulerError && error.kind === 'parse') throw lineError(line, index, error.message, error);
+      throw error;
+    }
+  });
+  return [...nodes.values()];
 }

@@ -1,6 +1,6 @@
 import type { Transport, ExecOptions } from '../../transport/types';
 import { SchedulerError } from '../errors';
-import type { HistoryJob, Job, PartitionSummary, Scheduler, SubmitRequest } from '../types';
+import type { HistoryJob, Job, NodeSummary, PartitionSummary, Scheduler, SubmitRequest } from '../types';
 import { checkJobId, checkSubmitOptions, submitOptionsSchema } from '../validate';
 import {
   cancelArgv,
@@ -10,10 +10,11 @@ import {
   partitionsArgv,
   pendingQueueArgv,
   releaseArgv,
+  extendTimeLimitArgv,
   submitArgv
 } from './argv';
 import { slurmError } from './errors';
-import { parsePartitions } from './parse-sinfo';
+import { parseNodes, parsePartitions } from './parse-sinfo';
 import { parseJobs } from './parse-squeue';
 import { parseJobDetail, parseJobDetails } from './parse-scontrol';
 import { historyArgv, parseHistory } from './parse-sacct';
@@ -36,6 +37,14 @@ export class SlurmScheduler implements Scheduler {
 
   async partitions(): Promise<PartitionSummary[]> {
     return parsePartitions(await this.run(partitionsArgv()));
+  }
+
+  async nodes(): Promise<NodeSummary[]> {
+    return parseNodes(await this.run(partitionsArgv()));
+  }
+
+  async extendTimeLimit(jobId: string, minutes: number): Promise<void> {
+    await this.run(extendTimeLimitArgv(checkJobId(jobId), minutes));
   }
 
   async myJobs(): Promise<Job[]> {

@@ -1,12 +1,14 @@
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
-import type { Client, ClientChannel } from 'ssh2';
+import type { Client, ClientChannel, SFTPWrapper } from 'ssh2';
 import { errorMessage, stderrLogger, type Logger } from '../../log';
 import { TransportError } from '../errors';
 import { DEFAULT_EXEC_TIMEOUT_MS, DEFAULT_MAX_OUTPUT_BYTES, OutputCollector, describeArgv } from '../output';
 import { renderRemoteCommand } from '../quote';
-import type { ExecOptions, ExecResult, RemoteProcess, StreamTarget, Transport } from '../types';
+import type { ExecOptions, ExecResult, PtyOptions, PtyProcess, RemoteProcess, StreamTarget, Transport } from '../types';
 import { ChannelLimiter } from './channel-limiter';
+import { openPtyChannel, ptyProcessOf } from './pty-channel';
+import { SftpSessions } from './sftp-session';
 
 export type ConnectionState = 'idle' | 'connecting' | 'connected' | 'disconnected' | 'closed';
 
@@ -60,6 +62,8 @@ export class SshTransport extends EventEmitter implements Transport {
   private client: Client | undefined;
   /** Streams open on each connection: ssh2 leaves them open when the connection dies under them. */
   private readonly streams = new WeakMap<Client, Set<Duplex>>();
+  /** The SFTP session on each connection, opened on first use. */
+  private readonly sftps = new SftpSessions();
   private connecting: Promise<Client> | undefined;
   private state: ConnectionState = 'idle';
   private failures = 0;
@@ -159,6 +163,39 @@ export class SshTransport extends EventEmitter implements Transport {
       setTimeout(() => settle({ code: null, signal: 'KILL' }), 2_000).unref();
     };
     return { stdin: channel, stdout: channel, stderr: channel.stderr, exited, kill };
+  }
+
+  /**
+   * An interactive command on a terminal of its own (see pty-channel.ts). Like execStream it
+   * holds its channel for as long as someone types, so it stays outside the channel limiter,
+   * and it ends with its connection.
+   */
+  async execPty(argv: readonly string[], pty: PtyOptions): Promise<PtyProcess> {
+    if (argv.length === 0) throw new TypeError('exec needs a command');
+    const client = await this.ready();
+    const channel = await openPtyChannel(client, renderRemoteCommand(argv), pty).catch((err: Error) => {
+      throw new TransportError('unreachable', `cannot start ${describeArgv(argv)}: ${err.message}`, this.cluster, {
+        cause: err
+      });
+    });
+    const open = this.streams.get(client);
+    open?.add(channel);
+    channel.once('close', () => open?.delete(channel));
+    return ptyProcessOf(channel);
+  }
+
+  /**
+   * The connection's SFTP session, opened on first use and shared (see sftp-session.ts); the
+   * next call after the connection ends opens one on the new connection.
+   */
+  async sftp(): Promise<SFTPWrapper> {
+    const client = await this.ready();
+    return this.sftps.get(client, {
+      cluster: this.cluster,
+      stillCurrent: () => this.client === client,
+      retries: OPEN_RETRIES,
+      logger: this.logger
+    });
   }
 
   linkDown(): Error | undefined {

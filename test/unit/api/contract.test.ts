@@ -37,6 +37,7 @@ class RecordedKernelspecs extends FakeKernelspecs {
         name: 'hpclab-testbed-gpu',
         displayName: 'Python 3 · 1 GPU · testbed',
         argv: ['hpclab', 'kernel-launch', '{connection_file}'],
+        language: 'python',
         metadata: { profile: 'gpu', cluster: 'testbed', env: 'torch', version: 1 },
         path: '/home/me/.local/share/jupyter/kernels/hpclab-testbed-gpu'
       }
@@ -51,7 +52,9 @@ class RecordedKernelspecs extends FakeKernelspecs {
         python: '/opt/conda/envs/torch/bin/python',
         pythonVersion: '3.11',
         ipykernel: true,
-        env: { conda: 'torch' }
+        env: { conda: 'torch' },
+        kernels: [],
+        brokenKernels: []
       }
     ];
   }

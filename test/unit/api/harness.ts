@@ -1,3 +1,5 @@
+import type { WorkspaceBackup } from '../../../server/workspace/types';
+import type { NodeSummary } from '../../../server/scheduler/types';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
@@ -114,6 +116,28 @@ export class FakeSessions implements SessionService {
   emit(event: SessionEvent): void {
     for (const l of this.listeners) l(event);
   }
+  readonly backups: WorkspaceBackup[] = [
+    { name: 'workspace-20261206T080000Z.tar.zst', at: '2026-12-06T08:00:00.000Z', bytes: 1234, compressor: 'zstd' }
+  ];
+  readonly restored: (string | undefined)[] = [];
+  readonly extended: { id: string; minutes: number }[] = [];
+  async backupWorkspace(id: string): Promise<WorkspaceBackup> {
+    if (this.failWith) throw this.failWith;
+    const made = { ...this.backups[0], name: 'workspace-20261206T090000Z.tar.zst', seconds: 1.5, sourceBytes: 9999 };
+    this.backups.unshift(made);
+    return { ...made, at: id === 'abc123' ? '2026-12-06T09:00:00.000Z' : made.at };
+  }
+  async listWorkspaceBackups(): Promise<WorkspaceBackup[]> {
+    return this.backups;
+  }
+  async restoreWorkspace(_id: string, name?: string): Promise<WorkspaceBackup | null> {
+    this.restored.push(name);
+    return this.backups.find(b => name === undefined || b.name === name) ?? null;
+  }
+  async extend(id: string, minutes: number) {
+    this.extended.push({ id, minutes });
+    return { extended: false, endsAt: null, message: 'testbed does not let users raise a time limit' };
+  }
 }
 
 export class FakeClusters implements ClusterService {
@@ -129,6 +153,18 @@ export class FakeClusters implements ClusterService {
   async jobAction(cluster: string, jobId: string, action: JobAction): Promise<void> {
     if (this.failWith) throw this.failWith;
     this.actions.push({ cluster, jobId, action });
+  }
+  async nodes(): Promise<NodeSummary[]> {
+    if (this.failWith) throw this.failWith;
+    const node = (name: string, state: string, partitions: string[]): NodeSummary => ({
+      name,
+      state,
+      category: state === 'idle' ? 'idle' : 'allocated',
+      partitions,
+      cpus: { total: 8, allocated: state === 'idle' ? 0 : 8 },
+      gpus: [{ type: 'fake', total: 2, used: 0 }]
+    });
+    return [node('c1', 'idle', ['debug', 'gpu']), node('c2', 'allocated', ['debug'])];
   }
   async history(cluster: string, since: string): Promise<ClusterHistory> {
     if (this.failWith) throw this.failWith;
@@ -189,6 +225,7 @@ export class FakeKernelspecs implements KernelspecApi {
       name: 'hpclab-testbed-gpu',
       displayName: 'Python 3 · 1 GPU · 1 h · testbed',
       argv: [],
+      language: 'python',
       metadata: { profile: request.profile, cluster: 'testbed', version: 1 },
       path: '/k',
       created: true

@@ -102,7 +102,7 @@ describe('POST', () => {
       'overrides.time',
       'profile'
     ]);
-    expect(byPath.kind).toBe('expected "lab", got "kernel"');
+    expect(byPath.kind).toBe('expected "lab" (JupyterLab on a node) or "alloc" (hold a node), got "kernel"');
     expect(byPath['overrides.cpus']).toMatch(/^expected a whole number of CPUs from 1 to 10000, got 0$/);
     expect(byPath['overrides.time']).toMatch(/^expected a Slurm time limit/);
     expect(reply.json.error.message).toMatch(/overrides\.cpus: expected/);

@@ -1,6 +1,8 @@
 import { allFlags, HelpRequested, parseCommandArgs, type Command } from '../../../server/cli/args';
 import { flagLabel, renderCommandHelp, renderOverview } from '../../../server/cli/help';
-import { commands } from '../../../server/cli/main';
+import { allCommands } from '../../../server/cli/main';
+
+const commands = allCommands();
 import { HPCLAB_VERSION } from '../../../server/version';
 import { runCli } from './capture';
 

@@ -110,8 +110,8 @@ describe('loadConfig', () => {
     const err = await rejected(loadConfig({ flag: file, env: {}, homeDir: dir }));
     expect(err.kind).toBe('invalid');
     expect(err.message.split('\n')).toEqual([
-      `${file}: clusters.here.x: unknown key "x" (allowed: local, poll, venvRoots, runsDir, nodeChannels)`,
-      `${file}: clusters.here.y: unknown key "y" (allowed: local, poll, venvRoots, runsDir, nodeChannels)`
+      `${file}: clusters.here.x: unknown key "x" (allowed: local, poll, venvRoots, runsDir, nodeChannels, pathMap)`,
+      `${file}: clusters.here.y: unknown key "y" (allowed: local, poll, venvRoots, runsDir, nodeChannels, pathMap)`
     ]);
   });
 });

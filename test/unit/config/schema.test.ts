@@ -166,8 +166,8 @@ describe('configSchema', () => {
 
   it.each([
     ['', 'x', 'unknown key "x" (allowed: clusters, profiles, defaults)'],
-    ['clusters.testbed', 'sshh', 'unknown key "sshh" (allowed: ssh, poll, venvRoots, runsDir, nodeChannels)'],
-    ['clusters.here', 'host', 'unknown key "host" (allowed: local, poll, venvRoots, runsDir, nodeChannels)'],
+    ['clusters.testbed', 'sshh', 'unknown key "sshh" (allowed: ssh, poll, venvRoots, runsDir, nodeChannels, pathMap)'],
+    ['clusters.here', 'host', 'unknown key "host" (allowed: local, poll, venvRoots, runsDir, nodeChannels, pathMap)'],
     [
       'clusters.testbed.ssh',
       'Port',
@@ -177,7 +177,7 @@ describe('configSchema', () => {
     [
       'profiles.gpu',
       'foo',
-      'unknown key "foo" (allowed: cluster, partition, gres, time, cpus, mem, account, qos, constraint, nodelist, sbatch, env, kernelHoldMinutes, command)'
+      'unknown key "foo" (allowed: cluster, partition, gres, time, cpus, mem, account, qos, constraint, nodelist, sbatch, env, kernelHoldMinutes, kernels, idleMinutes, workspace, checkpoint, command)'
     ],
     ['profiles.gpu.env', 'setup_', 'unknown key "setup_" (allowed: python, setup)'],
     ['defaults', 'clusters', 'unknown key "clusters" (allowed: cluster, profile)']

@@ -168,7 +168,9 @@ describe('the discovery script, run locally', () => {
       python: null,
       pythonVersion: null,
       ipykernel: null,
-      env: { modules: ['python/3.11'] }
+      env: { modules: ['python/3.11'] },
+      kernels: [],
+      brokenKernels: []
     });
     expect(readdirSync(env.TMPDIR!)).toEqual([]); // its scratch directory is gone
   }, 60_000);
@@ -234,7 +236,9 @@ describe('parseDiscovery', () => {
       python: `${home}/venvs/with system site/bin/python`,
       pythonVersion: '3.11',
       ipykernel: true,
-      env: { venv: `${home}/venvs/with system site` }
+      env: { venv: `${home}/venvs/with system site` },
+      kernels: [],
+      brokenKernels: []
     });
     expect(envs.find(e => e.kind === 'conda' && e.name === 'torch')?.env).toEqual({
       conda: `${home}/miniforge3/envs/torch`

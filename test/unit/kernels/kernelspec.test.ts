@@ -196,6 +196,7 @@ describe('kernelspec files', () => {
       name: 'hpclab-a',
       displayName: 'Python 3 · 1 GPU · 1 h · testbed',
       argv: input().argv,
+      language: 'python',
       metadata: { profile: 'cpu', cluster: 'here', env: 'venv:/x', version: 1 },
       path: path.join(dir, 'hpclab-a')
     });

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { SchedulerError } from '../../../server/scheduler/errors';
-import { nodeCategory, parsePartitions } from '../../../server/scheduler/slurm/parse-sinfo';
+import { nodeCategory, parseNodes, parsePartitions } from '../../../server/scheduler/slurm/parse-sinfo';
 
 const fixture = (name: string) => readFileSync(path.join(__dirname, '../../fixtures/slurm', name), 'utf8');
 
@@ -76,5 +76,43 @@ describe('parsePartitions', () => {
     expect(() => parsePartitions('c1|debug*|idle|0/8/0/8|gpu:a:b:c|(null)|up|1:00:00')).toThrow(
       /sinfo line 1: unrecognized gres/
     );
+  });
+});
+
+describe('parseNodes', () => {
+  it('lists each node once with all its partitions, its state without flags, CPUs and GPUs', () => {
+    const nodes = parseNodes(fixture('sinfo-nodes.txt'));
+    const byName = Object.fromEntries(nodes.map(n => [n.name, n]));
+    expect(nodes.map(n => n.name)).toEqual([...new Set(nodes.map(n => n.name))]);
+    expect(byName.c1).toMatchObject({
+      state: 'idle',
+      category: 'idle',
+      partitions: ['debug'],
+      cpus: { total: 8, allocated: 0 }
+    });
+    expect(byName.c3).toMatchObject({ state: 'down', category: 'down', partitions: ['debug', 'batch'] });
+    // Not responding: never offered as free.
+    expect(parseNodes('c9|debug*|idle*|0/8/0/8|(null)|(null)|up|1:00:00\n')[0]).toMatchObject({
+      state: 'idle, not responding or powered off',
+      category: 'down'
+    });
+    expect(byName.c4).toMatchObject({ state: 'allocated', category: 'allocated', cpus: { total: 8, allocated: 8 } });
+  });
+
+  it('reads GPUs with their use, as recorded from the testbed', () => {
+    expect(parseNodes(fixture('recorded/sinfo-nodes.txt'))).toEqual([
+      {
+        name: 'vm',
+        state: 'allocated',
+        category: 'allocated',
+        partitions: ['debug', 'gpu'],
+        cpus: { total: 8, allocated: 8 },
+        gpus: [{ type: 'fake', total: 2, used: 1 }]
+      }
+    ]);
+  });
+
+  it('names the line it cannot read', () => {
+    expect(() => parseNodes('c1|debug|idle\n')).toThrow(/sinfo line 1: expected 8 fields/);
   });
 });
