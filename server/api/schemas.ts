@@ -1,6 +1,7 @@
 import type { Request } from 'express';
 import { z } from 'zod';
-import { envSchema, expecting, NAME_PATTERN, strict } from '../config/schema';
+import { envSchema, NAME_PATTERN } from '../config/schema';
+import { expecting, strict } from '../config/schema-builders';
 import { cpusPerTask, slurmFields, type SlurmStringField } from '../config/slurm-grammar';
 import { RUN_ID } from '../runs/registry';
 import { historySinceSchema, jobIdSchema, submitOptionsSchema } from '../scheduler/validate';
