@@ -3,7 +3,7 @@ import type { NodeSummary } from '../scheduler/types';
 import type * as wire from '../../src/contract';
 import type { DiscoveredEnv } from '../kernels/discovery';
 import type { HpclabKernelspec } from '../kernels/kernelspec';
-import type { KernelLeaseEvent } from '../kernels/kernel-service';
+import type { KernelLeaseEvent } from '../kernels/kernel-lease';
 import type { HistoryJob, Job, PartitionSummary } from '../scheduler/types';
 import type { SessionEvent, SessionInfo } from '../sessions/types';
 import { countIndexes } from '../runs/follow';

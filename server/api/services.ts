@@ -1,9 +1,8 @@
 import type { DiscoveredEnv } from '../kernels/discovery';
 import type { HpclabKernelspec } from '../kernels/kernelspec';
 import type { AddKernelRequest } from '../kernels/kernelspec-service';
-import type { KernelAttachRequest, KernelLease } from '../kernels/kernel-service';
+import type { KernelAttachRequest, KernelChannel, KernelLease } from '../kernels/kernel-lease';
 import type { ChannelPort } from '../kernels/connection-file';
-import type { Duplex } from 'node:stream';
 import type { HistoryJob, Job, NodeSummary, PartitionSummary } from '../scheduler/types';
 import type { WorkspaceBackup } from '../workspace/types';
 import type { CreateSessionRequest, SessionEvent, SessionInfo } from '../sessions/types';
@@ -76,19 +75,14 @@ export interface ClusterService {
 
 export { SessionNotFoundError } from '../sessions/errors';
 
-export type { KernelAttachRequest, KernelLease, KernelLeaseEvent } from '../kernels/kernel-service';
+export type { KernelAttachRequest, KernelLease, KernelLeaseEvent } from '../kernels/kernel-lease';
 export type { AddKernelRequest } from '../kernels/kernelspec-service';
 
 export interface KernelAttachService {
   /** Throws for an unknown profile or cluster; returns what to call when the launcher leaves. */
   attach(request: KernelAttachRequest, lease: KernelLease): () => void;
   /** A stream to a live kernel's channel on the node; undefined when the kernel has none. */
-  openChannel(
-    kernelId: string,
-    channel: ChannelPort
-  ): Promise<
-    { upstream: Duplex; fromClient?: (chunk: Buffer) => void; fromKernel?: (chunk: Buffer) => void } | undefined
-  >;
+  openChannel(kernelId: string, channel: ChannelPort): Promise<KernelChannel | undefined>;
 }
 
 /** A profile as the Request form shows it (the config's own words). */

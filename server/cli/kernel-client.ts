@@ -1,6 +1,6 @@
 import * as http from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { KernelAttachRequest, KernelLeaseEvent } from '../kernels/kernel-service';
+import type { KernelAttachRequest, KernelLeaseEvent } from '../kernels/kernel-lease';
 import type { ChannelPort, ConnectionInfo } from '../kernels/connection-file';
 import { KernelTunnels } from '../kernels/tunnels';
 import type { LocalCompanion } from './local-companion';

@@ -53,3 +53,21 @@ export function describePathMap(pathMap: readonly PathMapping[] | undefined): st
   if (!pathMap || pathMap.length === 0) return 'no pathMap is set for this cluster';
   return `mapped folders: ${pathMap.map(m => `${m.local} → ${m.remote}`).join(', ')}`;
 }
+
+/**
+ * Where a notebook's kernel starts: its folder as the cluster's `pathMap` maps it (`path`), else
+ * the cluster home (no `path`); `message` says which, or why the folder could not be mapped.
+ */
+export function kernelDirectory(
+  pathMap: readonly PathMapping[] | undefined,
+  notebookDir: string | undefined,
+  home: string
+): { path?: string; message?: string } {
+  if (!notebookDir) return {};
+  const mapped = mapToCluster(pathMap, notebookDir, home);
+  if (mapped) return { path: mapped.remote, message: `the kernel starts in ${mapped.remote}` };
+  if (!pathMap?.length) return {};
+  return {
+    message: `the notebook's folder ${notebookDir} is outside the mapped folders (${describePathMap(pathMap)}): the kernel starts in the cluster home; add a pathMap entry for it to start beside the notebook`
+  };
+}

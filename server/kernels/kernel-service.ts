@@ -1,19 +1,25 @@
-import type { Duplex } from 'node:stream';
 import * as os from 'node:os';
 import { getProfile } from '../config/load';
-import { describePathMap, mapToCluster } from '../config/path-map';
-import type { EnvConfig, HpclabConfig, ProfileConfig } from '../config/schema';
+import { kernelDirectory } from '../config/path-map';
+import type { HpclabConfig, ProfileConfig } from '../config/schema';
 import { errorMessage, RepeatedFailures, stderrLogger, type Logger } from '../log';
-import { HEARTBEAT_EVERY_SEC } from '../sessions/allocation-script';
 import { requestsGpu } from '../sessions/job-script';
-import type { ClusterPoller } from '../scheduler/poller';
 import type { SessionManager } from '../sessions/manager';
 import { isFinal } from '../sessions/reconcile';
-import type { ClusterAccess, SessionEvent, SessionInfo } from '../sessions/types';
+import type { ClusterAccess, SessionEvent } from '../sessions/types';
 import { ipcSocketName, type ChannelPort } from './connection-file';
+import { InterruptWatch } from './remote-kernel';
 import { ShutdownWatch } from './control-watch';
-import { InterruptWatch, type RemoteKernelSpec } from './remote-kernel';
-import { SharedAllocations } from './shared-allocations';
+import {
+  newLiveKernel,
+  type KernelAttachRequest,
+  type KernelChannel,
+  type KernelLease,
+  type LiveKernel
+} from './kernel-lease';
+import { endOf, waitUntilRunning } from './allocation-wait';
+import { AllocationHeartbeat } from './allocation-heartbeat';
+import { SharedAllocations, sharesAllocations } from './shared-allocations';
 import { KernelIdle } from './kernel-idle';
 import { profileIdleMinutes } from '../sessions/idle-policy';
 import {
@@ -26,63 +32,6 @@ import {
   type KernelStep,
   type KernelWhere
 } from './kernel-step';
-
-/** What a launcher asks for: a kernel for this profile, signing with this key. */
-export interface KernelAttachRequest {
-  /** Stable per connection file, so a restarted kernel finds its allocation again. */
-  kernelId: string;
-  profile: string;
-  cluster?: string;
-  /** A discovered environment to run the kernel in, instead of the profile's. */
-  env?: EnvConfig;
-  key: string;
-  signatureScheme: string;
-  /** The notebook's folder on the launcher's machine: the kernel starts where `pathMap` maps it. */
-  notebookDir?: string;
-  /** An env's own kernelspec (R, Julia…), as `hpclab kernels add --kernel` recorded it. */
-  kernel?: RemoteKernelSpec;
-}
-
-/** What the companion tells a launcher while it is attached (one JSON line each). */
-export type KernelLeaseEvent =
-  | { type: 'progress'; message: string; session: SessionInfo }
-  | { type: 'ready'; jobId: string; node: string; host: string }
-  | { type: 'warning'; message: string; minutesLeft: number }
-  | { type: 'ended'; code: number; message: string };
-
-/** The launcher's open connection: while it lasts, the kernel and its allocation are wanted. */
-export interface KernelLease {
-  send(event: KernelLeaseEvent): void;
-  end(): void;
-}
-
-interface LiveKernel {
-  id: string;
-  cluster: string;
-  profile: string;
-  /** The session id of the allocation it runs in (shared with other kernels of its profile). */
-  allocation: string | undefined;
-  lease: KernelLease | undefined;
-  step: KernelStep | undefined;
-  /** Where its allocation's kernels bind; undefined until the allocation runs. */
-  where: KernelWhere | undefined;
-  shutdown: ShutdownWatch;
-  /** This companion started a step for it (a restart must stop what is left of the old one). */
-  started: boolean;
-  /** Watches its iopub for idleness while it runs (profiles with idleMinutes). */
-  idle: KernelIdle | undefined;
-  /**
-   * Released for idleness: no step, no allocation, the launcher still there (Jupyter would
-   * restart a kernel whose launcher exits, and take the GPU again). Restarting it wakes it.
-   */
-  asleep: boolean;
-  /** Set for kernels whose interrupt is a signal: Jupyter's interrupt_request becomes SIGINT to the step. */
-  interrupts: InterruptWatch | undefined;
-  /** Set while the allocation waits for the next launcher (a restart, or Jupyter's auto-restart). */
-  grace: NodeJS.Timeout | undefined;
-  /** New to this companion: its kernel may still run from before a restart, to re-attach to. */
-  adopt: boolean;
-}
 
 export interface KernelServiceOptions {
   config: HpclabConfig;
@@ -107,7 +56,7 @@ export interface KernelServiceOptions {
 export class KernelService {
   private readonly kernels = new Map<string, LiveKernel>();
   private readonly allocations: SharedAllocations;
-  private readonly heartbeat: NodeJS.Timeout;
+  private readonly heartbeat: AllocationHeartbeat;
   private readonly unsubscribe: () => void;
   private closed = false;
   private readonly logger: Logger;
@@ -123,8 +72,18 @@ export class KernelService {
       kernels: () => this.kernels.values()
     });
     this.failures = new RepeatedFailures(this.logger);
-    this.heartbeat = setInterval(() => void this.beat(), HEARTBEAT_EVERY_SEC * 1000);
-    this.heartbeat.unref();
+    this.heartbeat = new AllocationHeartbeat({
+      sessions: o.sessions,
+      clusters: o.clusters,
+      failures: this.failures,
+      // Kernels that left a shared allocation keep it during its hold, so it is still beaten for.
+      wanted: () => [
+        ...[...this.kernels.values()]
+          .filter(k => !k.asleep)
+          .map(k => ({ id: k.allocation ?? k.id, cluster: k.cluster })),
+        ...this.allocations.held().map(id => ({ id, cluster: this.o.sessions.get(id)?.cluster }))
+      ]
+    });
     this.unsubscribe = o.sessions.subscribe(event => this.onSessionEvent(event));
   }
 
@@ -149,22 +108,7 @@ export class KernelService {
       clearTimeout(kernel.grace);
       kernel.grace = undefined;
     } else {
-      kernel = {
-        id: request.kernelId,
-        cluster,
-        profile: request.profile,
-        allocation: undefined,
-        lease: undefined,
-        step: undefined,
-        where: undefined,
-        shutdown: new ShutdownWatch(),
-        interrupts: undefined,
-        idle: undefined,
-        asleep: false,
-        started: false,
-        grace: undefined,
-        adopt: true
-      };
+      kernel = newLiveKernel(request.kernelId, cluster, request.profile);
       this.kernels.set(kernel.id, kernel);
     }
     kernel.lease = lease;
@@ -185,12 +129,7 @@ export class KernelService {
   }
 
   /** A byte stream to one of a live kernel's ports on the node; undefined if it has none. */
-  async openChannel(
-    kernelId: string,
-    channel: ChannelPort
-  ): Promise<
-    { upstream: Duplex; fromClient?: (chunk: Buffer) => void; fromKernel?: (chunk: Buffer) => void } | undefined
-  > {
+  async openChannel(kernelId: string, channel: ChannelPort): Promise<KernelChannel | undefined> {
     const kernel = this.kernels.get(kernelId);
     const step = kernel?.step;
     const where = kernel?.where;
@@ -290,7 +229,7 @@ export class KernelService {
   close(): void {
     // Kernel steps keep running on the cluster (the next companion re-attaches); only our watches stop.
     this.closed = true;
-    clearInterval(this.heartbeat);
+    this.heartbeat.close();
     this.unsubscribe();
     for (const kernel of this.kernels.values()) clearTimeout(kernel.grace);
     this.allocations.close();
@@ -311,21 +250,13 @@ export class KernelService {
     const info = allocation.joined
       ? await this.allocations.info(allocation.id)
       : await this.allocations.create(allocation.id, request.profile, kernel.cluster);
-    if (allocation.joined)
-      lease.send({
-        type: 'progress',
-        message: `joining allocation ${info.jobId ?? info.id} (${this.members(allocation.id).length} kernel(s) of profile ${request.profile})`,
-        session: info
-      });
-    else if (info.state === 'running')
-      lease.send({ type: 'progress', message: `re-using allocation ${info.jobId} on ${info.node}`, session: info });
-    else
-      lease.send({
-        type: 'progress',
-        message: `submitted allocation ${info.jobId} for profile ${request.profile} on ${kernel.cluster}`,
-        session: info
-      });
-    const where = await this.waitUntilRunning(allocation.id, lease);
+    const chosen = allocation.joined
+      ? `joining allocation ${info.jobId ?? info.id} (${this.members(allocation.id).length} kernel(s) of profile ${request.profile})`
+      : info.state === 'running'
+        ? `re-using allocation ${info.jobId} on ${info.node}`
+        : `submitted allocation ${info.jobId} for profile ${request.profile} on ${kernel.cluster}`;
+    lease.send({ type: 'progress', message: chosen, session: info });
+    const where = await waitUntilRunning(sessions, allocation.id, lease, () => this.closed);
     kernel.where = where;
     const running = sessions.get(allocation.id)!;
     const jobId = running.jobId!;
@@ -359,7 +290,11 @@ export class KernelService {
       // the squeue saves a notebook's start a round trip to slurmctld.
       if (info.state === 'running' && (kernel.started || !allocation.joined)) await this.stopSteps(kernel, jobId);
       kernel.started = true;
-      const cwd = this.workingDirectory(kernel, request);
+      const cwd = kernelDirectory(
+        this.o.config.clusters[kernel.cluster]?.pathMap,
+        request.notebookDir,
+        this.o.localHome ?? os.homedir()
+      );
       if (cwd.message) lease.send({ type: 'progress', message: cwd.message, session: running });
       step = await startKernelStep(
         {
@@ -372,7 +307,7 @@ export class KernelService {
           signatureScheme: request.signatureScheme,
           env: request.env ?? profile.env,
           gpu: requestsGpu(profile.gres),
-          share: shared(profile) ? profile.kernels : undefined,
+          share: sharesAllocations(profile) ? profile.kernels : undefined,
           cwd: cwd.path,
           kernel: request.kernel
         },
@@ -396,7 +331,7 @@ export class KernelService {
     if (kernel.lease !== lease || kernel.asleep) return;
     let message = 'the kernel exited';
     if (result.code !== 0) {
-      const ended = await this.endOf(allocation.id, poller);
+      const ended = await endOf(sessions, allocation.id, poller);
       const tail = await kernelLogTail(transport, sessionDir, who);
       message = `the kernel on the node ended (${result.code ?? result.signal ?? (result.stderr || 'no exit code')})${ended ? `: ${ended}` : ''}${tail ? `\n--- end of kernel.log ---\n${tail}` : ''}`;
     }
@@ -406,58 +341,6 @@ export class KernelService {
     kernel.lease = undefined;
     if (kernel.shutdown.requested() === 'shutdown') await this.release(kernel);
     else this.waitForNextLauncher(kernel);
-  }
-
-  /**
-   * Why the allocation ended, if it did: a kernel killed at walltime or by a node failure dies
-   * a moment before Slurm says so, so ask the poller for a few seconds before answering.
-   */
-  private async endOf(id: string, poller: ClusterPoller): Promise<string | undefined> {
-    // Still running and inside its time: the kernel died on its own, the allocation is fine.
-    const { jobId, endsAt } = this.o.sessions.get(id) ?? {};
-    // No squeue answer at all yet (the session manager logs why): then ask below until the session says.
-    const job = (await poller.jobs.get(0).catch(() => undefined))?.data.find(j => j.id === jobId);
-    if (job?.state === 'RUNNING' && !(endsAt && Date.now() >= Date.parse(endsAt))) return undefined;
-    for (let i = 0; i < 10; i++) {
-      const info = this.o.sessions.get(id);
-      if (info && isFinal(info.state)) return info.message ?? info.endReason ?? undefined;
-      // Slurm may list the job as completing for a while after killing it at its time limit.
-      if (info?.endsAt && Date.now() >= Date.parse(info.endsAt)) return 'The job reached its time limit.';
-      poller.jobs.invalidate();
-      await new Promise(r => setTimeout(r, 1000));
-    }
-    return undefined;
-  }
-
-  /** Resolves with where the allocation's kernels bind; tells the lease where the job is while it waits. */
-  private waitUntilRunning(id: string, lease: KernelLease): Promise<KernelWhere> {
-    return new Promise((resolve, reject) => {
-      let said = '';
-      const check = () => {
-        const info = this.o.sessions.get(id);
-        const where = this.o.sessions.allocationTarget(id);
-        if (where) return done(() => resolve(where));
-        if (this.closed) return done(() => reject(new Error('the companion is stopping')));
-        if (!info || isFinal(info.state))
-          return done(() =>
-            reject(
-              new Error(`the allocation ended before the kernel started: ${info?.message ?? info?.endReason ?? 'gone'}`)
-            )
-          );
-        const words = describeWait(info);
-        if (words !== said) lease.send({ type: 'progress', message: (said = words), session: info });
-      };
-      const unsubscribe = this.o.sessions.subscribe(e => {
-        if (e.type === 'session' && e.session.id === id) check();
-      });
-      const timer = setInterval(check, 1000);
-      const done = (settle: () => void) => {
-        unsubscribe();
-        clearInterval(timer);
-        settle();
-      };
-      check();
-    });
   }
 
   private onLeaseClosed(kernel: LiveKernel, lease: KernelLease): void {
@@ -503,7 +386,7 @@ export class KernelService {
       return;
     }
     const profile = this.profileOf(kernel.profile);
-    if (profile && shared(profile))
+    if (profile && sharesAllocations(profile))
       return this.allocations.hold(id, this.o.graceMs ?? 60_000, () => void this.stopAllocation(id, kernel));
     await this.stopAllocation(id, kernel);
   }
@@ -541,18 +424,6 @@ export class KernelService {
     }
   }
 
-  /** Where a kernel starts: the notebook's folder as the cluster's `pathMap` maps it, else the cluster home. */
-  private workingDirectory(kernel: LiveKernel, request: KernelAttachRequest): { path?: string; message?: string } {
-    if (!request.notebookDir) return {};
-    const cluster = this.o.config.clusters[kernel.cluster];
-    const mapped = mapToCluster(cluster?.pathMap, request.notebookDir, this.o.localHome ?? os.homedir());
-    if (mapped) return { path: mapped.remote, message: `the kernel starts in ${mapped.remote}` };
-    if (!cluster?.pathMap?.length) return {};
-    return {
-      message: `the notebook's folder ${request.notebookDir} is outside the mapped folders (${describePathMap(cluster.pathMap)}): the kernel starts in the cluster home; add a pathMap entry for it to start beside the notebook`
-    };
-  }
-
   /** Old kernel steps must not linger beside a new one; if they cannot be stopped, the new one still starts. */
   private async stopSteps(kernel: LiveKernel, jobId: string): Promise<void> {
     const { transport } = this.o.clusters(kernel.cluster);
@@ -560,34 +431,6 @@ export class KernelService {
     await stopKernelSteps(transport, jobId, who).catch(err =>
       this.logger.warn(`kernel ${kernel.id}: cannot stop old kernel steps in allocation ${jobId}`, err)
     );
-  }
-
-  /** Keeps the allocations of wanted kernels alive (they release themselves otherwise). */
-  private async beat(): Promise<void> {
-    const byCluster = new Map<string, Set<string>>();
-    // Kernels that left a shared allocation keep it during its hold, so it is still beaten for.
-    const held = this.allocations.held().map(id => ({ id, cluster: this.o.sessions.get(id)?.cluster }));
-    const wanted = [...this.kernels.values()]
-      .filter(k => !k.asleep)
-      .map(k => ({ id: k.allocation ?? k.id, cluster: k.cluster }));
-    for (const { id, cluster } of [...wanted, ...held]) {
-      const info = this.o.sessions.get(id);
-      if (!info || !cluster || isFinal(info.state)) continue;
-      const files = byCluster.get(cluster) ?? new Set<string>();
-      files.add(`${this.o.sessions.sessionDir(id)}/heartbeat`);
-      byCluster.set(cluster, files);
-    }
-    for (const [cluster, files] of byCluster) {
-      // Every 5 s: a failure is logged when it starts and when it ends, not at each beat.
-      const what = `cannot touch the heartbeat of ${files.size} kernel allocation(s) on ${cluster}; they release themselves after kernelHoldMinutes without it`;
-      try {
-        const r = await this.o.clusters(cluster).transport.exec(['touch', '--', ...files]);
-        if (r.code !== 0) throw new Error(`touch exited ${r.code ?? r.signal}: ${r.stderr.trim()}`);
-        this.failures.recovered(`heartbeat ${cluster}`, `kernel heartbeats on ${cluster} work again`);
-      } catch (err) {
-        this.failures.failed(`heartbeat ${cluster}`, what, err);
-      }
-    }
   }
 
   private onSessionEvent(event: SessionEvent): void {
@@ -599,21 +442,6 @@ export class KernelService {
 }
 
 /** For the launcher's log: the node's address, or that there is none to connect to. */
-/** Whether the profile's kernels share allocations (and then each takes its declared share). */
-function shared(profile: ProfileConfig): boolean {
-  return (profile.kernels?.perAllocation ?? 1) > 1;
-}
-
 function describeWhere(where: KernelWhere): string {
   return 'host' in where ? where.host : 'private sockets';
-}
-
-function describeWait(info: SessionInfo): string {
-  if (info.state === 'pending') {
-    const p = info.pending;
-    const where = p?.position ? `, position ${p.position} in the queue` : '';
-    const when = p?.estimatedStart ? `, estimated start ${p.estimatedStart}` : '';
-    return `allocation ${info.jobId ?? ''} pending (${p?.reason ?? 'waiting'}${where}${when})`;
-  }
-  return `allocation ${info.jobId ?? ''} ${info.state}${info.node ? ` on ${info.node}` : ''}`;
 }

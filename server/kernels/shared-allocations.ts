@@ -1,3 +1,4 @@
+import type { ProfileConfig } from '../config/schema';
 import type { SessionManager } from '../sessions/manager';
 import { isFinal } from '../sessions/reconcile';
 import type { ClusterAccess, SessionInfo } from '../sessions/types';
@@ -140,4 +141,9 @@ export class SharedAllocations {
   private sameProfile(a: { cluster: string; profile: string }, b: { cluster: string; profile: string }): boolean {
     return a.cluster === b.cluster && a.profile === b.profile;
   }
+}
+
+/** Whether the profile's kernels share allocations (and then each takes its declared share). */
+export function sharesAllocations(profile: ProfileConfig): boolean {
+  return (profile.kernels?.perAllocation ?? 1) > 1;
 }
