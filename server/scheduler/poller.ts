@@ -53,7 +53,25 @@ export class ClusterPoller extends EventEmitter {
       floorMs,
       maxBackoffMs
     );
-    this.jobs.onChange = s => this.emit('jobs', s);
+    let jobsSeen: string | undefined;
+    this.jobs.onChange = s => {
+      this.emit('jobs', s);
+      // A job of mine started or ended: the partitions' free CPUs and GPUs changed with it, and
+      // the sidebar should not show them up to a minute late. One sinfo per change (no sooner
+      // than the floor), only while the background loop runs: the CLI reads on demand.
+      if (s.error) return;
+      const seen = s.data
+        .map(j => `${j.id}:${j.state}`)
+        .sort()
+        .join(',');
+      const changed = jobsSeen !== undefined && seen !== jobsSeen;
+      jobsSeen = seen;
+      if (changed && this.timers.length > 0) {
+        this.partitions.invalidate();
+        // Rejects only when sinfo never answered: onFailure has seen it, and the loop retries.
+        this.partitions.get(0).catch(() => undefined);
+      }
+    };
     this.jobs.onFailure = err => this.emit('jobs-failed', err);
     this.partitions.onChange = s => this.emit('partitions', s);
     if (options.logger) {

@@ -6,12 +6,13 @@ import type { Job, PartitionSummary, Scheduler } from '../../../server/scheduler
 function countingScheduler(delayMs = 30) {
   const calls = { jobs: 0, partitions: 0 };
   let fail = false;
+  let jobs: Job[] = [];
   const scheduler = {
     async myJobs(): Promise<Job[]> {
       calls.jobs++;
       await new Promise(r => setTimeout(r, delayMs));
       if (fail) throw new Error('slurm_load_jobs error: Unable to contact slurm controller');
-      return [];
+      return jobs;
     },
     async partitions(): Promise<PartitionSummary[]> {
       calls.partitions++;
@@ -19,7 +20,7 @@ function countingScheduler(delayMs = 30) {
       return [];
     }
   } as unknown as Scheduler;
-  return { scheduler, calls, setFail: (v: boolean) => (fail = v) };
+  return { scheduler, calls, setFail: (v: boolean) => (fail = v), setJobs: (j: Job[]) => (jobs = j) };
 }
 
 describe('ClusterPoller', () => {
@@ -87,6 +88,54 @@ describe('ClusterPoller', () => {
       await jest.advanceTimersByTimeAsync(2 * 16_500 + 10);
       expect(calls.jobs).toBe(3);
       poller.stop();
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
+  it('refreshes the partitions when one of my jobs starts or ends, not on every squeue', async () => {
+    jest.useFakeTimers();
+    try {
+      const { scheduler, calls, setJobs } = countingScheduler(0);
+      const poller = new ClusterPoller(scheduler, { intervalMs: 15_000, partitionsIntervalMs: 60_000 });
+      // A squeue now (waiting out the 5 s floor), and time for the sinfo it may start.
+      const squeue = async () => {
+        const answer = poller.jobs.get(0);
+        await jest.advanceTimersByTimeAsync(5_010);
+        await answer;
+        await jest.advanceTimersByTimeAsync(5_010);
+      };
+      poller.start();
+      await jest.advanceTimersByTimeAsync(10);
+      expect(calls.partitions).toBe(1);
+      setJobs([{ id: '7', state: 'RUNNING' } as Job]); // a kernel's allocation starts: a GPU is taken
+      await squeue();
+      expect(calls.partitions).toBe(2);
+      await squeue(); // the same jobs: nothing to refresh
+      expect(calls.partitions).toBe(2);
+      setJobs([]); // it ended: the GPU is free again, and the sidebar should say so now
+      await squeue();
+      expect(calls.partitions).toBe(3);
+      poller.stop();
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
+  it('leaves the partitions alone when nothing runs the loop (the CLI reads on demand)', async () => {
+    jest.useFakeTimers();
+    try {
+      const { scheduler, calls, setJobs } = countingScheduler(0);
+      const poller = new ClusterPoller(scheduler);
+      const first = poller.jobs.get();
+      await jest.advanceTimersByTimeAsync(10);
+      await first;
+      setJobs([{ id: '7', state: 'PENDING' } as Job]);
+      const second = poller.jobs.get(0);
+      await jest.advanceTimersByTimeAsync(10_010);
+      await second;
+      expect(calls.jobs).toBe(2);
+      expect(calls.partitions).toBe(0);
     } finally {
       jest.useRealTimers();
     }
