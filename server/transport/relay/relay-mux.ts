@@ -46,6 +46,8 @@ interface Channel {
   queue: { chunk: Buffer; done: (err?: Error | null) => void }[];
   opened?: () => void;
   failed?: (err: Error) => void;
+  /** open() has resolved with the stream: from then on its owner listens for its errors. */
+  handedOut?: boolean;
 }
 
 export class RelayMux {
@@ -120,7 +122,10 @@ export class RelayMux {
     });
     this.channels.set(id, channel);
     return new Promise((resolve, reject) => {
-      channel.opened = () => resolve(channel.stream);
+      channel.opened = () => {
+        channel.handedOut = true;
+        resolve(channel.stream);
+      };
       channel.failed = reject;
       send(FrameType.Open, Buffer.from(name, 'utf8'));
     });
@@ -268,7 +273,9 @@ export class RelayMux {
     this.dials.clear();
     for (const channel of this.channels.values()) {
       channel.failed?.(err);
-      channel.stream.destroy(failed ? err : undefined);
+      // A channel still opening was never handed out: its open() rejects with the reason above,
+      // and an 'error' on a stream nobody holds would be unheard and end the companion.
+      channel.stream.destroy(failed && channel.handedOut ? err : undefined);
     }
     this.channels.clear();
   }

@@ -248,4 +248,31 @@ describe('the mux, against a scripted relay', () => {
     mux.close();
     await expect(opens).rejects.toThrow('the relay was closed'); // nobody answered them
   });
+
+  test('a channel still opening when the relay dies: its open rejects, and nothing unheard ends the process', async () => {
+    // A kernel's launcher keeps opening channels while its kernel ends with the job step; a
+    // browser test saw the relay end under such an open and the companion die of an 'error'
+    // event on a stream that had never been handed out.
+    const stdin = new PassThrough();
+    const stdout = new PassThrough();
+    const mux = new RelayMux({ stdin, stdout });
+    stdout.write(
+      Buffer.concat([HANDSHAKE, encodeFrame(FrameType.Hello, 0, Buffer.from('{"version":1,"pid":1,"python":"3"}'))])
+    );
+    await mux.ready;
+    const unheard: unknown[] = [];
+    const listener = (err: unknown) => unheard.push(err);
+    process.on('uncaughtException', listener);
+    try {
+      const opening = mux.open('k-1');
+      await new Promise(r => setImmediate(r));
+      stdout.end(); // the relay ended before it answered
+      await expect(opening).rejects.toThrow('the relay ended');
+      await new Promise(r => setTimeout(r, 50)); // an 'error' event would come on a later tick
+      expect(unheard).toEqual([]);
+      expect(mux.channelCount).toBe(0);
+    } finally {
+      process.off('uncaughtException', listener);
+    }
+  });
 });
