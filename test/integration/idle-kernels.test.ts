@@ -3,6 +3,7 @@ import { promises as fs, readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { repoRoot, testbed, waitFor } from '../support/testbed';
+import { followDriver } from '../support/kernel-driver';
 
 /**
  * An idle remote kernel gives its allocation back after the profile's idleMinutes, warned
@@ -54,35 +55,23 @@ describe('idle remote kernels', () => {
   it('keeps a busy kernel, releases it once idle (warned first), and a restart gets a new allocation', async () => {
     const go = path.join(dir, 'go');
     const child = spawn('/usr/bin/python3', [driver, 'hpclab-testbed-idle', 'idle', go], { env: childEnv });
-    const steps: Record<string, Record<string, unknown>> = {};
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => {
-      for (const line of d
-        .toString()
-        .split('\n')
-        .filter(l => l.startsWith('{'))) {
-        const step = JSON.parse(line);
-        steps[step.step] = step;
-      }
-    });
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const done = new Promise<number | null>(resolve => child.on('exit', resolve));
+    const { steps, done, stderr } = followDriver(child);
     await waitFor('the kernel', () => steps.ready, 180_000, 500).catch(err => {
-      throw new Error(`${(err as Error).message}\n${stderr}`);
+      throw new Error(`${(err as Error).message}\n${stderr()}`);
     });
     const [job] = idleJobs();
     expect(job).toBeDefined();
     // An 8 s cell is almost three "minutes" busy: not released meanwhile.
     await waitFor('the busy cell', () => steps.busy, 60_000, 200);
     expect(steps.busy.out).toBe('busy done\n');
-    expect(stderr).not.toMatch(/released/);
+    expect(stderr()).not.toMatch(/released/);
     // Idle now: warned, then released; the allocation leaves the queue.
     await waitFor('the allocation to be released', () => (idleJobs().includes(job) ? undefined : true), 60_000, 500);
-    expect(stderr).toMatch(/idle for a while: its allocation is released in/);
-    expect(stderr).toMatch(/restart the kernel/);
+    expect(stderr()).toMatch(/idle for a while: its allocation is released in/);
+    expect(stderr()).toMatch(/restart the kernel/);
     await fs.writeFile(go, '');
     await waitFor('the restarted kernel', () => steps.woken, 180_000, 500).catch(err => {
-      throw new Error(`${(err as Error).message}\n${stderr}`);
+      throw new Error(`${(err as Error).message}\n${stderr()}`);
     });
     // Jupyter saw no death (no automatic restart queued for the GPU), and the restart worked.
     expect(steps.asleep.alive).toBe(true);

@@ -13,6 +13,7 @@ import {
   testbed,
   waitFor
 } from '../support/testbed';
+import { followDriver } from '../support/kernel-driver';
 
 /**
  * Remote kernels driven by the real jupyter_client, as a Jupyter server drives them: the kernel
@@ -61,20 +62,8 @@ describe('remote kernels (hpclab kernel-launch)', () => {
     const child = spawn('/usr/bin/python3', [driver, kernel, mode], {
       env: { ...process.env, JUPYTER_DATA_DIR: dataDir, HOME: os.tmpdir(), XDG_STATE_HOME: stateHome }
     });
-    const steps: Record<string, Record<string, unknown>> = {};
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => {
-      for (const line of d
-        .toString()
-        .split('\n')
-        .filter(l => l.startsWith('{'))) {
-        const step = JSON.parse(line);
-        steps[step.step] = step;
-      }
-    });
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const done = new Promise<number | null>(resolve => child.on('exit', resolve));
-    return { child, steps, done, stderr: () => stderr };
+    const { steps, done, stderr } = followDriver(child);
+    return { child, steps, done, stderr };
   }
 
   it('writes a kernelspec Jupyter finds: argv to kernel-launch, message interrupts, hpclab metadata, logos', async () => {

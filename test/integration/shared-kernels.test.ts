@@ -3,6 +3,7 @@ import { promises as fs, readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { onLoginNode, repoRoot, testbed, waitFor } from '../support/testbed';
+import { followDriver } from '../support/kernel-driver';
 
 /**
  * Kernels of one profile share an allocation, each with its own GPU, and start in the cluster
@@ -80,20 +81,8 @@ describe('kernels that share an allocation and start beside the notebook', () =>
       cwd: path.join(localRoot, 'proj')
     });
     drivers.push(child);
-    const steps: Record<string, Record<string, unknown>> = {};
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => {
-      for (const line of d
-        .toString()
-        .split('\n')
-        .filter(l => l.startsWith('{'))) {
-        const step = JSON.parse(line);
-        steps[step.step] = step;
-      }
-    });
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const done = new Promise<number | null>(resolve => child.on('exit', resolve));
-    return { steps, done, stderr: () => stderr };
+    const { steps, done, stderr } = followDriver(child);
+    return { steps, done, stderr };
   }
 
   it('runs two notebooks in one job, a GPU each, the second without queueing; the job ends with the last', async () => {
