@@ -1,6 +1,6 @@
 import { constants, promises as fs, type Stats } from 'node:fs';
 import * as path from 'node:path';
-import { Limiter } from './pool';
+import { Limiter } from '../limiter';
 import { confine, type FileTree, type Listing, type ReadHandle, type TreeEntry, type WriteHandle } from './tree';
 
 /** How many directories are read at once while listing. */

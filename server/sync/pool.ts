@@ -23,24 +23,3 @@ export async function eachLimited<T>(
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   return failures;
 }
-
-/** A gate for work that spawns more work (a recursive listing): at most `limit` run at once. */
-export class Limiter {
-  private active = 0;
-  private readonly waiting: (() => void)[] = [];
-
-  constructor(private readonly limit: number) {}
-
-  async run<T>(task: () => Promise<T>): Promise<T> {
-    if (this.active >= this.limit) await new Promise<void>(resolve => this.waiting.push(resolve));
-    else this.active++;
-    try {
-      return await task();
-    } finally {
-      const next = this.waiting.shift();
-      // The slot passes straight to the next waiter, so `active` never dips and overshoots.
-      if (next) next();
-      else this.active--;
-    }
-  }
-}

@@ -1,5 +1,5 @@
 import type { Attributes, FileEntry, SFTPWrapper, Stats } from 'ssh2';
-import { Limiter } from './pool';
+import { Limiter } from '../limiter';
 import {
   confine,
   typeOfMode,
